@@ -1,0 +1,55 @@
+"""The one-call Python entry point."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from clarify_engine.config import AnalysisConfig, load_config
+from clarify_engine.data import load_dataset
+from clarify_engine.run import AnalysisResult, run_analysis
+
+log = logging.getLogger("clarify_engine")
+
+
+def analyze(
+    config: AnalysisConfig | dict | str | os.PathLike,
+    data: Any = None,
+    model: Any = None,
+    output_dir: str | os.PathLike | None = None,
+) -> AnalysisResult:
+    """Run a Clarify analysis and return its results.
+
+    Parameters
+    ----------
+    config : dict, str, path-like or AnalysisConfig
+        The ``analysis_config.json`` content, or a path to it. Validated before any work.
+    data : str, path-like, pandas.DataFrame or pyarrow.Table, optional
+        The dataset: a file, a folder of files (read in order) or an ``s3://`` URI, or a
+        table in memory. When omitted, the config's ``dataset_uri`` is used.
+    model : object, optional
+        A model to get predictions from. Reserved for model-based analyses, which are not
+        implemented yet: passing one when predictions are needed raises ``NotSupportedError``.
+    output_dir : str or path-like, optional
+        When given, ``analysis.json`` and ``run_manifest.json`` are written there.
+
+    Returns
+    -------
+    AnalysisResult
+        ``result.to_dict()`` is the ``analysis.json`` content.
+
+    Examples
+    --------
+    >>> result = analyze("analysis_config.json", data="train.csv")  # doctest: +SKIP
+    >>> result.to_dict()["pre_training_bias_metrics"]["facets"]  # doctest: +SKIP
+    """
+    cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
+    base_dir = Path(config).parent if isinstance(config, (str, os.PathLike)) and not isinstance(config, dict) else None
+    dataset = load_dataset(cfg, data, base_dir=base_dir)
+    result = run_analysis(cfg, dataset, model=model)
+    if output_dir is not None:
+        for path in result.write(output_dir):
+            log.info("Wrote %s", path)
+    return result

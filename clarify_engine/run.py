@@ -1,0 +1,213 @@
+"""One analysis job: config + dataset (+ model) -> results.
+
+This module decides which of the requested methods can run, runs them, and gathers
+their sections into Clarify's ``analysis.json`` shape. Methods this engine cannot run
+yet are not silently dropped: each is recorded with its reason in
+:attr:`AnalysisResult.not_run`, logged, and written to the run manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clarify_engine import __version__
+from clarify_engine.bias import FacetSpec, bias_section
+from clarify_engine.config import AnalysisConfig
+from clarify_engine.data import Dataset
+from clarify_engine.errors import ConfigError, NotSupportedError
+from clarify_engine.report import write_outputs
+
+log = logging.getLogger("clarify_engine")
+
+#: Key of each bias stage in analysis.json, by the method that produces it.
+BIAS_STAGES = (
+    ("pre_training_bias", "pre_training", "pre_training_bias_metrics"),
+    ("post_training_bias", "post_training", "post_training_bias_metrics"),
+)
+
+#: Methods (and top-level keys) this engine validates but does not compute yet, with the reason.
+_NOT_YET = {
+    "shap": "Kernel SHAP is not implemented yet; no explanations were computed",
+    "pdp": "partial dependence is not implemented yet; no PDP was computed",
+    "asymmetric_shapley_value": "time-series asymmetric Shapley values are not implemented yet",
+    "report": "the notebook/HTML/PDF report is not implemented yet; analysis.json was written",
+}
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """A requested part of the analysis that was not computed, and why."""
+
+    method: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"method": self.method, "reason": self.reason}
+
+
+@dataclass
+class AnalysisResult:
+    """The outcome of one job.
+
+    Attributes
+    ----------
+    analysis : dict
+        The content of ``analysis.json`` (Clarify's keys only).
+    not_run : list of NotRun
+        Requested methods that were not computed, with reasons.
+    manifest : dict
+        What ran, on what, with which versions and timings (``run_manifest.json``).
+    """
+
+    analysis: dict[str, Any]
+    not_run: list[NotRun] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the ``analysis.json`` content."""
+        return self.analysis
+
+    def write(self, output_dir: str | Path) -> list[Path]:
+        """Write ``analysis.json`` and ``run_manifest.json`` into ``output_dir``."""
+        return write_outputs(output_dir, self.analysis, self.manifest)
+
+
+def _bias_frame(dataset: Dataset):
+    """The columns bias metrics see: features, facets, group variable, label, predicted label.
+
+    The joinsource column and ``excluded_columns`` are left out, as they are for the model;
+    the flip test (FT) uses every remaining column except the facet and the labels.
+    """
+    names: list[str] = list(dataset.features)
+    for name, _ in dataset.facets:
+        names.append(name)
+    for extra in (dataset.group_variable, dataset.label, dataset.predicted_label):
+        if extra is not None:
+            names.append(extra)
+    unique = list(dict.fromkeys(names))
+    return dataset.frame.loc[:, unique]
+
+
+def _requested(config: AnalysisConfig) -> list[str]:
+    methods = config.methods
+    names = [
+        name
+        for name in ("pre_training_bias", "post_training_bias", "shap", "pdp", "asymmetric_shapley_value", "report")
+        if getattr(methods, name, None) is not None
+    ]
+    return names
+
+
+def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[list[str], list[NotRun]]:
+    """Split the requested methods into those that will run and those that cannot, with reasons.
+
+    Raises
+    ------
+    NotSupportedError
+        A ``model`` was given but the methods that would use it are not implemented yet, or
+        nothing requested can run.
+    ConfigError
+        Bias methods are requested but the config names no label or no facet.
+    """
+    runnable: list[str] = []
+    not_run: list[NotRun] = []
+    for name in _requested(config):
+        if name in ("pre_training_bias", "post_training_bias"):
+            if dataset.label is None:
+                raise ConfigError("label", f"methods.{name} needs a label column; the config names none")
+            if not dataset.facets:
+                raise ConfigError("facet", f"methods.{name} needs at least one facet; the config names none")
+            if config.label_values_or_threshold is None:
+                raise ConfigError(
+                    "label_values_or_threshold",
+                    f"methods.{name} needs the positive label values or a threshold; the config gives none",
+                )
+        if name == "post_training_bias" and dataset.predicted_label is None:
+            reason = (
+                "post-training bias needs predicted labels: the dataset has no predicted label column "
+                "(`predicted_label` or `predicted_label_dataset_uri`), and getting predictions from a "
+                "model is not implemented yet"
+            )
+            if model is not None:
+                raise NotSupportedError(reason)
+            not_run.append(NotRun(name, reason))
+            continue
+        if name in _NOT_YET:
+            if model is not None and name in ("shap", "pdp"):
+                raise NotSupportedError(f"methods.{name}: {_NOT_YET[name]}; the model given cannot be used yet")
+            not_run.append(NotRun(name, _NOT_YET[name]))
+            continue
+        runnable.append(name)
+    if config.segment_config is not None:
+        not_run.append(NotRun("segment_config", "per-segment bias is not implemented yet; metrics cover the whole dataset"))
+    if not runnable:
+        reasons = "; ".join(f"{n.method}: {n.reason}" for n in not_run) or "no method requested"
+        raise NotSupportedError(f"none of the requested methods can run ({reasons})")
+    return runnable, not_run
+
+
+def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> AnalysisResult:
+    """Run every runnable method of ``config`` on ``dataset``.
+
+    Parameters
+    ----------
+    config : AnalysisConfig
+        A validated configuration (:func:`clarify_engine.config.load_config`).
+    dataset : Dataset
+        The loaded dataset (:func:`clarify_engine.data.load_dataset`).
+    model : object, optional
+        A model to get predictions from (used by later work; refused clearly for now).
+
+    Returns
+    -------
+    AnalysisResult
+    """
+    started = time.time()
+    runnable, not_run = plan(config, dataset, model)
+    for item in not_run:
+        log.warning("Not run: %s: %s", item.method, item.reason)
+    log.info("Dataset: %d rows, %d columns; methods to run: %s", len(dataset.frame), dataset.frame.shape[1], ", ".join(runnable))
+
+    analysis: dict[str, Any] = {"version": "1.0"}
+    timings: dict[str, float] = {}
+    bias_frame = None
+    facets = [FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets]
+    for method, stage, key in BIAS_STAGES:
+        if method not in runnable:
+            continue
+        if bias_frame is None:
+            bias_frame = _bias_frame(dataset)
+        t0 = time.perf_counter()
+        metrics = getattr(config.methods, method).methods
+        log.info("Computing %s metrics (%s) for facets %s", stage.replace("_", "-"), metrics, [f.name for f in facets])
+        analysis[key] = bias_section(
+            bias_frame,
+            label=dataset.label,
+            label_values=list(config.label_values_or_threshold),
+            facets=facets,
+            stage=stage,
+            methods=metrics if isinstance(metrics, str) else list(metrics),
+            predicted_label=dataset.predicted_label if stage == "post_training" else None,
+            group_variable=dataset.group_variable,
+        )
+        timings[key] = time.perf_counter() - t0
+        log.info("Finished %s in %.3f s", key, timings[key])
+
+    manifest = {
+        "engine": "clarify-engine",
+        "engine_version": __version__,
+        "python": platform.python_version(),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "elapsed_seconds": round(time.time() - started, 6),
+        "dataset": {"rows": int(len(dataset.frame)), "columns": list(map(str, dataset.frame.columns)),
+                    "files": list(getattr(dataset, "source_files", []) or [])},
+        "methods_run": runnable,
+        "not_run": [item.to_dict() for item in not_run],
+        "timings_seconds": timings,
+    }
+    return AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest)

@@ -1,0 +1,155 @@
+"""The three entry points end to end: container (subprocess), CLI (subprocess), Python API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import clarify_engine
+from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA
+from tests.helpers import run_cli, sdk_config_files
+
+
+def _layout(root: Path, config: dict | str, data_files: dict[str, str | Path]) -> Path:
+    """Lay out a processing job under ``root`` like SageMaker does."""
+    cfg_dir = root / "opt/ml/processing/input/config"
+    data_dir = root / "opt/ml/processing/input/data"
+    cfg_dir.mkdir(parents=True)
+    data_dir.mkdir(parents=True)
+    text = config if isinstance(config, str) else json.dumps(config)
+    (cfg_dir / "analysis_config.json").write_text(text)
+    for name, source in data_files.items():
+        target = data_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(source, Path):
+            shutil.copy(source, target)
+        else:
+            target.write_text(source)
+    return root
+
+
+def _demo_config() -> dict:
+    return json.loads(DEMO_CONFIG.read_text())
+
+
+def test_python_api_matches_cli_and_container(tmp_path):
+    api = clarify_engine.analyze(_demo_config(), data=DEMO_DATA).to_dict()
+    assert set(api) == {"version", "pre_training_bias_metrics", "post_training_bias_metrics"}
+
+    out = tmp_path / "cli-out"
+    proc = run_cli("analyze", "--config", str(DEMO_CONFIG), "--data", str(DEMO_DATA), "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "analysis.json").read_text()) == api
+
+    root = _layout(tmp_path / "root", _demo_config(), {"loans.csv": DEMO_DATA})
+    proc = run_cli("container", env={"CLARIFY_PROCESSING_ROOT": str(root)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads((root / "opt/ml/processing/output/analysis.json").read_text()) == api
+    assert not (root / "opt/ml/output/message").exists()
+    # timestamped log lines on stdout
+    first = proc.stdout.splitlines()[0]
+    assert first[:4].isdigit() and "T" in first[:20], first
+
+
+def test_python_api_accepts_frames_and_arrow_tables(tmp_path):
+    frame = pd.read_csv(DEMO_DATA)
+    from_path = clarify_engine.analyze(_demo_config(), data=DEMO_DATA).to_dict()
+    from_frame = clarify_engine.analyze(_demo_config(), data=frame).to_dict()
+    from_arrow = clarify_engine.analyze(_demo_config(), data=pa.Table.from_pandas(frame)).to_dict()
+    assert from_frame == from_path
+    assert from_arrow == from_path
+
+
+def test_python_api_writes_files_and_reports_what_did_not_run(tmp_path):
+    config = _demo_config()
+    config["methods"]["report"] = {"name": "report", "title": "Analysis Report"}
+    result = clarify_engine.analyze(config, data=DEMO_DATA, output_dir=tmp_path)
+    assert [n.method for n in result.not_run] == ["report"]
+    manifest = json.loads((tmp_path / "run_manifest.json").read_text())
+    assert manifest["not_run"][0]["method"] == "report"
+    assert json.loads((tmp_path / "analysis.json").read_text()) == result.to_dict()
+
+
+def test_model_is_refused_clearly_when_predictions_are_needed():
+    config = _demo_config()
+    del config["predicted_label"]
+    frame = pd.read_csv(DEMO_DATA).drop(columns=["PredictedTarget"])
+    config["headers"] = list(frame.columns)
+    with pytest.raises(clarify_engine.NotSupportedError, match="predicted labels"):
+        clarify_engine.analyze(config, data=frame, model=lambda x: x)
+    # without a model the post-training part is skipped and said so
+    result = clarify_engine.analyze(config, data=frame)
+    assert "post_training_bias_metrics" not in result.to_dict()
+    assert [n.method for n in result.not_run] == ["post_training_bias"]
+
+
+@pytest.mark.parametrize(
+    "config_text, data, expected",
+    [
+        pytest.param("{not json", "a,b\n1,2\n", "Unable to load analysis configuration as JSON.", id="bad-json"),
+        pytest.param(
+            json.dumps({"dataset_type": "text/csv", "label": "a", "label_values_or_threshold": [1],
+                        "facet": [{"name_or_index": "b"}], "methods": {"pre_training_bias": {"methods": "all"}},
+                        "colour": "blue"}),
+            "a,b\n1,2\n",
+            "Analysis configuration schema validation error.",
+            id="unknown-key",
+        ),
+        pytest.param(
+            json.dumps({"dataset_type": "text/csv", "label": "a", "label_values_or_threshold": [1],
+                        "facet": [{"name_or_index": "Sex"}], "methods": {"pre_training_bias": {"methods": "all"}}}),
+            "a,b\n1,2\n0,3\n",
+            "Sex",
+            id="missing-facet-column",
+        ),
+    ],
+)
+def test_container_failure_writes_the_reason(tmp_path, config_text, data, expected):
+    root = _layout(tmp_path, config_text, {"train.csv": data})
+    proc = run_cli("container", env={"CLARIFY_PROCESSING_ROOT": str(root)})
+    assert proc.returncode != 0
+    message = (root / "opt/ml/output/message").read_text()
+    assert expected in message, message
+    assert len(message.encode()) <= 1024
+    assert not (root / "opt/ml/processing/output/analysis.json").exists()
+
+
+def test_container_names_the_unknown_key_in_the_message(tmp_path):
+    config = _demo_config()
+    config["methods"]["pre_training_bias"]["metods"] = "all"
+    root = _layout(tmp_path, config, {"loans.csv": DEMO_DATA})
+    proc = run_cli("container", env={"CLARIFY_PROCESSING_ROOT": str(root)})
+    assert proc.returncode == 1
+    assert "methods.pre_training_bias.metods" in (root / "opt/ml/output/message").read_text()
+
+
+def test_cli_validate(tmp_path):
+    ok = run_cli("validate", str(DEMO_CONFIG), "--data", str(DEMO_DATA))
+    assert ok.returncode == 0, ok.stderr
+    assert "would run: pre_training_bias, post_training_bias" in ok.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"dataset_type": "text/xml", "methods": {"pre_training_bias": {"methods": "all"}}}))
+    proc = run_cli("validate", str(bad))
+    assert proc.returncode != 0
+    assert "dataset_type" in proc.stderr
+
+
+@pytest.mark.parametrize("path", sdk_config_files(), ids=lambda p: p.stem)
+def test_cli_validate_accepts_every_sdk_config(path):
+    from clarify_engine.cli import main
+
+    assert main(["-q", "validate", str(path)]) == 0
+
+
+def test_cli_demo(tmp_path):
+    proc = run_cli("demo", "--output", str(tmp_path / "demo"))
+    assert proc.returncode == 0, proc.stderr
+    analysis = json.loads((tmp_path / "demo" / "analysis.json").read_text())
+    facets = analysis["post_training_bias_metrics"]["facets"]
+    assert set(facets) == {"Gender", "Age"}
+    assert "DI" in proc.stdout
