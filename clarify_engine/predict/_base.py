@@ -1,0 +1,113 @@
+"""The small interfaces every part of the model client is built from.
+
+A *request codec* turns feature rows into request bodies, a *transport* sends one body and
+returns the reply body, a *response codec* turns a reply body back into per-record labels
+and scores. The batcher (``_batching``) sits between them: it packs records into requests
+within the payload limit, sends several at once, retries and splits on failure.
+
+Transports map their library's errors to :class:`TransportError` (``raise ... from exc``)
+so that retry policy is decided in one place, from data (status codes, error codes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from clarify_engine.errors import ModelError
+
+__all__ = [
+    "ModelOutput",
+    "RequestCodec",
+    "ResponseCodec",
+    "Transport",
+    "TransportError",
+]
+
+
+class TransportError(ModelError):
+    """One request failed on the way to or from the model.
+
+    Parameters
+    ----------
+    message : str
+        What happened, quoting the endpoint's reply where there is one.
+    status : int or None
+        HTTP status code of the reply (None when no reply came: timeout, dropped connection).
+    code : str or None
+        Service error code when the service gives one (e.g. ``"ThrottlingException"``,
+        ``"ModelError"``), or a local code: ``"Timeout"``, ``"ConnectionError"``.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """What the model said about a batch of records, in request order.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray of shape (n_records,) or None
+        Predicted labels, when the response carries them (``predictor.label``).
+    scores : numpy.ndarray of shape (n_records, n_scores), float64, or None
+        Scores/probabilities (``predictor.probability``, or the whole row when neither
+        ``label`` nor ``probability`` is configured).
+    """
+
+    labels: np.ndarray | None
+    scores: np.ndarray | None
+
+    def __len__(self) -> int:
+        for part in (self.labels, self.scores):
+            if part is not None:
+                return len(part)
+        return 0
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Sends one request body and returns the reply body."""
+
+    def send(self, body: bytes, *, content_type: str, accept: str) -> bytes:
+        """Send ``body``; return the reply body or raise :class:`TransportError`."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (and, for shadow endpoints, nothing else: see the endpoint manager)."""
+        ...
+
+
+class RequestCodec(Protocol):
+    """Turns records into request bodies for one ``content_type``."""
+
+    content_type: str
+    #: Records per request at most (1 for a JSON ``$record`` template, else None = no limit).
+    max_records: int | None
+
+    def encode_records(self, rows: Sequence[Sequence[object]]) -> list[bytes]:
+        """Serialise each record on its own (the pieces :meth:`join` puts together)."""
+        ...
+
+    def join(self, pieces: Sequence[bytes]) -> bytes:
+        """One request body holding these encoded records, in order."""
+        ...
+
+    def overhead(self) -> int:
+        """Bytes a body adds beyond its pieces (template text, separators), for size budgeting."""
+        ...
+
+
+class ResponseCodec(Protocol):
+    """Reads one reply body for ``accept_type``."""
+
+    accept_type: str
+
+    def decode(self, body: bytes, n_records: int) -> ModelOutput:
+        """Parse a reply to a request of ``n_records`` records; raise ModelError quoting the bad part."""
+        ...
