@@ -1,0 +1,11 @@
+"""Dataset loading: one pandas frame per Clarify job, with resolved column roles.
+
+Readers cover ``text/csv``, ``application/jsonlines``, ``application/json`` and
+``application/x-parquet``, from a file, a folder of part files, an fsspec URL
+(``s3://``) or an in-memory table; gzip files are decompressed transparently.
+Separate facet and predicted-label datasets are joined in. See ``docs/datasets.md``.
+"""
+
+from clarify_engine.data._dataset import Dataset, load_dataset
+
+__all__ = ["Dataset", "load_dataset"]

@@ -1,0 +1,285 @@
+"""Load the dataset of a Clarify job into one frame with resolved column roles."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from clarify_engine.errors import ConfigError, DataError, NotSupportedError
+from clarify_engine.data._access import DataKeys, data_keys
+from clarify_engine.data._join import join_columns
+from clarify_engine.data._json import JsonColumns, read_json_files, read_jsonlines_files
+from clarify_engine.data._roles import describe_columns, resolve_column
+from clarify_engine.data._sources import list_files, resolve_location
+from clarify_engine.data._tabular import frame_from_table, read_csv_files, read_parquet_files
+
+__all__ = ["Dataset", "load_dataset"]
+
+CSV = "text/csv"
+JSONLINES = "application/jsonlines"
+JSON = "application/json"
+PARQUET = "application/x-parquet"
+IMAGE = "application/x-image"
+CAPTURE = "application/sagemakercapturejson"
+DATASET_TYPES = (CSV, JSONLINES, JSON, PARQUET, IMAGE, CAPTURE)
+
+#: Name of the predicted-label column when ``predicted_label`` is absent (§2.1).
+DEFAULT_PREDICTED_LABEL = "predicted_label"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The dataset of a Clarify job with every column role resolved to a column name.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Shape ``(n_rows, n_columns)``: every column of the main dataset (named by
+        ``headers``), then the facet-dataset columns, then the predicted-label column
+        when it comes from a separate dataset.
+    label, predicted_label : str or None
+        Column names of the label and of the predicted label.
+    features : list of str
+        Model-input columns in order: main-dataset columns minus label, predicted label,
+        join key and ``excluded_columns``.
+    facets : list of (str, list or None)
+        Resolved facet column and its ``value_or_threshold`` (None when absent).
+    group_variable, joinsource : str or None
+        Column names of the subgroup variable and of the join key.
+    source_files : list of str
+        Files read, in order: main dataset, facet dataset, predicted-label dataset.
+    """
+
+    frame: pd.DataFrame
+    label: str | None = None
+    predicted_label: str | None = None
+    features: list[str] = field(default_factory=list)
+    facets: list[tuple[str, list | None]] = field(default_factory=list)
+    group_variable: str | None = None
+    joinsource: str | None = None
+    source_files: list[str] = field(default_factory=list)
+
+
+def _dataset_type(keys: DataKeys) -> str:
+    value = keys.dataset_type
+    if not isinstance(value, str):
+        raise ConfigError("dataset_type", f"expected one of {', '.join(DATASET_TYPES)}, found {value!r}")
+    value = value.lower()
+    if value not in DATASET_TYPES:
+        raise ConfigError("dataset_type", f"expected one of {', '.join(DATASET_TYPES)}, found {keys.dataset_type!r}")
+    if value == IMAGE:
+        raise NotSupportedError(
+            "dataset_type 'application/x-image' is not supported by the dataset loader yet; "
+            "image datasets cannot be loaded into a table."
+        )
+    if value == CAPTURE:
+        raise NotSupportedError(
+            "dataset_type 'application/sagemakercapturejson' (Model Monitor capture data) is not supported; "
+            "the SageMaker SDK rejects it too. Convert the capture to JSON Lines or CSV."
+        )
+    return value
+
+
+def _check_headers(key: str, headers) -> tuple[str, ...] | None:
+    if headers is None:
+        return None
+    bad = [h for h in headers if not isinstance(h, str)]
+    if bad:
+        raise ConfigError(key, f"expected a list of column names (strings), found {bad[0]!r}")
+    seen, duplicated = set(), []
+    for h in headers:
+        if h in seen and h not in duplicated:
+            duplicated.append(h)
+        seen.add(h)
+    if duplicated:
+        raise ConfigError(key, f"expected unique column names, found {duplicated} more than once")
+    return tuple(headers)
+
+
+def _is_table(source: Any) -> bool:
+    if isinstance(source, pd.DataFrame):
+        return True
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return False
+    return isinstance(source, pa.Table)
+
+
+def _read_main(keys, dataset_type, source, base_dir, storage_options):
+    """Return (frame, files, json_roles); json_roles maps label/predicted_label to columns."""
+    headers = _check_headers("headers", keys.headers)
+    if _is_table(source):
+        return frame_from_table(source, headers), [], None
+    if source is not None:
+        if not isinstance(source, (str, os.PathLike)):
+            raise DataError(
+                f"Cannot load a dataset from {type(source).__name__}; expected a path, URL, "
+                "pandas.DataFrame or pyarrow.Table."
+            )
+        location = os.fspath(source)
+    elif keys.dataset_uri is not None:
+        location = resolve_location(keys.dataset_uri, base_dir)
+    else:
+        raise ConfigError("dataset_uri", "expected a dataset location, found none (no source passed and no dataset_uri)")
+    files = list_files(location, storage_options)
+    if dataset_type == CSV:
+        return read_csv_files(files, headers, storage_options), files, None
+    if dataset_type == PARQUET:
+        return read_parquet_files(files, headers, storage_options), files, None
+    columns = JsonColumns(keys.features, keys.label, keys.predicted_label)
+    reader = read_jsonlines_files if dataset_type == JSONLINES else read_json_files
+    frame = reader(files, columns, headers, storage_options)
+    roles = [k for k in ("label", "predicted_label") if k in columns.compiled]
+    n_features = frame.shape[1] - len(roles)
+    return frame, files, {key: frame.columns[n_features + i] for i, key in enumerate(roles)}
+
+
+def _read_side(uri, headers_key, headers, base_dir, storage_options, what):
+    files = list_files(resolve_location(uri, base_dir), storage_options)
+    frame = read_csv_files(files, _check_headers(headers_key, headers), storage_options, what=what.capitalize())
+    return frame, files
+
+
+def _side_key(keys: DataKeys, main_key: str | None, frame: pd.DataFrame, what: str) -> str | None:
+    """The join-key column of a facet/predicted-label dataset (same name, or same index)."""
+    if main_key is None:
+        return None
+    address = keys.joinsource_name_or_index
+    return resolve_column("joinsource_name_or_index", main_key if isinstance(address, str) else address,
+                          list(frame.columns), what)
+
+
+def _predicted_label_column(keys: DataKeys, frame: pd.DataFrame, side_key: str | None) -> tuple[str, pd.DataFrame]:
+    if keys.predicted_label is not None:
+        return resolve_column("predicted_label", keys.predicted_label, list(frame.columns), "predicted label dataset"), frame
+    if DEFAULT_PREDICTED_LABEL in frame.columns:
+        return DEFAULT_PREDICTED_LABEL, frame
+    others = [c for c in frame.columns if c != side_key]
+    if len(others) == 1:
+        return DEFAULT_PREDICTED_LABEL, frame.rename(columns={others[0]: DEFAULT_PREDICTED_LABEL})
+    raise DataError(
+        f"predicted_label: not set, and the predicted label dataset has no column {DEFAULT_PREDICTED_LABEL!r} "
+        f"nor a single non-key column; columns are: {describe_columns(list(frame.columns))}. "
+        "Set predicted_label or predicted_label_headers."
+    )
+
+
+def load_dataset(config: Any, source: Any = None, *, base_dir: Any = None, storage_options: dict | None = None) -> Dataset:
+    """Load the dataset a Clarify analysis config describes.
+
+    Parameters
+    ----------
+    config : Mapping or config object
+        ``analysis_config.json`` as a dict, or the typed config (attributes named as keys).
+    source : str, path-like, pandas.DataFrame or pyarrow.Table, optional
+        The main dataset: a file, a folder of part files, a URL (``s3://`` via fsspec),
+        or an in-memory table. Absent → ``config.dataset_uri``. In-memory tables are
+        tabular whatever the ``dataset_type``: ``label``, ``predicted_label`` and facets
+        address their columns by name or index, and ``features`` is not used.
+    base_dir : str or path-like, optional
+        Folder (or URL) that relative ``dataset_uri``, ``facet_dataset_uri`` and
+        ``predicted_label_dataset_uri`` are taken from.
+    storage_options : dict, optional
+        fsspec options for URLs, e.g. ``{"client_kwargs": {"endpoint_url": ...}}``.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    ConfigError
+        Missing/invalid ``dataset_type``, no dataset location, duplicate headers, a
+        JMESPath that does not compile.
+    DataError
+        A file cannot be read or parsed, header count mismatch, a column named in the
+        config does not exist, or the facet/predicted-label datasets cannot be joined.
+    NotSupportedError
+        ``application/x-image`` and ``application/sagemakercapturejson`` datasets.
+
+    Notes
+    -----
+    Read rules (header rows, default names, joins) are in ``docs/datasets.md``; key
+    meanings follow the Clarify analysis configuration reference (contract §2.1).
+    """
+    keys = data_keys(config)
+    dataset_type = _dataset_type(keys)
+
+    frame, files, json_roles = _read_main(keys, dataset_type, source, base_dir, storage_options)
+    main_columns = list(frame.columns)
+    source_files = list(files)
+
+    if json_roles is not None:
+        label = json_roles.get("label")
+    else:
+        label = None if keys.label is None else resolve_column("label", keys.label, main_columns)
+
+    joinsource = None
+    if keys.joinsource_name_or_index is not None:
+        joinsource = resolve_column("joinsource_name_or_index", keys.joinsource_name_or_index, main_columns)
+
+    facet_columns: list[str] = []
+    facet_frame_columns = None
+    if keys.facet_dataset_uri is not None:
+        what = "facet dataset"
+        side, side_files = _read_side(keys.facet_dataset_uri, "facet_headers", keys.facet_headers, base_dir,
+                                      storage_options, what)
+        side_key = _side_key(keys, joinsource, side, what)
+        facet_frame_columns = list(side.columns)
+        facet_columns = [c for c in side.columns if c != side_key]
+        frame = join_columns(frame, side, facet_columns, main_key=joinsource, other_key=side_key, what=what)
+        source_files += side_files
+
+    predicted_label = None
+    if keys.predicted_label_dataset_uri is not None:
+        what = "predicted label dataset"
+        side, side_files = _read_side(keys.predicted_label_dataset_uri, "predicted_label_headers",
+                                      keys.predicted_label_headers, base_dir, storage_options, what)
+        side_key = _side_key(keys, joinsource, side, what)
+        predicted_label, side = _predicted_label_column(keys, side, side_key)
+        if predicted_label == side_key:
+            raise DataError(f"predicted_label: column {predicted_label!r} is the join key of the {what}.")
+        frame = join_columns(frame, side, [predicted_label], main_key=joinsource, other_key=side_key, what=what)
+        source_files += side_files
+    elif json_roles is not None:
+        predicted_label = json_roles.get("predicted_label")
+    elif keys.predicted_label is not None:
+        predicted_label = resolve_column("predicted_label", keys.predicted_label, main_columns)
+
+    facets = []
+    for i, facet in enumerate(keys.facet):
+        path = f"facet[{i}].name_or_index"
+        if facet_frame_columns is not None:
+            name = resolve_column(path, facet.name_or_index, facet_frame_columns, "facet dataset")
+        else:
+            name = resolve_column(path, facet.name_or_index, main_columns)
+        values = None if facet.value_or_threshold is None else list(facet.value_or_threshold)
+        facets.append((name, values))
+
+    group_variable = None
+    if keys.group_variable is not None:
+        # A name may live in the facet dataset; an index counts main-dataset columns.
+        columns = list(frame.columns) if isinstance(keys.group_variable, str) else main_columns
+        group_variable = resolve_column("group_variable", keys.group_variable, columns)
+
+    excluded = set()
+    for i, column in enumerate(keys.excluded_columns or ()):
+        excluded.add(resolve_column(f"excluded_columns[{i}]", column, main_columns))
+
+    not_features = {label, predicted_label, joinsource, *excluded} - {None}
+    features = [c for c in main_columns if c not in not_features]
+
+    return Dataset(
+        frame=frame,
+        label=label,
+        predicted_label=predicted_label,
+        features=features,
+        facets=facets,
+        group_variable=group_variable,
+        joinsource=joinsource,
+        source_files=source_files,
+    )
