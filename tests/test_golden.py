@@ -300,4 +300,4 @@ def test_comparison_on_every_golden_file(delta, should_pass):
         diffs = compare_analysis(nudged, expected)
         assert len(diffs) == (0 if should_pass else count), case_id
         total += count
-    assert total > 1000
+    assert total > 900  # numeric metric values across the cases
