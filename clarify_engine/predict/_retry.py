@@ -1,0 +1,238 @@
+"""Which model-call failures are worth another try, and how long to wait before it.
+
+Retries are data plus small predicates: tables of HTTP statuses and service error codes, a
+check against the number of attempts, and a backoff whose formula is in its docstring. The
+random source and the sleep function are passed in, so tests are rows of
+``(status, code, expected)`` and exact delays.
+
+Clarify's other defence, splitting a failing batch into halves down to single records, is a
+separate policy (:mod:`clarify_engine.predict._batching`); the table that says which failures
+may be caused by the size or content of a batch (and so may go away when it is split) lives
+here with the others.
+
+Notes
+-----
+The tables follow botocore's standard retry mode (``botocore/retries/standard.py``:
+transient statuses 500/502/503/504 and its union of throttling error codes), plus HTTP 429
+(what plain model servers answer when overloaded), SageMaker Runtime's own transient codes
+(``ModelNotReadyException``, ``InternalDependencyException``) and the local codes our
+transports use when no reply came (``Timeout``, ``ConnectionError``).
+"""
+
+from __future__ import annotations
+
+import random as _random
+from dataclasses import dataclass
+from typing import Callable
+
+from clarify_engine.errors import ModelError
+from clarify_engine.predict._base import TransportError
+
+__all__ = [
+    "FATAL_CODES",
+    "FATAL_STATUSES",
+    "RETRYABLE_CODES",
+    "RETRYABLE_STATUSES",
+    "SIZE_RELATED_CODES",
+    "SIZE_RELATED_STATUSES",
+    "THROTTLING_CODES",
+    "RetryPolicy",
+    "describe_error",
+    "is_retryable",
+    "is_size_related",
+    "is_throttling",
+]
+
+#: Statuses that say "the service is busy or broke for a moment": try the same request again.
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+#: Error codes of a throttled request (botocore's union of throttling codes, plus SageMaker's).
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)
+
+#: Error codes of a transient fault, throttling included; ``Timeout`` and ``ConnectionError``
+#: are the local codes a transport gives when no reply came.
+RETRYABLE_CODES = THROTTLING_CODES | frozenset(
+    {
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "InternalDependencyException",
+        "ModelNotReadyException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "Timeout",
+        "ConnectionError",
+    }
+)
+
+#: Statuses that may come from the batch itself (too large, or one bad record in it): split it.
+#: 424 is SageMaker Runtime's "the model container answered with an error" (code ``ModelError``).
+SIZE_RELATED_STATUSES = frozenset({400, 413, 422, 424})
+
+#: Error codes that may come from the batch itself.
+SIZE_RELATED_CODES = frozenset(
+    {
+        "ModelError",
+        "PayloadTooLarge",
+        "RequestEntityTooLarge",
+        "ResponseMismatch",
+    }
+)
+
+#: Statuses no smaller batch can fix (credentials, permissions, wrong URL or endpoint).
+FATAL_STATUSES = frozenset({401, 403, 404, 405})
+
+#: Error codes no smaller batch can fix; they win over a status in ``SIZE_RELATED_STATUSES``
+#: (SageMaker answers 400 ``ValidationError`` for a missing endpoint).
+FATAL_CODES = frozenset(
+    {
+        "ValidationError",
+        "ValidationException",
+        "AccessDeniedException",
+        "AccessDenied",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+        "MissingAuthenticationToken",
+        "NotFound",
+    }
+)
+
+
+def is_throttling(error: BaseException) -> bool:
+    """True when ``error`` says the endpoint is throttling us (HTTP 429 or a throttling code)."""
+    if not isinstance(error, TransportError):
+        return False
+    return error.status == 429 or error.code in THROTTLING_CODES
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True when sending the very same request again may succeed.
+
+    Parameters
+    ----------
+    error : BaseException
+        What the transport raised. Only :class:`TransportError` is ever retryable: a reply
+        that arrived but cannot be read (a codec's ModelError) will read the same way again.
+
+    Returns
+    -------
+    bool
+        Whether the status is in :data:`RETRYABLE_STATUSES` or the code in
+        :data:`RETRYABLE_CODES`, and the code is not in :data:`FATAL_CODES`.
+    """
+    if not isinstance(error, TransportError):
+        return False
+    if error.code in FATAL_CODES:
+        return False
+    return error.status in RETRYABLE_STATUSES or error.code in RETRYABLE_CODES
+
+
+def is_size_related(error: BaseException) -> bool:
+    """True when the failure may come from the batch itself, so that halves of it may succeed.
+
+    That is: a :class:`TransportError` whose status is in :data:`SIZE_RELATED_STATUSES` or
+    whose code is in :data:`SIZE_RELATED_CODES` (and neither is fatal nor a transient code:
+    SageMaker answers throttling with 400 ``ThrottlingException``), or a
+    :class:`ModelError` that is not a transport error, i.e. a reply the response codec could
+    not read or that held the wrong number of records.
+    """
+    if isinstance(error, TransportError):
+        if error.code in FATAL_CODES or error.status in FATAL_STATUSES:
+            return False
+        if error.code in RETRYABLE_CODES:  # the code is more specific than the status
+            return False
+        return error.status in SIZE_RELATED_STATUSES or error.code in SIZE_RELATED_CODES
+    return isinstance(error, ModelError)
+
+
+def describe_error(error: BaseException) -> str:
+    """``"HTTP 503 ServiceUnavailable: <message>"``: status, code and message, those known."""
+    parts = []
+    status = getattr(error, "status", None)
+    code = getattr(error, "code", None)
+    if status is not None:
+        parts.append(f"HTTP {status}")
+    if code:
+        parts.append(str(code))
+    head = " ".join(parts)
+    message = str(error) or type(error).__name__
+    return f"{head}: {message}" if head else message
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times to send a request, and how long to wait between the attempts.
+
+    Parameters
+    ----------
+    max_attempts : int, default 5
+        Attempts per request in all, the first one included (1 = never retry).
+    base : float, default 0.1
+        Seconds: the ceiling of the first delay.
+    cap : float, default 20.0
+        Seconds: no delay is longer than this.
+
+    Notes
+    -----
+    "Full jitter" exponential backoff (M. Brooker, *Exponential Backoff And Jitter*, AWS
+    Architecture Blog, 2015; botocore ``ExponentialBackoff.delay_amount``)::
+
+        delay(attempt) = random() * min(cap, base * 2 ** (attempt - 1))
+
+    where ``attempt`` is the 1-based number of the attempt that just failed and ``random()``
+    is uniform on [0, 1). Jitter over the whole interval spreads the retries of concurrent
+    workers, so that a throttled endpoint is not hit again by all of them at once.
+    """
+
+    max_attempts: int = 5
+    base: float = 0.1
+    cap: float = 20.0
+
+    def __post_init__(self):
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise TypeError(
+                f"RetryPolicy.max_attempts: expected an int >= 1, found {self.max_attempts!r}"
+            )
+        if self.max_attempts < 1:
+            raise ValueError(
+                f"RetryPolicy.max_attempts: expected an int >= 1, found {self.max_attempts}"
+            )
+        if not self.base > 0:
+            raise ValueError(f"RetryPolicy.base: expected seconds > 0, found {self.base!r}")
+        if not self.cap >= self.base:
+            raise ValueError(
+                f"RetryPolicy.cap: expected seconds >= base ({self.base}), found {self.cap!r}"
+            )
+
+    def should_retry(self, error: BaseException, attempt: int) -> bool:
+        """True when attempt number ``attempt`` (1-based) failed with ``error`` and may be repeated."""
+        return attempt < self.max_attempts and is_retryable(error)
+
+    def delay(self, attempt: int, random: Callable[[], float] = _random.random) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based); see Notes."""
+        if attempt < 1:
+            raise ValueError(f"RetryPolicy.delay: attempt is 1-based, found {attempt}")
+        # min() before the power would overflow: 2 ** 1100 is fine for ints but not floats.
+        exponent = min(attempt - 1, 1023)
+        return random() * min(self.cap, self.base * 2.0**exponent)

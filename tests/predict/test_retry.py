@@ -1,0 +1,136 @@
+"""Retry tables and backoff: rows of (status, code, expected) and exact delays."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import pytest
+
+from clarify_engine.errors import ModelError
+from clarify_engine.predict._base import TransportError
+from clarify_engine.predict._retry import (
+    RetryPolicy,
+    describe_error,
+    is_retryable,
+    is_size_related,
+    is_throttling,
+)
+
+
+class Row(NamedTuple):
+    status: int | None
+    code: str | None
+    retryable: bool
+    size_related: bool
+    throttling: bool
+
+
+ROWS = [
+    Row(429, None, True, False, True),
+    Row(500, None, True, False, False),
+    Row(502, None, True, False, False),
+    Row(503, None, True, False, False),
+    Row(504, None, True, False, False),
+    Row(400, "ThrottlingException", True, False, True),
+    Row(400, "Throttling", True, False, True),
+    Row(None, "Timeout", True, False, False),
+    Row(None, "ConnectionError", True, False, False),
+    Row(503, "ServiceUnavailable", True, False, False),
+    Row(500, "InternalFailure", True, False, False),
+    Row(429, "ModelNotReadyException", True, False, True),
+    Row(413, None, False, True, False),
+    Row(424, "ModelError", False, True, False),
+    Row(None, "ModelError", False, True, False),
+    Row(400, None, False, True, False),
+    Row(422, None, False, True, False),
+    Row(400, "ValidationError", False, False, False),
+    Row(403, "AccessDeniedException", False, False, False),
+    Row(401, None, False, False, False),
+    Row(404, None, False, False, False),
+    Row(200, None, False, False, False),
+    Row(None, None, False, False, False),
+    Row(418, "Teapot", False, False, False),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.status}-{r.code}" for r in ROWS])
+def test_tables(row):
+    error = TransportError("boom", status=row.status, code=row.code)
+    assert is_retryable(error) is row.retryable
+    assert is_size_related(error) is row.size_related
+    assert is_throttling(error) is row.throttling
+
+
+def test_codec_errors_are_size_related_not_retryable():
+    error = ModelError("expected 4 records in the reply, found 3")
+    assert not is_retryable(error)
+    assert is_size_related(error)
+    assert not is_size_related(ValueError("not ours"))
+    assert not is_retryable(ValueError("not ours"))
+
+
+@pytest.mark.parametrize(
+    "attempt, rnd, expected",
+    [
+        (1, 0.5, 0.05),  # 0.5 * min(20, 0.1 * 1)
+        (2, 0.5, 0.1),  # 0.5 * 0.2
+        (3, 1.0, 0.4),
+        (4, 0.25, 0.2),  # 0.25 * 0.8
+        (9, 1.0, 20.0),  # 0.1 * 256 = 25.6 capped at 20
+        (5000, 0.5, 10.0),  # no overflow for absurd attempts
+        (3, 0.0, 0.0),
+    ],
+)
+def test_delay_full_jitter(attempt, rnd, expected):
+    assert RetryPolicy().delay(attempt, lambda: rnd) == pytest.approx(expected, abs=1e-12)
+
+
+def test_delay_custom_base_and_cap():
+    policy = RetryPolicy(max_attempts=3, base=1.0, cap=3.0)
+    assert [policy.delay(a, lambda: 1.0) for a in (1, 2, 3, 4)] == [1.0, 2.0, 3.0, 3.0]
+
+
+def test_should_retry_counts_attempts():
+    policy = RetryPolicy(max_attempts=3)
+    busy = TransportError("busy", status=503)
+    assert policy.should_retry(busy, 1)
+    assert policy.should_retry(busy, 2)
+    assert not policy.should_retry(busy, 3)
+    assert not policy.should_retry(TransportError("big", status=413), 1)
+    assert not RetryPolicy(max_attempts=1).should_retry(busy, 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"max_attempts": 0}, ValueError, ["max_attempts", ">= 1", "0"]),
+        ({"max_attempts": 2.5}, TypeError, ["max_attempts", "int", "2.5"]),
+        ({"max_attempts": True}, TypeError, ["max_attempts", "True"]),
+        ({"base": 0}, ValueError, ["base", "> 0", "0"]),
+        ({"base": 2.0, "cap": 1.0}, ValueError, ["cap", ">= base", "1.0"]),
+    ],
+)
+def test_policy_validation(kwargs, error, words):
+    with pytest.raises(error) as info:
+        RetryPolicy(**kwargs)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_delay_rejects_zero_attempt():
+    with pytest.raises(ValueError, match="1-based"):
+        RetryPolicy().delay(0, lambda: 0.5)
+
+
+@pytest.mark.parametrize(
+    "error, text",
+    [
+        (TransportError("slow down", status=429, code="ThrottlingException"),
+         "HTTP 429 ThrottlingException: slow down"),
+        (TransportError("no reply within 1s", code="Timeout"), "Timeout: no reply within 1s"),
+        (TransportError("bad", status=500), "HTTP 500: bad"),
+        (ModelError("3 lines for 4 records"), "3 lines for 4 records"),
+    ],
+)
+def test_describe_error(error, text):
+    assert describe_error(error) == text
