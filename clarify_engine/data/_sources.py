@@ -63,6 +63,8 @@ def _fs_and_path(location: str, storage_options: dict | None):
             f"Cannot read {location}: the filesystem for this URL is not installed ({exc}). "
             "For s3:// install s3fs (pip install 'clarify-engine[s3]')."
         ) from exc
+    except ValueError as exc:
+        raise DataError(f"Cannot read {location}: {exc} (expected a local path or an fsspec URL such as s3://).") from exc
 
 
 def _skipped(relative: str) -> bool:
