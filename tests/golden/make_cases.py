@@ -302,7 +302,7 @@ def threshold_edges() -> Case:
         _facet("wide", [int(min(wide)) - 1]),       # every row sensitive: negated facet empty
     ]
     cfg = _config("y", [0.5], facets, predicted_label="y_pred")
-    return Case("threshold_edges", "continuous facets with t == max, t == |max| of an all-negative column, "
+    return Case("threshold_edges", "continuous facets with t == max, t == abs(max) of an all-negative column, "
                 "t > max, t < min (all rows sensitive)", cols, cfg)
 
 
@@ -364,9 +364,10 @@ def string_label_bool_facet() -> Case:
     pred = ["good" if v > 0.1 else "bad" for v in z + rng.normal(0, 0.7, n)]
     cols = {"risk": y, "is_member": [bool(b) for b in member], "has_car": [bool(b) for b in has_car],
             "spend": _r(spend, 2), "risk_pred": pred}
-    cfg = _config("risk", ["good"], [_facet("is_member", [True])], predicted_label="risk_pred")
-    return Case("string_label_bool_facet", "string label `[good]`; bool facet `[true]`; bool feature (FT accepts "
-                "bool columns)", cols, cfg)
+    cfg = _config("risk", ["good"], [_facet("is_member", [True]), _facet("has_car", ["False"])],
+                  predicted_label="risk_pred")
+    return Case("string_label_bool_facet", "string label `[good]`; bool facet `[true]`; bool facet given the string "
+                "`[\"False\"]` (converted with `bool(\"False\")`, i.e. True); bool features (FT accepts bool)", cols, cfg)
 
 
 @case
@@ -611,6 +612,20 @@ def group_variable_missing_float() -> Case:
     cfg = _config("y", [1], [_facet("g", ["f"])], predicted_label="pred", group_variable="band")
     return Case("group_variable_missing_float", "int group variable with missing values (read as float): rows "
                 "with a missing group count in no group; FT error from scikit-learn on NaN feature", cols, cfg)
+
+
+@case
+def label_int_pred_float_continuous() -> Case:
+    rng = np.random.RandomState(128)
+    n = 500
+    g = _pick(rng, ["p", "q"], n)
+    y = rng.randint(0, 201, n)
+    pred = y + rng.normal(0, 15, n)
+    pred[:12] = 100.0 + rng.uniform(0.01, 0.99, 12)   # above the threshold, but not once truncated to int
+    cols = {"g": g, "y": _ints(y), "y_pred": _r(pred, 2), "x": _r(rng.normal(0, 1, n))}
+    cfg = _config("y", [100], [_facet("g", ["q"])], predicted_label="y_pred")
+    return Case("label_int_pred_float_continuous", "int label typed continuous, float predictions: smclarify casts "
+                "the predictions to the label's int dtype (truncation) before applying the threshold", cols, cfg)
 
 
 # ----------------------------------------------------------------------------- writing
