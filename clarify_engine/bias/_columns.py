@@ -1,0 +1,368 @@
+"""Column typing and binarisation of facet, label and predicted-label columns.
+
+Clarify decides first whether a column is *categorical* or *continuous*, and that choice
+decides what a ``value_or_threshold`` means: a list of values (categorical) or an exclusive
+lower bound (continuous). The rules below reproduce smclarify 0.5 (contract §3.3-3.4):
+
+* categorical if the dtype is ``category`` or more than one value is given;
+* float → continuous;
+* integer, or strings that all parse as integers → continuous when
+  ``nunique / non-missing count >= 0.05``, else categorical;
+* anything else (bool, text, ...) → categorical.
+
+pandas 3 infers text columns as the ``str`` dtype where pandas 1.5 (smclarify's) used
+``object``; both are treated alike here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from clarify_engine.bias import _kernels
+from clarify_engine.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+CATEGORICAL = "categorical"
+CONTINUOUS = "continuous"
+
+#: Integer columns with at least this fraction of distinct values are continuous.
+UNIQUENESS_THRESHOLD = 0.05
+
+
+# ---------------------------------------------------------------------- coding
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A column coded as ints in order of first appearance.
+
+    Attributes
+    ----------
+    codes : numpy.ndarray of int64, shape (n,)
+        Index into ``uniques``; -1 for a missing value.
+    uniques : list
+        Distinct non-missing values as Python scalars, in order of first appearance.
+    nan_position : int or None
+        Where a missing value first appears among the distinct values (for one-vs-rest
+        entries), or None when no value is missing.
+    """
+
+    codes: np.ndarray
+    uniques: list
+    nan_position: int | None
+
+
+def code_column(series: pd.Series) -> Coded:
+    """Factorize ``series`` in order of first appearance (missing → -1)."""
+    codes, uniques = pd.factorize(series, sort=False, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    if isinstance(uniques, pd.Index | pd.api.extensions.ExtensionArray):
+        uniques = np.asarray(uniques, dtype=object)
+    uniques = [_py(u) for u in uniques]
+    nan_position = None
+    missing = np.flatnonzero(codes < 0)
+    if missing.size:
+        first = missing[0]
+        nan_position = int(codes[:first].max()) + 1 if first > 0 else 0
+    return Coded(codes, uniques, nan_position)
+
+
+def _py(value):
+    """numpy scalar → Python scalar (``str`` renders them the way pandas 1.5 lists do)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# ---------------------------------------------------------------------- typing
+
+
+def _is_text(dtype) -> bool:
+    return dtype == object or isinstance(dtype, pd.StringDtype)
+
+
+def _is_float(dtype) -> bool:
+    return pd.api.types.is_float_dtype(dtype)
+
+
+def _is_int(dtype) -> bool:
+    return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _uniqueness(series: pd.Series) -> float:
+    count = int(series.count())
+    return 0.0 if count == 0 else series.nunique() / count
+
+
+def _int_castable(series: pd.Series) -> bool:
+    """Whether every element of a text/object column converts to int64 (as ``int(x)`` does)."""
+    try:
+        series.to_numpy(dtype=object).astype(np.int64)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
+
+
+def column_kind(series: pd.Series, values) -> str:
+    """``CATEGORICAL`` or ``CONTINUOUS`` by Clarify's typing rules (module docstring)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or (isinstance(values, list) and len(values) > 1):
+        return CATEGORICAL
+    kind = CATEGORICAL
+    if _is_text(dtype):
+        if _int_castable(series) and _uniqueness(series) >= UNIQUENESS_THRESHOLD:
+            kind = CONTINUOUS
+    elif _is_float(dtype):
+        kind = CONTINUOUS
+    elif _is_int(dtype):
+        if _uniqueness(series) >= UNIQUENESS_THRESHOLD:
+            kind = CONTINUOUS
+    if kind == CONTINUOUS and _is_int(dtype) or (kind == CATEGORICAL and (_is_int(dtype) or _is_text(dtype))):
+        logger.info("column %r typed %s (distinct fraction rule)", series.name, kind)
+    return kind
+
+
+def numeric(series: pd.Series) -> np.ndarray:
+    """Values of a continuous column as a numpy array (int64 or float64; missing = NaN)."""
+    s = pd.to_numeric(series) if _is_text(series.dtype) else series
+    if isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+        if _is_int(s.dtype) and not s.isna().any():
+            return s.to_numpy(dtype=np.int64)
+        return s.to_numpy(dtype=np.float64, na_value=np.nan)
+    return s.to_numpy()
+
+
+def threshold_of(values, what: str):
+    """The single threshold of a continuous column; strings convert to float.
+
+    smclarify converts a non-numeric first value to ``float`` (and keeps using the converted
+    value afterwards, e.g. in the interval string).
+    """
+    if not values:
+        raise DataError(f"{what}: threshold values must be provided for a continuous column; found {values!r}")
+    t = values[0]
+    if not isinstance(t, (int, float)):
+        try:
+            t = float(t)
+        except (TypeError, ValueError):
+            raise DataError(
+                f"{what}: a continuous column needs a single numeric threshold; found {values[0]!r}"
+            ) from None
+    return t
+
+
+# ---------------------------------------------------------------------- intervals
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Right-closed interval ``(left, right]`` selecting the positive / sensitive rows."""
+
+    left: float | int
+    right: float | int
+
+    def __str__(self) -> str:
+        if all(isinstance(x, (int, np.integer)) for x in (self.left, self.right)):
+            return f"({int(self.left)}, {int(self.right)}]"
+        return f"({float(self.left)!r}, {float(self.right)!r}]"
+
+    def mask(self, values: np.ndarray) -> np.ndarray:
+        """``left < values <= right`` as uint8 (missing values are outside)."""
+        if values.dtype.kind not in "iuf":
+            values = values.astype(np.float64)
+        return _kernels._interval_mask(values, float(self.left), float(self.right))
+
+
+def interval_for(threshold, data_max, what: str) -> Interval | None:
+    """Interval from the breaks ``sorted([threshold, max])``.
+
+    The max is not added when ``abs(max) == threshold`` (then nothing is selected and the
+    rendered interval is ``""``), exactly as smclarify builds its IntervalIndex.
+    """
+    if data_max is None or (isinstance(data_max, float) and math.isnan(data_max)):
+        raise DataError(f"{what}: the column has no non-missing value to build a threshold interval from")
+    data_max = _py(data_max)
+    if abs(data_max) == threshold:
+        return None
+    left, right = sorted([threshold, data_max])
+    if isinstance(left, float) or isinstance(right, float):
+        left, right = float(left), float(right)
+    return Interval(left, right)
+
+
+def column_max(values: np.ndarray):
+    """Max ignoring NaN (None when there is no value)."""
+    if values.size == 0:
+        return None
+    if values.dtype.kind == "f":
+        m = np.nanmax(values) if not np.isnan(values).all() else None
+        return None if m is None else _py(m)
+    return _py(values.max())
+
+
+# ---------------------------------------------------------------------- categorical
+
+
+def _category_family(series: pd.Series) -> str:
+    """How equality with a given value behaves: 'bool', 'number' or 'object'."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    return "object"
+
+
+def _is_bool(v) -> bool:
+    return isinstance(v, (bool, np.bool_))
+
+
+def _equal(u, v, family: str) -> bool:
+    """Whether category value ``u`` equals given value ``v`` (pandas categorical ``==``)."""
+    if family == "bool":
+        return _is_bool(v) and bool(u) == bool(v)
+    if family == "number":
+        if _is_bool(v) or not isinstance(v, (int, float, np.integer, np.floating)):
+            return False
+        return u == v
+    if isinstance(v, float) and math.isnan(v):
+        return False
+    try:
+        return bool(u == v)
+    except Exception:  # noqa: BLE001 - exotic objects that refuse comparison never match
+        return False
+
+
+def _convert_like(first, values: list, what: str) -> list:
+    """Convert ``values`` to the type of the column's first element (smclarify's retry)."""
+    kind = type(first)
+    if isinstance(values[0], kind):
+        return values
+    try:
+        return [kind(v) for v in values]
+    except ValueError as exc:
+        is_int_type = issubclass(kind, (int, np.integer)) and not issubclass(kind, (bool, np.bool_))
+        if is_int_type and "invalid literal for int()" in str(exc):
+            try:
+                return [float(v) for v in values]
+            except (TypeError, ValueError):
+                pass
+        failure = exc
+    except TypeError as exc:
+        failure = exc
+    raise DataError(
+        f"{what}: none of the values {values!r} occurs in the column, and they cannot be converted "
+        f"to the type of its values ({kind.__name__}): {failure}"
+    )
+
+
+def categorical_hits(series: pd.Series, coded: Coded, values: list, what: str) -> np.ndarray:
+    """Boolean per distinct value (``coded.uniques``): equal to any of ``values``.
+
+    When nothing matches, the values are converted to the type of the column's first element
+    and matched again; missing values never match.
+    """
+    family = _category_family(series)
+    hits = np.array([any(_equal(u, v, family) for v in values) for u in coded.uniques], dtype=bool)
+    if hits.any():
+        return hits
+    if len(series) == 0:
+        raise DataError(f"{what}: the column is empty")
+    values = list(values)
+    converted = _convert_like(series.iloc[0], values, what)
+    if converted is not values:
+        logger.warning("%s: values %r converted to %r to match the column's type", what, values, converted)
+    return np.array([any(_equal(u, v, family) for v in converted) for u in coded.uniques], dtype=bool)
+
+
+def rows_of(coded: Coded, hits: np.ndarray) -> np.ndarray:
+    """uint8 row mask from per-distinct-value hits."""
+    return _kernels._lookup(coded.codes, np.ascontiguousarray(hits, dtype=np.uint8))
+
+
+# ---------------------------------------------------------------------- labels
+
+
+@dataclass(frozen=True)
+class Binarised:
+    """A label column reduced to positive (1) / negative (0) rows.
+
+    Attributes
+    ----------
+    positive : numpy.ndarray of uint8, shape (n,)
+    kind : str
+        ``CATEGORICAL`` or ``CONTINUOUS``.
+    text : str
+        The ``label_value_or_threshold`` string.
+    values : numpy.ndarray or None
+        Numeric values (continuous labels only; the predicted label needs them).
+    threshold : int, float or None
+        The converted threshold (continuous labels only).
+    """
+
+    positive: np.ndarray
+    kind: str
+    text: str
+    values: np.ndarray | None = None
+    threshold: float | int | None = None
+
+
+def binarise_label(series: pd.Series, label_values: list) -> Binarised:
+    """Positive rows of the observed label column and its ``label_value_or_threshold``."""
+    what = f"label column {series.name!r}"
+    if not label_values:
+        raise DataError(f"{what}: label_values_or_threshold is empty; give the positive label values or a threshold")
+    kind = column_kind(series, label_values)
+    if kind == CONTINUOUS:
+        t = threshold_of(label_values, what)
+        values = numeric(series)
+        interval = interval_for(t, column_max(values), what)
+        positive = np.zeros(len(values), np.uint8) if interval is None else interval.mask(values)
+        return Binarised(positive, kind, "" if interval is None else str(interval), values, t)
+    coded = code_column(series)
+    hits = categorical_hits(series, coded, label_values, what)
+    return Binarised(rows_of(coded, hits), kind, ",".join(map(str, label_values)))
+
+
+def binarise_predicted(series: pd.Series, label: Binarised, label_values: list) -> np.ndarray:
+    """Positive rows of the predicted label (contract §3.4).
+
+    The predicted label must be typed like the label. For a continuous label the predictions
+    are cast to the label's dtype and the interval's upper end is the max over label and
+    predictions together.
+    """
+    what = f"predicted label column {series.name!r}"
+    kind = column_kind(series, label_values)
+    if kind != label.kind:
+        raise DataError(
+            "Predicted Label Column series datatype is not the same as Label Column series "
+            f"(label is {label.kind}, predicted label {series.name!r} is {kind})"
+        )
+    if kind == CONTINUOUS:
+        pred = numeric(series)
+        try:
+            with np.errstate(invalid="raise"):
+                if label.values.dtype.kind in "iu" and pred.dtype.kind == "f" and not np.isfinite(pred).all():
+                    raise ValueError("missing or infinite values cannot be cast to the integer label type")
+                pred = pred.astype(label.values.dtype)
+        except (ValueError, FloatingPointError) as exc:
+            raise DataError(f"{what}: cannot cast the predictions to the label's dtype {label.values.dtype}: {exc}") from None
+        both_max = [m for m in (column_max(label.values), column_max(pred)) if m is not None]
+        interval = interval_for(label.threshold, max(both_max) if both_max else None, what)
+        positive = np.zeros(len(pred), np.uint8) if interval is None else interval.mask(pred)
+    else:
+        coded = code_column(series)
+        positive = rows_of(coded, categorical_hits(series, coded, label_values, what))
+    if not positive.any():
+        raise DataError(
+            "No Label values are present in the predicted Label Column,"
+            "Positive Predicted Index Series contains all False values"
+            f" (predicted label column {series.name!r}, positive values {label_values!r})"
+        )
+    return positive

@@ -1,0 +1,74 @@
+"""Numba kernels that count rows into a bias count table in one pass.
+
+Every kernel is a private function of int-coded arrays; the wrappers in
+:mod:`clarify_engine.bias._table` check dtypes and shapes before calling them.
+Plain twins of these kernels live in ``tests/bias/naive.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from clarify_engine._jit import jit
+
+#: Rows per chunk of the parallel count; each chunk writes its own slab.
+CHUNK_ROWS = 1 << 20
+
+
+@jit
+def _count_rows(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos, start, stop, out):
+    """Add rows ``start:stop`` into ``out[facet, group, label, pred]``.
+
+    Plain form: ``np.add.at(out, (facet_codes, group_codes, label_pos, pred_pos), 1)``.
+    """
+    for i in range(start, stop):
+        out[facet_codes[i], group_codes[i], label_pos[i], pred_pos[i]] += 1
+
+
+@jit(parallel=True)
+def _count_table(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos):
+    """Count table of shape ``(n_facet, n_group, 2, 2)`` over all rows.
+
+    Parameters
+    ----------
+    facet_codes, group_codes : int64 arrays of shape (n,)
+        Codes in ``[0, n_facet)`` and ``[0, n_group)``.
+    label_pos, pred_pos : uint8 arrays of shape (n,)
+        1 for a positive (predicted) label, else 0.
+
+    Each chunk of :data:`CHUNK_ROWS` rows counts into its own slab; the slabs are summed at
+    the end, so threads never write to the same cell.
+    """
+    n = facet_codes.shape[0]
+    n_chunks = (n + CHUNK_ROWS - 1) // CHUNK_ROWS
+    slabs = np.zeros((max(n_chunks, 1), n_facet, n_group, 2, 2), dtype=np.int64)
+    for c in prange(n_chunks):
+        start = c * CHUNK_ROWS
+        stop = min(n, start + CHUNK_ROWS)
+        _count_rows(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos, start, stop, slabs[c])
+    return slabs.sum(axis=0)
+
+
+@jit
+def _interval_mask(values, left, right):
+    """``left < values <= right`` as uint8 (missing values are never inside)."""
+    n = values.shape[0]
+    out = np.zeros(n, dtype=np.uint8)
+    for i in range(n):
+        v = values[i]
+        if v > left and v <= right:
+            out[i] = 1
+    return out
+
+
+@jit
+def _lookup(codes, hit):
+    """``hit[codes]`` as uint8 with code -1 (missing) mapped to 0."""
+    n = codes.shape[0]
+    out = np.zeros(n, dtype=np.uint8)
+    for i in range(n):
+        c = codes[i]
+        if c >= 0 and hit[c]:
+            out[i] = 1
+    return out

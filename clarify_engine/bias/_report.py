@@ -1,0 +1,234 @@
+"""The bias section of analysis.json: typing → count tables → metrics → named result."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from clarify_engine.bias import _columns as C
+from clarify_engine.bias import _metrics as M
+from clarify_engine.bias._flip import FT, feature_matrix
+from clarify_engine.bias._table import CountTable, FacetCounts, count_table
+from clarify_engine.errors import DataError
+
+__all__ = ["FacetSpec", "bias_section", "PRETRAINING_METRICS", "POSTTRAINING_METRICS", "METRICS"]
+
+#: Every metric function by abbreviation (FT takes features, the others a FacetCounts).
+METRICS = {
+    f.__name__: f
+    for f in (
+        M.CDDL, M.CI, M.DPL, M.JS, M.KL, M.KS, M.LP, M.TVD,
+        M.AD, M.CDDPL, M.DAR, M.DCA, M.DCR, M.DI, M.DPPL, M.DRR, FT, M.GE, M.RD, M.SD, M.TE,
+    )
+}  # fmt: skip
+
+#: Metrics computed by ``methods="all"`` before training, sorted by name.
+PRETRAINING_METRICS = ("CDDL", "CI", "DPL", "JS", "KL", "KS", "LP", "TVD")
+#: Metrics computed by ``methods="all"`` after training, sorted by name.
+POSTTRAINING_METRICS = ("AD", "CDDPL", "DAR", "DCA", "DCR", "DI", "DPPL", "DRR", "FT", "GE", "RD", "SD", "TE")
+
+_STAGES = {"pre_training": PRETRAINING_METRICS, "post_training": POSTTRAINING_METRICS}
+
+
+def description(name: str) -> str:
+    """Clarify's description of metric ``name``: the first line of its docstring."""
+    return METRICS[name].__doc__.strip().splitlines()[0]
+
+
+@dataclass(frozen=True)
+class FacetSpec:
+    """One sensitive attribute: a column and, optionally, its sensitive values or threshold.
+
+    Parameters
+    ----------
+    name : str
+        Facet column name.
+    values : list or None
+        ``value_or_threshold``: sensitive values of a categorical facet, or a single exclusive
+        lower bound of a continuous one. None (or empty) on a categorical facet → one entry per
+        distinct value (one-vs-rest).
+    """
+
+    name: str
+    values: list | None = field(default=None)
+
+
+def _select_methods(stage: str, methods) -> tuple[str, ...]:
+    if stage not in _STAGES:
+        raise ValueError(f"stage must be 'pre_training' or 'post_training'; found {stage!r}")
+    allowed = _STAGES[stage]
+    if methods == "all" or methods == ["all"]:
+        return allowed
+    if isinstance(methods, str) or not all(isinstance(m, str) for m in methods):
+        raise ValueError(f"methods must be 'all' or a list of metric names; found {methods!r}")
+    unknown = sorted(set(methods) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown {stage} metric(s) {unknown}; expected names from {list(allowed)}")
+    return tuple(sorted(set(methods)))
+
+
+def _value(v: float):
+    if v == math.inf:
+        return "Infinity"
+    if v == -math.inf:
+        return "-Infinity"
+    return float(v)
+
+
+def _entry(name: str, compute) -> dict:
+    """One metric result, or an error entry when it cannot be computed (Clarify's MetricError)."""
+    try:
+        value = compute()
+    except Exception as exc:  # noqa: BLE001 - every metric failure is reported, not raised
+        return {"name": name, "description": description(name), "value": None, "error": str(exc)}
+    return {"name": name, "description": description(name), "value": _value(value)}
+
+
+def _require_column(frame: pd.DataFrame, column: str, role: str) -> pd.Series:
+    if column not in frame.columns:
+        raise DataError(f"{role} column {column!r} is not in the dataset; columns are {list(frame.columns)}")
+    return frame[column]
+
+
+def bias_section(
+    frame: pd.DataFrame,
+    *,
+    label: str,
+    label_values: list,
+    facets: list[FacetSpec],
+    stage: str,
+    methods: str | list[str] = "all",
+    predicted_label: str | None = None,
+    group_variable: str | None = None,
+) -> dict:
+    """Pre- or post-training bias metrics of every facet, as analysis.json's BiasSection.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame, shape (n_rows, n_columns)
+        Label, facet, predicted-label and group-variable columns, plus the feature columns
+        FT uses (FT reads every column except the facet, label and predicted label).
+    label : str
+        Label column.
+    label_values : list
+        ``label_values_or_threshold``: positive label values, or ``[threshold]``.
+    facets : list of FacetSpec
+    stage : {"pre_training", "post_training"}
+    methods : "all" or list of str
+        Metric abbreviations.
+    predicted_label : str, optional
+        Predicted-label column (required after training).
+    group_variable : str, optional
+        Group column for CDDL / CDDPL.
+
+    Returns
+    -------
+    dict
+        ``{"label", "facets": {name: [{"value_or_threshold", "metrics"}]},
+        "label_value_or_threshold"}``; metrics sorted by name, each ``{"name", "description",
+        "value"}`` or, when it cannot be computed, with ``"value": None`` and ``"error"``.
+        ±inf are the strings ``"Infinity"`` / ``"-Infinity"``.
+
+    Raises
+    ------
+    DataError
+        For what fails the whole report in Clarify: missing columns, a predicted label typed
+        differently from the label, no predicted positive, a continuous facet without a
+        threshold, values that cannot be converted to the column's type.
+    ValueError
+        For an unknown stage or metric name.
+    """
+    # validate
+    names = _select_methods(stage, methods)
+    post = stage == "post_training"
+    if post and predicted_label is None:
+        raise DataError("post-training bias metrics need a predicted label column; predicted_label is None")
+    label_series = _require_column(frame, label, "label")
+    for spec in facets:
+        _require_column(frame, spec.name, "facet")
+    if group_variable is not None:
+        _require_column(frame, group_variable, "group variable")
+
+    # normalise: binarise the label, predicted label and group once for all facets
+    label_bin = C.binarise_label(label_series, list(label_values))
+    pred_pos = None
+    if post:
+        pred_series = _require_column(frame, predicted_label, "predicted label")
+        pred_pos = C.binarise_predicted(pred_series, label_bin, list(label_values))
+    group_codes = n_group = None
+    if group_variable is not None and len(frame):
+        coded = C.code_column(frame[group_variable])
+        n_group = len(coded.uniques) + 1  # last slot: missing group value
+        group_codes = np.where(coded.codes < 0, n_group - 1, coded.codes)
+
+    result: dict = {"label": label, "facets": {}, "label_value_or_threshold": label_bin.text}
+    for spec in facets:
+        entries = _facet_entries(frame, spec, names, label_bin.positive, pred_pos, group_codes, n_group,
+                                 drop=[label, predicted_label])  # fmt: skip
+        result["facets"].setdefault(spec.name, []).extend(entries)
+    return result
+
+
+def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group, drop) -> list[dict]:
+    """Report entries of one facet: one per value list / threshold, or one per distinct value."""
+    series = frame[spec.name]
+    values = list(spec.values) if spec.values else None
+    what = f"facet {spec.name!r}"
+    kind = C.column_kind(series, values)
+    entries = []  # (value_or_threshold, sensitive_codes: bool per facet code)
+    if kind == C.CONTINUOUS:
+        if not values:
+            raise DataError(f"{what}: Threshold values must be provided for continuous features; "
+                            "the column is typed continuous, give value_or_threshold=[threshold]")
+        t = C.threshold_of(values, what)
+        data = C.numeric(series)
+        interval = C.interval_for(t, C.column_max(data), what)
+        row_codes = (np.zeros(len(data), np.uint8) if interval is None else interval.mask(data)).astype(np.int64)
+        n_codes = 2
+        entries.append(("" if interval is None else str(interval), np.array([False, True])))
+    else:
+        coded = C.code_column(series)
+        n_codes = len(coded.uniques) + 1  # last slot: missing facet value
+        row_codes = np.where(coded.codes < 0, n_codes - 1, coded.codes)
+        if values:
+            hits = C.categorical_hits(series, coded, values, what)
+            entries.append((",".join(map(str, values)), np.append(hits, False)))
+        else:
+            order = list(coded.uniques)
+            if coded.nan_position is not None:
+                order.insert(coded.nan_position, float("nan"))
+            for value in order:
+                hits = C.categorical_hits(series, coded, [value], what)
+                entries.append((str(value), np.append(hits, False)))
+    table = count_table(row_codes, n_codes, label_pos, pred_pos, group_codes, n_group)
+
+    features = _Features(frame, [spec.name, *[c for c in drop if c is not None]])
+    out = []
+    for text, sensitive_codes in entries:
+        counts = table.collapse(sensitive_codes)
+        metrics = []
+        for name in names:
+            if name == "FT":
+                compute = lambda s=sensitive_codes: FT(features.matrix, s[row_codes], pred_pos.astype(bool))  # noqa: E731
+            else:
+                compute = lambda f=METRICS[name]: f(counts)  # noqa: E731
+            metrics.append(_entry(name, compute))
+        out.append({"value_or_threshold": text, "metrics": metrics})
+    return out
+
+
+class _Features:
+    """FT's feature matrix (the frame without facet, label and predicted label), built once."""
+
+    def __init__(self, frame: pd.DataFrame, drop: list[str]):
+        self._frame = frame
+        self._drop = [c for c in dict.fromkeys(drop) if c in frame.columns]
+        self._matrix = None
+
+    def matrix(self) -> np.ndarray:
+        if self._matrix is None:
+            self._matrix = feature_matrix(self._frame.drop(columns=self._drop))
+        return self._matrix
