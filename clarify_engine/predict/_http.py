@@ -1,0 +1,183 @@
+"""POST request bodies to a model server over HTTP(S): ``.../invocations``.
+
+Any server that speaks the SageMaker container protocol works: ``POST /invocations`` with the
+body and ``Content-Type``/``Accept`` headers, ``GET /ping`` for health. That includes
+``clarify-engine serve-model`` and a SageMaker-runtime-style path
+``.../endpoints/NAME/invocations``.
+
+Every failure becomes a :class:`~clarify_engine.predict._base.TransportError` carrying the
+HTTP status (None when no reply came) and an error code: the server's own when it gives one
+(``x-amzn-ErrorType`` header, or ``ErrorCode``/``code``/``__type`` in a JSON body), else a
+local one (``"Timeout"``, ``"ConnectionError"``). Whether to retry is not decided here.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit, urlunsplit
+
+import urllib3
+from urllib3.exceptions import (
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    TimeoutError as Urllib3Timeout,
+)
+
+from clarify_engine.predict._base import TransportError
+
+__all__ = ["HttpTransport", "ping"]
+
+#: Characters of a reply body quoted in an error message at most.
+QUOTE_LIMIT = 500
+
+
+def _quote(body: bytes) -> str:
+    text = body[:QUOTE_LIMIT].decode("utf-8", errors="replace").strip()
+    return text + ("…" if len(body) > QUOTE_LIMIT else "")
+
+
+def _error_code(headers, body: bytes) -> str | None:
+    """The service's error code from an error reply, when it gives one."""
+    code = headers.get("x-amzn-ErrorType")
+    if code:
+        return code.split(":", 1)[0]
+    if body[:1] in (b"{", b" ", b"\n"):
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return None
+        if isinstance(doc, dict):
+            for key in ("ErrorCode", "code", "Code", "__type", "error_code"):
+                value = doc.get(key)
+                if isinstance(value, str) and value:
+                    return value.rsplit("#", 1)[-1]
+    return None
+
+
+def _map_exception(exc: Exception, url: str, timeout: float) -> TransportError:
+    if isinstance(exc, Urllib3Timeout):
+        return TransportError(f"no reply from {url} within {timeout:g} s: {exc}", code="Timeout")
+    if isinstance(exc, (ProtocolError, NewConnectionError, OSError)):
+        return TransportError(f"connection to {url} failed: {exc}", code="ConnectionError")
+    return TransportError(f"request to {url} failed: {type(exc).__name__}: {exc}", code="ConnectionError")
+
+
+class HttpTransport:
+    """Send request bodies to one URL with a pool of keep-alive connections.
+
+    Parameters
+    ----------
+    url : str
+        Full invocation URL, e.g. ``http://127.0.0.1:8080/invocations`` or
+        ``http://host:port/endpoints/NAME/invocations``.
+    timeout : float, default 60
+        Seconds to wait for the connection and, separately, between bytes of the reply.
+    pool_size : int, default 16
+        Connections kept open; size it to the number of concurrent senders (more senders
+        than connections wait for a free one rather than opening extra sockets).
+    headers : dict of str to str, optional
+        Extra headers for every request (e.g. ``X-Amzn-SageMaker-Custom-Attributes``).
+
+    Notes
+    -----
+    Thread-safe: :class:`urllib3.PoolManager` hands each concurrent request its own
+    connection. urllib3's own retries and redirects are off: the batching layer retries.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 60.0, pool_size: int = 16, headers: dict[str, str] | None = None):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"url: expected an http:// or https:// URL with a host, found {url!r}")
+        if timeout <= 0:
+            raise ValueError(f"timeout: expected a positive number of seconds, found {timeout!r}")
+        if pool_size < 1:
+            raise ValueError(f"pool_size: expected an integer >= 1, found {pool_size!r}")
+        self.url = url
+        self.timeout = float(timeout)
+        self.pool_size = int(pool_size)
+        self.headers = dict(headers or {})
+        self._pool = urllib3.PoolManager(
+            num_pools=2,
+            maxsize=self.pool_size,
+            block=True,
+            retries=False,
+            timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+        )
+
+    def __repr__(self) -> str:
+        return f"HttpTransport({self.url!r}, timeout={self.timeout:g}, pool_size={self.pool_size})"
+
+    def send(self, body: bytes, *, content_type: str, accept: str) -> bytes:
+        """POST ``body`` and return the reply body.
+
+        Raises
+        ------
+        TransportError
+            Status >= 400 (``status`` set, the body quoted), timeout (``code="Timeout"``) or a
+            refused/dropped connection (``code="ConnectionError"``).
+        """
+        headers = {**self.headers, "Content-Type": content_type, "Accept": accept}
+        try:
+            reply = self._pool.request("POST", self.url, body=body, headers=headers, redirect=False)
+        except HTTPError as exc:
+            raise _map_exception(exc, self.url, self.timeout) from exc
+        except OSError as exc:  # pragma: no cover - urllib3 wraps socket errors
+            raise _map_exception(exc, self.url, self.timeout) from exc
+        data = reply.data
+        if reply.status >= 400:
+            raise TransportError(
+                f"{self.url} answered HTTP {reply.status}: {_quote(data) or '(empty body)'}",
+                status=reply.status,
+                code=_error_code(reply.headers, data),
+            )
+        return data
+
+    def ping(self) -> None:
+        """``GET /ping`` on this URL's server; raise :class:`TransportError` unless it answers 200."""
+        ping(self.url, timeout=min(self.timeout, 10.0), pool=self._pool)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._pool.clear()
+
+    def __enter__(self) -> "HttpTransport":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def ping_url(url: str) -> str:
+    """The ``/ping`` URL of the server of ``url`` (path replaced)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/ping", "", ""))
+
+
+def ping(url: str, *, timeout: float = 5.0, pool: urllib3.PoolManager | None = None) -> None:
+    """Check a model server's health with ``GET /ping``.
+
+    Parameters
+    ----------
+    url : str
+        The server's base URL or any URL on it (its path is replaced by ``/ping``).
+    timeout : float, default 5
+        Seconds to wait.
+
+    Raises
+    ------
+    TransportError
+        No reply, or a reply other than 200.
+    """
+    target = ping_url(url)
+    pool = pool or urllib3.PoolManager(retries=False)
+    try:
+        reply = pool.request("GET", target, timeout=urllib3.Timeout(connect=timeout, read=timeout), redirect=False)
+    except HTTPError as exc:
+        raise _map_exception(exc, target, timeout) from exc
+    if reply.status != 200:
+        raise TransportError(
+            f"{target} answered HTTP {reply.status}: {_quote(reply.data) or '(empty body)'}",
+            status=reply.status,
+            code=_error_code(reply.headers, reply.data),
+        )

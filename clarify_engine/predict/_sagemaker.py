@@ -1,0 +1,177 @@
+"""Invoke a SageMaker real-time endpoint through boto3 (``sagemaker-runtime`` InvokeEndpoint).
+
+The client is built with the standard AWS settings (credentials chain, ``AWS_DEFAULT_REGION``
+and profiles, then ``AWS_REGION`` as SageMaker jobs set it; the endpoint overrides
+``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` and ``AWS_ENDPOINT_URL``, which botocore reads itself
+and which the tests verify against ``clarify-engine serve-model``), with botocore's retries off — the
+batching layer retries, from the :class:`~clarify_engine.predict._base.TransportError` fields —
+and a connection pool sized for the number of concurrent senders.
+
+Error mapping
+-------------
+=====================================  ===================  =============================
+botocore error                         ``status``           ``code``
+=====================================  ===================  =============================
+``ClientError`` ``ModelError``         ``OriginalStatusCode`` ``"ModelError"``
+                                       (the model
+                                       container's status;
+                                       424 when absent)
+other ``ClientError``                  HTTP status          the error code
+                                                            (``ThrottlingException``,
+                                                            ``ServiceUnavailable``,
+                                                            ``ValidationError``…)
+``ReadTimeoutError``,                  None                 ``"Timeout"``
+``ConnectTimeoutError``
+``EndpointConnectionError``,           None                 ``"ConnectionError"``
+``ConnectionClosedError``
+other ``BotoCoreError`` (e.g. no       None                 the exception's class name
+credentials)
+=====================================  ===================  =============================
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from clarify_engine.predict._base import TransportError
+
+__all__ = ["SageMakerRuntimeTransport"]
+
+
+class SageMakerRuntimeTransport:
+    """Send request bodies to a SageMaker endpoint with ``InvokeEndpoint``.
+
+    Parameters
+    ----------
+    endpoint_name : str
+        The endpoint (``predictor.endpoint_name``, or a shadow endpoint's name).
+    target_model : str, optional
+        ``TargetModel`` for multi-model endpoints (``predictor.target_model``).
+    custom_attributes : str, optional
+        ``CustomAttributes`` (``predictor.custom_attributes``).
+    region : str, optional
+        AWS region; default: the standard AWS configuration.
+    client : botocore client, optional
+        A ready ``sagemaker-runtime`` client (then ``timeout`` and ``pool_size`` are unused).
+    timeout : float, default 70
+        Read timeout in seconds (SageMaker answers within 60 s or fails the invocation).
+    pool_size : int, default 16
+        botocore's ``max_pool_connections``: at least the number of concurrent senders.
+
+    Notes
+    -----
+    Thread-safe: botocore clients may be shared between threads.
+    """
+
+    def __init__(
+        self,
+        endpoint_name: str,
+        *,
+        target_model: str | None = None,
+        custom_attributes: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+        timeout: float = 70.0,
+        pool_size: int = 16,
+    ):
+        if not endpoint_name:
+            raise ValueError("endpoint_name: expected a SageMaker endpoint name, found an empty value")
+        self.endpoint_name = endpoint_name
+        self.target_model = target_model
+        self.custom_attributes = custom_attributes
+        self._client = client if client is not None else self._make_client(region, timeout, pool_size)
+
+    @staticmethod
+    def _make_client(region: str | None, timeout: float, pool_size: int) -> Any:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError
+
+        config = Config(
+            retries={"max_attempts": 1, "mode": "standard"},
+            max_pool_connections=pool_size,
+            connect_timeout=min(timeout, 10.0),
+            read_timeout=timeout,
+        )
+        session = boto3.session.Session()
+        # botocore reads AWS_DEFAULT_REGION and profiles; SageMaker jobs set AWS_REGION.
+        region = region or session.region_name or os.environ.get("AWS_REGION") or None
+        try:
+            return session.client("sagemaker-runtime", region_name=region, config=config)
+        except BotoCoreError as exc:
+            raise TransportError(
+                f"cannot create a sagemaker-runtime client: {exc}; set AWS_REGION (or pass region)",
+                code=type(exc).__name__,
+            ) from exc
+
+    @property
+    def client(self) -> Any:
+        """The botocore ``sagemaker-runtime`` client."""
+        return self._client
+
+    def __repr__(self) -> str:
+        return f"SageMakerRuntimeTransport({self.endpoint_name!r}, target_model={self.target_model!r})"
+
+    def send(self, body: bytes, *, content_type: str, accept: str) -> bytes:
+        """``InvokeEndpoint`` with ``body``; return the reply body (see the module's error table)."""
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectionClosedError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            ReadTimeoutError,
+        )
+
+        params: dict[str, Any] = {
+            "EndpointName": self.endpoint_name,
+            "Body": body,
+            "ContentType": content_type,
+            "Accept": accept,
+        }
+        if self.target_model is not None:
+            params["TargetModel"] = self.target_model
+        if self.custom_attributes is not None:
+            params["CustomAttributes"] = self.custom_attributes
+        where = f"endpoint {self.endpoint_name}"
+        try:
+            reply = self._client.invoke_endpoint(**params)
+            return reply["Body"].read()
+        except ClientError as exc:
+            raise _client_error(exc, where) from exc
+        except (ReadTimeoutError, ConnectTimeoutError) as exc:
+            raise TransportError(f"{where}: no reply in time: {exc}", code="Timeout") from exc
+        except (EndpointConnectionError, ConnectionClosedError) as exc:
+            raise TransportError(f"{where}: connection failed: {exc}", code="ConnectionError") from exc
+        except BotoCoreError as exc:
+            raise TransportError(f"{where}: {type(exc).__name__}: {exc}", code=type(exc).__name__) from exc
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> "SageMakerRuntimeTransport":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _client_error(exc: Any, where: str) -> TransportError:
+    response = exc.response or {}
+    error = response.get("Error", {})
+    code = error.get("Code") or None
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    message = error.get("Message") or str(exc)
+    if code == "ModelError":
+        original = response.get("OriginalStatusCode")
+        detail = response.get("OriginalMessage")
+        log_stream = response.get("LogStreamArn")
+        text = f"{where}: the model answered HTTP {original if original is not None else '?'}: {detail or message}"
+        if log_stream:
+            text += f" (logs: {log_stream})"
+        return TransportError(text, status=int(original) if original is not None else status, code=code)
+    return TransportError(f"{where}: {code or 'error'} (HTTP {status}): {message}", status=status, code=code)
