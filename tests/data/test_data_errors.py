@@ -146,3 +146,17 @@ def test_config_object_with_attributes(tmp_path):
 
 def test_public_names():
     assert sorted(data.__all__) == ["Dataset", "load_dataset"]
+
+
+def test_typed_config_reads_like_the_dict():
+    """Every SDK fixture gives the same dataset keys as a typed config and as a plain dict."""
+    import json
+
+    from clarify_engine.data._access import data_keys
+    from tests.helpers import sdk_config_files
+
+    config = pytest.importorskip("clarify_engine.config")
+    files = sdk_config_files()
+    assert files
+    for path in files:
+        assert data_keys(config.load_config(str(path))) == data_keys(json.loads(path.read_text())), path.name
