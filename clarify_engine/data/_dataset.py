@@ -130,7 +130,9 @@ def _read_main(keys, dataset_type, source, base_dir, storage_options):
         return read_csv_files(files, headers, storage_options), files, None
     if dataset_type == PARQUET:
         return read_parquet_files(files, headers, storage_options), files, None
-    columns = JsonColumns(keys.features, keys.label, keys.predicted_label)
+    # With a predicted-label dataset, predicted_label addresses that CSV, not the JSON records.
+    in_records = keys.predicted_label if keys.predicted_label_dataset_uri is None else None
+    columns = JsonColumns(keys.features, keys.label, in_records)
     reader = read_jsonlines_files if dataset_type == JSONLINES else read_json_files
     frame = reader(files, columns, headers, storage_options)
     roles = [k for k in ("label", "predicted_label") if k in columns.compiled]

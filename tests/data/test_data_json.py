@@ -148,3 +148,13 @@ def test_field_chain_fast_path_agrees_with_jmespath(path):
     columns = JsonColumns(path, None, None)
     for document in [{"a": {"b": {"c": [1]}}}, {"a": [1, 2]}, {"a": 1}, {"x y": [3]}, {"b": [4]}, [1], 5, {}]:
         assert columns.search("features", document) == jmespath.search(path, document)
+
+
+def test_jsonlines_with_predicted_label_dataset(tmp_path):
+    config = {**sdk_config("10"), "predicted_label": "Pred", "predicted_label_headers": ["Pred"],
+              "predicted_label_dataset_uri": str(write(tmp_path / "p.csv", "1\n1\n0\n"))}
+    ds = load_dataset(config, write(tmp_path / "d.jsonl", JSONL))
+    assert ds.predicted_label == "Pred"
+    assert list(ds.frame.columns) == ["Age", "Gender", "Income", "Occupation", "Target", "Pred"]
+    assert ds.frame["Pred"].tolist() == [1, 1, 0]
+    assert ds.features == ["Age", "Gender", "Income", "Occupation"]
