@@ -151,3 +151,11 @@ def test_in_memory_dataframe_and_arrow_table(csv_config):
     assert ds.frame["y"].dtype == "int64"
     ds = load_dataset({"dataset_type": "text/csv", "label": 0}, frame)
     assert list(ds.frame.columns) == ["column_0", "column_1", "column_2", "column_3"]
+
+
+def test_file_url_folder(tmp_path, csv_config):
+    write(tmp_path / "p" / "a.csv", ROWS)
+    write(tmp_path / "p" / "b.csv.gz", ROWS, gz=True)
+    ds = load_dataset(csv_config, f"file://{tmp_path}/p/")
+    assert len(ds.frame) == 6
+    assert ds.source_files == [f"file://{tmp_path}/p/a.csv", f"file://{tmp_path}/p/b.csv.gz"]
