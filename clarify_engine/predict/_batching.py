@@ -1,0 +1,597 @@
+"""Calling the model for many records: few, large, concurrent requests that survive faults.
+
+:class:`Batcher` sits between a request codec, a transport and a response codec. For one
+:meth:`Batcher.predict` call it
+
+1. encodes every record once and sends each distinct record once (rows whose encoded bytes
+   are identical share one answer);
+2. packs the distinct records, in order, into requests bounded by bytes and by records;
+3. keeps ``concurrency`` requests in flight and puts the answers back in input order;
+4. retries transient faults with backoff (:class:`~clarify_engine.predict._retry.RetryPolicy`)
+   and, when a request still fails in a way a smaller request may not, splits it into halves
+   down to single records (Clarify's "Fallback to per-record prediction because of model
+   error."); a record that fails on its own stops the run with an error naming its row.
+
+Notes
+-----
+Request bytes are budgeted from the encoded sizes: a body of ``k`` pieces of total size
+``L`` is ``fixed + L + (k - 1) * sep`` bytes, where ``fixed`` (template text) and ``sep``
+(separator) are measured once by joining one and two pieces, and ``fixed`` is at least the
+codec's ``overhead()``. Each joined body is checked against the limit before it is sent, so a
+codec whose bodies do not grow that way is split rather than sent too large.
+
+When an endpoint answers HTTP 413 (payload too large), half the size of the refused body
+becomes a ceiling for every request not yet sent, so that a few refusals (about
+``log2(max_payload_bytes / endpoint limit)``) teach the whole run instead of one per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from clarify_engine.errors import ModelError
+from clarify_engine.predict._base import (
+    ModelOutput,
+    RequestCodec,
+    ResponseCodec,
+    Transport,
+    TransportError,
+)
+from clarify_engine.predict._retry import (
+    RetryPolicy,
+    describe_error,
+    is_retryable,
+    is_size_related,
+)
+
+__all__ = ["FALLBACK_MESSAGE", "Batcher", "BatchStats"]
+
+logger = logging.getLogger("clarify_engine")
+
+#: Clarify's log line when a batch failed and smaller requests are tried (contract §1.5).
+FALLBACK_MESSAGE = "Fallback to per-record prediction because of model error."
+
+#: Just under SageMaker Runtime InvokeEndpoint's 6 MB request limit.
+DEFAULT_MAX_PAYLOAD_BYTES = 5_800_000
+
+
+@dataclass
+class BatchStats:
+    """What one :meth:`Batcher.predict` call did (read it after the call; also while it runs).
+
+    Attributes
+    ----------
+    rows, unique_rows : int
+        Records asked for, and distinct encoded records among them (those sent).
+    planned_requests : int
+        Requests planned before the first call (bytes and records limits).
+    requests_sent : int
+        Attempts made, retries and the halves of split requests included.
+    retries : int
+        Attempts that repeated an identical request after a transient fault.
+    splits : int
+        Requests divided into smaller ones (after a failure, or under a learned 413 ceiling).
+    rows_done : int
+        Distinct records answered so far.
+    elapsed : float
+        Seconds from the first request to the last answer.
+    """
+
+    rows: int = 0
+    unique_rows: int = 0
+    planned_requests: int = 0
+    requests_sent: int = 0
+    retries: int = 0
+    splits: int = 0
+    rows_done: int = 0
+    elapsed: float = 0.0
+
+
+class _Aborted(Exception):
+    """Another worker failed for good: stop without sending anything more."""
+
+
+@dataclass
+class _Run:
+    """State the workers of one predict call share (guarded by ``lock``)."""
+
+    pieces: list
+    cum: np.ndarray  # cum[k] = sum over i < k of (len(pieces[i]) + sep), shape (n_unique + 1,)
+    codes: np.ndarray  # unique index of every input row, shape (n_rows,)
+    fixed: int
+    sep: int
+    record_limit: int
+    stats: BatchStats
+    byte_ceiling: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    abort: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None  # the first failure that ended the run
+    fallback_logged: bool = False
+
+    def body_size(self, start: int, stop: int) -> int:
+        """Bytes of the body holding distinct records ``start:stop`` (from the measured layout)."""
+        return int(self.cum[stop] - self.cum[start]) - self.sep + self.fixed
+
+    def first_row(self, unique: int) -> int:
+        """Input row index of the first row whose record is distinct record ``unique``."""
+        return int(np.argmax(self.codes == unique))
+
+    def count(self, name: str, value: int = 1) -> None:
+        with self.lock:
+            setattr(self.stats, name, getattr(self.stats, name) + value)
+
+
+class Batcher:
+    """Sends records to a model in few, large, concurrent requests, with retries and splitting.
+
+    Parameters
+    ----------
+    transport : Transport
+        Sends one body, returns the reply body or raises :class:`TransportError`. It must be
+        safe to call from ``concurrency`` threads at once, and bound each call by a timeout.
+    request_codec : RequestCodec
+        Encodes records (``content_type``, ``max_records``: 1 for a JSON ``$record`` template).
+    response_codec : ResponseCodec
+        Decodes a reply into per-record labels and scores (``accept_type``).
+    max_payload_bytes : int, default 5_800_000
+        Largest request body, in bytes (just under InvokeEndpoint's 6 MB).
+    max_records : int or None, default 1000
+        Most records per request (None: only bytes and the codec's limit count).
+    concurrency : int, default 4
+        Requests in flight at once.
+    retry : RetryPolicy, default RetryPolicy()
+        Attempts and backoff for transient faults (throttling, 5xx, timeouts, dropped
+        connections).
+    on_progress : callable or None
+        ``on_progress(rows_done, unique_rows)``, called from the calling thread after each
+        planned request completes.
+    sleep : callable or None
+        ``sleep(seconds)`` between attempts. None waits on an event that a failure elsewhere in
+        the run sets, so that a failing run does not sit out its backoff delays.
+    random : callable, default random.random
+        Uniform [0, 1) source of the backoff jitter.
+    progress_interval : float, default 5.0
+        Seconds between progress log lines (logger ``"clarify_engine"``).
+
+    Attributes
+    ----------
+    stats : BatchStats
+        Counters of the latest (or running) :meth:`predict` call.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        request_codec: RequestCodec,
+        response_codec: ResponseCodec,
+        *,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        max_records: int | None = 1000,
+        concurrency: int = 4,
+        retry: RetryPolicy | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        random: Callable[[], float] = _random.random,
+        progress_interval: float = 5.0,
+    ):
+        _check_int("max_payload_bytes", max_payload_bytes, 1)
+        if max_records is not None:
+            _check_int("max_records", max_records, 1)
+        _check_int("concurrency", concurrency, 1)
+        if not progress_interval > 0:
+            raise ValueError(
+                f"Batcher: progress_interval: expected seconds > 0, found {progress_interval!r}"
+            )
+        self.transport = transport
+        self.request_codec = request_codec
+        self.response_codec = response_codec
+        self.max_payload_bytes = max_payload_bytes
+        self.max_records = max_records
+        self.concurrency = concurrency
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.on_progress = on_progress
+        self.progress_interval = float(progress_interval)
+        self._sleep = sleep
+        self._random = random
+        self.stats = BatchStats()
+
+    # -- public -------------------------------------------------------------------------------
+
+    def predict(self, rows) -> ModelOutput:
+        """Ask the model about every row; answers come back in input order.
+
+        Parameters
+        ----------
+        rows : 2-D array-like of shape (n_rows, n_features), or pandas.DataFrame
+            The records to send (feature values only, in the model's column order).
+
+        Returns
+        -------
+        ModelOutput
+            ``labels`` of shape (n_rows,) and/or ``scores`` of shape (n_rows, n_scores), as
+            the response codec reads them; both None when ``rows`` is empty.
+
+        Raises
+        ------
+        ModelError
+            A record is larger than ``max_payload_bytes`` on its own (names the row); a
+            record fails on its own after retries (names the row, the status/code and the
+            model's message); a fault no retry or split can fix (names the rows, the fault);
+            or the replies disagree in shape.
+        """
+        records = _as_records(rows)
+        n_rows = len(records)
+        self.stats = stats = BatchStats(rows=n_rows)
+        if n_rows == 0:
+            return ModelOutput(labels=None, scores=None)
+
+        # 1. encode once, keep the distinct records in order of first appearance
+        pieces = self.request_codec.encode_records(records)
+        if len(pieces) != n_rows:
+            raise ModelError(
+                f"The request codec encoded {len(pieces)} records for {n_rows} rows; "
+                "expected one encoded record per row."
+            )
+        index: dict[bytes, int] = {}
+        codes = np.fromiter(
+            (index.setdefault(p, len(index)) for p in pieces), dtype=np.intp, count=n_rows
+        )
+        unique = list(index)
+        del index, pieces
+        stats.unique_rows = n_unique = len(unique)
+
+        # 2. plan: bytes and records per request
+        fixed, sep = self._measure_layout(unique[0])
+        lengths = np.fromiter(map(len, unique), dtype=np.int64, count=n_unique)
+        cum = np.zeros(n_unique + 1, dtype=np.int64)
+        np.cumsum(lengths + sep, out=cum[1:])
+        limits = [m for m in (self.max_records, self.request_codec.max_records) if m]
+        run = _Run(
+            pieces=unique,
+            cum=cum,
+            codes=codes,
+            fixed=fixed,
+            sep=sep,
+            record_limit=min(limits) if limits else n_unique,
+            stats=stats,
+            byte_ceiling=self.max_payload_bytes,
+        )
+        too_big = np.flatnonzero(lengths + fixed > self.max_payload_bytes)
+        if too_big.size:
+            u = int(too_big[0])
+            raise ModelError(
+                f"Row {run.first_row(u)} alone makes a request of {int(lengths[u]) + fixed} bytes, "
+                f"more than the {self.max_payload_bytes}-byte payload limit "
+                f"({too_big.size} distinct record(s) are over it); "
+                "shorten the record or raise the payload limit if the endpoint accepts more."
+            )
+        plan = _pack(run, 0, n_unique, self.max_payload_bytes)
+        stats.planned_requests = len(plan)
+        logger.info(
+            "Sending %d rows (%d unique) to the model in %d requests "
+            "(at most %d records and %d bytes each, %d at a time).",
+            n_rows,
+            n_unique,
+            len(plan),
+            run.record_limit,
+            self.max_payload_bytes,
+            min(self.concurrency, len(plan)),
+        )
+
+        # 3. send, several at once
+        outputs = self._run_plan(run, plan)
+
+        # 4. reassemble in input order
+        merged = _concatenate(outputs, n_unique)
+        labels = merged.labels[codes] if merged.labels is not None else None
+        scores = merged.scores[codes] if merged.scores is not None else None
+        rate = n_unique / stats.elapsed if stats.elapsed > 0 else float("inf")
+        logger.info(
+            "Predicted %d rows (%d unique) in %.1f s (%.0f rows/s): %d requests sent, "
+            "%d retries, %d splits.",
+            n_rows,
+            n_unique,
+            stats.elapsed,
+            rate,
+            stats.requests_sent,
+            stats.retries,
+            stats.splits,
+        )
+        return ModelOutput(labels=labels, scores=scores)
+
+    # -- planning ----------------------------------------------------------------------------
+
+    def _measure_layout(self, piece: bytes) -> tuple[int, int]:
+        """(fixed, sep): bytes a body adds to its pieces, and bytes between two pieces."""
+        codec = self.request_codec
+        one = len(codec.join([piece])) - len(piece)
+        two = len(codec.join([piece, piece])) - 2 * len(piece)
+        fixed = max(one, int(codec.overhead()), 0)
+        return fixed, max(two - one, 0)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _run_plan(self, run: _Run, plan: list[tuple[int, int]]) -> list[ModelOutput]:
+        outputs: list[ModelOutput | None] = [None] * len(plan)
+        total = run.stats.unique_rows
+        started = time.perf_counter()
+        last_log = started
+        pool = ThreadPoolExecutor(
+            max_workers=min(self.concurrency, len(plan)), thread_name_prefix="clarify-predict"
+        )
+        try:
+            futures = {pool.submit(self._task, run, a, b): k for k, (a, b) in enumerate(plan)}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(
+                    pending, timeout=self.progress_interval, return_when=FIRST_COMPLETED
+                )
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        raise run.error or error
+                    outputs[futures[future]] = future.result()
+                now = time.perf_counter()
+                run.stats.elapsed = now - started
+                if done and self.on_progress is not None:
+                    self.on_progress(run.stats.rows_done, total)
+                if pending and now - last_log >= self.progress_interval:
+                    last_log = now
+                    self._log_progress(run.stats, now - started)
+        except BaseException:
+            run.abort.set()
+            raise
+        finally:
+            # Workers stop at their next check of run.abort; in-flight requests end within the
+            # transport's timeout, so this wait is bounded.
+            pool.shutdown(wait=True, cancel_futures=True)
+        run.stats.elapsed = time.perf_counter() - started
+        return outputs  # type: ignore[return-value]
+
+    def _log_progress(self, stats: BatchStats, elapsed: float) -> None:
+        done, total = stats.rows_done, stats.unique_rows
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = f"{(total - done) / rate:.0f} s" if rate > 0 else "unknown"
+        logger.info(
+            "Predictions: %d of %d unique rows (%.0f%%), %.0f rows/s, ETA %s "
+            "(%d requests sent, %d retries, %d splits).",
+            done,
+            total,
+            100.0 * done / total,
+            rate,
+            eta,
+            stats.requests_sent,
+            stats.retries,
+            stats.splits,
+        )
+
+    def _task(self, run: _Run, start: int, stop: int) -> ModelOutput:
+        """One planned request, run by a worker; its failure stops the other workers at once."""
+        try:
+            return self._solve(run, start, stop)
+        except _Aborted:
+            raise
+        except BaseException as error:
+            with run.lock:
+                if run.error is None:
+                    run.error = error
+            run.abort.set()
+            raise
+
+    def _solve(self, run: _Run, start: int, stop: int, split: bool = False) -> ModelOutput:
+        """Answers for distinct records ``start:stop``: send, retry, split depth-first.
+
+        ``split`` says this range is a part of a planned request that failed.
+        """
+        if run.abort.is_set():
+            raise _Aborted()
+        n = stop - start
+        ceiling = run.byte_ceiling
+        if n > 1 and run.body_size(start, stop) > ceiling:
+            # an earlier 413 taught us a smaller limit: re-pack this range under it
+            run.count("splits")
+            parts = _pack(run, start, stop, ceiling)
+            return _concatenate([self._solve(run, a, b, split) for a, b in parts], n)
+        body = self.request_codec.join(run.pieces[start:stop])
+        if len(body) > self.max_payload_bytes:
+            if n == 1:
+                raise ModelError(
+                    f"Row {run.first_row(start)} alone makes a request of {len(body)} bytes, "
+                    f"more than the {self.max_payload_bytes}-byte payload limit."
+                )
+            return self._split(run, start, stop, None)
+        try:
+            return self._send(run, body, n)
+        except ModelError as error:
+            if run.abort.is_set():
+                raise _Aborted() from error
+            too_large = isinstance(error, TransportError) and error.status == 413
+            if too_large:
+                # the endpoint's limit is below len(body): halve the ceiling for every request
+                # not sent yet (a binary search that one refusal per halving pays for)
+                with run.lock:
+                    run.byte_ceiling = min(run.byte_ceiling, max(len(body) // 2, 1))
+            exhausted = is_retryable(error)
+            if not (exhausted or is_size_related(error)):
+                raise self._fatal(run, start, stop, error) from error
+            if n == 1:
+                attempts = self.retry.max_attempts if exhausted else 1
+                raise ModelError(
+                    f"The model failed on row {run.first_row(start)} "
+                    f"({attempts} attempt{'s' if attempts > 1 else ''}"
+                    f"{', its request split down to this record' if split else ''}): "
+                    f"{describe_error(error)}"
+                ) from error
+            return self._split(run, start, stop, error, repack=too_large)
+
+    def _split(
+        self,
+        run: _Run,
+        start: int,
+        stop: int,
+        error: BaseException | None,
+        repack: bool = False,
+    ) -> ModelOutput:
+        """Answers for ``start:stop`` from smaller requests: halves, or packed under the ceiling."""
+        with run.lock:
+            first = not run.fallback_logged
+            run.fallback_logged = True
+            run.stats.splits += 1
+        if first:
+            logger.warning(FALLBACK_MESSAGE)
+            if error is not None:
+                logger.warning(
+                    "A request of %d records (from row %d) failed: %s",
+                    stop - start,
+                    run.first_row(start),
+                    describe_error(error),
+                )
+        parts = _pack(run, start, stop, run.byte_ceiling) if repack else []
+        if len(parts) < 2:
+            middle = (start + stop) // 2
+            parts = [(start, middle), (middle, stop)]
+        return _concatenate([self._solve(run, a, b, True) for a, b in parts], stop - start)
+
+    def _send(self, run: _Run, body: bytes, n: int) -> ModelOutput:
+        """One request with retries; returns its n answers or raises the last error."""
+        codec = self.response_codec
+        attempt = 0
+        while True:
+            attempt += 1
+            if run.abort.is_set():
+                raise _Aborted()
+            run.count("requests_sent")
+            try:
+                reply = self.transport.send(
+                    body,
+                    content_type=self.request_codec.content_type,
+                    accept=codec.accept_type,
+                )
+                output = codec.decode(reply, n)
+                _check_count(output, n)
+            except ModelError as error:
+                if not self.retry.should_retry(error, attempt):
+                    raise
+                delay = self.retry.delay(attempt, self._random)
+                run.count("retries")
+                logger.debug(
+                    "Attempt %d of a %d-record request failed (%s); retrying in %.2f s.",
+                    attempt,
+                    n,
+                    describe_error(error),
+                    delay,
+                )
+                if self._sleep is not None:
+                    self._sleep(delay)
+                elif run.abort.wait(delay):
+                    raise _Aborted() from error
+                continue
+            run.count("rows_done", n)
+            return output
+
+    def _fatal(self, run: _Run, start: int, stop: int, error: BaseException) -> ModelError:
+        n = stop - start
+        where = (
+            f"row {run.first_row(start)}"
+            if n == 1
+            else f"{n} records from row {run.first_row(start)}"
+        )
+        return ModelError(
+            f"The model request for {where} failed with an error that neither retries nor "
+            f"smaller requests can fix: {describe_error(error)}. Check the endpoint name or "
+            "URL, the credentials and the content/accept types."
+        )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _check_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Batcher: {name}: expected an int >= {minimum}, found {value!r}")
+    if value < minimum:
+        raise ValueError(f"Batcher: {name}: expected an int >= {minimum}, found {value}")
+
+
+def _as_records(rows) -> Sequence[Sequence[object]]:
+    """A sequence of records from a DataFrame, a 2-D array or a sequence of sequences."""
+    if hasattr(rows, "to_numpy") and hasattr(rows, "columns"):  # pandas.DataFrame
+        # object keeps each column's own values (ints stay ints next to float columns)
+        dtypes = set(rows.dtypes)
+        if len(dtypes) == 1 and next(iter(dtypes)).kind in "biuf":
+            return rows.to_numpy()
+        return rows.to_numpy(dtype=object)
+    if isinstance(rows, np.ndarray):
+        if rows.ndim != 2:
+            raise ModelError(
+                f"Rows to predict: expected a 2-D array (records x features), "
+                f"found {rows.ndim} dimension(s) with shape {rows.shape}."
+            )
+        return rows
+    if not isinstance(rows, Sequence):
+        rows = list(rows)
+    return rows
+
+
+def _pack(run: _Run, start: int, stop: int, max_bytes: int) -> list[tuple[int, int]]:
+    """Greedy ranges of distinct records ``start:stop``, each within ``max_bytes`` and the record limit.
+
+    A range ``a:b`` fits when ``fixed + cum[b] - cum[a] - sep <= max_bytes``, i.e.
+    ``cum[b] <= cum[a] + max_bytes - fixed + sep``; each range takes as many records as fit
+    (at least one).
+    """
+    cum = run.cum
+    budget = max_bytes - run.fixed + run.sep
+    ranges = []
+    a = start
+    while a < stop:
+        b = int(np.searchsorted(cum, cum[a] + budget, side="right")) - 1
+        b = max(a + 1, min(b, a + run.record_limit, stop))
+        ranges.append((a, b))
+        a = b
+    return ranges
+
+
+def _check_count(output: ModelOutput, n: int) -> None:
+    for name in ("labels", "scores"):
+        part = getattr(output, name)
+        if part is not None and len(part) != n:
+            raise ModelError(
+                f"The model's reply holds {len(part)} {name} for a request of {n} records; "
+                "expected one per record."
+            )
+    if output.labels is None and output.scores is None:
+        raise ModelError(f"The model's reply to a request of {n} records held no labels or scores.")
+
+
+def _concatenate(outputs: Sequence[ModelOutput], n: int) -> ModelOutput:
+    """One ModelOutput from consecutive ones; every part must carry the same fields and widths."""
+    if len(outputs) == 1:
+        return outputs[0]
+    has_labels = {o.labels is not None for o in outputs}
+    has_scores = {o.scores is not None for o in outputs}
+    if len(has_labels) > 1 or len(has_scores) > 1:
+        raise ModelError(
+            "The model's replies disagree: some carry labels/scores that others lack; "
+            "expected every reply to have the same fields."
+        )
+    labels = np.concatenate([o.labels for o in outputs]) if has_labels == {True} else None
+    scores = None
+    if has_scores == {True}:
+        widths = {o.scores.shape[1:] for o in outputs}
+        if len(widths) > 1:
+            found = sorted(w[0] if w else 1 for w in widths)
+            raise ModelError(
+                f"The model's replies disagree on the number of scores per record: found "
+                f"{', '.join(map(str, found))}; expected the same in every reply."
+            )
+        scores = np.concatenate([o.scores for o in outputs])
+    return ModelOutput(labels=labels, scores=scores)

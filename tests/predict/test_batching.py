@@ -1,0 +1,473 @@
+"""Batcher against a scripted in-memory transport: packing, dedupe, order, retries, splitting.
+
+The transport here is a plain Python object with ``send``: it computes a deterministic model
+(score = sigmoid(sum of features)) from the CSV body and misbehaves according to a script.
+The codecs are minimal test-only CSV codecs, so that these tests do not depend on the real
+ones; the end-to-end tests (``test_resilience.py``) use the real HTTP transport.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clarify_engine.errors import ModelError
+from clarify_engine.predict._base import ModelOutput, TransportError
+from clarify_engine.predict._batching import FALLBACK_MESSAGE, Batcher
+from clarify_engine.predict._retry import RetryPolicy
+
+pytestmark = pytest.mark.timeout(60)
+
+
+# -- test doubles -----------------------------------------------------------------------------
+
+
+class CsvRequest:
+    """Minimal CSV request codec: one line per record, ``repr`` of each value."""
+
+    content_type = "text/csv"
+
+    def __init__(self, max_records=None, prefix=b""):
+        self.max_records = max_records
+        self.prefix = prefix  # template text, to exercise the fixed overhead
+
+    def encode_records(self, rows):
+        return [",".join(repr(float(v)) for v in row).encode() for row in rows]
+
+    def join(self, pieces):
+        return self.prefix + b"\n".join(pieces)
+
+    def overhead(self):
+        return len(self.prefix)
+
+
+class CsvScores:
+    """Minimal CSV response codec: one line per record, comma-separated scores."""
+
+    accept_type = "text/csv"
+
+    def decode(self, body, n_records):
+        lines = body.decode().strip().split("\n")
+        if len(lines) != n_records:
+            raise ModelError(f"expected {n_records} lines in the reply, found {len(lines)}")
+        scores = np.array([[float(x) for x in line.split(",")] for line in lines])
+        return ModelOutput(labels=(scores[:, 0] > 0.5).astype(np.int64), scores=scores)
+
+
+def model(rows) -> np.ndarray:
+    """The reference model: sigmoid of the sum of the features, shape (n, 1)."""
+    x = np.asarray(rows, dtype=float)
+    return (1.0 / (1.0 + np.exp(-x.sum(axis=1))))[:, None]
+
+
+class ScriptedTransport:
+    """Computes :func:`model` from CSV bodies; ``script(call, records)`` may misbehave.
+
+    ``script`` returns None (answer normally), an exception to raise, or ``"drop"`` (answer
+    with the last record missing). ``records`` is the list of parsed records of the body.
+    """
+
+    def __init__(self, script=None, delay=0.0, prefix=b""):
+        self.script = script
+        self.delay = delay
+        self.prefix = prefix
+        self.lock = threading.Lock()
+        self.calls = 0
+        self.bodies: list[bytes] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.headers = []
+
+    def send(self, body, *, content_type, accept):
+        with self.lock:
+            call = self.calls
+            self.calls += 1
+            self.bodies.append(body)
+            self.headers.append((content_type, accept))
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            text = body[len(self.prefix):].decode()
+            records = [[float(v) for v in line.split(",")] for line in text.split("\n")]
+            action = self.script(call, records) if self.script else None
+            if isinstance(action, BaseException):
+                raise action
+            scores = model(records)[:, 0]
+            if action == "drop":
+                scores = scores[:-1]
+            return "\n".join(repr(float(s)) for s in scores).encode()
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def close(self):
+        pass
+
+    def records_sent(self) -> int:
+        return sum(len(b[len(self.prefix):].split(b"\n")) for b in self.bodies)
+
+
+def make(transport, request=None, **kwargs):
+    kwargs.setdefault("sleep", lambda s: None)
+    return Batcher(transport, request or CsvRequest(), CsvScores(), **kwargs)
+
+
+def rows_of(n, d=3, seed=0, distinct=None):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-3, 4, size=(n, d)).astype(float)
+    if distinct is not None:  # force exactly the first `distinct` rows to repeat
+        x[:distinct] = np.arange(distinct * d).reshape(distinct, d) / 10
+        x[distinct:] = x[rng.integers(0, distinct, size=n - distinct)]
+    return x
+
+
+def check(output, rows):
+    expected = model(rows)
+    np.testing.assert_array_equal(output.scores, expected)
+    np.testing.assert_array_equal(output.labels, (expected[:, 0] > 0.5).astype(np.int64))
+
+
+# -- well-behaved -----------------------------------------------------------------------------
+
+
+def test_answers_in_input_order_with_requests_within_limits():
+    rows = rows_of(2500, distinct=None, seed=1) + np.arange(2500)[:, None] * 10  # all distinct
+    transport = ScriptedTransport(delay=0.001)
+    batcher = make(transport, max_records=300, concurrency=4)
+    check(batcher.predict(rows), rows)
+    assert batcher.stats.planned_requests == 9 == transport.calls
+    assert batcher.stats.requests_sent == 9
+    assert batcher.stats.retries == batcher.stats.splits == 0
+    assert all(len(b.split(b"\n")) <= 300 for b in transport.bodies)
+    assert transport.headers[0] == ("text/csv", "text/csv")
+
+
+def test_identical_rows_are_sent_once():
+    rows = rows_of(1000, distinct=37, seed=2)
+    transport = ScriptedTransport()
+    batcher = make(transport)
+    check(batcher.predict(rows), rows)
+    assert transport.records_sent() == 37
+    assert (batcher.stats.rows, batcher.stats.unique_rows) == (1000, 37)
+    assert batcher.stats.rows_done == 37
+
+
+def test_bodies_stay_within_the_byte_limit():
+    rows = rows_of(400, seed=3) + np.arange(400)[:, None] * 10
+    transport = ScriptedTransport(prefix=b"PREFIX\n")
+    batcher = make(transport, CsvRequest(prefix=b"PREFIX\n"), max_payload_bytes=700, max_records=None)
+    check(batcher.predict(rows), rows)
+    assert max(len(b) for b in transport.bodies) <= 700
+    assert transport.records_sent() == 400
+
+
+def test_greedy_packing_is_tight_with_one_worker():
+    rows = rows_of(400, seed=3) + np.arange(400)[:, None] * 10
+    request = CsvRequest(prefix=b"PREFIX\n")
+    transport = ScriptedTransport(prefix=b"PREFIX\n")
+    limit = 700
+    make(transport, request, max_payload_bytes=limit, max_records=None, concurrency=1).predict(rows)
+    pieces = request.encode_records(rows)
+    at = 0
+    for body in transport.bodies[:-1]:
+        n = len(body[7:].split(b"\n"))
+        assert len(body) == 7 + sum(len(p) for p in pieces[at:at + n]) + n - 1
+        assert len(body) + 1 + len(pieces[at + n]) > limit
+        at += n
+
+
+def test_codec_record_limit_wins():
+    rows = rows_of(20, seed=4) + np.arange(20)[:, None] * 10
+    transport = ScriptedTransport()
+    batcher = make(transport, CsvRequest(max_records=1), max_records=1000)
+    check(batcher.predict(rows), rows)
+    assert transport.calls == 20 == batcher.stats.planned_requests
+
+
+def test_requests_run_concurrently():
+    rows = rows_of(64, seed=5) + np.arange(64)[:, None] * 10
+    transport = ScriptedTransport(delay=0.05)
+    batcher = make(transport, max_records=4, concurrency=4)
+    started = time.perf_counter()
+    check(batcher.predict(rows), rows)
+    assert transport.max_in_flight == 4
+    assert time.perf_counter() - started < 16 * 0.05  # serial would take 16 x 50 ms
+
+
+def test_dataframe_and_sequences():
+    rows = rows_of(50, seed=6)
+    frame = pd.DataFrame(rows, columns=["a", "b", "c"])
+    check(make(ScriptedTransport()).predict(frame), rows)
+    check(make(ScriptedTransport()).predict(rows.tolist()), rows)
+    mixed = pd.DataFrame({"a": rows[:, 0].astype(int), "b": rows[:, 1], "c": rows[:, 2]})
+    check(make(ScriptedTransport()).predict(mixed), rows)
+
+
+def test_empty_input_sends_nothing():
+    transport = ScriptedTransport()
+    output = make(transport).predict(np.empty((0, 3)))
+    assert output.labels is None and output.scores is None and len(output) == 0
+    assert transport.calls == 0
+
+
+def test_one_dimensional_array_is_refused():
+    with pytest.raises(ModelError, match=r"2-D array.*found 1 dimension"):
+        make(ScriptedTransport()).predict(np.arange(5.0))
+
+
+def test_logs_the_plan_and_the_summary(caplog):
+    rows = rows_of(100, distinct=10, seed=7)
+    with caplog.at_level(logging.INFO, logger="clarify_engine"):
+        make(ScriptedTransport(), max_records=4).predict(rows)
+    text = caplog.text
+    assert "Sending 100 rows (10 unique) to the model in 3 requests" in text
+    assert "Predicted 100 rows (10 unique)" in text
+
+
+def test_progress_callback_and_log_lines(caplog):
+    rows = rows_of(40, seed=8) + np.arange(40)[:, None] * 10
+    seen = []
+    batcher = make(
+        ScriptedTransport(delay=0.03),
+        max_records=2,
+        concurrency=2,
+        on_progress=lambda done, total: seen.append((done, total)),
+        progress_interval=0.1,
+    )
+    with caplog.at_level(logging.INFO, logger="clarify_engine"):
+        batcher.predict(rows)
+    assert seen[-1] == (40, 40)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    progress = [r.message for r in caplog.records if r.message.startswith("Predictions:")]
+    assert progress and "rows/s, ETA" in progress[0]
+
+
+def test_record_larger_than_the_limit_names_its_row():
+    rows = np.zeros((5, 3))
+    rows[3] = [123456789.125, 0.123456789012345, -7.5]  # 36 bytes, the others 11
+    transport = ScriptedTransport()
+    with pytest.raises(ModelError, match=r"Row 3 alone makes a request of 36 bytes, more than the 25-byte"):
+        make(transport, max_payload_bytes=25).predict(rows)
+    assert transport.calls == 0
+
+
+# -- misbehaving ------------------------------------------------------------------------------
+
+
+def test_transient_errors_are_retried_with_exact_backoff():
+    rows = rows_of(10, seed=9) + np.arange(10)[:, None] * 10
+    faults = {0: TransportError("busy", status=503), 1: TransportError("slow down", status=429),
+              2: TransportError("no reply", code="Timeout")}
+    transport = ScriptedTransport(script=lambda call, recs: faults.get(call))
+    sleeps = []
+    batcher = make(transport, concurrency=1, sleep=sleeps.append, random=lambda: 0.5,
+                   retry=RetryPolicy(max_attempts=5, base=0.1, cap=20))
+    check(batcher.predict(rows), rows)
+    assert sleeps == pytest.approx([0.05, 0.1, 0.2])
+    assert batcher.stats.retries == 3 and batcher.stats.splits == 0
+    assert transport.calls == 4
+
+
+def test_exhausted_retries_split_and_log_the_fallback_once(caplog):
+    rows = rows_of(16, seed=10) + np.arange(16)[:, None] * 10
+
+    def script(call, recs):  # requests of more than 4 records always fail
+        return TransportError("overloaded", status=503) if len(recs) > 4 else None
+
+    transport = ScriptedTransport(script=script)
+    batcher = make(transport, concurrency=1, retry=RetryPolicy(max_attempts=2))
+    with caplog.at_level(logging.INFO, logger="clarify_engine"):
+        check(batcher.predict(rows), rows)
+    assert caplog.text.count(FALLBACK_MESSAGE) == 1
+    assert "HTTP 503: overloaded" in caplog.text
+    # 16 -> 8+8 -> 4 x 4: 1 + 2 failing requests (2 attempts each), then 4 good ones
+    assert batcher.stats.splits == 3
+    assert transport.calls == 3 * 2 + 4
+
+
+def test_payload_too_large_teaches_a_ceiling():
+    rows = rows_of(200, seed=11) + np.arange(200)[:, None] * 10
+    limit = 400
+
+    class Limited(ScriptedTransport):
+        def send(self, body, *, content_type, accept):
+            if len(body) > limit:
+                with self.lock:
+                    self.calls += 1
+                    self.refused = getattr(self, "refused", 0) + 1
+                raise TransportError(f"{len(body)} bytes > {limit}", status=413)
+            return super().send(body, content_type=content_type, accept=accept)
+
+    transport = Limited()
+    batcher = make(transport, concurrency=1)
+    check(batcher.predict(rows), rows)
+    assert all(len(b) <= limit for b in transport.bodies)
+    # one refusal per halving of the ceiling (3204 -> 1602 -> 801 -> 400 bytes), then every
+    # request is packed under the learned ceiling instead of being refused each time
+    assert transport.refused <= 4
+    optimal = -(-sum(len(b) for b in transport.bodies) // limit)
+    assert len(transport.bodies) <= 2 * optimal + 1
+    assert batcher.stats.requests_sent == len(transport.bodies) + transport.refused
+
+
+def test_wrong_record_count_is_split_until_it_fits():
+    rows = rows_of(12, seed=12) + np.arange(12)[:, None] * 10
+    transport = ScriptedTransport(script=lambda call, recs: "drop" if len(recs) > 3 else None)
+    batcher = make(transport, concurrency=1)
+    check(batcher.predict(rows), rows)
+    assert batcher.stats.retries == 0  # a short reply is not retried as such
+    assert batcher.stats.splits == 3  # 12 -> 6+6 -> 3+3+3+3
+
+
+def test_a_bad_record_stops_the_run_naming_its_row():
+    rows = rows_of(100, seed=13) + np.arange(100)[:, None] * 10
+    rows[57] = [9.0, 9.0, 9.0]
+    rows[80] = [9.0, 9.0, 9.0]  # same record again: reported at its first row
+
+    def script(call, recs):
+        if [9.0, 9.0, 9.0] in recs:
+            return TransportError("could not convert string to float: 'x'", status=400)
+        return None
+
+    transport = ScriptedTransport(script=script)
+    batcher = make(transport, concurrency=1)
+    with pytest.raises(ModelError) as info:
+        batcher.predict(rows)
+    message = str(info.value)
+    assert "row 57" in message and "HTTP 400" in message and "could not convert string" in message
+    assert "split down to this record" in message
+    assert transport.calls <= 2 * 8  # depth-first bisection, not one call per record
+
+
+def test_a_failing_single_record_request_reports_its_attempts():
+    rows = np.array([[1.0, 2.0], [3.0, 4.0]])
+    transport = ScriptedTransport(
+        script=lambda call, recs: TransportError("busy", status=503) if recs == [[3.0, 4.0]] else None
+    )
+    batcher = make(transport, CsvRequest(max_records=1), concurrency=1, retry=RetryPolicy(max_attempts=3))
+    with pytest.raises(ModelError, match=r"row 1 \(3 attempts\): HTTP 503: busy"):
+        batcher.predict(rows)
+
+
+def test_fatal_errors_are_neither_retried_nor_split():
+    rows = rows_of(50, seed=14) + np.arange(50)[:, None] * 10
+    transport = ScriptedTransport(
+        script=lambda call, recs: TransportError("Endpoint foo not found.", status=400, code="ValidationError")
+    )
+    batcher = make(transport, concurrency=1, max_records=10)
+    with pytest.raises(ModelError) as info:
+        batcher.predict(rows)
+    message = str(info.value)
+    assert "10 records from row 0" in message
+    assert "HTTP 400 ValidationError: Endpoint foo not found." in message
+    assert transport.calls == 1
+
+
+def test_a_failure_stops_the_other_workers_quickly():
+    rows = rows_of(400, seed=15) + np.arange(400)[:, None] * 10
+    transport = ScriptedTransport(
+        delay=0.02,
+        script=lambda call, recs: TransportError("denied", status=403) if call == 3 else None,
+    )
+    batcher = make(transport, concurrency=4, max_records=2, sleep=None)
+    with pytest.raises(ModelError, match="HTTP 403: denied"):
+        batcher.predict(rows)
+    assert transport.calls < 20  # of 200 planned
+
+
+def test_backoff_waits_end_when_the_run_fails():
+    rows = rows_of(8, seed=16) + np.arange(8)[:, None] * 10
+
+    def script(call, recs):
+        if recs[0] == list(rows[0]):
+            return TransportError("gone", status=403)
+        return TransportError("busy", status=503)
+
+    transport = ScriptedTransport(script=script, delay=0.05)
+    batcher = make(transport, CsvRequest(max_records=1), concurrency=2, sleep=None,
+                   retry=RetryPolicy(max_attempts=5, base=30, cap=30), random=lambda: 1.0)
+    started = time.perf_counter()
+    with pytest.raises(ModelError, match="gone"):
+        batcher.predict(rows)
+    assert time.perf_counter() - started < 5  # not the 30 s backoff
+
+
+def test_replies_with_different_score_widths_are_an_error():
+    rows = rows_of(6, seed=17) + np.arange(6)[:, None] * 10
+
+    class Wider(ScriptedTransport):
+        def send(self, body, **kw):
+            reply = super().send(body, **kw)
+            if self.calls == 2:
+                reply = b"\n".join(line + b",0.5" for line in reply.split(b"\n"))
+            return reply
+
+    with pytest.raises(ModelError, match="number of scores per record: found 1, 2"):
+        make(Wider(), max_records=3, concurrency=1).predict(rows)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"max_payload_bytes": 0}, ValueError, "max_payload_bytes: expected an int >= 1, found 0"),
+        ({"max_records": 0}, ValueError, "max_records: expected an int >= 1, found 0"),
+        ({"concurrency": 1.5}, TypeError, "concurrency: expected an int >= 1, found 1.5"),
+        ({"progress_interval": 0}, ValueError, "progress_interval: expected seconds > 0"),
+    ],
+)
+def test_parameter_validation(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        make(ScriptedTransport(), **kwargs)
+
+
+# -- property ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 60),
+    distinct=st.integers(1, 60),
+    max_records=st.one_of(st.none(), st.integers(1, 9)),
+    max_bytes=st.integers(60, 400),
+    concurrency=st.integers(1, 4),
+    fault_seed=st.integers(0, 2**32 - 1),
+)
+def test_any_mix_of_transient_faults_gives_the_well_behaved_answer(
+    n, distinct, max_records, max_bytes, concurrency, fault_seed
+):
+    rows = rows_of(n, d=2, seed=fault_seed % 1000, distinct=min(distinct, n))
+    rng = np.random.default_rng(fault_seed)
+    lock = threading.Lock()
+    kinds = [
+        None, None, None,
+        TransportError("busy", status=503),
+        TransportError("throttled", status=400, code="ThrottlingException"),
+        TransportError("timed out", code="Timeout"),
+        TransportError("reset", code="ConnectionError"),
+        "drop",
+        TransportError("too big", status=413),
+    ]
+
+    def script(call, recs):
+        with lock:
+            kind = kinds[int(rng.integers(len(kinds)))]
+        if kind == "drop" and len(recs) == 1:
+            return None  # a single record is always answered in full
+        if isinstance(kind, TransportError) and kind.status == 413 and len(recs) == 1:
+            return None
+        return kind
+
+    transport = ScriptedTransport(script=script)
+    batcher = make(transport, max_records=max_records, max_payload_bytes=max_bytes,
+                   concurrency=concurrency, retry=RetryPolicy(max_attempts=50))
+    check(batcher.predict(rows), rows)
+    assert batcher.stats.rows_done == batcher.stats.unique_rows
