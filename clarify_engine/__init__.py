@@ -1,14 +1,23 @@
-"""clarify-engine: an open reimplementation of the SageMaker Clarify analysis container."""
+"""clarify-engine: an open reimplementation of the SageMaker Clarify analysis container.
 
+``analyze(config, data, model=None, output_dir=None)`` runs an ``analysis_config.json`` on a
+dataset and returns an :class:`AnalysisResult` whose ``to_dict()`` is ``analysis.json``.
+"""
+
+from clarify_engine._api import analyze
 from clarify_engine.errors import ClarifyError, ConfigError, DataError, ModelError, NotSupportedError
+from clarify_engine.run import AnalysisResult, NotRun
 
-__version__ = "0.1.0"
+from clarify_engine._version import __version__  # noqa: E402
 
 __all__ = [
+    "AnalysisResult",
     "ClarifyError",
     "ConfigError",
     "DataError",
     "ModelError",
+    "NotRun",
     "NotSupportedError",
     "__version__",
+    "analyze",
 ]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numba
 
-#: Options shared by every kernel: no object mode, release the GIL, cache compiled code.
-JIT_OPTIONS = {"nopython": True, "nogil": True, "cache": True}
+#: Options shared by every kernel (``njit`` is always nopython): release the GIL, cache compiled code.
+JIT_OPTIONS = {"nogil": True, "cache": True}
 
 
 def jit(func=None, **overrides):

@@ -14,7 +14,8 @@ import argparse
 import logging
 import sys
 
-from clarify_engine import __version__, _logging
+from clarify_engine import _logging
+from clarify_engine._version import __version__
 from clarify_engine.errors import ClarifyError
 
 log = logging.getLogger("clarify_engine")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clarify_engine import __version__
+from clarify_engine._version import __version__
 from clarify_engine.bias import FacetSpec, bias_section
 from clarify_engine.config import AnalysisConfig
 from clarify_engine.data import Dataset

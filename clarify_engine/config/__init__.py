@@ -11,6 +11,7 @@
 from clarify_engine.config._analysis import AnalysisConfig
 from clarify_engine.config._constants import BIAS_POSTTRAINING_METHODS, BIAS_PRETRAINING_METHODS
 from clarify_engine.config._load import load_config
+from clarify_engine.config._rules import check_model_source
 from clarify_engine.config._schema import json_schema
 from clarify_engine.config._sections import (
     AsymmetricShapleyValueBaseline,
@@ -38,6 +39,7 @@ __all__ = [
     "BIAS_POSTTRAINING_METHODS",
     "BIAS_PRETRAINING_METHODS",
     "FacetConfig",
+    "check_model_source",
     "ImageConfig",
     "ImageDebugConfig",
     "MethodsConfig",

@@ -30,8 +30,8 @@ def _read_json(source: str | os.PathLike) -> Any:
         origin = str(path)
         try:
             raw = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError("", f"{LOAD_ERROR} Could not read {origin}: {exc.strerror or exc}") from exc
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            raise ConfigError("", f"{LOAD_ERROR} Could not read {origin!r}: {getattr(exc, 'strerror', None) or exc}") from exc
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

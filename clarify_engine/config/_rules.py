@@ -115,8 +115,13 @@ def _bias(cfg) -> None:
             raise ConfigError(key, f"required by methods.{which}")
 
 
-def _model_needed(cfg) -> None:
-    """Predictions come from a model unless the data holds them."""
+def check_model_source(cfg) -> None:
+    """Predictions come from a model unless the data holds them.
+
+    Not one of :data:`RULES`: a config is complete without a ``predictor`` when the
+    caller supplies the model another way (``analyze(..., model=...)``, ``--model``).
+    The job runner calls this when no model was supplied, before any compute.
+    """
     m = cfg.methods
     reasons = [k for k in ("shap", "pdp", "asymmetric_shapley_value") if getattr(m, k) is not None]
     if m.post_training_bias is not None and not cfg.predictions_in_data:
@@ -239,7 +244,6 @@ RULES = (
     _unique_headers,
     _time_series,
     _bias,
-    _model_needed,
     _predictor,
     _explainability,
     _columns_in_headers,

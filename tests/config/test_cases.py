@@ -9,6 +9,7 @@ import pytest
 from clarify_engine.config import (
     BIAS_POSTTRAINING_METHODS,
     BIAS_PRETRAINING_METHODS,
+    check_model_source,
     load_config,
 )
 from clarify_engine.errors import ConfigError
@@ -102,12 +103,6 @@ FAIL = [
     ExpectFail(edit(BIAS, facet=[]), ConfigError, "facet", "expected a non-empty list", "facet-empty"),
     ExpectFail(edit(BIAS, label_values_or_threshold=DROP), ConfigError, "label_values_or_threshold",
                "required by methods.pre_training_bias", "bias-needs-label-values"),
-    ExpectFail(edit(BIAS, methods={"post_training_bias": {"methods": "all"}}), ConfigError, "predictor",
-               "required by methods.post_training_bias", "posttraining-needs-model-or-predictions"),
-    ExpectFail(edit(SHAP, predictor=DROP), ConfigError, "predictor", "required by methods.shap",
-               "shap-needs-predictor"),
-    ExpectFail(edit(SHAP, predictor={"label": 0}), ConfigError, "predictor.endpoint_name",
-               "methods.shap needs a model", "predictor-without-model"),
     ExpectFail(edit(SHAP, methods__shap={"baseline": [[1, 2]], "num_clusters": 2}), ConfigError,
                "methods.shap.num_clusters", "cannot be given together with baseline", "baseline-vs-clusters"),
     ExpectFail(edit(SHAP, dataset_type="application/json", headers=DROP, label=DROP), ConfigError,
@@ -198,8 +193,27 @@ def test_expect_fail(case):
     assert str(info.value) == f"{case.path}: {info.value.message}"
 
 
+MODEL_SOURCE_FAIL = [
+    ExpectFail(edit(BIAS, methods={"post_training_bias": {"methods": "all"}}), ConfigError, "predictor",
+               "required by methods.post_training_bias", "posttraining-needs-model-or-predictions"),
+    ExpectFail(edit(SHAP, predictor=DROP), ConfigError, "predictor", "required by methods.shap",
+               "shap-needs-predictor"),
+    ExpectFail(edit(SHAP, predictor={"label": 0}), ConfigError, "predictor.endpoint_name",
+               "methods.shap needs a model", "predictor-without-model"),
+]
+
+
+@pytest.mark.parametrize("case", MODEL_SOURCE_FAIL, ids=lambda c: c.id)
+def test_model_source_needed_when_no_model_is_supplied(case):
+    cfg = load_config(case.input)  # complete as a config: a model may come from the caller
+    with pytest.raises(case.error) as info:
+        check_model_source(cfg)
+    assert info.value.path == case.path
+    assert case.message in info.value.message
+
+
 def test_ids_unique():
-    ids = [c.id for c in EXPECT] + [c.id for c in FAIL]
+    ids = [c.id for c in EXPECT] + [c.id for c in FAIL] + [c.id for c in MODEL_SOURCE_FAIL]
     assert len(ids) == len(set(ids))
 
 
