@@ -13,7 +13,7 @@ from clarify_engine.config._sections import (
     SegmentConfig,
     TimeSeriesDataConfig,
 )
-from clarify_engine.config._spec import ARR, INT, NUM, SECTION, STR, declare
+from clarify_engine.config._spec import ARR, BOOL, INT, NUM, SECTION, STR, declare
 
 __all__ = ["AnalysisConfig"]
 
@@ -43,7 +43,7 @@ class AnalysisConfig(Section):
     features: str | None = declare(
         STR(min_length=1), doc="JMESPath of the features (JSON Lines, JSON: required for JSON).")
     label_values_or_threshold: tuple | None = declare(
-        ARR(NUM(), STR(), min_items=1),
+        ARR(NUM(), STR(), BOOL, min_items=1),
         doc="Positive label values, or one threshold (exclusive lower bound) for a numeric label.")
     # The SDK schema says float, but SDK ModelPredictedLabelConfig accepts anything that
     # float() takes and writes it unchanged, so a JSON integer is accepted too.

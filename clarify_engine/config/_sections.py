@@ -35,7 +35,9 @@ __all__ = [
 ]
 
 _NAME_OR_INDEX = (STR(), INT(minimum=0))
-_SCALAR = (NUM(), STR())
+# Values compared with column values. The SDK schema's ``int`` admits Python bools
+# (``True`` is an ``int``), so a boolean facet or label value written by the SDK is valid.
+_SCALAR = (NUM(), STR(), BOOL)
 
 
 # --------------------------------------------------------------------- data sections
