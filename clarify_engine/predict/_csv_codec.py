@@ -1,0 +1,147 @@
+"""``text/csv`` requests and replies (contract §5.2, §5.3).
+
+A request is one line per record, values joined by ``,``, records joined by ``\\n``
+(number and text rules: :mod:`clarify_engine.predict._format`).
+
+A reply is one line per record, or — when the request had several records and each has a
+single value — one line holding one value per record (``0.6,0.3`` for two records).
+``label`` and ``probability`` are column indices; with neither, the whole row is the score
+vector.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Sequence
+
+import numpy as np
+
+from clarify_engine.errors import ConfigError, ModelError
+from clarify_engine.predict._base import ModelOutput
+from clarify_engine.predict._decode import body_text, check_count, csv_label, label_array, score_array
+from clarify_engine.predict._format import CSV, excerpt, format_rows
+
+__all__ = ["CSVRequestCodec", "CSVResponseCodec"]
+
+
+class CSVRequestCodec:
+    """Encodes records as CSV lines.
+
+    Parameters
+    ----------
+    feature_names : sequence of str
+        The features each record carries, in the order the model expects (used to check the
+        width of each record; CSV requests carry no header).
+
+    Notes
+    -----
+    ``len(join(pieces)) == sum(map(len, pieces)) + overhead() + len(separator) * (len(pieces) - 1)``.
+    """
+
+    content_type = "text/csv"
+    max_records = None
+    #: Bytes :meth:`join` puts between two records.
+    separator = b"\n"
+
+    def __init__(self, feature_names: Sequence[str]):
+        self.feature_names = tuple(feature_names)
+
+    def __repr__(self) -> str:
+        return f"CSVRequestCodec(feature_names={list(self.feature_names)!r})"
+
+    def encode_records(self, rows) -> list[bytes]:
+        """Each record as one CSV line (no line break), UTF-8."""
+        return [line.encode() for line in format_rows(rows, len(self.feature_names), CSV)]
+
+    def join(self, pieces: Sequence[bytes]) -> bytes:
+        """The request body: the lines joined by ``\\n``."""
+        return self.separator.join(pieces)
+
+    def overhead(self) -> int:
+        """A CSV body adds nothing but the separators (see the class Notes)."""
+        return 0
+
+
+def _split_rows(text: str) -> list[list[str]]:
+    """The reply's rows (trailing blank lines dropped), honouring CSV quotes when there are any."""
+    text = text.rstrip("\r\n")
+    if not text:
+        return []
+    if '"' in text:
+        return list(csv.reader(io.StringIO(text)))
+    return [line.rstrip("\r").split(",") if line.rstrip("\r") else [] for line in text.split("\n")]
+
+
+def _check_index(key: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(
+            f"predictor.{key}",
+            f"a text/csv response is read by column index: expected an int >= 0, found {value!r}",
+        )
+    return value
+
+
+class CSVResponseCodec:
+    """Reads CSV replies.
+
+    Parameters
+    ----------
+    label : int, optional
+        Column of the predicted label (``predictor.label``).
+    probability : int, optional
+        Column of the score (``predictor.probability``). With neither ``label`` nor
+        ``probability`` the whole row is the score vector.
+    """
+
+    accept_type = "text/csv"
+
+    def __init__(self, *, label: int | None = None, probability: int | None = None):
+        self.label = _check_index("label", label)
+        self.probability = _check_index("probability", probability)
+
+    def __repr__(self) -> str:
+        return f"CSVResponseCodec(label={self.label!r}, probability={self.probability!r})"
+
+    def decode(self, body: bytes, n_records: int) -> ModelOutput:
+        """Parse a reply to a request of ``n_records`` records."""
+        text = body_text(body, self.accept_type)
+        rows = _split_rows(text)
+        single_valued = {i for i in (self.label, self.probability) if i is not None} <= {0}
+        if len(rows) == 1 and n_records > 1 and len(rows[0]) == n_records and single_valued:
+            rows = [[value] for value in rows[0]]
+        check_count(len(rows), n_records, text)
+        for i, row in enumerate(rows):
+            if not row or row == [""]:
+                raise ModelError(f"record {i} of the response is an empty line: {excerpt(text)}")
+        labels = scores = None
+        if self.label is not None:
+            column = self._column(rows, self.label, "label", text)
+            labels = _csv_labels(column, text)
+        if self.probability is not None:
+            column = self._column(rows, self.probability, "probability", text)
+            scores = score_array(column, f"predictor.probability {self.probability}", text)
+        if self.label is None and self.probability is None:
+            scores = score_array(rows, "the whole row", text)
+        return ModelOutput(labels=labels, scores=scores)
+
+    @staticmethod
+    def _column(rows: list[list[str]], index: int, key: str, text: str) -> list[str]:
+        for i, row in enumerate(rows):
+            if index >= len(row):
+                raise ModelError(
+                    f"predictor.{key} is column {index} but record {i} of the response has "
+                    f"{len(row)} values: {excerpt(','.join(row))} (response: {excerpt(text)})"
+                )
+        return [row[index] for row in rows]
+
+
+def _csv_labels(column: list[str], text: str) -> np.ndarray:
+    values = [csv_label(v) for v in column]
+    if any(isinstance(v, str) for v in values):
+        values = [v.strip() for v in column]  # not all numeric: every label stays text
+    return label_array(values, "predictor.label", text)
