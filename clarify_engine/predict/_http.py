@@ -56,9 +56,13 @@ def _error_code(headers, body: bytes) -> str | None:
 
 
 def _map_exception(exc: Exception, url: str, timeout: float) -> TransportError:
+    # NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError in urllib3 2:
+    # test it first.
+    if isinstance(exc, NewConnectionError):
+        return TransportError(f"connection to {url} failed: {exc}", code="ConnectionError")
     if isinstance(exc, Urllib3Timeout):
         return TransportError(f"no reply from {url} within {timeout:g} s: {exc}", code="Timeout")
-    if isinstance(exc, (ProtocolError, NewConnectionError, OSError)):
+    if isinstance(exc, (ProtocolError, OSError)):
         return TransportError(f"connection to {url} failed: {exc}", code="ConnectionError")
     return TransportError(f"request to {url} failed: {type(exc).__name__}: {exc}", code="ConnectionError")
 

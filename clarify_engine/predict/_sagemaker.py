@@ -19,7 +19,8 @@ botocore error                         ``status``           ``code``
 other ``ClientError``                  HTTP status          the error code
                                                             (``ThrottlingException``,
                                                             ``ServiceUnavailable``,
-                                                            ``ValidationError``…)
+                                                            ``ValidationError``…), None
+                                                            when the reply names none
 ``ReadTimeoutError``,                  None                 ``"Timeout"``
 ``ConnectTimeoutError``
 ``EndpointConnectionError``,           None                 ``"ConnectionError"``
@@ -89,7 +90,9 @@ class SageMakerRuntimeTransport:
         from botocore.exceptions import BotoCoreError
 
         config = Config(
-            retries={"max_attempts": 1, "mode": "standard"},
+            # botocore's "max_attempts" counts *retries* (1 would mean two calls):
+            # "total_max_attempts": 1 is one call, no retry.
+            retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=pool_size,
             connect_timeout=min(timeout, 10.0),
             read_timeout=timeout,
@@ -166,6 +169,8 @@ def _client_error(exc: Any, where: str) -> TransportError:
     code = error.get("Code") or None
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     message = error.get("Message") or str(exc)
+    if code is not None and code == str(status):
+        code = None  # botocore's stand-in when the reply names no error code
     if code == "ModelError":
         original = response.get("OriginalStatusCode")
         detail = response.get("OriginalMessage")
@@ -174,4 +179,5 @@ def _client_error(exc: Any, where: str) -> TransportError:
         if log_stream:
             text += f" (logs: {log_stream})"
         return TransportError(text, status=int(original) if original is not None else status, code=code)
-    return TransportError(f"{where}: {code or 'error'} (HTTP {status}): {message}", status=status, code=code)
+    label = f"{code} (HTTP {status})" if code else f"HTTP {status}"
+    return TransportError(f"{where}: {label}: {message}", status=status, code=code)
