@@ -58,8 +58,26 @@ class Coded:
     nan_position: int | None
 
 
+#: Integer columns whose value range is at most this wide are coded by direct addressing.
+SMALL_RANGE = 1 << 20
+
+
 def code_column(series: pd.Series) -> Coded:
-    """Factorize ``series`` in order of first appearance (missing → -1)."""
+    """Factorize ``series`` in order of first appearance (missing → -1).
+
+    Integer and bool columns with a small value range are coded by a numba kernel (one pass,
+    no hashing); anything else goes through :func:`pandas.factorize`.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu" and len(series):
+        values = series.to_numpy()
+        if dtype.kind == "b":
+            values = values.view(np.uint8)
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo < SMALL_RANGE:
+            codes, firsts = _kernels._code_small_ints(values.astype(np.int64, copy=False), lo, hi - lo + 1)
+            uniques = [_py(u) for u in series.to_numpy()[firsts]]
+            return Coded(codes, uniques, None)
     codes, uniques = pd.factorize(series, sort=False, use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     if isinstance(uniques, pd.Index | pd.api.extensions.ExtensionArray):
@@ -89,11 +107,20 @@ def _is_float(dtype) -> bool:
     return pd.api.types.is_float_dtype(dtype)
 
 
+def is_int(dtype) -> bool:
+    """Integer (not bool) dtype, numpy or nullable."""
+    return _is_int(dtype)
+
+
 def _is_int(dtype) -> bool:
     return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
-def _uniqueness(series: pd.Series) -> float:
+def _uniqueness(series: pd.Series, coded: Coded | None = None) -> float:
+    """Distinct non-missing values / non-missing values (0 for an empty column)."""
+    if coded is not None:
+        count = int(np.count_nonzero(coded.codes >= 0))
+        return 0.0 if count == 0 else len(coded.uniques) / count
     count = int(series.count())
     return 0.0 if count == 0 else series.nunique() / count
 
@@ -107,8 +134,11 @@ def _int_castable(series: pd.Series) -> bool:
     return True
 
 
-def column_kind(series: pd.Series, values) -> str:
-    """``CATEGORICAL`` or ``CONTINUOUS`` by Clarify's typing rules (module docstring)."""
+def column_kind(series: pd.Series, values, coded: Coded | None = None) -> str:
+    """``CATEGORICAL`` or ``CONTINUOUS`` by Clarify's typing rules (module docstring).
+
+    ``coded`` (the column's :func:`code_column`), when at hand, saves counting distinct values.
+    """
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype) or (isinstance(values, list) and len(values) > 1):
         return CATEGORICAL
@@ -119,10 +149,10 @@ def column_kind(series: pd.Series, values) -> str:
     elif _is_float(dtype):
         kind = CONTINUOUS
     elif _is_int(dtype):
-        if _uniqueness(series) >= UNIQUENESS_THRESHOLD:
+        if _uniqueness(series, coded) >= UNIQUENESS_THRESHOLD:
             kind = CONTINUOUS
-    if kind == CONTINUOUS and _is_int(dtype) or (kind == CATEGORICAL and (_is_int(dtype) or _is_text(dtype))):
-        logger.info("column %r typed %s (distinct fraction rule)", series.name, kind)
+    if _is_int(dtype) or _is_text(dtype):
+        logger.info("column %r typed %s by the distinct-value fraction rule", series.name, kind)
     return kind
 
 
@@ -318,14 +348,15 @@ def binarise_label(series: pd.Series, label_values: list) -> Binarised:
     what = f"label column {series.name!r}"
     if not label_values:
         raise DataError(f"{what}: label_values_or_threshold is empty; give the positive label values or a threshold")
-    kind = column_kind(series, label_values)
+    coded = code_column(series) if _is_int(series.dtype) else None
+    kind = column_kind(series, label_values, coded)
     if kind == CONTINUOUS:
         t = threshold_of(label_values, what)
         values = numeric(series)
         interval = interval_for(t, column_max(values), what)
         positive = np.zeros(len(values), np.uint8) if interval is None else interval.mask(values)
         return Binarised(positive, kind, "" if interval is None else str(interval), values, t)
-    coded = code_column(series)
+    coded = coded or code_column(series)
     hits = categorical_hits(series, coded, label_values, what)
     return Binarised(rows_of(coded, hits), kind, ",".join(map(str, label_values)))
 
@@ -338,7 +369,8 @@ def binarise_predicted(series: pd.Series, label: Binarised, label_values: list) 
     predictions together.
     """
     what = f"predicted label column {series.name!r}"
-    kind = column_kind(series, label_values)
+    coded = code_column(series) if _is_int(series.dtype) else None
+    kind = column_kind(series, label_values, coded)
     if kind != label.kind:
         raise DataError(
             "Predicted Label Column series datatype is not the same as Label Column series "
@@ -357,7 +389,7 @@ def binarise_predicted(series: pd.Series, label: Binarised, label_values: list) 
         interval = interval_for(label.threshold, max(both_max) if both_max else None, what)
         positive = np.zeros(len(pred), np.uint8) if interval is None else interval.mask(pred)
     else:
-        coded = code_column(series)
+        coded = coded or code_column(series)
         positive = rows_of(coded, categorical_hits(series, coded, label_values, what))
     if not positive.any():
         raise DataError(

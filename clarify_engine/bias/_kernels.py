@@ -23,7 +23,13 @@ def _count_rows(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos,
     Plain form: ``np.add.at(out, (facet_codes, group_codes, label_pos, pred_pos), 1)``.
     """
     for i in range(start, stop):
-        out[facet_codes[i], group_codes[i], label_pos[i], pred_pos[i]] += 1
+        f = facet_codes[i]
+        g = group_codes[i]
+        if f < 0:  # missing facet value: last facet slot
+            f = n_facet - 1
+        if g < 0:  # missing group value: last group slot
+            g = n_group - 1
+        out[f, g, label_pos[i], pred_pos[i]] += 1
 
 
 @jit(parallel=True)
@@ -33,7 +39,8 @@ def _count_table(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos
     Parameters
     ----------
     facet_codes, group_codes : int64 arrays of shape (n,)
-        Codes in ``[0, n_facet)`` and ``[0, n_group)``.
+        Codes in ``[0, n_facet)`` and ``[0, n_group)``; -1 (a missing value) counts in the
+        last slot.
     label_pos, pred_pos : uint8 arrays of shape (n,)
         1 for a positive (predicted) label, else 0.
 
@@ -72,3 +79,27 @@ def _lookup(codes, hit):
         if c >= 0 and hit[c]:
             out[i] = 1
     return out
+
+
+@jit
+def _code_small_ints(values, lo, size):
+    """Code integers in ``[lo, lo + size)`` in order of first appearance.
+
+    Returns ``(codes, firsts)``: ``codes[i]`` is the code of row ``i`` and ``firsts[c]`` the
+    row where code ``c`` first appears. Plain form: ``pandas.factorize(values, sort=False)``.
+    """
+    n = values.shape[0]
+    slot = np.full(size, -1, dtype=np.int64)
+    codes = np.empty(n, dtype=np.int64)
+    firsts = np.empty(min(n, size), dtype=np.int64)
+    k = 0
+    for i in range(n):
+        j = values[i] - lo
+        c = slot[j]
+        if c < 0:
+            c = k
+            slot[j] = k
+            firsts[k] = i
+            k += 1
+        codes[i] = c
+    return codes, firsts[:k]

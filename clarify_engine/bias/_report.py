@@ -161,8 +161,8 @@ def bias_section(
     group_codes = n_group = None
     if group_variable is not None and len(frame):
         coded = C.code_column(frame[group_variable])
-        n_group = len(coded.uniques) + 1  # last slot: missing group value
-        group_codes = np.where(coded.codes < 0, n_group - 1, coded.codes)
+        n_group = len(coded.uniques) + 1  # last slot: missing group value (code -1)
+        group_codes = coded.codes
 
     result: dict = {"label": label, "facets": {}, "label_value_or_threshold": label_bin.text}
     for spec in facets:
@@ -177,7 +177,8 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
     series = frame[spec.name]
     values = list(spec.values) if spec.values else None
     what = f"facet {spec.name!r}"
-    kind = C.column_kind(series, values)
+    coded = C.code_column(series) if C.is_int(series.dtype) else None
+    kind = C.column_kind(series, values, coded)
     entries = []  # (value_or_threshold, sensitive_codes: bool per facet code)
     if kind == C.CONTINUOUS:
         if not values:
@@ -190,9 +191,9 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
         n_codes = 2
         entries.append(("" if interval is None else str(interval), np.array([False, True])))
     else:
-        coded = C.code_column(series)
-        n_codes = len(coded.uniques) + 1  # last slot: missing facet value
-        row_codes = np.where(coded.codes < 0, n_codes - 1, coded.codes)
+        coded = coded or C.code_column(series)
+        n_codes = len(coded.uniques) + 1  # last slot: missing facet value (code -1)
+        row_codes = coded.codes
         if values:
             hits = C.categorical_hits(series, coded, values, what)
             entries.append((",".join(map(str, values)), np.append(hits, False)))

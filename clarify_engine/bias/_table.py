@@ -132,7 +132,8 @@ def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None
     Parameters
     ----------
     facet_codes : array of int, shape (n,)
-        Facet code of each row in ``[0, n_facet)``.
+        Facet code of each row in ``[0, n_facet)``; -1 counts in the last slot (by convention
+        the slot of missing facet values).
     n_facet : int
         Number of facet codes.
     label_pos : array of bool, shape (n,)
@@ -140,7 +141,8 @@ def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None
     pred_pos : array of bool, shape (n,), optional
         Binarised predicted label; ``None`` before training (all rows counted as 0).
     group_codes : array of int, shape (n,), optional
-        Group code of each row in ``[0, n_group)``; ``None`` without a group variable.
+        Group code of each row in ``[0, n_group)`` (-1 → last slot, kept for missing group
+        values); ``None`` without a group variable.
     n_group : int, optional
         Number of group codes (required with ``group_codes``).
     """
@@ -166,8 +168,8 @@ def _as_codes(codes, n_codes: int, name: str) -> np.ndarray:
     codes = np.asarray(codes)
     if codes.ndim != 1 or not np.issubdtype(codes.dtype, np.integer):
         raise ValueError(f"{name} must be a 1-d integer array; found {codes.dtype} with shape {codes.shape}")
-    if codes.size and (codes.min() < 0 or codes.max() >= n_codes):
-        raise ValueError(f"{name} must lie in [0, {n_codes}); found [{codes.min()}, {codes.max()}]")
+    if codes.size and (codes.min() < -1 or codes.max() >= n_codes):
+        raise ValueError(f"{name} must lie in [-1, {n_codes}); found [{codes.min()}, {codes.max()}]")
     return codes.astype(np.int64, copy=False)
 
 

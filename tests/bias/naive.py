@@ -12,11 +12,25 @@ import numpy as np
 
 
 def count_table(facet_codes, n_facet, label_pos, pred_pos, group_codes, n_group):
-    """Twin of ``_kernels._count_table``: one Python loop, one cell increment per row."""
+    """Twin of ``_kernels._count_table``: one Python loop, one cell increment per row
+    (code -1 counts in the last slot)."""
     out = np.zeros((n_facet, n_group, 2, 2), dtype=np.int64)
     for f, g, y, p in zip(facet_codes, group_codes, label_pos, pred_pos):
-        out[int(f), int(g), int(y), int(p)] += 1
+        f = n_facet - 1 if f == -1 else int(f)
+        g = n_group - 1 if g == -1 else int(g)
+        out[f, g, int(y), int(p)] += 1
     return out
+
+
+def code_ints(values):
+    """Twin of ``_kernels._code_small_ints``: codes and first rows in order of appearance."""
+    seen, codes, firsts = {}, [], []
+    for i, v in enumerate(values):
+        if v not in seen:
+            seen[v] = len(seen)
+            firsts.append(i)
+        codes.append(seen[v])
+    return np.array(codes, dtype=np.int64), np.array(firsts, dtype=np.int64)
 
 
 def interval_mask(values, left, right):

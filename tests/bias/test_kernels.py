@@ -18,7 +18,7 @@ def coded_rows(draw, max_rows=300):
     n = draw(st.integers(0, max_rows))
     n_facet = draw(st.integers(1, 6))
     n_group = draw(st.integers(1, 4))
-    ints = lambda hi: hnp.arrays(np.int64, n, elements=st.integers(0, hi - 1))  # noqa: E731
+    ints = lambda hi: hnp.arrays(np.int64, n, elements=st.integers(-1, hi - 1))  # -1: last slot  # noqa: E731
     flags = hnp.arrays(np.bool_, n)
     return n_facet, n_group, draw(ints(n_facet)), draw(ints(n_group)), draw(flags), draw(flags)
 
@@ -91,7 +91,7 @@ def test_constant_and_empty_inputs():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(facet_codes=[0, 2], n_facet=2, label_pos=[True, False]), r"facet_codes must lie in \[0, 2\)"),
+        (dict(facet_codes=[0, 2], n_facet=2, label_pos=[True, False]), r"facet_codes must lie in \[-1, 2\)"),
         (dict(facet_codes=[0.5], n_facet=2, label_pos=[True]), "facet_codes must be a 1-d integer array"),
         (dict(facet_codes=[0, 1], n_facet=2, label_pos=[1, 0]), "label_pos must be a boolean array"),
         (dict(facet_codes=[0, 1], n_facet=2, label_pos=[True]), r"label_pos must have shape \(2,\)"),
@@ -108,3 +108,14 @@ def test_merge_rejects_different_codings():
     b = count_table(np.array([0]), 2, np.array([True]))
     with pytest.raises(ValueError, match="different codings"):
         a.merge(b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(0, 200), elements=st.integers(-5, 40)))
+def test_code_small_ints_equals_naive(values):
+    lo = int(values.min()) if values.size else 0
+    size = int(values.max()) - lo + 1 if values.size else 1
+    codes, firsts = _kernels._code_small_ints(values, lo, size)
+    want_codes, want_firsts = naive.code_ints(values.tolist())
+    np.testing.assert_array_equal(codes, want_codes)
+    np.testing.assert_array_equal(firsts, want_firsts)
