@@ -423,7 +423,7 @@ class Batcher:
             if not (exhausted or is_size_related(error)):
                 raise self._fatal(run, start, stop, error) from error
             if n == 1:
-                attempts = self.retry.max_attempts if exhausted else 1
+                attempts = self.retry.max_attempts if exhausted else 1  # n == 1: no split-first
                 raise ModelError(
                     f"The model failed on row {run.first_row(start)} "
                     f"({attempts} attempt{'s' if attempts > 1 else ''}"
@@ -478,7 +478,7 @@ class Batcher:
                 output = codec.decode(reply, n)
                 _check_count(output, n)
             except ModelError as error:
-                if not self.retry.should_retry(error, attempt):
+                if not self.retry.should_retry(error, attempt, n):
                     raise
                 delay = self.retry.delay(attempt, self._random)
                 run.count("retries")

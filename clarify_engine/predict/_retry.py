@@ -34,6 +34,7 @@ __all__ = [
     "RETRYABLE_CODES",
     "RETRYABLE_STATUSES",
     "SIZE_RELATED_CODES",
+    "SPLIT_FIRST_CODES",
     "SIZE_RELATED_STATUSES",
     "THROTTLING_CODES",
     "RetryPolicy",
@@ -97,6 +98,12 @@ SIZE_RELATED_CODES = frozenset(
         "ResponseMismatch",
     }
 )
+
+#: Transient codes that a request of several records answers by splitting at once rather than
+#: by repeating the same request: a batch that timed out is as likely too slow to compute as
+#: unlucky, and halves also bound how long a dead endpoint can hold the run (about
+#: ``log2(records) + max_attempts`` timeouts instead of ``max_attempts * log2(records)``).
+SPLIT_FIRST_CODES = frozenset({"Timeout", "RequestTimeout", "RequestTimeoutException"})
 
 #: Statuses no smaller batch can fix (credentials, permissions, wrong URL or endpoint).
 FATAL_STATUSES = frozenset({401, 403, 404, 405})
@@ -225,8 +232,15 @@ class RetryPolicy:
                 f"RetryPolicy.cap: expected seconds >= base ({self.base}), found {self.cap!r}"
             )
 
-    def should_retry(self, error: BaseException, attempt: int) -> bool:
-        """True when attempt number ``attempt`` (1-based) failed with ``error`` and may be repeated."""
+    def should_retry(self, error: BaseException, attempt: int, n_records: int = 1) -> bool:
+        """True when attempt number ``attempt`` (1-based) of a request of ``n_records`` failed
+        with ``error`` and the same request may be sent again.
+
+        A request of several records that timed out (:data:`SPLIT_FIRST_CODES`) is not
+        repeated: its caller splits it instead.
+        """
+        if n_records > 1 and getattr(error, "code", None) in SPLIT_FIRST_CODES:
+            return False
         return attempt < self.max_attempts and is_retryable(error)
 
     def delay(self, attempt: int, random: Callable[[], float] = _random.random) -> float:

@@ -54,10 +54,14 @@ class CsvScores:
     accept_type = "text/csv"
 
     def decode(self, body, n_records):
-        lines = body.decode().strip().split("\n")
+        text = body.decode().strip()
+        lines = text.split("\n") if text else []
         if len(lines) != n_records:
             raise ModelError(f"expected {n_records} lines in the reply, found {len(lines)}")
-        scores = np.array([[float(x) for x in line.split(",")] for line in lines])
+        try:
+            scores = np.array([[float(x) for x in line.split(",")] for line in lines])
+        except ValueError as exc:
+            raise ModelError(f"unreadable reply: {exc}") from exc
         return ModelOutput(labels=(scores[:, 0] > 0.5).astype(np.int64), scores=scores)
 
 
@@ -266,7 +270,7 @@ def test_record_larger_than_the_limit_names_its_row():
 def test_transient_errors_are_retried_with_exact_backoff():
     rows = rows_of(10, seed=9) + np.arange(10)[:, None] * 10
     faults = {0: TransportError("busy", status=503), 1: TransportError("slow down", status=429),
-              2: TransportError("no reply", code="Timeout")}
+              2: TransportError("reset by peer", code="ConnectionError")}
     transport = ScriptedTransport(script=lambda call, recs: faults.get(call))
     sleeps = []
     batcher = make(transport, concurrency=1, sleep=sleeps.append, random=lambda: 0.5,

@@ -100,6 +100,14 @@ def test_should_retry_counts_attempts():
     assert not RetryPolicy(max_attempts=1).should_retry(busy, 1)
 
 
+def test_timeouts_of_several_records_split_before_retrying():
+    policy = RetryPolicy()
+    timeout = TransportError("no reply within 60 s", code="Timeout")
+    assert policy.should_retry(timeout, 1, n_records=1)
+    assert not policy.should_retry(timeout, 1, n_records=2)
+    assert policy.should_retry(TransportError("busy", status=503), 1, n_records=1000)
+
+
 @pytest.mark.parametrize(
     "kwargs, error, words",
     [

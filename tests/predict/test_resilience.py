@@ -1,0 +1,262 @@
+"""End to end: Batcher + HttpTransport against a real model server that misbehaves on purpose.
+
+The server is written here, independent of the project's own (stdlib ``http.server`` in a
+thread, on 127.0.0.1, HTTP/1.1 keep-alive). It computes score = sigmoid(sum of features) for
+each CSV line and, per test, answers bursts of 429/503, sleeps beyond the client's timeout,
+drops connections without replying, answers the wrong number of records, refuses bodies
+above a byte limit with 413, or fails on one poisoned record.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from clarify_engine.errors import ModelError
+from clarify_engine.predict._batching import FALLBACK_MESSAGE, Batcher
+from clarify_engine.predict._http import HttpTransport
+from clarify_engine.predict._retry import RetryPolicy
+from tests.predict.test_batching import CsvRequest, CsvScores
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@dataclass
+class Behaviour:
+    """How the server misbehaves. Counters count POST requests from 0."""
+
+    burst: int = 0  # the first `burst` requests answer 429 / 503 alternately
+    slow: int = 0  # the first `slow` requests sleep `slow_seconds` before answering
+    slow_seconds: float = 0.0
+    drop: int = 0  # the first `drop` requests get their connection closed, no reply
+    short_above: int | None = None  # requests of more records than this lose their last answer
+    max_bytes: int | None = None  # bodies above this get 413
+    poison: str | None = None  # a request holding this line gets 400
+    always: int | None = None  # every request answers this status
+    calls: int = 0
+    sizes: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def sigmoid_sum(line: str) -> float:
+    return 1.0 / (1.0 + math.exp(-sum(float(v) for v in line.split(","))))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once, no delayed-ACK stalls
+    wbufsize = 1 << 16
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def reply(self, status: int, text: str, headers: dict | None = None):
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self.reply(200, "")
+
+    def do_POST(self):
+        b: Behaviour = self.server.behaviour
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with b.lock:
+            call = b.calls
+            b.calls += 1
+        if call < b.drop:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if call < b.slow:
+            time.sleep(b.slow_seconds)
+        if b.always is not None:
+            return self.reply(b.always, f"the model is unwell (status {b.always})")
+        if call < b.burst:
+            if call % 2:
+                return self.reply(503, "Service Unavailable: try later")
+            return self.reply(429, '{"code": "ThrottlingException", "message": "Rate exceeded"}')
+        if b.max_bytes is not None and len(body) > b.max_bytes:
+            return self.reply(413, f"payload of {len(body)} bytes is over {b.max_bytes}")
+        lines = body.decode().split("\n")
+        if b.poison is not None and b.poison in lines:
+            return self.reply(400, f"could not convert string to float: {b.poison!r}")
+        try:
+            scores = [repr(sigmoid_sum(line)) for line in lines]
+        except ValueError as exc:
+            return self.reply(400, str(exc))
+        if b.short_above is not None and len(lines) > b.short_above:
+            scores = scores[:-1]
+        else:
+            with b.lock:
+                b.sizes.append(len(lines))  # requests answered in full
+        self.reply(200, "\n".join(scores))
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    httpd.block_on_close = False
+    httpd.behaviour = Behaviour()
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def url(httpd) -> str:
+    return f"http://127.0.0.1:{httpd.server_address[1]}/invocations"
+
+
+ROWS = (np.random.default_rng(7).integers(-4, 5, size=(600, 4)) + np.arange(600)[:, None] * 0.001)
+ROWS[::7] = ROWS[3]  # some repeated rows
+EXPECTED = 1.0 / (1.0 + np.exp(-ROWS.sum(axis=1)))
+
+
+def run(httpd, *, timeout=5.0, **kwargs) -> tuple[np.ndarray, Batcher]:
+    kwargs.setdefault("retry", RetryPolicy(max_attempts=5, base=0.01, cap=0.1))
+    kwargs.setdefault("max_records", 50)
+    with HttpTransport(url(httpd), timeout=timeout, pool_size=8) as transport:
+        batcher = Batcher(transport, CsvRequest(), CsvScores(), **kwargs)
+        output = batcher.predict(ROWS)
+    return output.scores[:, 0], batcher
+
+
+def test_well_behaved(server):
+    started = time.perf_counter()
+    scores, batcher = run(server)
+    np.testing.assert_allclose(scores, EXPECTED, rtol=0, atol=1e-15)
+    assert server.behaviour.calls == batcher.stats.planned_requests
+    assert sum(server.behaviour.sizes) == batcher.stats.unique_rows < len(ROWS)
+    assert time.perf_counter() - started < 10
+
+
+def test_bursts_of_429_and_503_are_retried(server):
+    server.behaviour.burst = 6
+    baseline = EXPECTED
+    scores, batcher = run(server, concurrency=2)
+    np.testing.assert_array_equal(scores, run_clean_scores(baseline))
+    assert batcher.stats.retries == 6
+    assert batcher.stats.splits == 0
+
+
+def run_clean_scores(expected):
+    """The well-behaved answer: what the server computes, repr-round-tripped to float."""
+    return np.array([float(repr(float(v))) for v in expected])
+
+
+def test_slow_replies_beyond_the_timeout_are_split_and_retried(server):
+    server.behaviour.slow = 2
+    server.behaviour.slow_seconds = 1.5
+    started = time.perf_counter()
+    scores, batcher = run(server, timeout=0.5, concurrency=2)
+    np.testing.assert_array_equal(scores, run_clean_scores(EXPECTED))
+    assert batcher.stats.splits == 2  # a timed-out batch is split, not repeated whole
+    assert time.perf_counter() - started < 10
+
+
+def test_slow_single_record_requests_are_retried(server):
+    server.behaviour.slow = 2
+    server.behaviour.slow_seconds = 1.5
+    with HttpTransport(url(server), timeout=0.5) as transport:
+        batcher = Batcher(transport, CsvRequest(max_records=1), CsvScores(), concurrency=2,
+                          retry=RetryPolicy(base=0.01, cap=0.1))
+        scores = batcher.predict(ROWS[:20]).scores[:, 0]
+    np.testing.assert_array_equal(scores, run_clean_scores(EXPECTED[:20]))
+    assert batcher.stats.retries == 2 and batcher.stats.splits == 0
+
+
+def test_dropped_connections_are_retried(server):
+    server.behaviour.drop = 3
+    scores, batcher = run(server, concurrency=3)
+    np.testing.assert_array_equal(scores, run_clean_scores(EXPECTED))
+    assert batcher.stats.retries >= 3
+
+
+def test_wrong_record_count_falls_back_to_smaller_requests(server, caplog):
+    server.behaviour.short_above = 10
+    with caplog.at_level(logging.INFO, logger="clarify_engine"):
+        scores, batcher = run(server, concurrency=2)
+    np.testing.assert_array_equal(scores, run_clean_scores(EXPECTED))
+    assert caplog.text.count(FALLBACK_MESSAGE) == 1
+    assert max(server.behaviour.sizes) <= 10
+
+
+def test_payload_limit_413_is_learned(server):
+    server.behaviour.max_bytes = 1000
+    scores, batcher = run(server, max_records=None, concurrency=2)
+    np.testing.assert_array_equal(scores, run_clean_scores(EXPECTED))
+    refused = server.behaviour.calls - len(server.behaviour.sizes)
+    assert refused <= 12  # a few halvings, not one refusal per request
+    assert batcher.stats.requests_sent == server.behaviour.calls
+
+
+def test_a_poisoned_record_is_named(server):
+    rows = ROWS.copy()
+    poison_row = 123
+    rows[poison_row] = [1.5, 2.5, 3.5, 4.5]
+    server.behaviour.poison = "1.5,2.5,3.5,4.5"
+    with HttpTransport(url(server), timeout=5) as transport:
+        batcher = Batcher(transport, CsvRequest(), CsvScores(), max_records=50, concurrency=2)
+        with pytest.raises(ModelError) as info:
+            batcher.predict(rows)
+    message = str(info.value)
+    assert f"row {poison_row}" in message
+    assert "HTTP 400" in message and "could not convert string to float" in message
+
+
+@pytest.mark.parametrize(
+    "behaviour, words",
+    [
+        ({"always": 503}, ["HTTP 503", "the model is unwell", "5 attempts"]),
+        ({"slow": 10**6, "slow_seconds": 3.0}, ["Timeout", "no reply"]),
+        ({"short_above": 0}, ["expected 1 lines in the reply, found 0", "(1 attempt, its request split"]),
+    ],
+    ids=["always-503", "always-slow", "always-short"],
+)
+def test_persistent_faults_fail_quickly_naming_the_fault(server, behaviour, words):
+    for key, value in behaviour.items():
+        setattr(server.behaviour, key, value)
+    started = time.perf_counter()
+    with HttpTransport(url(server), timeout=0.3) as transport:
+        batcher = Batcher(
+            transport,
+            CsvRequest(),
+            CsvScores(),
+            max_records=8,
+            concurrency=2,
+            retry=RetryPolicy(max_attempts=5, base=0.01, cap=0.05),
+        )
+        with pytest.raises(ModelError) as info:
+            batcher.predict(ROWS[:16])
+    for word in words:
+        assert word in str(info.value)
+    assert time.perf_counter() - started < 30
+
+
+def test_nothing_listening_is_a_connection_error(server):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with HttpTransport(f"http://127.0.0.1:{port}/invocations", timeout=1) as transport:
+        batcher = Batcher(transport, CsvRequest(), CsvScores(),
+                          retry=RetryPolicy(max_attempts=2, base=0.01, cap=0.01))
+        with pytest.raises(ModelError, match="Connection refused"):
+            batcher.predict(ROWS[:4])
