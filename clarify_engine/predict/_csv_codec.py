@@ -51,8 +51,15 @@ class CSVRequestCodec:
         return f"CSVRequestCodec(feature_names={list(self.feature_names)!r})"
 
     def encode_records(self, rows) -> list[bytes]:
-        """Each record as one CSV line (no line break), UTF-8."""
-        return [line.encode() for line in format_rows(rows, len(self.feature_names), CSV)]
+        """Each record as one CSV line (no line break), UTF-8.
+
+        A record of one missing value is written ``""`` rather than as an empty line, which
+        CSV readers (pandas among them) skip, losing the record.
+        """
+        lines = format_rows(rows, len(self.feature_names), CSV)
+        if len(self.feature_names) == 1:
+            return [(line or '""').encode() for line in lines]
+        return [line.encode() for line in lines]
 
     def join(self, pieces: Sequence[bytes]) -> bytes:
         """The request body: the lines joined by ``\\n``."""

@@ -218,6 +218,9 @@ def _numeric_block(rows, n_features: int, style: CellStyle) -> np.ndarray | None
         if block.ndim != 2 or block.shape[1] != n_features or not _is_number_kind(block, style):
             return None
         block = block.astype(np.float64, copy=False)
+        finite = block[np.isfinite(block)]
+        if finite.size and np.abs(finite).max() >= _EXACT_INT:
+            return None  # may hold ints that float64 rounded: let the column path write them
     if np.isinf(block).any():
         return None  # orjson writes inf as null: let the column path write it
     return np.ascontiguousarray(block)
