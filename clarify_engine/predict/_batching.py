@@ -521,14 +521,11 @@ def _check_int(name: str, value, minimum: int) -> None:
         raise ValueError(f"Batcher: {name}: expected an int >= {minimum}, found {value}")
 
 
-def _as_records(rows) -> Sequence[Sequence[object]]:
-    """A sequence of records from a DataFrame, a 2-D array or a sequence of sequences."""
-    if hasattr(rows, "to_numpy") and hasattr(rows, "columns"):  # pandas.DataFrame
-        # object keeps each column's own values (ints stay ints next to float columns)
-        dtypes = set(rows.dtypes)
-        if len(dtypes) == 1 and next(iter(dtypes)).kind in "biuf":
-            return rows.to_numpy()
-        return rows.to_numpy(dtype=object)
+def _as_records(rows):
+    """Rows the request codec can take: a DataFrame as it is (codecs format it column by column),
+    a 2-D array, or a sequence of records."""
+    if hasattr(rows, "iloc") and hasattr(rows, "columns"):  # pandas.DataFrame
+        return rows
     if isinstance(rows, np.ndarray):
         if rows.ndim != 2:
             raise ModelError(

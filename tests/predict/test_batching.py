@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import ModelOutput, TransportError
 from clarify_engine.predict._batching import FALLBACK_MESSAGE, Batcher
+from clarify_engine.predict._codecs import request_codec, response_codec
 from clarify_engine.predict._retry import RetryPolicy
 
 pytestmark = pytest.mark.timeout(60)
@@ -207,13 +208,19 @@ def test_requests_run_concurrently():
     assert time.perf_counter() - started < 16 * 0.05  # serial would take 16 x 50 ms
 
 
-def test_dataframe_and_sequences():
+def test_dataframes_go_to_the_real_codec_unchanged():
     rows = rows_of(50, seed=6)
-    frame = pd.DataFrame(rows, columns=["a", "b", "c"])
-    check(make(ScriptedTransport()).predict(frame), rows)
+    frame = pd.DataFrame({"a": rows[:, 0].astype(int), "b": rows[:, 1], "c": rows[:, 2]})
+    codec = request_codec("text/csv", feature_names=["a", "b", "c"])
+    transport = ScriptedTransport()
+    output = Batcher(transport, codec, response_codec("text/csv"), sleep=lambda s: None).predict(frame)
+    np.testing.assert_allclose(output.scores, model(rows), rtol=0, atol=1e-15)
+
+
+def test_sequences_of_records():
+    rows = rows_of(50, seed=6)
     check(make(ScriptedTransport()).predict(rows.tolist()), rows)
-    mixed = pd.DataFrame({"a": rows[:, 0].astype(int), "b": rows[:, 1], "c": rows[:, 2]})
-    check(make(ScriptedTransport()).predict(mixed), rows)
+    check(make(ScriptedTransport()).predict(tuple(map(tuple, rows))), rows)
 
 
 def test_empty_input_sends_nothing():

@@ -9,6 +9,7 @@ above a byte limit with 413, or fails on one poisoned record.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import socket
@@ -22,6 +23,7 @@ import pytest
 
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._batching import FALLBACK_MESSAGE, Batcher
+from clarify_engine.predict._codecs import request_codec, response_codec
 from clarify_engine.predict._http import HttpTransport
 from clarify_engine.predict._retry import RetryPolicy
 from tests.predict.test_batching import CsvRequest, CsvScores
@@ -94,10 +96,17 @@ class Handler(BaseHTTPRequestHandler):
         lines = body.decode().split("\n")
         if b.poison is not None and b.poison in lines:
             return self.reply(400, f"could not convert string to float: {b.poison!r}")
+        jsonlines = self.headers["Content-Type"] == "application/jsonlines"
         try:
-            scores = [repr(sigmoid_sum(line)) for line in lines]
-        except ValueError as exc:
-            return self.reply(400, str(exc))
+            if jsonlines:  # {"features": [...]} per line -> {"score": p} per line
+                scores = [
+                    json.dumps({"score": sigmoid_sum(",".join(map(repr, json.loads(line)["features"])))})
+                    for line in lines
+                ]
+            else:
+                scores = [repr(sigmoid_sum(line)) for line in lines]
+        except (ValueError, KeyError, TypeError) as exc:
+            return self.reply(400, f"{type(exc).__name__}: {exc}")
         if b.short_above is not None and len(lines) > b.short_above:
             scores = scores[:-1]
         else:
@@ -260,3 +269,27 @@ def test_nothing_listening_is_a_connection_error(server):
                           retry=RetryPolicy(max_attempts=2, base=0.01, cap=0.01))
         with pytest.raises(ModelError, match="Connection refused"):
             batcher.predict(ROWS[:4])
+
+
+@pytest.mark.parametrize("content_type", ["text/csv", "application/jsonlines"])
+def test_real_codecs_through_a_mix_of_faults(server, content_type, caplog):
+    names = ["a", "b", "c", "d"]
+    template = '{"features":$features}' if content_type == "application/jsonlines" else None
+    probability = "score" if content_type == "application/jsonlines" else None
+    b = server.behaviour
+    b.burst, b.drop, b.short_above, b.max_bytes = 3, 5, 40, 3000
+    with HttpTransport(url(server), timeout=5, pool_size=4) as transport:
+        batcher = Batcher(
+            transport,
+            request_codec(content_type, feature_names=names, content_template=template),
+            response_codec(content_type, probability=probability),
+            concurrency=4,
+            max_records=100,
+            retry=RetryPolicy(base=0.01, cap=0.1),
+        )
+        with caplog.at_level(logging.INFO, logger="clarify_engine"):
+            scores = batcher.predict(ROWS).scores
+    np.testing.assert_array_equal(scores.ravel(), run_clean_scores(EXPECTED))
+    assert caplog.text.count(FALLBACK_MESSAGE) == 1
+    assert batcher.stats.retries >= 3
+    assert max(b.sizes) <= 40
