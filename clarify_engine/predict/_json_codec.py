@@ -435,6 +435,12 @@ class JSONResponseCodec:
         text = body_text(body, self.accept_type)
         doc = load_json(text, "the response")
         if self._label is None and self._probability is None:
+            if isinstance(doc, dict) and n_records > 1:
+                raise ModelError(
+                    f"the response is a JSON object, not one score per record; set "
+                    f"predictor.probability (or predictor.label) to a JMESPath that yields one item "
+                    f"per record, e.g. 'predictions[*].score': {excerpt(text)}"
+                )
             items = self._per_record(doc, n_records, None, text)
             return _outputs(None, items, None, _WHOLE_HINT.format(what="element"), text)
         labels = scores = None
