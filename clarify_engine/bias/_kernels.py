@@ -32,6 +32,14 @@ def _count_rows(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos,
         out[f, g, label_pos[i], pred_pos[i]] += 1
 
 
+@jit
+def _count_table_serial(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos):
+    """Serial twin of :func:`_count_table` for inputs of at most one chunk."""
+    out = np.zeros((n_facet, n_group, 2, 2), dtype=np.int64)
+    _count_rows(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos, 0, facet_codes.shape[0], out)
+    return out
+
+
 @jit(parallel=True)
 def _count_table(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos):
     """Count table of shape ``(n_facet, n_group, 2, 2)`` over all rows.

@@ -160,7 +160,9 @@ def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None
         group_codes = _as_codes(group_codes, n_group, "group_codes")
         if group_codes.shape[0] != n:
             raise ValueError(f"group_codes has {group_codes.shape[0]} rows; expected {n}")
-    counts = _kernels._count_table(facet_codes, int(n_facet), group_codes, int(n_group), label_pos, pred_pos)
+    # one chunk: no thread pool (its start-up costs more than counting)
+    kernel = _kernels._count_table_serial if n <= _kernels.CHUNK_ROWS else _kernels._count_table
+    counts = kernel(facet_codes, int(n_facet), group_codes, int(n_group), label_pos, pred_pos)
     return CountTable(counts, has_groups)
 
 

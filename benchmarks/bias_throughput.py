@@ -1,0 +1,158 @@
+"""Bias-metric throughput: clarify-engine vs smclarify 0.5, side by side in one run.
+
+For each size, a seeded synthetic frame (binary label and prediction, an integer-coded
+categorical facet, a continuous facet, a group variable and three numeric features) is
+written to Parquet; both engines compute every pre-training metric and every post-training
+metric but FT for one facet, then FT alone. smclarify runs in its pinned environment
+(``SMCLARIFY_PYTHON``, default ``<repo>/.smclarify-venv/bin/python``) on the same file.
+
+Usage::
+
+    python benchmarks/bias_throughput.py [--sizes 100000 1000000 10000000]
+                                         [--smclarify-max 1000000] [--no-smclarify] [--no-ft]
+
+Not a test: it prints a table (seconds, rows/s, speed-up) and numba's first-call time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+PRE = ["CDDL", "CI", "DPL", "JS", "KL", "KS", "LP", "TVD"]
+POST_NO_FT = ["AD", "CDDPL", "DAR", "DCA", "DCR", "DI", "DPPL", "DRR", "GE", "RD", "SD", "TE"]
+FACETS = {"categorical": ("race", [1]), "continuous": ("age", [40])}
+
+SMCLARIFY_SCRIPT = r"""
+import json, sys, time, logging, warnings
+warnings.filterwarnings("ignore"); logging.disable(logging.CRITICAL)
+import pandas as pd
+from smclarify.bias.report import bias_report, FacetColumn, LabelColumn, StageType
+path, jobs = sys.argv[1], json.loads(sys.argv[2])
+df = pd.read_parquet(path)
+out = {}
+for key, facet, values, metrics in jobs:
+    t0 = time.perf_counter()
+    kw = {}
+    if metrics != "pre":
+        kw["predicted_label_column"] = LabelColumn("pred", df["pred"], [1])
+    bias_report(df, FacetColumn(facet, list(values)), LabelColumn("label", df["label"], [1]),
+                StageType.PRE_TRAINING if metrics == "pre" else StageType.POST_TRAINING,
+                metrics=["all"] if metrics == "pre" else metrics, group_variable=df["group"], **kw)
+    if metrics == "pre":  # pre and post are one job on our side
+        pass
+    out[key] = out.get(key, 0.0) + time.perf_counter() - t0
+print(json.dumps(out))
+"""
+
+
+def make_frame(n: int, seed: int = 0) -> pd.DataFrame:
+    """Seeded synthetic data; the label depends on the facets so metrics are not trivial."""
+    rng = np.random.default_rng(seed)
+    race = rng.integers(0, 4, n)
+    age = rng.uniform(18, 90, n)
+    x = rng.normal(size=(n, 3))
+    logit = 0.8 * x[:, 0] - 0.5 * (race == 1) + 0.02 * (age - 50)
+    label = (logit + rng.logistic(size=n) > 0).astype(np.int64)
+    pred = (logit + 0.5 * rng.normal(size=n) > 0).astype(np.int64)
+    return pd.DataFrame({"label": label, "pred": pred, "race": race, "age": age, "group": rng.integers(0, 10, n),
+                         "x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2]})  # fmt: skip
+
+
+def run_ours(df: pd.DataFrame, facet: str, values, with_ft: bool, repeats: int) -> dict:
+    from clarify_engine.bias import FacetSpec, bias_section
+
+    spec = [FacetSpec(facet, values)]
+    common = dict(label="label", label_values=[1], facets=spec, group_variable="group")
+    best = {}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        bias_section(df, stage="pre_training", methods="all", **common)
+        bias_section(df, stage="post_training", methods=POST_NO_FT, predicted_label="pred", **common)
+        t1 = time.perf_counter()
+        best["all_but_ft"] = min(best.get("all_but_ft", np.inf), t1 - t0)
+        if with_ft:
+            t0 = time.perf_counter()
+            out = bias_section(df, stage="post_training", methods=["FT"], predicted_label="pred", **common)
+            best["ft"] = min(best.get("ft", np.inf), time.perf_counter() - t0)
+            assert "error" not in out["facets"][facet][0]["metrics"][0], out
+    return best
+
+
+def run_smclarify(python: str, path: str, with_ft: bool) -> dict:
+    jobs = []
+    for kind, (facet, values) in FACETS.items():
+        jobs.append([f"{kind}/all_but_ft", facet, values, "pre"])
+        jobs.append([f"{kind}/all_but_ft", facet, values, POST_NO_FT])
+        if with_ft:
+            jobs.append([f"{kind}/ft", facet, values, ["FT"]])
+    res = subprocess.run([python, "-c", SMCLARIFY_SCRIPT, path, json.dumps(jobs)], capture_output=True, text=True)
+    if res.returncode:
+        raise RuntimeError(f"smclarify run failed:\n{res.stderr[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
+    ap.add_argument("--smclarify-max", type=int, default=1_000_000, help="largest size smclarify is run on")
+    ap.add_argument("--no-smclarify", action="store_true")
+    ap.add_argument("--no-ft", action="store_true", help="skip the Flip Test")
+    ap.add_argument("--ft-max", type=int, default=1_000_000, help="largest size FT is run on")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+
+    python = os.environ.get("SMCLARIFY_PYTHON", str(REPO / ".smclarify-venv" / "bin" / "python"))
+    use_sm = not args.no_smclarify
+    if use_sm and not Path(python).exists():
+        print(f"note: smclarify interpreter {python} not found; running clarify-engine only "
+              "(set SMCLARIFY_PYTHON)")  # fmt: skip
+        use_sm = False
+
+    # numba: the first call compiles (or loads the on-disk cache); time it apart from throughput
+    t0 = time.perf_counter()
+    run_ours(make_frame(1000), "race", [1], with_ft=False, repeats=1)
+    print(f"numba first call (compile or cache load) + warm-up: {time.perf_counter() - t0:.2f} s")
+    from clarify_engine.bias import _kernels
+
+    sig = {k: len(getattr(_kernels, k).signatures) for k in ("_count_table", "_interval_mask", "_lookup")}
+    print(f"compiled kernel signatures: {sig}")
+
+    header = f"{'rows':>10} {'facet':<12} {'metrics':<12} {'ours s':>9} {'ours rows/s':>13} {'smclarify s':>12} {'speed-up':>9}"
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            df = make_frame(n)
+            sm = {}
+            with_ft = not args.no_ft and n <= args.ft_max
+            if use_sm and n <= args.smclarify_max:
+                path = os.path.join(tmp, f"bias_{n}.parquet")
+                df.to_parquet(path)
+                sm = run_smclarify(python, path, with_ft)
+            for kind, (facet, values) in FACETS.items():
+                ours = run_ours(df, facet, values, with_ft, args.repeats)
+                for part in ("all_but_ft", "ft"):
+                    if part not in ours:
+                        continue
+                    ref = sm.get(f"{kind}/{part}")
+                    ref_s = f"{ref:12.3f}" if ref is not None else f"{'-':>12}"
+                    ratio = f"{ref / ours[part]:8.0f}x" if ref is not None else f"{'-':>9}"
+                    label = "all but FT" if part == "all_but_ft" else "FT"
+                    print(f"{n:>10} {kind:<12} {label:<12} {ours[part]:9.3f} {n / ours[part]:13,.0f} {ref_s} {ratio}",
+                          flush=True)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
