@@ -6,7 +6,8 @@ body and ``Content-Type``/``Accept`` headers, ``GET /ping`` for health. That inc
 ``.../endpoints/NAME/invocations``.
 
 Every failure becomes a :class:`~clarify_engine.predict._base.TransportError` carrying the
-HTTP status (None when no reply came) and an error code: the server's own when it gives one
+HTTP status (None when no reply came; for a SageMaker-style ``ModelError`` reply, the model's
+``OriginalStatusCode``) and an error code: the server's own when it gives one
 (``x-amzn-ErrorType`` header, or ``ErrorCode``/``code``/``__type`` in a JSON body), else a
 local one (``"Timeout"``, ``"ConnectionError"``). Whether to retry is not decided here.
 """
@@ -37,22 +38,41 @@ def _quote(body: bytes) -> str:
     return text + ("…" if len(body) > QUOTE_LIMIT else "")
 
 
-def _error_code(headers, body: bytes) -> str | None:
+def _json_object(body: bytes) -> dict:
+    if body.lstrip()[:1] != b"{":
+        return {}
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _error_code(headers, doc: dict) -> str | None:
     """The service's error code from an error reply, when it gives one."""
     code = headers.get("x-amzn-ErrorType")
     if code:
         return code.split(":", 1)[0]
-    if body[:1] in (b"{", b" ", b"\n"):
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            return None
-        if isinstance(doc, dict):
-            for key in ("ErrorCode", "code", "Code", "__type", "error_code"):
-                value = doc.get(key)
-                if isinstance(value, str) and value:
-                    return value.rsplit("#", 1)[-1]
+    for key in ("ErrorCode", "code", "Code", "__type", "error_code"):
+        value = doc.get(key)
+        if isinstance(value, str) and value:
+            return value.rsplit("#", 1)[-1]
     return None
+
+
+def _status_error(url: str, status: int, headers, body: bytes) -> TransportError:
+    """The error for an HTTP error reply.
+
+    A SageMaker-runtime ``ModelError`` reply (424) carries the model container's own status in
+    ``OriginalStatusCode``: that is the ``status`` reported, as :mod:`._sagemaker` does.
+    """
+    doc = _json_object(body)
+    code = _error_code(headers, doc)
+    original = doc.get("OriginalStatusCode") if code == "ModelError" else None
+    if isinstance(original, int):
+        detail = doc.get("OriginalMessage") or _quote(body)
+        return TransportError(f"{url}: the model answered HTTP {original}: {detail}", status=original, code=code)
+    return TransportError(f"{url} answered HTTP {status}: {_quote(body) or '(empty body)'}", status=status, code=code)
 
 
 def _map_exception(exc: Exception, url: str, timeout: float) -> TransportError:
@@ -130,11 +150,7 @@ class HttpTransport:
             raise _map_exception(exc, self.url, self.timeout) from exc
         data = reply.data
         if reply.status >= 400:
-            raise TransportError(
-                f"{self.url} answered HTTP {reply.status}: {_quote(data) or '(empty body)'}",
-                status=reply.status,
-                code=_error_code(reply.headers, data),
-            )
+            raise _status_error(self.url, reply.status, reply.headers, data)
         return data
 
     def ping(self) -> None:
@@ -180,8 +196,4 @@ def ping(url: str, *, timeout: float = 5.0, pool: urllib3.PoolManager | None = N
     except HTTPError as exc:
         raise _map_exception(exc, target, timeout) from exc
     if reply.status != 200:
-        raise TransportError(
-            f"{target} answered HTTP {reply.status}: {_quote(reply.data) or '(empty body)'}",
-            status=reply.status,
-            code=_error_code(reply.headers, reply.data),
-        )
+        raise _status_error(target, reply.status, reply.headers, reply.data)

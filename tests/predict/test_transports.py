@@ -159,7 +159,7 @@ def test_http_transport_sends_extra_headers(server, models):  # noqa: F811
         ("throttle", 429, "ThrottlingException", "Rate exceeded"),
         ("unavailable", 503, "ServiceUnavailable", "Service Unavailable"),
         ("internal", 500, None, "model exploded"),
-        ("modelerror", 424, "ModelError", "model busy"),
+        ("modelerror", 503, "ModelError", "the model answered HTTP 503: model busy"),
         ("validation", 400, "ValidationError", "not found"),
     ],
 )
@@ -172,6 +172,7 @@ def test_http_error_statuses(bad_server, case, status, code, fragment):
     assert (err.status, err.code) == (status, code)
     assert fragment in str(err) and f"HTTP {status}" in str(err)
     assert isinstance(err, ModelError)
+    assert err.__cause__ is None  # an answer, not an exception, caused it
     assert bad_server.hits[case] == before + 1
 
 
