@@ -234,7 +234,7 @@ def _format_block(block: np.ndarray, style: CellStyle) -> list[str]:
     if m == 0:
         return [""] * n
     text = _TRAILING_ZERO.sub("", orjson.dumps(block, option=_NUMPY_OPT).decode())
-    if style.missing != "null":
+    if style.missing != "null" and np.isnan(block).any():
         text = text.replace("null", style.missing)
     return text[2:-2].split("],[")
 

@@ -27,7 +27,6 @@ Replies
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from typing import Sequence
@@ -86,46 +85,55 @@ def _template_text(key: str, template: object) -> str:
 class _RecordRenderer:
     """Renders records through a parsed template whose placeholders are record-level.
 
-    ``parts`` items: literal text, ``("features",)``, ``("kvp",)`` or ``("column", j)``.
+    ``parts`` items: literal text, ``("features",)``, ``("kvp",)`` or ``("column", j)``. The
+    template is compiled once into a :meth:`str.format` pattern whose fields are the cells of a
+    record (``{j}``) and the record's joined cells (``{n_features}``), so a record is rendered by
+    one C-level call.
     """
 
     def __init__(self, parts, feature_names: Sequence[str]):
         self.parts = _merge_literals(parts)
-        self.n_features = len(feature_names)
-        self._keys = [orjson.dumps(str(name)).decode() + ":" for name in feature_names]
+        self.n_features = m = len(feature_names)
         kinds = {p[0] for p in self.parts if isinstance(p, tuple)}
         self._needs_columns = bool(kinds & {"kvp", "column"})
+        self._needs_joined = "features" in kinds
+
+        def escape(text: str) -> str:
+            return text.replace("{", "{{").replace("}", "}}")
+
+        pattern = []
+        for part in self.parts:
+            if isinstance(part, str):
+                pattern.append(escape(part))
+            elif part[0] == "features":
+                pattern.append("[{%d}]" % m)
+            elif part[0] == "kvp":
+                keys = [escape(orjson.dumps(str(name)).decode()) for name in feature_names]
+                pattern.append("{{" + ",".join(f"{key}:{{{j}}}" for j, key in enumerate(keys)) + "}}")
+            else:
+                pattern.append("{%d}" % part[1])
+        self._pattern = "".join(pattern)
+        slots = [i for i, p in enumerate(self.parts) if isinstance(p, tuple)]
+        self._affixes = None
+        if len(slots) == 1 and self.parts[slots[0]] == ("features",):
+            # The common shape, prefix $features suffix: two concatenations per record.
+            at = slots[0]
+            self._affixes = ("".join(self.parts[:at]) + "[", "]" + "".join(self.parts[at + 1 :]))
 
     def render(self, rows) -> list[str]:
         """Each record rendered, as text."""
-        parts = self.parts
+        fill = self._pattern.format
+        if self._affixes is not None:
+            prefix, suffix = self._affixes
+            return [prefix + r + suffix for r in format_rows(rows, self.n_features, JSON)]
         if not self._needs_columns:
             joined = format_rows(rows, self.n_features, JSON)
-            if len(parts) <= 3 and sum(isinstance(p, tuple) for p in parts) == 1:
-                # The common shape: prefix $features suffix, one concatenation per record.
-                index = next(i for i, p in enumerate(parts) if isinstance(p, tuple))
-                prefix = "".join(parts[:index]) + "["
-                suffix = "]" + "".join(parts[index + 1 :])
-                return [prefix + r + suffix for r in joined]
-            columns = None
-        else:
-            columns = format_columns(rows, self.n_features, JSON)
-            joined = [",".join(cells) for cells in zip(*columns)] if columns else None
-        n = len(joined) if joined is not None else len(columns[0])
-        pieces = []
-        for part in parts:
-            if isinstance(part, str):
-                pieces.append(itertools.repeat(part, n))
-            elif part[0] == "features":
-                pieces.append(["[" + r + "]" for r in joined])
-            elif part[0] == "kvp":
-                keys = self._keys
-                pieces.append(
-                    ["{" + ",".join([k + v for k, v in zip(keys, cells)]) + "}" for cells in zip(*columns)]
-                )
-            else:
-                pieces.append(columns[part[1]])
-        return ["".join(texts) for texts in zip(*pieces)]
+            blanks = [""] * self.n_features
+            return [fill(*blanks, r) for r in joined]
+        columns = format_columns(rows, self.n_features, JSON)
+        if self._needs_joined:
+            return [fill(*cells, ",".join(cells)) for cells in zip(*columns)]
+        return [fill(*cells) for cells in zip(*columns)]
 
 
 def _merge_literals(parts):
