@@ -64,7 +64,6 @@ import logging
 import socket
 import sys
 from dataclasses import dataclass
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -131,10 +130,7 @@ def _records_frame(records: list, where: str, model: InProcessModel) -> pd.DataF
         raise BadRequest(f"{where}: no records in the request")
     first = _feature_list(records[0], f"{where} record 0")
     if isinstance(first, list):
-        try:
-            rows = [r if isinstance(r, list) else _feature_list(r, f"{where} record {i}") for i, r in enumerate(records)]
-        except BadRequest:
-            raise
+        rows = [r if isinstance(r, list) else _feature_list(r, f"{where} record {i}") for i, r in enumerate(records)]
         bad = [i for i, r in enumerate(rows) if not isinstance(r, list)]
         if bad:
             raise BadRequest(f"{where} record {bad[0]}: expected a list of feature values like record 0, found an object")
