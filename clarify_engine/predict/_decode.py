@@ -72,6 +72,18 @@ def score_array(items: Sequence[object], where: str, text: str) -> np.ndarray:
     text : str
         The reply, quoted in messages.
     """
+    if items and "true" not in text and "false" not in text:
+        # Fast path: numpy parses numbers and numeric strings in one call; anything it
+        # rejects (ragged rows, text, booleans — kept off this path by the text check,
+        # since numpy would take them as 1/0) falls through to the checks below.
+        try:
+            fast = np.array(items, dtype=np.float64)
+        except (ValueError, TypeError):
+            fast = None
+        if fast is not None and fast.ndim in (1, 2) and len(fast) == len(items):
+            fast = fast.reshape(len(items), -1)
+            if fast.shape[1] and not np.isnan(fast).any():
+                return fast
     rows: list[list[float]] = []
     width = None
     for i, item in enumerate(items):

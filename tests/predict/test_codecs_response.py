@@ -121,6 +121,8 @@ ERRORS = [
     ExpectFail((J, {"probability": "predictions[*].score"}, b'{"predictions":[{"score":0.1},{"score":0.2},{"score":0.3}]}', 4), ModelError, r"`predictions\[\*\].score` yielded 3 items for a request of 4 records; expected one per record: \[0.1, 0.2, 0.3\]", "json count"),
     ExpectFail((J, {"probability": "s"}, b'{"s":0.5}', 2), ModelError, "`s` yielded a single float for a request of 2 records", "json scalar for many"),
     ExpectFail((J, {"probability": "s"}, b'{"s":[true,0.5]}', 2), ModelError, "non-numeric score true in record 0", "json boolean score"),
+    ExpectFail((J, {}, b"[0.1,null]", 2), ModelError, "non-numeric score null in record 1", "json null score"),
+    ExpectFail((L, {"probability": "p"}, b'{"p":[0.1,"high"]}', 1), ModelError, "non-numeric score 'high' in record 0", "jsonlines text score"),
     ExpectFail((J, {}, b'{"predictions":[0.1,0.2]}', 2), ModelError, r"the response is a JSON object, not one score per record; set predictor.probability .*: \{\"predictions\"", "json dict without path"),
     ExpectFail((J, {}, b"[0.1,0.2,0.3]", 2), ModelError, r"the model returned 3 records for a request of 2: \[0.1,0.2,0.3\]", "json whole document count"),
     ExpectFail((J, {}, b"[0.1,0.2", 2), ModelError, r"the response is not valid JSON .*: \[0.1,0.2", "json truncated"),
