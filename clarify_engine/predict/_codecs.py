@@ -108,7 +108,8 @@ def request_codec(
                 "found none",
             )
         return JSONLinesRequestCodec(names, content_template)
-    missing = [k for k, v in (("content_template", content_template), ("record_template", record_template)) if v is None]
+    templates = (("content_template", content_template), ("record_template", record_template))
+    missing = [key for key, value in templates if value is None]
     if missing:
         raise ConfigError(
             f"predictor.{missing[0]}",

@@ -47,7 +47,9 @@ def load_json(text: str, where: str) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ModelError(f"{where} is not valid JSON ({exc.msg} at character {exc.pos}): {excerpt(text)}") from exc
+        raise ModelError(
+            f"{where} is not valid JSON ({exc.msg} at character {exc.pos}): {excerpt(text)}"
+        ) from exc
 
 
 def _parse_number(value: object) -> float:
@@ -92,8 +94,9 @@ def score_array(items: Sequence[object], where: str, text: str) -> np.ndarray:
             row = [_parse_number(v) for v in values]
         except (ValueError, TypeError):
             bad = next(v for v in values if not _parses(v))
+            shown = repr(bad) if isinstance(bad, str) else json.dumps(bad, ensure_ascii=False)
             raise ModelError(
-                f"non-numeric score {excerpt(json.dumps(bad, ensure_ascii=False) if not isinstance(bad, str) else repr(bad))} "
+                f"non-numeric score {excerpt(shown)} "
                 f"in record {i} ({where}); expected a number or a list of numbers: {excerpt(text)}"
             ) from None
         if not row:

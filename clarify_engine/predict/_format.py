@@ -153,7 +153,9 @@ def _columns(rows, n_features: int) -> list[np.ndarray]:
         return [rows.iloc[:, j].to_numpy() for j in range(rows.shape[1])]
     if isinstance(rows, np.ndarray):
         if rows.ndim != 2:
-            raise DataError(f"records must form a 2-D array (records × features), found {rows.ndim} dimensions")
+            raise DataError(
+                f"records must form a 2-D array (records × features), found {rows.ndim} dimensions"
+            )
         _check_width(rows.shape[1], n_features)
         if rows.dtype == object:
             return [_narrow(rows[:, j]) for j in range(rows.shape[1])]

@@ -33,7 +33,6 @@ from typing import Sequence
 
 import jmespath
 import jmespath.exceptions
-import numpy as np
 import orjson
 
 from clarify_engine.errors import ConfigError, ModelError
@@ -156,7 +155,10 @@ def _record_parts(key: str, template: str, feature_names: Sequence[str], allowed
             out.append(part)
         elif part[0] == "name":
             if "name" not in allowed:
-                raise ConfigError(f"predictor.{key}", f'"${{{part[1]}}}" placeholders belong in record_template, found in {template!r}')
+                raise ConfigError(
+                    f"predictor.{key}",
+                    f'"${{{part[1]}}}" placeholders belong in record_template, found in {template!r}',
+                )
             if part[1] not in index:
                 raise ConfigError(
                     f"predictor.{key}",
@@ -169,7 +171,11 @@ def _record_parts(key: str, template: str, feature_names: Sequence[str], allowed
         elif part[1] in allowed:
             out.append(("kvp",) if part[1] == "features_kvp" else ("features",))
         else:
-            raise ConfigError(f"predictor.{key}", f"placeholder ${part[1]} is not allowed here, found in {template!r}")
+            expected = ", ".join("$" + word for word in sorted(allowed - {"name"}) + ["feature_names"])
+            raise ConfigError(
+                f"predictor.{key}",
+                f"placeholder ${part[1]} is not allowed here (expected {expected}), found in {template!r}",
+            )
     return out
 
 
@@ -293,7 +299,9 @@ class JSONRequestCodec:
             prefix, suffix = prefix + "[", "]" + suffix
         self._prefix, self._suffix = prefix.encode(), suffix.encode()
 
-        record_parts = _record_parts("record_template", record, feature_names, {"features", "features_kvp", "name"})
+        record_parts = _record_parts(
+            "record_template", record, feature_names, {"features", "features_kvp", "name"}
+        )
         kvp = sum(1 for p in record_parts if p == ("kvp",))
         if kvp > 1:
             raise ConfigError(
@@ -353,7 +361,9 @@ def _expression(key: str, value: object, per_element: bool):
     try:
         return jmespath.compile(value)
     except jmespath.exceptions.JMESPathError as exc:
-        raise ConfigError(f"predictor.{key}", f"{value!r} is not a valid JMESPath expression: {exc}") from None
+        raise ConfigError(
+            f"predictor.{key}", f"{value!r} is not a valid JMESPath expression: {exc}"
+        ) from None
 
 
 def _quote_json(value: object) -> str:
@@ -387,6 +397,8 @@ class JSONLinesResponseCodec:
         self.label, self.probability = label, probability
         self._label = _expression("label", label, per_element=False)
         self._probability = _expression("probability", probability, per_element=False)
+        self._label_where = f"predictor.label {label!r}"
+        self._score_where = f"predictor.probability {probability!r}"
 
     def __repr__(self) -> str:
         return f"JSONLinesResponseCodec(label={self.label!r}, probability={self.probability!r})"
@@ -401,7 +413,7 @@ class JSONLinesResponseCodec:
             return _outputs(None, docs, None, _WHOLE_HINT.format(what="line"), text)
         labels = self._search(self._label, "label", docs, lines)
         scores = self._search(self._probability, "probability", docs, lines)
-        return _outputs(labels, scores, f"predictor.label {self.label!r}", f"predictor.probability {self.probability!r}", text)
+        return _outputs(labels, scores, self._label_where, self._score_where, text)
 
     @staticmethod
     def _search(expression, key: str, docs: list, lines: list[str]):
@@ -434,6 +446,8 @@ class JSONResponseCodec:
         self.label, self.probability = label, probability
         self._label = _expression("label", label, per_element=True)
         self._probability = _expression("probability", probability, per_element=True)
+        self._label_where = f"predictor.label {label!r}"
+        self._score_where = f"predictor.probability {probability!r}"
 
     def __repr__(self) -> str:
         return f"JSONResponseCodec(label={self.label!r}, probability={self.probability!r})"
@@ -453,11 +467,12 @@ class JSONResponseCodec:
             return _outputs(None, items, None, _WHOLE_HINT.format(what="element"), text)
         labels = scores = None
         if self._label is not None:
-            labels = self._per_record(self._find(self._label, "label", doc, text), n_records, self._label, text)
+            found = self._find(self._label, "label", doc, text)
+            labels = self._per_record(found, n_records, self._label, text)
         if self._probability is not None:
             found = self._find(self._probability, "probability", doc, text)
             scores = self._per_record(found, n_records, self._probability, text)
-        return _outputs(labels, scores, f"predictor.label {self.label!r}", f"predictor.probability {self.probability!r}", text)
+        return _outputs(labels, scores, self._label_where, self._score_where, text)
 
     @staticmethod
     def _find(expression, key: str, doc, text: str):
