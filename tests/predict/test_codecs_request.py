@@ -316,3 +316,20 @@ def test_no_features_is_a_config_error():
 
 def test_content_type_parameters_ignored():
     assert request_codec("Text/CSV; charset=utf-8", feature_names=["a"]).content_type == "text/csv"
+
+
+@pytest.mark.parametrize("content_type, templates", [
+    ("text/csv", {}),
+    ("application/jsonlines", {"content_template": "$features"}),
+    ("application/json", {"content_template": "$records", "record_template": "$features_kvp"}),
+])
+def test_record_text_does_not_depend_on_its_batch(content_type, templates):
+    """The fast block path and the value-by-value path write a value the same way."""
+    record = [1e-5, 1e16, 0.1, 35.0, -0.0, 2.5e-300]
+    names = [f"f{j}" for j in range(len(record))]
+    codec = request_codec(content_type, feature_names=names, **templates)
+    alone = codec.encode_records(np.array([record]))[0]
+    with_inf = codec.encode_records(np.array([record, [np.inf] * len(record)]))[0]  # column path
+    with_text = codec.encode_records([record, ["x"] * len(record)])[0]  # object columns, per value
+    as_objects = codec.encode_records(np.array([record], dtype=object))[0]
+    assert alone == with_inf == with_text == as_objects
