@@ -111,6 +111,7 @@ class _Run:
     record_limit: int
     stats: BatchStats
     byte_ceiling: int
+    slots: threading.Semaphore  # requests in flight at once (``concurrency``)
     lock: threading.Lock = field(default_factory=threading.Lock)
     abort: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None  # the first failure that ended the run
@@ -263,6 +264,7 @@ class Batcher:
             record_limit=min(limits) if limits else n_unique,
             stats=stats,
             byte_ceiling=self.max_payload_bytes,
+            slots=threading.Semaphore(self.concurrency),
         )
         too_big = np.flatnonzero(lengths + fixed > self.max_payload_bytes)
         if too_big.size:
@@ -324,8 +326,10 @@ class Batcher:
         total = run.stats.unique_rows
         started = time.perf_counter()
         last_log = started
+        # One worker more than requests in flight: a worker holds an in-flight slot only while
+        # its request is out, so that one can join the next body or decode a reply meanwhile.
         pool = ThreadPoolExecutor(
-            max_workers=min(self.concurrency, len(plan)), thread_name_prefix="clarify-predict"
+            max_workers=min(self.concurrency + 1, len(plan)), thread_name_prefix="clarify-predict"
         )
         try:
             futures = {pool.submit(self._task, run, a, b): k for k, (a, b) in enumerate(plan)}
@@ -468,13 +472,14 @@ class Batcher:
             attempt += 1
             if run.abort.is_set():
                 raise _Aborted()
-            run.count("requests_sent")
             try:
-                reply = self.transport.send(
-                    body,
-                    content_type=self.request_codec.content_type,
-                    accept=codec.accept_type,
-                )
+                with _slot(run):
+                    run.count("requests_sent")
+                    reply = self.transport.send(
+                        body,
+                        content_type=self.request_codec.content_type,
+                        accept=codec.accept_type,
+                    )
                 output = codec.decode(reply, n)
                 _check_count(output, n)
             except ModelError as error:
@@ -512,6 +517,22 @@ class Batcher:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+class _slot:
+    """Hold one of the run's in-flight slots; give up (``_Aborted``) if the run fails meanwhile."""
+
+    def __init__(self, run: _Run):
+        self.run = run
+
+    def __enter__(self):
+        while not self.run.slots.acquire(timeout=0.1):
+            if self.run.abort.is_set():
+                raise _Aborted()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.run.slots.release()
 
 
 def _check_int(name: str, value, minimum: int) -> None:
