@@ -1,0 +1,265 @@
+"""Rows per second the model client gets from a local model server, against that server's ceiling.
+
+For each request format (CSV, JSON Lines) and concurrency (1, 4, 8 by default) it measures
+
+* **ceiling**: the server alone. The same request bodies our client would send, encoded
+  before the clock starts, posted by ``concurrency`` threads over raw ``http.client``
+  keep-alive connections; replies are read, not parsed. No client logic at all.
+* **client**: ``Batcher.predict(rows)`` end to end, over :class:`HttpTransport`, with the real
+  codecs: encoding, dedupe, packing, concurrent requests, decoding and reassembly included.
+
+and prints a table of rows/s and client/ceiling. Each cell is the best of ``--repeat`` runs
+(ceiling and client alternate, so that drift on a shared machine hits both).
+
+Servers (``--server``):
+
+* ``project`` (default): ``python -m clarify_engine.serve`` (``clarify-engine serve-model``)
+  serving a scikit-learn LogisticRegression saved with joblib, in its own process.
+* ``trivial``: a minimal stdlib server in its own process (this file with
+  ``--serve-trivial``) computing score = sigmoid(sum of features) with no pandas or sklearn:
+  the ceiling of Python HTTP serving on this machine. ``--latency MS`` makes it wait that long
+  before each reply, as a remote endpoint's network and model time would.
+
+Usage::
+
+    /work/venv/bin/python benchmarks/endpoint_throughput.py --server project
+    /work/venv/bin/python benchmarks/endpoint_throughput.py --server trivial --rows 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import math
+import os
+import queue
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+
+FORMATS = {
+    # name: (content_type, content_template, probability for the project server, for trivial)
+    "csv": ("text/csv", None, None, None),
+    "jsonlines": ("application/jsonlines", '{"features":$features}', "probability", "score"),
+}
+
+
+# -- the trivial server -----------------------------------------------------------------------
+
+
+class _TrivialHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self._reply(200, b"", "text/plain")
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        lines = body.split(b"\n")
+        if self.headers["Content-Type"] == "application/jsonlines":
+            sums = [sum(json.loads(line)["features"]) for line in lines]
+            out = "\n".join('{"score":%r}' % (1.0 / (1.0 + math.exp(-s))) for s in sums)
+            return self._reply(200, out.encode(), "application/jsonlines")
+        sums = [sum(map(float, line.split(b","))) for line in lines]
+        out = "\n".join(repr(1.0 / (1.0 + math.exp(-s))) for s in sums)
+        self._reply(200, out.encode(), "text/csv")
+
+    def _reply(self, status, data, content_type):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve_trivial(latency: float = 0.0) -> None:
+    """Serve the trivial model on a free port; print the port on the first stdout line."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _TrivialHandler)
+    httpd.latency = latency
+    httpd.daemon_threads = True
+    httpd.request_queue_size = 128
+    print(httpd.server_address[1], flush=True)
+    try:
+        httpd.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        pass
+
+
+# -- starting a server process ----------------------------------------------------------------
+
+
+def start_server(kind: str, n_features: int, workdir: Path, latency_ms: float = 0.0) -> tuple[subprocess.Popen, int]:
+    if kind == "trivial":
+        cmd = [sys.executable, __file__, "--serve-trivial", "--latency", str(latency_ms)]
+    else:
+        import joblib
+        from sklearn.linear_model import LogisticRegression
+
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(2000, n_features))
+        y = (x.sum(axis=1) + rng.normal(size=2000) > 0).astype(int)
+        path = workdir / "model.joblib"
+        joblib.dump(LogisticRegression().fit(x, y), path)
+        cmd = [sys.executable, "-m", "clarify_engine.serve", str(path), "--port", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    port = int(proc.stdout.readline())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/ping")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"the {kind} server did not answer /ping on port {port} within 30 s")
+
+
+# -- the two measurements ---------------------------------------------------------------------
+
+
+def ceiling(port: int, bodies: list[bytes], content_type: str, concurrency: int) -> float:
+    """Seconds to post every body with ``concurrency`` raw keep-alive connections."""
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for body in bodies:
+        work.put(body)
+    errors = []
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.connect()
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        headers = {"Content-Type": content_type, "Accept": content_type}
+        try:
+            while True:
+                try:
+                    body = work.get_nowait()
+                except queue.Empty:
+                    return
+                conn.request("POST", "/invocations", body, headers)
+                reply = conn.getresponse()
+                reply.read()
+                if reply.status != 200:
+                    errors.append(reply.status)
+                    return
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"the server answered HTTP {errors[0]} in the ceiling run")
+    return elapsed
+
+
+def client(port, rows, names, fmt, server_kind, concurrency, max_records) -> tuple[float, np.ndarray]:
+    """Seconds for ``Batcher.predict(rows)`` end to end, and the scores it got."""
+    from clarify_engine.predict._batching import Batcher
+    from clarify_engine.predict._codecs import request_codec, response_codec
+    from clarify_engine.predict._http import HttpTransport
+
+    content_type, template, prob_project, prob_trivial = FORMATS[fmt]
+    probability = prob_trivial if server_kind == "trivial" else prob_project
+    with HttpTransport(f"http://127.0.0.1:{port}/invocations", timeout=60, pool_size=concurrency) as transport:
+        batcher = Batcher(
+            transport,
+            request_codec(content_type, feature_names=names, content_template=template),
+            response_codec(content_type, probability=probability),
+            concurrency=concurrency,
+            max_records=max_records,
+        )
+        started = time.perf_counter()
+        output = batcher.predict(rows)
+        elapsed = time.perf_counter() - started
+    return elapsed, output.scores
+
+
+def planned_bodies(rows, names, fmt, max_records) -> list[bytes]:
+    """The bodies the client sends for ``rows`` (all rows distinct, so no dedupe changes them)."""
+    from clarify_engine.predict._codecs import request_codec
+
+    content_type, template, _, _ = FORMATS[fmt]
+    codec = request_codec(content_type, feature_names=names, content_template=template)
+    pieces = codec.encode_records(rows)
+    return [codec.join(pieces[i:i + max_records]) for i in range(0, len(pieces), max_records)]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", choices=["project", "trivial"], default="project")
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--features", type=int, default=10)
+    parser.add_argument("--max-records", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--formats", nargs="+", choices=sorted(FORMATS), default=["csv", "jsonlines"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=0.0, help="trivial server: ms to wait before each reply")
+    parser.add_argument("--serve-trivial", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_trivial:
+        serve_trivial(args.latency / 1000.0)
+        return 0
+    logging.getLogger("clarify_engine").setLevel(logging.WARNING)
+
+    rng = np.random.default_rng(1)
+    rows = np.round(rng.normal(size=(args.rows, args.features)), 4)
+    rows[:, 0] = np.arange(args.rows) / args.rows  # every row distinct: nothing deduplicated
+    names = [f"f{j}" for j in range(args.features)]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.latency and args.server != "trivial":
+            parser.error("--latency applies to --server trivial only")
+        proc, port = start_server(args.server, args.features, Path(tmp), args.latency)
+        try:
+            print(
+                f"server={args.server} rows={args.rows} features={args.features} "
+                f"max_records={args.max_records} repeat={args.repeat} latency_ms={args.latency:g} "
+                f"cpus={os.cpu_count()}"
+            )
+            print(f"{'format':<10} {'conc':>4} {'ceiling rows/s':>15} {'client rows/s':>14} {'client/ceiling':>15}")
+            for fmt in args.formats:
+                bodies = planned_bodies(rows, names, fmt, args.max_records)
+                content_type = FORMATS[fmt][0]
+                reference = None
+                for conc in args.concurrency:
+                    best_ceiling = best_client = math.inf
+                    for _ in range(args.repeat):
+                        best_ceiling = min(best_ceiling, ceiling(port, bodies, content_type, conc))
+                        seconds, scores = client(port, rows, names, fmt, args.server, conc, args.max_records)
+                        best_client = min(best_client, seconds)
+                        if reference is None:
+                            reference = scores
+                        elif not np.array_equal(scores, reference):
+                            raise RuntimeError("the client's scores changed between runs")
+                    top, ours = args.rows / best_ceiling, args.rows / best_client
+                    print(f"{fmt:<10} {conc:>4} {top:>15,.0f} {ours:>14,.0f} {ours / top:>14.0%}")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
