@@ -119,7 +119,7 @@ def _is_int(dtype) -> bool:
 def _uniqueness(series: pd.Series, coded: Coded | None = None) -> float:
     """Distinct non-missing values / non-missing values (0 for an empty column)."""
     if coded is not None:
-        count = int(np.count_nonzero(coded.codes >= 0))
+        count = len(coded.codes) if coded.nan_position is None else int(np.count_nonzero(coded.codes >= 0))
         return 0.0 if count == 0 else len(coded.uniques) / count
     count = int(series.count())
     return 0.0 if count == 0 else series.nunique() / count

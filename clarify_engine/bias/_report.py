@@ -204,7 +204,7 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
             for value in order:
                 hits = C.categorical_hits(series, coded, [value], what)
                 entries.append((str(value), np.append(hits, False)))
-    table = count_table(row_codes, n_codes, label_pos, pred_pos, group_codes, n_group)
+    table = count_table(row_codes, n_codes, label_pos, pred_pos, group_codes, n_group, check=False)
 
     features = _Features(frame, [spec.name, *[c for c in drop if c is not None]])
     out = []

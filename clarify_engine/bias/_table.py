@@ -126,7 +126,7 @@ class FacetCounts:
         return d, total
 
 
-def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None, n_group=None) -> CountTable:
+def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None, n_group=None, *, check=True) -> CountTable:
     """Count rows into a :class:`CountTable` in one pass.
 
     Parameters
@@ -145,8 +145,10 @@ def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None
         values); ``None`` without a group variable.
     n_group : int, optional
         Number of group codes (required with ``group_codes``).
+    check : bool
+        Check that every code is in range (callers that built the codes themselves skip it).
     """
-    facet_codes = _as_codes(facet_codes, n_facet, "facet_codes")
+    facet_codes = _as_codes(facet_codes, n_facet, "facet_codes", check)
     n = facet_codes.shape[0]
     label_pos = _as_flag(label_pos, n, "label_pos")
     pred_pos = np.zeros(n, dtype=np.uint8) if pred_pos is None else _as_flag(pred_pos, n, "pred_pos")
@@ -157,7 +159,7 @@ def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None
         if n_group is None:
             raise ValueError("n_group is required with group_codes")
         has_groups = True
-        group_codes = _as_codes(group_codes, n_group, "group_codes")
+        group_codes = _as_codes(group_codes, n_group, "group_codes", check)
         if group_codes.shape[0] != n:
             raise ValueError(f"group_codes has {group_codes.shape[0]} rows; expected {n}")
     # one chunk: no thread pool (its start-up costs more than counting)
@@ -166,11 +168,11 @@ def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None
     return CountTable(counts, has_groups)
 
 
-def _as_codes(codes, n_codes: int, name: str) -> np.ndarray:
+def _as_codes(codes, n_codes: int, name: str, check: bool = True) -> np.ndarray:
     codes = np.asarray(codes)
     if codes.ndim != 1 or not np.issubdtype(codes.dtype, np.integer):
         raise ValueError(f"{name} must be a 1-d integer array; found {codes.dtype} with shape {codes.shape}")
-    if codes.size and (codes.min() < -1 or codes.max() >= n_codes):
+    if check and codes.size and (codes.min() < -1 or codes.max() >= n_codes):
         raise ValueError(f"{name} must lie in [-1, {n_codes}); found [{codes.min()}, {codes.max()}]")
     return codes.astype(np.int64, copy=False)
 
