@@ -9,6 +9,7 @@ from typing import Any
 
 from clarify_engine.config import AnalysisConfig, load_config
 from clarify_engine.data import load_dataset
+from clarify_engine.predict import ClientOptions
 from clarify_engine.run import AnalysisResult, run_analysis
 
 log = logging.getLogger("clarify_engine")
@@ -19,6 +20,8 @@ def analyze(
     data: Any = None,
     model: Any = None,
     output_dir: str | os.PathLike | None = None,
+    *,
+    options: ClientOptions | None = None,
 ) -> AnalysisResult:
     """Run a Clarify analysis and return its results.
 
@@ -29,11 +32,16 @@ def analyze(
     data : str, path-like, pandas.DataFrame or pyarrow.Table, optional
         The dataset: a file, a folder of files (read in order) or an ``s3://`` URI, or a
         table in memory. When omitted, the config's ``dataset_uri`` is used.
-    model : object, optional
-        A model to get predictions from. Reserved for model-based analyses, which are not
-        implemented yet: passing one when predictions are needed raises ``NotSupportedError``.
+    model : estimator, callable, str or path-like, optional
+        Where predictions come from when the data has none: a scikit-learn-style estimator
+        (``predict_proba``/``predict``), a callable of a DataFrame, a joblib/pickle/xgboost
+        model file, or the ``http(s)://`` URL of a model server (SageMaker's ``/invocations``
+        protocol; the config's ``predictor`` block gives the request/response formats).
+        When omitted, the config's ``predictor`` endpoint (or shadow endpoint) is called.
     output_dir : str or path-like, optional
         When given, ``analysis.json`` and ``run_manifest.json`` are written there.
+    options : ClientOptions, optional
+        Concurrency, payload and timeout limits of the model client.
 
     Returns
     -------
@@ -48,7 +56,7 @@ def analyze(
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
     base_dir = Path(config).parent if isinstance(config, (str, os.PathLike)) and not isinstance(config, dict) else None
     dataset = load_dataset(cfg, data, base_dir=base_dir)
-    result = run_analysis(cfg, dataset, model=model)
+    result = run_analysis(cfg, dataset, model=model, options=options)
     if output_dir is not None:
         for path in result.write(output_dir):
             log.info("Wrote %s", path)

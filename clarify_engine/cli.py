@@ -5,6 +5,7 @@ Subcommands
 analyze    run an analysis_config.json on a dataset and write analysis.json
 validate   check a config (and optionally a dataset) without computing anything
 container  the processing-container entrypoint (SageMaker layout, ``CLARIFY_PROCESSING_ROOT``)
+serve-model  serve a model file over HTTP (/ping, /invocations, /endpoints/NAME/invocations)
 demo       run a full analysis on the dataset shipped with the package, offline
 """
 
@@ -23,8 +24,11 @@ log = logging.getLogger("clarify_engine")
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from clarify_engine._api import analyze
+    from clarify_engine.predict import ClientOptions
 
-    result = analyze(args.config, data=args.data, model=args.model, output_dir=args.output)
+    options = ClientOptions(concurrency=args.concurrency, max_payload_bytes=int(args.max_payload_mb * 1_000_000),
+                            max_records=args.max_records, timeout=args.timeout)
+    result = analyze(args.config, data=args.data, model=args.model, output_dir=args.output, options=options)
     for item in result.not_run:
         print(f"not run: {item.method}: {item.reason}", file=sys.stderr)
     return 0
@@ -74,7 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, help="path to analysis_config.json")
     p.add_argument("--data", default=None, help="dataset file, folder or s3:// URI (default: the config's dataset_uri)")
     p.add_argument("--output", required=True, help="folder for analysis.json and run_manifest.json")
-    p.add_argument("--model", default=None, help="model for predictions (not implemented yet)")
+    p.add_argument("--model", default=None,
+                   help="model for predictions: a joblib/pickle/xgboost file, or the http:// URL of a model "
+                        "server (default: the config's predictor endpoint)")
+    p.add_argument("--concurrency", type=int, default=4, help="requests in flight to a remote model (default: %(default)s)")
+    p.add_argument("--max-payload-mb", type=float, default=5.8, help="largest request body in MB (default: %(default)s)")
+    p.add_argument("--max-records", type=int, default=1000, help="most records per request (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request before retrying (default: %(default)s)")
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("validate", help="check a config (and dataset) without computing")
@@ -84,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("container", help="processing-container entrypoint")
     p.set_defaults(func=_cmd_container)
+
+    from clarify_engine import serve
+
+    p = sub.add_parser("serve-model", help="serve a model file over SageMaker's /invocations protocol")
+    serve.build_parser(p)
+    p.set_defaults(func=serve.run)
 
     p = sub.add_parser("demo", help="full analysis on the shipped example, offline")
     p.add_argument("--output", default="clarify-demo-output", help="output folder (default: %(default)s)")

@@ -8,6 +8,7 @@ yet are not silently dropped: each is recorded with its reason in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import platform
 import time
@@ -17,9 +18,10 @@ from typing import Any
 
 from clarify_engine._version import __version__
 from clarify_engine.bias import FacetSpec, bias_section
-from clarify_engine.config import AnalysisConfig
+from clarify_engine.config import AnalysisConfig, check_model_source
 from clarify_engine.data import Dataset
 from clarify_engine.errors import ConfigError, NotSupportedError
+from clarify_engine.predict import ClientOptions, make_predictor
 from clarify_engine.report import write_outputs
 
 log = logging.getLogger("clarify_engine")
@@ -93,6 +95,30 @@ def _bias_frame(dataset: Dataset):
     return dataset.frame.loc[:, unique]
 
 
+def _unused_name(columns, name: str) -> str:
+    """``name``, or ``name_1``, ``name_2``... when the frame already has such a column."""
+    taken = set(map(str, columns))
+    candidate, i = name, 0
+    while candidate in taken:
+        i += 1
+        candidate = f"{name}_{i}"
+    return candidate
+
+
+def _predict_labels(config: AnalysisConfig, dataset: Dataset, model: Any, options, info: dict):
+    """Predicted labels for every row of the dataset, from the model (contract §5)."""
+    rows = dataset.frame.loc[:, list(dataset.features)]
+    with make_predictor(config, dataset.features, model, options) as predictor:
+        log.info("Getting predictions for %d rows (%d features) from %s", len(rows), rows.shape[1],
+                 predictor.description)
+        output = predictor.predict(rows)
+        labels = predictor.labels(output)
+        info["description"] = predictor.description
+        if predictor.batcher is not None:
+            info["requests"] = dataclasses.asdict(predictor.batcher.stats)
+    return labels
+
+
 def _requested(config: AnalysisConfig) -> list[str]:
     methods = config.methods
     names = [
@@ -109,13 +135,15 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[l
     Raises
     ------
     NotSupportedError
-        A ``model`` was given but the methods that would use it are not implemented yet, or
-        nothing requested can run.
+        Nothing requested can run.
     ConfigError
-        Bias methods are requested but the config names no label or no facet.
+        Bias methods are requested but the config names no label or no facet, or predictions
+        are needed and neither ``model`` nor the config's ``predictor`` names a model.
     """
     runnable: list[str] = []
     not_run: list[NotRun] = []
+    if model is None:
+        check_model_source(config)
     for name in _requested(config):
         if name in ("pre_training_bias", "post_training_bias"):
             if dataset.label is None:
@@ -127,19 +155,7 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[l
                     "label_values_or_threshold",
                     f"methods.{name} needs the positive label values or a threshold; the config gives none",
                 )
-        if name == "post_training_bias" and dataset.predicted_label is None:
-            reason = (
-                "post-training bias needs predicted labels: the dataset has no predicted label column "
-                "(`predicted_label` or `predicted_label_dataset_uri`), and getting predictions from a "
-                "model is not implemented yet"
-            )
-            if model is not None:
-                raise NotSupportedError(reason)
-            not_run.append(NotRun(name, reason))
-            continue
         if name in _NOT_YET:
-            if model is not None and name in ("shap", "pdp"):
-                raise NotSupportedError(f"methods.{name}: {_NOT_YET[name]}; the model given cannot be used yet")
             not_run.append(NotRun(name, _NOT_YET[name]))
             continue
         runnable.append(name)
@@ -151,7 +167,8 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[l
     return runnable, not_run
 
 
-def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> AnalysisResult:
+def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
+                 options: ClientOptions | None = None) -> AnalysisResult:
     """Run every runnable method of ``config`` on ``dataset``.
 
     Parameters
@@ -161,7 +178,10 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None) ->
     dataset : Dataset
         The loaded dataset (:func:`clarify_engine.data.load_dataset`).
     model : object, optional
-        A model to get predictions from (used by later work; refused clearly for now).
+        A model to get predictions from instead of the config's ``predictor`` endpoint: an
+        estimator, a callable, a model file path, or an ``http(s)://`` model-server URL.
+    options : ClientOptions, optional
+        Concurrency and payload limits of the model client.
 
     Returns
     -------
@@ -175,13 +195,20 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None) ->
 
     analysis: dict[str, Any] = {"version": "1.0"}
     timings: dict[str, float] = {}
+    model_info: dict[str, Any] = {}
     bias_frame = None
+    predicted_label = dataset.predicted_label
     facets = [FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets]
     for method, stage, key in BIAS_STAGES:
         if method not in runnable:
             continue
         if bias_frame is None:
             bias_frame = _bias_frame(dataset)
+        if stage == "post_training" and predicted_label is None:
+            t0 = time.perf_counter()
+            predicted_label = _unused_name(bias_frame.columns, "predicted_label")
+            bias_frame = bias_frame.assign(**{predicted_label: _predict_labels(config, dataset, model, options, model_info)})
+            timings["predictions"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         metrics = getattr(config.methods, method).methods
         log.info("Computing %s metrics (%s) for facets %s", stage.replace("_", "-"), metrics, [f.name for f in facets])
@@ -192,7 +219,7 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None) ->
             facets=facets,
             stage=stage,
             methods=metrics if isinstance(metrics, str) else list(metrics),
-            predicted_label=dataset.predicted_label if stage == "post_training" else None,
+            predicted_label=predicted_label if stage == "post_training" else None,
             group_variable=dataset.group_variable,
         )
         timings[key] = time.perf_counter() - t0
@@ -208,6 +235,7 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None) ->
                     "files": list(getattr(dataset, "source_files", []) or [])},
         "methods_run": runnable,
         "not_run": [item.to_dict() for item in not_run],
+        "model": model_info,
         "timings_seconds": timings,
     }
     return AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest)

@@ -28,3 +28,32 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subpro
         timeout=timeout,
     )
 
+
+class ServerProcess:
+    """``python -m clarify_engine.serve MODEL --port 0 ...`` as a subprocess; reads its port."""
+
+    def __init__(self, model_file: Path, *args: str, env: dict | None = None):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "clarify_engine.serve", str(model_file), "--port", "0", *args],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            self.proc.kill()
+            raise RuntimeError(f"server did not print its port: {line!r} {self.proc.stderr.read()}")
+        self.port = int(line)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 
 import clarify_engine
-from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA
-from tests.helpers import run_cli, sdk_config_files
+from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL, serving
+from tests.helpers import ServerProcess, run_cli, sdk_config_files
 
 
 def _layout(root: Path, config: dict | str, data_files: dict[str, str | Path]) -> Path:
@@ -37,30 +37,85 @@ def _demo_config() -> dict:
     return json.loads(DEMO_CONFIG.read_text())
 
 
-def test_python_api_matches_cli_and_container(tmp_path):
-    api = clarify_engine.analyze(_demo_config(), data=DEMO_DATA).to_dict()
+@pytest.fixture(scope="module")
+def demo_server():
+    """The project's model server, serving the demo model, as a real subprocess."""
+    server = ServerProcess(DEMO_MODEL)
+    yield server
+    server.stop()
+
+
+def _aws_env(server) -> dict:
+    """boto3 settings pointing the SageMaker runtime at ``server``, with dummy credentials."""
+    return {
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-west-2",
+    }
+
+
+def test_python_api_matches_cli_and_container(tmp_path, demo_server):
+    """In-process model, HTTP model server, CLI --model and the container against a
+    SageMaker runtime endpoint (boto3 to the project's server) all give the same analysis."""
+    api = clarify_engine.analyze(_demo_config(), data=DEMO_DATA, model=DEMO_MODEL).to_dict()
     assert set(api) == {"version", "pre_training_bias_metrics", "post_training_bias_metrics"}
 
+    over_http = clarify_engine.analyze(_demo_config(), data=DEMO_DATA, model=demo_server.url).to_dict()
+    assert over_http == api
+
     out = tmp_path / "cli-out"
-    proc = run_cli("analyze", "--config", str(DEMO_CONFIG), "--data", str(DEMO_DATA), "--output", str(out))
+    proc = run_cli("analyze", "--config", str(DEMO_CONFIG), "--data", str(DEMO_DATA), "--output", str(out),
+                   "--model", str(DEMO_MODEL))
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "analysis.json").read_text()) == api
 
-    root = _layout(tmp_path / "root", _demo_config(), {"loans.csv": DEMO_DATA})
-    proc = run_cli("container", env={"CLARIFY_PROCESSING_ROOT": str(root)})
+    config = _demo_config()
+    config["predictor"]["endpoint_name"] = "loans-endpoint"
+    root = _layout(tmp_path / "root", config, {"loans.csv": DEMO_DATA})
+    proc = run_cli("container", env={"CLARIFY_PROCESSING_ROOT": str(root), **_aws_env(demo_server)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads((root / "opt/ml/processing/output/analysis.json").read_text()) == api
     assert not (root / "opt/ml/output/message").exists()
+    assert "SageMaker endpoint loans-endpoint" in proc.stdout
     # timestamped log lines on stdout
     first = proc.stdout.splitlines()[0]
     assert first[:4].isdigit() and "T" in first[:20], first
 
 
+def test_predicted_labels_in_data_need_no_model(tmp_path):
+    """The same post-training metrics from a predicted-label column as from the model itself."""
+    import joblib
+
+    frame = pd.read_csv(DEMO_DATA)
+    model = joblib.load(DEMO_MODEL)
+    frame["Predicted"] = model.predict(frame.drop(columns=["Target"]).to_numpy(dtype=float))
+    config = _demo_config()
+    config["headers"] = list(frame.columns)
+    config["predicted_label"] = "Predicted"
+    del config["predictor"]
+    from_column = clarify_engine.analyze(config, data=frame).to_dict()
+    from_model = clarify_engine.analyze(_demo_config(), data=DEMO_DATA, model=model).to_dict()
+    assert from_column["post_training_bias_metrics"]["facets"] == from_model["post_training_bias_metrics"]["facets"]
+
+
+def test_container_fails_clearly_when_the_endpoint_is_down(tmp_path):
+    config = _demo_config()
+    config["predictor"]["endpoint_name"] = "loans-endpoint"
+    root = _layout(tmp_path, config, {"loans.csv": DEMO_DATA})
+    env = {"CLARIFY_PROCESSING_ROOT": str(root), "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": "http://127.0.0.1:9",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-west-2"}
+    proc = run_cli("container", env=env, timeout=300)
+    assert proc.returncode == 1
+    message = (root / "opt/ml/output/message").read_text()
+    assert "loans-endpoint" in message or "127.0.0.1:9" in message, message
+
+
 def test_python_api_accepts_frames_and_arrow_tables(tmp_path):
     frame = pd.read_csv(DEMO_DATA)
-    from_path = clarify_engine.analyze(_demo_config(), data=DEMO_DATA).to_dict()
-    from_frame = clarify_engine.analyze(_demo_config(), data=frame).to_dict()
-    from_arrow = clarify_engine.analyze(_demo_config(), data=pa.Table.from_pandas(frame)).to_dict()
+    from_path = clarify_engine.analyze(_demo_config(), data=DEMO_DATA, model=DEMO_MODEL).to_dict()
+    from_frame = clarify_engine.analyze(_demo_config(), data=frame, model=DEMO_MODEL).to_dict()
+    from_arrow = clarify_engine.analyze(_demo_config(), data=pa.Table.from_pandas(frame), model=DEMO_MODEL).to_dict()
     assert from_frame == from_path
     assert from_arrow == from_path
 
@@ -68,24 +123,27 @@ def test_python_api_accepts_frames_and_arrow_tables(tmp_path):
 def test_python_api_writes_files_and_reports_what_did_not_run(tmp_path):
     config = _demo_config()
     config["methods"]["report"] = {"name": "report", "title": "Analysis Report"}
-    result = clarify_engine.analyze(config, data=DEMO_DATA, output_dir=tmp_path)
+    result = clarify_engine.analyze(config, data=DEMO_DATA, model=DEMO_MODEL, output_dir=tmp_path)
     assert [n.method for n in result.not_run] == ["report"]
+    assert manifest_model(tmp_path)["description"].startswith("in-process model")
     manifest = json.loads((tmp_path / "run_manifest.json").read_text())
     assert manifest["not_run"][0]["method"] == "report"
     assert json.loads((tmp_path / "analysis.json").read_text()) == result.to_dict()
 
 
-def test_model_is_refused_clearly_when_predictions_are_needed():
+def manifest_model(output_dir: Path) -> dict:
+    return json.loads((output_dir / "run_manifest.json").read_text())["model"]
+
+
+def test_a_model_is_required_when_predictions_are_not_in_the_data():
     config = _demo_config()
-    del config["predicted_label"]
-    frame = pd.read_csv(DEMO_DATA).drop(columns=["PredictedTarget"])
-    config["headers"] = list(frame.columns)
-    with pytest.raises(clarify_engine.NotSupportedError, match="predicted labels"):
-        clarify_engine.analyze(config, data=frame, model=lambda x: x)
-    # without a model the post-training part is skipped and said so
-    result = clarify_engine.analyze(config, data=frame)
-    assert "post_training_bias_metrics" not in result.to_dict()
-    assert [n.method for n in result.not_run] == ["post_training_bias"]
+    del config["predictor"]
+    with pytest.raises(clarify_engine.ConfigError, match="predictor") as info:
+        clarify_engine.analyze(config, data=DEMO_DATA)
+    assert "post_training_bias" in str(info.value)
+    # pre-training alone needs no model
+    del config["methods"]["post_training_bias"]
+    assert set(clarify_engine.analyze(config, data=DEMO_DATA).to_dict()) == {"version", "pre_training_bias_metrics"}
 
 
 @pytest.mark.parametrize(
@@ -121,6 +179,7 @@ def test_container_failure_writes_the_reason(tmp_path, config_text, data, expect
 
 def test_container_names_the_unknown_key_in_the_message(tmp_path):
     config = _demo_config()
+    del config["methods"]["post_training_bias"]
     config["methods"]["pre_training_bias"]["metods"] = "all"
     root = _layout(tmp_path, config, {"loans.csv": DEMO_DATA})
     proc = run_cli("container", env={"CLARIFY_PROCESSING_ROOT": str(root)})
@@ -129,9 +188,15 @@ def test_container_names_the_unknown_key_in_the_message(tmp_path):
 
 
 def test_cli_validate(tmp_path):
-    ok = run_cli("validate", str(DEMO_CONFIG), "--data", str(DEMO_DATA))
+    config = _demo_config()
+    config["predictor"]["endpoint_name"] = "loans-endpoint"
+    path = tmp_path / "analysis_config.json"
+    path.write_text(json.dumps(config))
+    ok = run_cli("validate", str(path), "--data", str(DEMO_DATA))
     assert ok.returncode == 0, ok.stderr
     assert "would run: pre_training_bias, post_training_bias" in ok.stdout
+    no_model = run_cli("validate", str(DEMO_CONFIG), "--data", str(DEMO_DATA))
+    assert no_model.returncode != 0 and "predictor" in no_model.stderr
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"dataset_type": "text/xml", "methods": {"pre_training_bias": {"methods": "all"}}}))
     proc = run_cli("validate", str(bad))
@@ -151,5 +216,7 @@ def test_cli_demo(tmp_path):
     assert proc.returncode == 0, proc.stderr
     analysis = json.loads((tmp_path / "demo" / "analysis.json").read_text())
     facets = analysis["post_training_bias_metrics"]["facets"]
-    assert set(facets) == {"Gender", "Age"}
+    assert set(facets) == {"Gender", "Occupation"}
+    assert len(facets["Occupation"]) == 6  # one-vs-rest: one entry per occupation
     assert "DI" in proc.stdout
+    assert "predictions from model server http://127.0.0.1" in proc.stdout

@@ -1,10 +1,18 @@
-"""The shipped example: a loan-decision dataset and its analysis config, runnable offline."""
+"""The shipped example: a loan-decision dataset, a model and an analysis config, runnable offline.
+
+:func:`run_demo` serves the shipped model with the project's model server on a loopback
+port (SageMaker's ``/invocations`` protocol, in a background thread), points the analysis
+at it, and writes ``analysis.json``: pre-training bias from the data, post-training bias
+from the model's predictions.
+"""
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
     from clarify_engine.run import AnalysisResult
@@ -12,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 HERE = Path(__file__).parent
 DEMO_CONFIG = HERE / "analysis_config.json"
 DEMO_DATA = HERE / "loans.csv"
+DEMO_MODEL = HERE / "loans_model.joblib"
 
 
 @dataclass
@@ -22,7 +31,7 @@ class DemoResult:
     output_dir: Path
 
     def summary(self) -> str:
-        """A few lines a person can read: each facet's CI, DPL and DI."""
+        """A few lines a person can read: each facet's headline metrics."""
         lines = []
         for key in ("pre_training_bias_metrics", "post_training_bias_metrics"):
             section = self.result.analysis.get(key)
@@ -36,12 +45,33 @@ class DemoResult:
                         if m["name"] in ("CI", "DPL", "KL", "DI", "DPPL", "AD")
                     )
                     lines.append(f"{key} {facet} {entry['value_or_threshold']}: {shown}")
+        model = self.result.manifest.get("model", {})
+        if model:
+            lines.append(f"predictions from {model.get('description')}: {model.get('requests', {})}")
         return "\n".join(lines)
 
 
+@contextmanager
+def serving(model_file: Path = DEMO_MODEL) -> Iterator[str]:
+    """Serve ``model_file`` on a free loopback port for the duration; yields the server URL."""
+    from clarify_engine.predict import load_model
+    from clarify_engine.serve import make_server
+
+    server = make_server(load_model(model_file), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 def run_demo(output_dir: str | Path) -> DemoResult:
-    """Run the shipped analysis and write its outputs to ``output_dir``."""
+    """Run the shipped analysis against the shipped model, served over HTTP; write the outputs."""
     from clarify_engine._api import analyze
 
-    result = analyze(DEMO_CONFIG, data=DEMO_DATA, output_dir=output_dir)
+    with serving() as url:
+        result = analyze(DEMO_CONFIG, data=DEMO_DATA, model=url, output_dir=output_dir)
     return DemoResult(result=result, output_dir=Path(output_dir))

@@ -1,10 +1,10 @@
-"""Regenerate the demo dataset shipped with the package (deterministic).
+"""Regenerate the demo dataset and model shipped with the package (deterministic).
 
 Run ``python -m clarify_engine.demo._make_data``. The data are synthetic loan decisions
-with a built-in disparity: group ``Gender == 0`` has lower incomes on average, and the
-historical decisions (``Target``) and the model's decisions (``PredictedTarget``, a logistic
-regression trained on the features) both carry it, so every bias metric has something to
-show.
+with a built-in disparity: group ``Gender == 0`` has lower incomes on average, and both the
+historical decisions (``Target``) and the model trained on them (``loans_model.joblib``, a
+scikit-learn pipeline: standard scaling + logistic regression) carry it, so every bias
+metric has something to show.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import joblib
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 HERE = Path(__file__).parent
 N_ROWS = 5000
@@ -41,16 +44,20 @@ def make_frame(n: int = N_ROWS, seed: int = SEED) -> pd.DataFrame:
             "CreditScore": credit,
         }
     )
-    features = frame.drop(columns=["Target"])
-    model = LogisticRegression(max_iter=2000).fit((features - features.mean()) / features.std(), target)
-    frame["PredictedTarget"] = model.predict((features - features.mean()) / features.std()).astype(int)
     return frame
+
+
+def fit_model(frame: pd.DataFrame):
+    """The demo model: fitted on the feature columns (every column but ``Target``), as arrays."""
+    features = frame.drop(columns=["Target"]).to_numpy(dtype=float)
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(features, frame["Target"].to_numpy())
 
 
 def main() -> None:
     frame = make_frame()
     frame.to_csv(HERE / "loans.csv", index=False)
-    print(f"wrote {HERE / 'loans.csv'}: {frame.shape}")
+    joblib.dump(fit_model(frame), HERE / "loans_model.joblib")
+    print(f"wrote {HERE / 'loans.csv'}: {frame.shape} and {HERE / 'loans_model.joblib'}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from clarify_engine.predict._http import HttpTransport, ping
 from clarify_engine.serve import main as serve_main
 from clarify_engine.serve import make_server
 from tests.helpers import REPO, SDK_CONFIGS
+from tests.helpers import ServerProcess  # noqa: F401 - re-exported for the other predict tests
 
 FEATURES = ["Age", "Gender", "Income", "Occupation"]
 
@@ -72,36 +73,6 @@ def models(tmp_path_factory) -> Models:
         paths[name] = folder / f"{name}.joblib"
         joblib.dump(model, paths[name])
     return Models(X, binary, multi, regressor, paths)
-
-
-class ServerProcess:
-    """``python -m clarify_engine.serve MODEL --port 0 ...`` as a subprocess; reads its port."""
-
-    def __init__(self, model_file: Path, *args: str, env: dict | None = None):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "clarify_engine.serve", str(model_file), "--port", "0", *args],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **(env or {})},
-        )
-        line = self.proc.stdout.readline()
-        if not line.strip().isdigit():
-            self.proc.kill()
-            raise RuntimeError(f"server did not print its port: {line!r} {self.proc.stderr.read()}")
-        self.port = int(line)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,234 @@
+"""The model client: one interface from feature rows to labels and scores.
+
+:func:`make_predictor` assembles a :class:`Predictor` from a config and an optional model:
+
+- an in-process model (an estimator with ``predict_proba``/``predict``, a callable, or a
+  joblib/pickle/xgboost file path): called directly, no serialisation;
+- an ``http://`` / ``https://`` URL of a server speaking SageMaker's container protocol;
+- otherwise the config's ``predictor``: ``endpoint_name`` through the SageMaker runtime, or a
+  shadow endpoint created from ``model_name`` for the job and deleted afterwards.
+
+Remote models go through the :class:`~clarify_engine.predict._batching.Batcher`: few, large,
+concurrent requests within the payload limit, retries, the split-the-batch fallback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from clarify_engine.errors import ConfigError
+from clarify_engine.predict._base import ModelOutput, RequestCodec, ResponseCodec, Transport, TransportError
+from clarify_engine.predict._batching import Batcher
+from clarify_engine.predict._codecs import request_codec, response_codec
+from clarify_engine.predict._http import HttpTransport, ping
+from clarify_engine.predict._inprocess import InProcessModel, load_model
+from clarify_engine.predict._labels import model_scores, predicted_labels, score_columns
+from clarify_engine.predict._retry import RetryPolicy
+from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport
+from clarify_engine.predict._shadow import ShadowEndpoint
+
+__all__ = [
+    "Batcher",
+    "ClientOptions",
+    "HttpTransport",
+    "InProcessModel",
+    "ModelOutput",
+    "Predictor",
+    "RequestCodec",
+    "ResponseCodec",
+    "RetryPolicy",
+    "SageMakerRuntimeTransport",
+    "ShadowEndpoint",
+    "Transport",
+    "TransportError",
+    "load_model",
+    "make_predictor",
+    "model_scores",
+    "ping",
+    "predicted_labels",
+    "request_codec",
+    "response_codec",
+    "score_columns",
+]
+
+log = logging.getLogger("clarify_engine")
+
+#: Request formats a remote model gets by default when the predictor block does not say.
+_DEFAULT_CONTENT_TYPE = {"text/csv": "text/csv", "application/x-parquet": "text/csv"}
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How hard the client may push a remote model.
+
+    Attributes
+    ----------
+    concurrency : int
+        Requests in flight at once.
+    max_payload_bytes : int
+        Largest request body (InvokeEndpoint takes at most 6 MB).
+    max_records : int or None
+        Most records per request.
+    timeout : float
+        Seconds one request may take before it counts as failed (and is retried).
+    """
+
+    concurrency: int = 4
+    max_payload_bytes: int = 5_800_000
+    max_records: int | None = 1000
+    timeout: float = 60.0
+
+
+class Predictor:
+    """Feature rows in, :class:`ModelOutput` and predicted labels out, in input order.
+
+    Use as a context manager: leaving it closes connections and deletes a shadow endpoint.
+    """
+
+    def __init__(self, call, *, description: str, label_headers=None, probability_threshold=0.5,
+                 classes=None, exit_stack: contextlib.ExitStack | None = None, batcher: Batcher | None = None):
+        self._call = call
+        self.description = description
+        self.label_headers = label_headers
+        self.probability_threshold = probability_threshold
+        self.classes = classes
+        self.batcher = batcher
+        self._stack = exit_stack or contextlib.ExitStack()
+
+    def predict(self, rows: pd.DataFrame) -> ModelOutput:
+        """The model's answer for each row of ``rows`` (feature columns only, model order)."""
+        return self._call(rows)
+
+    def labels(self, output: ModelOutput) -> np.ndarray:
+        """Predicted labels from ``output`` (contract §5.3).
+
+        A binary classifier's single score is compared with ``probability_threshold`` and
+        mapped to its two classes when they are known (in-process estimators), so string
+        classes stay strings; otherwise :func:`predicted_labels` decides.
+        """
+        scores = output.scores
+        if self.classes is not None and len(self.classes) == 2 and scores is not None and scores.shape[1] == 1:
+            return np.where(scores[:, 0] > self.probability_threshold, self.classes[1], self.classes[0])
+        return predicted_labels(output, label_headers=self.label_headers,
+                                probability_threshold=self.probability_threshold)
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> "Predictor":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _is_url(model: Any) -> bool:
+    return isinstance(model, str) and model.startswith(("http://", "https://"))
+
+
+def _invocations_url(url: str) -> str:
+    """``http://host:port`` means the container protocol's ``/invocations``."""
+    stripped = url.rstrip("/")
+    if stripped.count("/") <= 2:  # scheme://host[:port] with no path
+        return stripped + "/invocations"
+    return url
+
+
+def _codecs(config, features: Sequence[str]) -> tuple[RequestCodec, ResponseCodec]:
+    p = config.predictor
+    dataset_type = config.dataset_type
+    if p is not None and p.content_type is not None:
+        content_type = p.content_type
+    elif dataset_type in _DEFAULT_CONTENT_TYPE:
+        content_type = _DEFAULT_CONTENT_TYPE[dataset_type]
+    elif p is not None:
+        content_type = p.content_type_or_default(dataset_type)
+    else:
+        raise ConfigError("predictor.content_type",
+                          f"needed to call a remote model with a {dataset_type} dataset; give a predictor block")
+    accept_type = p.accept_type if p is not None and p.accept_type is not None else content_type
+    req = request_codec(content_type, feature_names=list(features),
+                        content_template=getattr(p, "content_template", None),
+                        record_template=getattr(p, "record_template", None))
+    resp = response_codec(accept_type, label=getattr(p, "label", None), probability=getattr(p, "probability", None))
+    return req, resp
+
+
+def make_predictor(config, features: Sequence[str], model: Any = None,
+                   options: ClientOptions | None = None) -> Predictor:
+    """Assemble the predictor for a job.
+
+    Parameters
+    ----------
+    config : AnalysisConfig
+        Its ``predictor`` block gives the request/response formats and, when ``model`` is
+        None, the endpoint (``endpoint_name``) or the model for a shadow endpoint
+        (``model_name``, ``instance_type``, ``initial_instance_count``).
+    features : sequence of str
+        The feature columns sent to the model, in order.
+    model : estimator, callable, str or path-like, optional
+        An in-process model, a model file, or an ``http(s)://`` URL of a model server.
+    options : ClientOptions, optional
+        Concurrency, payload limit, records per request, timeout for remote models.
+
+    Returns
+    -------
+    Predictor
+        Close it (or use ``with``) to release connections and delete a shadow endpoint.
+    """
+    options = options or ClientOptions()
+    p = config.predictor
+    label_headers = getattr(p, "label_headers", None)
+    threshold = config.probability_threshold_or_default
+
+    if model is not None and not _is_url(model):
+        if isinstance(model, (str, os.PathLike)):
+            path = Path(model)
+            model = load_model(path)
+            description = f"in-process model from {path}"
+        else:
+            description = f"in-process model {type(model).__module__}.{type(model).__qualname__}"
+        wrapped = InProcessModel(model)
+        return Predictor(wrapped.predict, description=description, label_headers=label_headers,
+                         probability_threshold=threshold, classes=wrapped.classes)
+
+    stack = contextlib.ExitStack()
+    try:
+        if _is_url(model):
+            url = _invocations_url(model)
+            transport: Transport = HttpTransport(url, timeout=options.timeout, pool_size=max(options.concurrency, 1))
+            description = f"model server {url}"
+        elif p is not None and p.endpoint_name is not None:
+            transport = SageMakerRuntimeTransport(p.endpoint_name, target_model=p.target_model,
+                                                  custom_attributes=p.custom_attributes,
+                                                  timeout=options.timeout, pool_size=max(options.concurrency, 1))
+            description = f"SageMaker endpoint {p.endpoint_name}"
+        elif p is not None and p.model_name is not None:
+            shadow = ShadowEndpoint(p.model_name, p.instance_type, p.initial_instance_count,
+                                    accelerator_type=p.accelerator_type,
+                                    endpoint_name_prefix=p.endpoint_name_prefix_or_default)
+            name = stack.enter_context(shadow)
+            transport = SageMakerRuntimeTransport(name, target_model=p.target_model,
+                                                  custom_attributes=p.custom_attributes,
+                                                  timeout=options.timeout, pool_size=max(options.concurrency, 1))
+            description = f"shadow endpoint {name} of model {p.model_name}"
+        else:
+            raise ConfigError("predictor", "no model to call: give endpoint_name or model_name in the predictor "
+                                           "block, or a model (analyze(model=...), --model)")
+        stack.callback(transport.close)
+        req, resp = _codecs(config, features)
+        batcher = Batcher(transport, req, resp, max_payload_bytes=options.max_payload_bytes,
+                          max_records=options.max_records, concurrency=options.concurrency)
+    except BaseException:
+        stack.close()
+        raise
+    return Predictor(batcher.predict, description=description, label_headers=label_headers,
+                     probability_threshold=threshold, exit_stack=stack, batcher=batcher)
