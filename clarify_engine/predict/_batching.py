@@ -315,8 +315,10 @@ class Batcher:
         """(fixed, sep): bytes a body adds to its pieces, and bytes between two pieces."""
         codec = self.request_codec
         one = len(codec.join([piece])) - len(piece)
-        two = len(codec.join([piece, piece])) - 2 * len(piece)
         fixed = max(one, int(codec.overhead()), 0)
+        if getattr(codec, "max_records", None) == 1:  # a $record template: never two in a body
+            return fixed, 0
+        two = len(codec.join([piece, piece])) - 2 * len(piece)
         return fixed, max(two - one, 0)
 
     # -- running -----------------------------------------------------------------------------

@@ -482,3 +482,28 @@ def test_any_mix_of_transient_faults_gives_the_well_behaved_answer(
                    concurrency=concurrency, retry=RetryPolicy(max_attempts=50))
     check(batcher.predict(rows), rows)
     assert batcher.stats.rows_done == batcher.stats.unique_rows
+
+
+def test_record_template_sends_one_record_per_request_with_real_codecs():
+    """A JSON ``$record`` content template allows one record per body; duplicates still go once."""
+    import json as _json
+
+    from clarify_engine.predict import request_codec, response_codec
+
+    bodies = []
+
+    class OneRecordServer:
+        def send(self, body, *, content_type, accept):
+            doc = _json.loads(body)
+            bodies.append(doc)
+            return _json.dumps({"predictions": [{"score": sum(doc["instance"]["features"])}]}).encode()
+
+        def close(self):
+            pass
+
+    req = request_codec("application/json", feature_names=["a", "b"],
+                        content_template='{"instance":$record}', record_template='{"features":$features}')
+    resp = response_codec("application/json", probability="predictions[*].score")
+    out = Batcher(OneRecordServer(), req, resp, concurrency=1).predict([[1, 2], [3, 4], [1, 2]])
+    assert out.scores[:, 0].tolist() == [3.0, 7.0, 3.0]
+    assert len(bodies) == 2 and all(set(b) == {"instance"} for b in bodies)
