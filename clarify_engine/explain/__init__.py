@@ -1,0 +1,1 @@
+"""Explanations: Kernel SHAP (baselines, coalitions, numba kernels, the job), later PDP."""
