@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     print(f"numba first call (compile or cache load) + warm-up: {time.perf_counter() - t0:.2f} s")
     from clarify_engine.bias import _kernels
 
-    sig = {k: len(getattr(_kernels, k).signatures) for k in ("_count_table", "_interval_mask", "_lookup")}
+    sig = {k: len(getattr(_kernels, k).signatures) for k in ("_count_table_serial", "_count_table", "_interval_mask", "_lookup", "_code_small_ints")}
     print(f"compiled kernel signatures: {sig}")
 
     header = f"{'rows':>10} {'facet':<12} {'metrics':<12} {'ours s':>9} {'ours rows/s':>13} {'smclarify s':>12} {'speed-up':>9}"

@@ -6,11 +6,16 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import KNeighborsClassifier
 
+from clarify_engine.bias._knn import kneighbors
 from clarify_engine.bias._metrics import MetricFailure, divide
 
 #: k of the k-NN; 1 when the advantaged group has at most FT_SMALL_GROUP rows.
 FT_NEIGHBORS = 5
 FT_SMALL_GROUP = 9
+#: From this many advantaged rows on, neighbours come from our numba KD-tree (else scikit-learn).
+FAST_MIN_ROWS = 2000
+#: Relative gap under which the k-th and (k+1)-th neighbour distances count as tied.
+TIE_RTOL = 1e-9
 
 
 def feature_matrix(features: pd.DataFrame) -> np.ndarray:
@@ -50,6 +55,11 @@ def FT(features, sensitive: np.ndarray, pred_pos: np.ndarray, n_jobs: int | None
 
     Notes
     -----
+    For large groups the neighbours come from :func:`clarify_engine.bias._knn.kneighbors`
+    (exact, parallel); rows whose k-th and (k+1)-th neighbours are tied (where the neighbour
+    order would decide) are recomputed with scikit-learn's estimator, so the result is the
+    same as scikit-learn's.
+
     Black, Yeom and Fredrikson, "FlipTest: Fairness Testing via Optimal Transport", FAT* 2020,
     approximated with nearest neighbours as in Clarify. The neighbour index is scikit-learn's
     (``algorithm="auto"``: a KD-tree for low-dimensional data), as in Clarify; with distance
@@ -68,9 +78,33 @@ def FT(features, sensitive: np.ndarray, pred_pos: np.ndarray, n_jobs: int | None
     k = FT_NEIGHBORS if n_a > FT_SMALL_GROUP else 1
     knn = KNeighborsClassifier(n_neighbors=k, weights="uniform", algorithm="auto", leaf_size=30, p=2, n_jobs=n_jobs)
     x_a, x_d = features[~sensitive], features[sensitive]
-    y_model = pred_pos[sensitive]
-    knn.fit(x_a, pred_pos[~sensitive])
-    y_knn = knn.predict(x_d).astype(bool)
+    y_a, y_model = pred_pos[~sensitive], pred_pos[sensitive]
+    fast = n_a >= FAST_MIN_ROWS and features.shape[1] > 0 and np.isfinite(features).all()
+    if fast:
+        y_knn, tied = _vote(x_a, y_a, x_d, k)
+        if tied.any():  # neighbour order decides: ask the same estimator Clarify uses
+            y_knn[tied] = knn.fit(x_a, y_a).predict(x_d[tied]).astype(bool)
+    else:  # scikit-learn also produces Clarify's messages for missing/infinite/no features
+        y_knn = knn.fit(x_a, y_a).predict(x_d).astype(bool)
     flips_pos = int(np.count_nonzero(y_model & ~y_knn))
     flips_neg = int(np.count_nonzero(~y_model & y_knn))
     return float(divide(flips_pos - flips_neg, n_d))
+
+
+def _vote(x_a, y_a, x_d, k):
+    """Majority vote of the k nearest ``a`` rows for each ``d`` row, and where it is tied.
+
+    Returns
+    -------
+    (votes, tied) : bool arrays of shape (n_d,)
+        ``tied`` marks rows whose k-th and (k+1)-th nearest distances are equal within
+        :data:`TIE_RTOL`, so the k-neighbour set is not unique.
+    """
+    m = min(k + 1, len(x_a))
+    dist, idx = kneighbors(x_a, x_d, m)
+    votes = 2 * y_a[idx[:, :k]].sum(axis=1) > k
+    if m == k:
+        return votes, np.zeros(len(x_d), dtype=bool)
+    gap = dist[:, k] - dist[:, k - 1]
+    tied = gap <= TIE_RTOL * np.maximum(dist[:, k], np.finfo(float).tiny)
+    return votes, tied

@@ -1,0 +1,184 @@
+"""Exact k-nearest-neighbour search for the Flip Test: a KD-tree built and queried by numba.
+
+The tree is a balanced binary tree in implicit (heap) layout, like scikit-learn's: node ``i``
+covers ``perm[start[i]:end[i]]`` and has children ``2i + 1`` and ``2i + 2``; each internal
+node splits its points at the median of the dimension with the widest spread. Queries run in
+parallel (one output row per query, so threads never share a cell) and keep the ``k``
+nearest points in a small max-heap, visiting the nearer child first and pruning nodes whose
+bounding box is farther than the current k-th distance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from clarify_engine._jit import jit
+
+LEAF_SIZE = 30
+
+
+@jit
+def _select(perm, lo, hi, nth, x, dim):
+    """Reorder ``perm[lo:hi]`` so ``perm[nth]`` holds the point of rank ``nth`` along ``dim``,
+    smaller-or-equal ones before it and greater-or-equal ones after (3-way quickselect)."""
+    while hi - lo > 1:
+        a, b, c = x[perm[lo], dim], x[perm[(lo + hi) // 2], dim], x[perm[hi - 1], dim]
+        pivot = max(min(a, b), min(max(a, b), c))  # median of three
+        lt, i, gt = lo, lo, hi
+        while i < gt:
+            v = x[perm[i], dim]
+            if v < pivot:
+                perm[lt], perm[i] = perm[i], perm[lt]
+                lt += 1
+                i += 1
+            elif v > pivot:
+                gt -= 1
+                perm[gt], perm[i] = perm[i], perm[gt]
+            else:
+                i += 1
+        if nth < lt:
+            hi = lt
+        elif nth >= gt:
+            lo = gt
+        else:
+            return
+
+
+@jit
+def _build(x, leaf_size):
+    """KD-tree over the rows of ``x`` (n, m): ``(perm, start, end, lower, upper)``."""
+    n, m = x.shape
+    levels = 1
+    while (n >> levels) >= leaf_size and levels < 40:
+        levels += 1
+    n_nodes = (1 << levels) - 1
+    perm = np.arange(n)
+    start = np.zeros(n_nodes, np.int64)
+    end = np.zeros(n_nodes, np.int64)
+    lower = np.empty((n_nodes, m))
+    upper = np.empty((n_nodes, m))
+    end[0] = n
+    first_leaf = (1 << (levels - 1)) - 1
+    for node in range(n_nodes):
+        s, e = start[node], end[node]
+        for j in range(m):
+            lo_v, hi_v = np.inf, -np.inf
+            for p in range(s, e):
+                v = x[perm[p], j]
+                lo_v = min(lo_v, v)
+                hi_v = max(hi_v, v)
+            lower[node, j], upper[node, j] = lo_v, hi_v
+        if node < first_leaf:
+            dim, spread = 0, -1.0
+            for j in range(m):
+                if upper[node, j] - lower[node, j] > spread:
+                    dim, spread = j, upper[node, j] - lower[node, j]
+            mid = (s + e) // 2
+            if e > s:
+                _select(perm, s, e, mid, x, dim)
+            left, right = 2 * node + 1, 2 * node + 2
+            start[left], end[left] = s, mid
+            start[right], end[right] = mid, e
+    return perm, start, end, lower, upper, first_leaf
+
+
+@jit
+def _box_dist(q, lower, upper, node):
+    d = 0.0
+    for j in range(q.shape[0]):
+        if q[j] < lower[node, j]:
+            t = lower[node, j] - q[j]
+            d += t * t
+        elif q[j] > upper[node, j]:
+            t = q[j] - upper[node, j]
+            d += t * t
+    return d
+
+
+@jit
+def _heap_push(dist, ind, d, i):
+    """Replace the root of the max-heap ``dist`` (size k) by ``(d, i)`` and sift down."""
+    k = dist.shape[0]
+    pos = 0
+    while True:
+        child = 2 * pos + 1
+        if child >= k:
+            break
+        if child + 1 < k and dist[child + 1] > dist[child]:
+            child += 1
+        if dist[child] <= d:
+            break
+        dist[pos], ind[pos] = dist[child], ind[child]
+        pos = child
+    dist[pos], ind[pos] = d, i
+
+
+@jit(parallel=True)
+def _query(x, tree, queries, k):
+    """Squared distances and indices of the ``k`` nearest rows of ``x`` for every query,
+    sorted by distance; shapes (n_queries, k)."""
+    perm, start, end, lower, upper, first_leaf = tree
+    nq, m = queries.shape
+    out_d = np.empty((nq, k))
+    out_i = np.empty((nq, k), np.int64)
+    max_depth = 64
+    for qi in prange(nq):
+        q = queries[qi]
+        dist = np.full(k, np.inf)
+        ind = np.full(k, -1, np.int64)
+        stack = np.empty(max_depth * 2, np.int64)
+        stack_d = np.empty(max_depth * 2)
+        top = 0
+        stack[0], stack_d[0] = 0, _box_dist(q, lower, upper, 0)
+        top = 1
+        while top > 0:
+            top -= 1
+            node, bound = stack[top], stack_d[top]
+            if bound > dist[0]:
+                continue
+            if node >= first_leaf:
+                for p in range(start[node], end[node]):
+                    r = perm[p]
+                    d = 0.0
+                    for j in range(m):
+                        t = x[r, j] - q[j]
+                        d += t * t
+                    if d < dist[0]:
+                        _heap_push(dist, ind, d, r)
+            else:
+                left, right = 2 * node + 1, 2 * node + 2
+                dl, dr = _box_dist(q, lower, upper, left), _box_dist(q, lower, upper, right)
+                if dl <= dr:  # push the farther first so the nearer is visited first
+                    stack[top], stack_d[top] = right, dr
+                    stack[top + 1], stack_d[top + 1] = left, dl
+                else:
+                    stack[top], stack_d[top] = left, dl
+                    stack[top + 1], stack_d[top + 1] = right, dr
+                top += 2
+        order = np.argsort(dist)
+        for j in range(k):
+            out_d[qi, j] = dist[order[j]]
+            out_i[qi, j] = ind[order[j]]
+    return out_d, out_i
+
+
+def kneighbors(x: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest rows of ``x`` (n, m) for each row of ``queries`` (n_q, m).
+
+    Returns
+    -------
+    (dist2, index) : arrays of shape (n_q, k)
+        Squared Euclidean distances (ascending) and row indices into ``x``. With fewer than
+        ``k`` rows in ``x`` the missing neighbours have distance inf and index -1.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    queries = np.ascontiguousarray(queries, dtype=np.float64)
+    tree = _build(x, LEAF_SIZE)
+    # visit queries in the spatial order of their own KD-tree: neighbouring queries walk the
+    # same tree paths, which keeps them in cache (about 4x faster than input order)
+    order = _build(queries, LEAF_SIZE)[0]
+    dist, ind = _query(x, tree, queries[order], k)
+    out_d, out_i = np.empty_like(dist), np.empty_like(ind)
+    out_d[order], out_i[order] = dist, ind
+    return out_d, out_i

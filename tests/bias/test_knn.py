@@ -1,0 +1,58 @@
+"""The numba KD-tree against brute force, and FT's fast path against scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.neighbors import KNeighborsClassifier
+
+from clarify_engine.bias import _flip
+from clarify_engine.bias._knn import kneighbors
+
+
+def brute(x, q, k):
+    d = ((q[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(d, idx, 1), idx
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 400), st.integers(1, 60), st.integers(1, 4), st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_kneighbors_distances_equal_brute_force(n, nq, m, k, seed):
+    rng = np.random.default_rng(seed)
+    x, q = rng.normal(size=(n, m)), rng.normal(size=(nq, m))
+    dist, idx = kneighbors(x, q, k)
+    want_d, _ = brute(x, q, min(k, n))
+    np.testing.assert_allclose(dist[:, : min(k, n)], want_d, rtol=1e-12, atol=1e-12)
+    # indices point at rows with exactly those distances
+    got = ((q[:, None, :] - x[idx[:, : min(k, n)]]) ** 2).sum(-1)
+    np.testing.assert_allclose(got, want_d, rtol=1e-12, atol=1e-12)
+    if k > n:
+        assert np.isinf(dist[:, n:]).all() and (idx[:, n:] == -1).all()
+
+
+def test_kneighbors_with_many_duplicates():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, size=(3000, 2)).astype(float)
+    q = rng.integers(0, 3, size=(50, 2)).astype(float)
+    dist, _ = kneighbors(x, q, 5)
+    np.testing.assert_array_equal(dist, brute(x, q, 5)[0])
+
+
+@pytest.mark.parametrize("integer_features", [False, True])
+def test_fast_flip_test_equals_scikit_learn(integer_features, monkeypatch):
+    rng = np.random.default_rng(1)
+    n = 6000
+    x = rng.integers(0, 4, size=(n, 3)).astype(float) if integer_features else rng.normal(size=(n, 3))
+    sensitive = rng.random(n) < 0.3
+    pred = rng.random(n) < 0.5
+    fast = _flip.FT(x, sensitive, pred)
+    monkeypatch.setattr(_flip, "FAST_MIN_ROWS", 10**9)
+    slow = _flip.FT(x, sensitive, pred)
+    assert fast == slow
+    knn = KNeighborsClassifier(5).fit(x[~sensitive], pred[~sensitive])
+    y_knn = knn.predict(x[sensitive])
+    expected = (np.sum(pred[sensitive] & ~y_knn) - np.sum(~pred[sensitive] & y_knn)) / sensitive.sum()
+    assert fast == pytest.approx(expected)
