@@ -1,1 +1,15 @@
 """The thin client: SageMaker SDK-compatible processing and Clarify classes (local or SageMaker jobs)."""
+
+# Processing classes and sessions (client engineer B).
+from clarify_engine.client._local import LocalSession
+from clarify_engine.client._processing import (
+    NetworkConfig,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingOutput,
+    Processor,
+    RunArgs,
+    ScriptProcessor,
+)
+from clarify_engine.client._sagemaker import Session
+from clarify_engine.client._session import UnexpectedStatusException

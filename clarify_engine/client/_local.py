@@ -1,0 +1,454 @@
+"""Local processing jobs: the container entrypoint as a subprocess over a private layout.
+
+A :class:`LocalSession` takes the same ``process(...)`` call as the SageMaker session. For each
+job it builds a processing layout under its jobs folder (``<jobs_root>/<job name>/root``):
+inputs are copied (local paths) or downloaded (``s3://`` URIs, boto3) to their container
+paths below that root, ``opt/ml/config/resourceconfig.json`` and
+``processingjobconfig.json`` are written as SageMaker does, and the job's command runs with
+``CLARIFY_PROCESSING_ROOT`` pointing at the root. Outputs are copied to local folders or
+uploaded to ``s3://`` when the job succeeds (``Continuous`` outputs also while it runs).
+
+Notes
+-----
+The command is the request's ``ContainerEntrypoint`` plus ``ContainerArguments`` (the image's
+entrypoint ``clarify-engine container`` when there is none), run with this Python. Container
+paths (``/opt/ml/...``) among its words are moved under the root; ``python``/``python3``
+becomes this interpreter. ``DescribeProcessingJob`` answers come from the job's own record;
+``FailureReason`` and ``ExitMessage`` from ``opt/ml/output/message`` (first 1 KB), as on
+SageMaker. ``stop`` sends SIGTERM to the job's process group, then SIGKILL after
+:attr:`LocalSession.stop_grace_seconds`. One instance runs whatever ``InstanceCount`` says.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from clarify_engine.client._session import (
+    TERMINAL_STATUSES,
+    check_job_status,
+    download_prefix,
+    split_s3_uri,
+    upload_path,
+)
+
+log = logging.getLogger("clarify_engine.client")
+
+ROOT_ENV = "CLARIFY_PROCESSING_ROOT"
+MESSAGE_LIMIT = 1024
+LOCAL_ACCOUNT = "000000000000"
+LOCAL_REGION = "local"
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+class LocalSession:
+    """Runs processing jobs on this machine (the SDK's ``LocalSession``, without Docker).
+
+    Parameters
+    ----------
+    jobs_root : str or Path, optional
+        Folder for the jobs' layouts and logs; default: a new temporary folder.
+    s3_client : boto3 S3 client, optional
+        For ``s3://`` inputs and outputs; default: one from the standard AWS settings
+        (``AWS_ENDPOINT_URL`` included), made when first needed.
+    stop_grace_seconds : float, default 30
+        Time a stopped job gets between SIGTERM and SIGKILL.
+    poll_seconds : float, default 0.2
+        How often ``wait``/``logs`` look at a running job, and ``Continuous`` outputs are synced.
+    """
+
+    local_mode = True
+
+    def __init__(self, jobs_root=None, s3_client=None, stop_grace_seconds: float = 30.0, poll_seconds: float = 0.2):
+        self.jobs_root = Path(jobs_root) if jobs_root else Path(tempfile.mkdtemp(prefix="clarify-engine-jobs-"))
+        self.jobs_root.mkdir(parents=True, exist_ok=True)
+        self._s3 = s3_client
+        self.stop_grace_seconds = stop_grace_seconds
+        self.poll_seconds = poll_seconds
+        self._jobs: dict[str, _LocalJob] = {}
+
+    # -- AWS-side helpers ---------------------------------------------------------------
+
+    @property
+    def s3_client(self):
+        if self._s3 is None:
+            import boto3
+
+            self._s3 = boto3.client("s3")
+        return self._s3
+
+    def default_bucket(self) -> str:
+        raise ValueError("a LocalSession has no default bucket: give local or s3:// paths explicitly")
+
+    def default_output_dir(self, job_name: str, output_name: str) -> str:
+        """Where an output without a destination goes: ``<jobs_root>/<job>/output/<name>``."""
+        return str(self.jobs_root / job_name / "output" / output_name)
+
+    def expand_role(self, role):
+        """Roles are not used locally; returned unchanged."""
+        return role
+
+    def upload_file(self, local_path, destination, kms_key=None) -> str:
+        """Put a file (or a folder's files) into the folder ``destination`` (``s3://`` or local).
+
+        Returns the URI/path of the file (or of the destination, for a folder).
+        """
+        if urlparse(str(destination)).scheme == "s3":
+            return upload_path(self.s3_client, local_path, str(destination), kms_key)
+        return copy_local(Path(local_path), Path(destination))
+
+    def upload_string_as_file_body(self, body, bucket, key, kms_key=None) -> str:
+        """Write ``body`` to ``s3://bucket/key`` and return that URI."""
+        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
+        self.s3_client.put_object(Body=body.encode("utf-8") if isinstance(body, str) else body, Bucket=bucket,
+                                  Key=key, **extra)
+        return f"s3://{bucket}/{key}"
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def process(self, inputs, output_config, job_name, resources, stopping_condition, app_specification,
+                environment, network_config, role_arn, tags, experiment_config=None):
+        """Start a local job from the pieces of a ``CreateProcessingJob`` request."""
+        if job_name in self._jobs:
+            raise ValueError(f"a processing job named {job_name!r} already exists in this session; pick another job_name")
+        request = {"ProcessingJobName": job_name, "ProcessingInputs": inputs,
+                   "ProcessingOutputConfig": output_config, "ProcessingResources": resources,
+                   "AppSpecification": app_specification}
+        for key, value in (("StoppingCondition", stopping_condition), ("Environment", environment),
+                           ("NetworkConfig", network_config), ("RoleArn", role_arn),
+                           ("ExperimentConfig", experiment_config), ("Tags", tags)):
+            if value is not None:
+                request[key] = value
+        job = _LocalJob(self, copy.deepcopy(request), self.jobs_root / job_name)
+        self._jobs[job_name] = job
+        job.start()
+        return {"ProcessingJobArn": job.arn}
+
+    def _job(self, job_name: str) -> "_LocalJob":
+        try:
+            return self._jobs[job_name]
+        except KeyError:
+            raise ValueError(f"Could not find processing job {job_name!r} in this LocalSession "
+                             f"(known: {sorted(self._jobs) or 'none'})") from None
+
+    def describe_processing_job(self, job_name) -> dict:
+        """The ``DescribeProcessingJob`` shape for a local job."""
+        return self._job(job_name).describe()
+
+    def stop_processing_job(self, job_name) -> None:
+        """SIGTERM the job (then SIGKILL after the grace period); it ends ``Stopped``."""
+        self._job(job_name).stop()
+
+    def wait_for_processing_job(self, job, poll=None) -> dict:
+        """Block until the job ends; raise :class:`UnexpectedStatusException` if it failed."""
+        local = self._job(job)
+        local.done.wait()
+        desc = local.describe()
+        check_job_status(job, desc)
+        return desc
+
+    def logs_for_processing_job(self, job_name, wait=False, poll=None) -> None:
+        """Print the job's log lines; with ``wait``, follow them until the job ends, then check it."""
+        local = self._job(job_name)
+        shown = 0
+        while True:
+            finished = local.done.is_set()
+            lines = local.log_lines()
+            for line in lines[shown:]:
+                print(line, flush=True)
+            shown = len(lines)
+            if finished or not wait:
+                break
+            local.done.wait(poll if poll is not None else self.poll_seconds)
+        if wait:
+            check_job_status(job_name, local.describe())
+
+
+def copy_local(source: Path, destination: Path) -> str:
+    """Copy a file into the folder ``destination`` (or a folder's contents); return the result path."""
+    destination.mkdir(parents=True, exist_ok=True)
+    if source.is_file():
+        target = destination / source.name
+        shutil.copy2(source, target)
+        return str(target)
+    if not source.is_dir():
+        raise FileNotFoundError(f"no such file or folder: {str(source)!r}")
+    shutil.copytree(source, destination, dirs_exist_ok=True)
+    return str(destination)
+
+
+class _LocalJob:
+    """One local job: its layout, its process, its state (what DescribeProcessingJob shows)."""
+
+    def __init__(self, session: LocalSession, request: dict, folder: Path):
+        self.session = session
+        self.request = request
+        self.name = request["ProcessingJobName"]
+        self.arn = f"arn:aws:sagemaker:{LOCAL_REGION}:{LOCAL_ACCOUNT}:processing-job/{self.name}"
+        self.folder = folder
+        self.root = folder / "root"
+        self.log_file = folder / "job.log"
+        self.status = "InProgress"
+        self.failure_reason: str | None = None
+        self.exit_message: str | None = None
+        self.creation_time = _now()
+        self.start_time: _dt.datetime | None = None
+        self.end_time: _dt.datetime | None = None
+        self.modified_time = self.creation_time
+        self.proc: subprocess.Popen | None = None
+        self.done = threading.Event()
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._stop_requested = threading.Event()
+        self._timed_out = False
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _set(self, status: str, reason: str | None = None) -> None:
+        with self._lock:
+            self.status = status
+            if reason is not None:
+                self.failure_reason = reason
+            self.modified_time = _now()
+
+    def log_lines(self) -> list[str]:
+        with self._lock:
+            return list(self._lines)
+
+    def _log(self, line: str) -> None:
+        with self._lock:
+            self._lines.append(line)
+        with open(self.log_file, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+    def describe(self) -> dict:
+        """The DescribeProcessingJob answer, from the request and the job's state."""
+        with self._lock:
+            desc: dict[str, Any] = {
+                "ProcessingInputs": self.request["ProcessingInputs"],
+                "ProcessingOutputConfig": self.request["ProcessingOutputConfig"],
+                "ProcessingJobName": self.name,
+                "ProcessingResources": self.request["ProcessingResources"],
+                "StoppingCondition": self.request.get("StoppingCondition", {"MaxRuntimeInSeconds": 86400}),
+                "AppSpecification": self.request["AppSpecification"],
+                "Environment": self.request.get("Environment") or {},
+                "ProcessingJobArn": self.arn,
+                "ProcessingJobStatus": self.status,
+                "CreationTime": self.creation_time,
+                "LastModifiedTime": self.modified_time,
+            }
+            for key in ("NetworkConfig", "RoleArn", "ExperimentConfig"):
+                if key in self.request:
+                    desc[key] = self.request[key]
+            if self.exit_message is not None:
+                desc["ExitMessage"] = self.exit_message
+            if self.failure_reason is not None and self.status == "Failed":
+                desc["FailureReason"] = self.failure_reason
+            if self.start_time is not None:
+                desc["ProcessingStartTime"] = self.start_time
+            if self.end_time is not None:
+                desc["ProcessingEndTime"] = self.end_time
+            return copy.deepcopy(desc)
+
+    # -- running --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        threading.Thread(target=self._run, name=f"local-job-{self.name}", daemon=True).start()
+
+    def _host_path(self, container_path: str) -> Path:
+        return self.root / container_path.lstrip("/")
+
+    def _prepare(self) -> None:
+        """Inputs into the layout, the config files SageMaker writes, empty output folders."""
+        for item in self.request["ProcessingInputs"]:
+            s3 = item.get("S3Input")
+            if not s3:
+                continue
+            if s3.get("S3DataType", "S3Prefix") != "S3Prefix":
+                raise ValueError(f"input {item['InputName']!r}: S3DataType {s3['S3DataType']!r} is not supported "
+                                 "in local mode (only 'S3Prefix')")
+            target = self._host_path(s3["LocalPath"])
+            source = s3["S3Uri"]
+            self._log(f"Preparing input {item['InputName']}: {source} -> {s3['LocalPath']}")
+            if urlparse(source).scheme == "s3":
+                download_prefix(self.session.s3_client, source, target)
+            else:
+                path = Path(urlparse(source).path if source.startswith("file://") else source)
+                if not path.exists():
+                    raise FileNotFoundError(f"input {item['InputName']!r}: no such file or folder {str(path)!r}")
+                copy_local(path, target)
+        for item in self.request["ProcessingOutputConfig"].get("Outputs", []):
+            if "S3Output" in item:
+                self._host_path(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+        config = self.root / "opt/ml/config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "resourceconfig.json").write_text(json.dumps(
+            {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}))
+        job_config = {**self.request, "ProcessingJobArn": self.arn}
+        job_config.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": 86400})
+        (config / "processingjobconfig.json").write_text(json.dumps(job_config, indent=2, default=str))
+        (self.root / "opt/ml/output").mkdir(parents=True, exist_ok=True)
+
+    def _command(self) -> list[str]:
+        app = self.request["AppSpecification"]
+        entry = app.get("ContainerEntrypoint") or [sys.executable, "-m", "clarify_engine.cli", "container"]
+        words = list(entry) + list(app.get("ContainerArguments") or [])
+        if words and words[0] in ("python", "python3"):
+            words[0] = sys.executable
+        return [str(self._host_path(w)) if w.startswith("/opt/ml/") else w for w in words]
+
+    def _run(self) -> None:
+        try:
+            self._prepare()
+        except Exception as exc:  # noqa: BLE001 - any preparation fault fails the job with its reason
+            self._finish("Failed", f"ClientError: {exc}")
+            return
+        env = {**os.environ, **(self.request.get("Environment") or {}), ROOT_ENV: str(self.root)}
+        env["PYTHONUNBUFFERED"] = "1"
+        command = self._command()
+        if self.request["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1) > 1:
+            self._log("Local mode runs one instance (algo-1) whatever InstanceCount says")
+        if self._stop_requested.is_set():
+            self._finish("Stopped", None)
+            return
+        with self._lock:
+            self.start_time = _now()
+        self._log(f"Running: {' '.join(command)}")
+        self.proc = subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+        syncer = threading.Thread(target=self._sync_continuous_loop, daemon=True)
+        syncer.start()
+        limit = (self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        timer = threading.Timer(limit, self._on_timeout) if limit else None
+        if timer:
+            timer.daemon = True
+            timer.start()
+        for line in self.proc.stdout:
+            self._log(line.rstrip("\n"))
+        code = self.proc.wait()
+        if timer:
+            timer.cancel()
+        message = self._read_message()
+        with self._lock:
+            self.exit_message = message
+        if self._stop_requested.is_set():
+            self._finish("Stopped", None)
+            return
+        if code != 0:
+            self._finish("Failed", message or f"AlgorithmError: the job's command exited with code {code} "
+                                              "and wrote no reason to /opt/ml/output/message")
+            return
+        try:
+            self._upload_outputs(final=True)
+        except Exception as exc:  # noqa: BLE001
+            self._finish("Failed", f"ClientError: uploading outputs failed: {exc}")
+            return
+        self._finish("Completed", None)
+
+    def _read_message(self) -> str | None:
+        path = self.root / "opt/ml/output/message"
+        if not path.exists():
+            return None
+        return path.read_bytes()[:MESSAGE_LIMIT].decode("utf-8", errors="ignore") or None
+
+    def _finish(self, status: str, reason: str | None) -> None:
+        with self._lock:
+            self.end_time = _now()
+        if reason:
+            self._log(f"Job {status}: {reason}")
+        self._set(status, reason)
+        self.done.set()
+
+    def _on_timeout(self) -> None:
+        self._timed_out = True
+        self._log("MaxRuntimeInSeconds exceeded: stopping the job")
+        self.stop()
+
+    def stop(self) -> None:
+        if self.done.is_set():
+            return
+        self._stop_requested.set()
+        self._set("Stopping")
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        threading.Thread(target=self._kill_after_grace, args=(proc,), daemon=True).start()
+
+    def _kill_after_grace(self, proc: subprocess.Popen) -> None:
+        try:
+            proc.wait(self.session.stop_grace_seconds)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    # -- outputs --------------------------------------------------------------------------
+
+    def _outputs(self, continuous_only: bool) -> list[dict]:
+        found = []
+        for item in self.request["ProcessingOutputConfig"].get("Outputs", []):
+            s3 = item.get("S3Output")
+            if s3 and (not continuous_only or s3.get("S3UploadMode") == "Continuous"):
+                found.append(s3)
+        return found
+
+    def _sync_continuous_loop(self) -> None:
+        synced: dict[Path, float] = {}
+        outputs = self._outputs(continuous_only=True)
+        if not outputs:
+            return
+        while self.proc is not None and self.proc.poll() is None:
+            for s3 in outputs:
+                self._sync_output(s3, synced)
+            time.sleep(self.session.poll_seconds)
+
+    def _upload_outputs(self, final: bool) -> None:
+        for s3 in self._outputs(continuous_only=False):
+            self._sync_output(s3, None)
+            self._log(f"Output {s3['LocalPath']} -> {s3['S3Uri']}")
+
+    def _sync_output(self, s3: dict, synced: dict | None) -> None:
+        """Copy the files of one output folder to its destination (only changed ones if ``synced``)."""
+        folder = self._host_path(s3["LocalPath"])
+        destination = s3["S3Uri"]
+        remote = urlparse(destination).scheme == "s3"
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            stamp = path.stat().st_mtime_ns
+            if synced is not None and synced.get(path) == stamp:
+                continue
+            rel = path.relative_to(folder).as_posix()
+            if remote:
+                bucket, prefix = split_s3_uri(destination)
+                key = f"{prefix.rstrip('/')}/{rel}" if prefix.strip("/") else rel
+                self.session.s3_client.upload_file(str(path), bucket, key)
+            else:
+                target = Path(destination) / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+            if synced is not None:
+                synced[path] = stamp
+
+
+__all__ = ["LocalSession", "TERMINAL_STATUSES"]

@@ -1,0 +1,141 @@
+"""What the local and SageMaker sessions share: job-status checks, S3 transfers, the default.
+
+Notes
+-----
+Status handling follows the SDK's ``Session._check_job_status`` (v2.199): ``Completed`` is
+success, ``Stopped`` only logs a warning, anything else raises
+:class:`UnexpectedStatusException` with ``Error for Processing job NAME: STATUS. Reason: ...``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+log = logging.getLogger("clarify_engine.client")
+
+TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
+
+
+class UnexpectedStatusException(ValueError):
+    """A job ended in a status other than ``Completed``/``Stopped`` (``sagemaker.exceptions``).
+
+    Attributes
+    ----------
+    allowed_statuses : list of str
+    actual_status : str
+    """
+
+    def __init__(self, message, allowed_statuses, actual_status):
+        self.allowed_statuses = allowed_statuses
+        self.actual_status = actual_status
+        super().__init__(message)
+
+
+def check_job_status(job_name: str, desc: dict, status_key: str = "ProcessingJobStatus") -> None:
+    """Raise unless ``desc`` (a Describe* answer) ended ``Completed`` or ``Stopped``."""
+    status = desc[status_key]
+    if status == "Stopped":
+        log.warning("Job ended with status 'Stopped' rather than 'Completed'. This could mean the job timed out "
+                    "or stopped early for some other reason: Consider checking whether it completed as you expect.")
+        return
+    if status != "Completed":
+        reason = desc.get("FailureReason", "(No reason provided)")
+        job_type = status_key.replace("JobStatus", " job")
+        raise UnexpectedStatusException(
+            message=f"Error for {job_type} {job_name}: {status}. Reason: {reason}",
+            allowed_statuses=["Completed", "Stopped"],
+            actual_status=status,
+        )
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` → ``("bucket", "key")``; a clear error for anything else."""
+    url = urlparse(uri)
+    if url.scheme != "s3" or not url.netloc:
+        raise ValueError(f"expected an S3 URI 's3://bucket/key', found {uri!r}")
+    return url.netloc, url.path.lstrip("/")
+
+
+def upload_path(s3_client: Any, local_path: str | os.PathLike, destination: str, kms_key: str | None = None) -> str:
+    """Upload a file or a folder's files under the S3 prefix ``destination``.
+
+    A file lands at ``destination/<file name>`` and its URI is returned (the SDK's
+    ``S3Uploader.upload``); a folder's files keep their relative paths and the prefix is
+    returned.
+    """
+    bucket, prefix = split_s3_uri(destination)
+    prefix = prefix.rstrip("/")
+    source = Path(local_path)
+    extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else None
+    if source.is_file():
+        key = f"{prefix}/{source.name}" if prefix else source.name
+        s3_client.upload_file(str(source), bucket, key, ExtraArgs=extra)
+        return f"s3://{bucket}/{key}"
+    if not source.is_dir():
+        raise ValueError(f"cannot upload {str(source)!r}: no such file or folder")
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        rel = path.relative_to(source).as_posix()
+        s3_client.upload_file(str(path), bucket, f"{prefix}/{rel}" if prefix else rel, ExtraArgs=extra)
+    return f"s3://{bucket}/{prefix}"
+
+
+def download_prefix(s3_client: Any, uri: str, target: Path) -> list[Path]:
+    """Download the object ``uri``, or every object under it as a prefix, into ``target``.
+
+    As SageMaker's ``S3Prefix`` input: the object whose key is the prefix lands as
+    ``target/<its name>``; objects below ``prefix/`` keep their path relative to it.
+    """
+    bucket, prefix = split_s3_uri(uri)
+    folder = prefix if prefix.endswith("/") or not prefix else prefix + "/"
+    written: list[Path] = []
+    paginator = s3_client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if key.endswith("/"):
+                continue
+            if key == prefix:
+                rel = key.rsplit("/", 1)[-1]
+            elif key.startswith(folder):
+                rel = key[len(folder):]
+            else:  # shares the prefix as a string only (prefix "data" and key "data2.csv")
+                rel = key.rsplit("/", 1)[-1]
+            path = target / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3_client.download_file(bucket, key, str(path))
+            written.append(path)
+    if not written:
+        raise FileNotFoundError(f"no S3 object at or under {uri}")
+    return written
+
+
+def aws_configured() -> bool:
+    """True when boto3 finds credentials in the standard places."""
+    try:
+        import boto3
+
+        return boto3.Session().get_credentials() is not None
+    except Exception:  # pragma: no cover - broken AWS config counts as none
+        return False
+
+
+def default_session(instance_type: str | None = "local"):
+    """The session a processor gets when none is given.
+
+    A :class:`~clarify_engine.client.LocalSession` for a ``local`` instance type, or when no
+    AWS credentials are configured (with a log line saying so); else a SageMaker
+    :class:`~clarify_engine.client.Session`.
+    """
+    from clarify_engine.client._local import LocalSession
+    from clarify_engine.client._sagemaker import Session
+
+    if instance_type is None or str(instance_type).startswith("local"):
+        return LocalSession()
+    if not aws_configured():
+        log.info("No AWS credentials found: running instance_type=%r as a local job", instance_type)
+        return LocalSession()
+    return Session()
