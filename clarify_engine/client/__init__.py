@@ -13,3 +13,21 @@ from clarify_engine.client._processing import (
 )
 from clarify_engine.client._sagemaker import Session
 from clarify_engine.client._session import UnexpectedStatusException
+
+# Clarify config classes and processor (client engineer A).
+from clarify_engine.client._clarify import SageMakerClarifyProcessor
+from clarify_engine.client._clarify_config import (
+    BiasConfig,
+    DataConfig,
+    DatasetType,
+    ExplainabilityConfig,
+    ImageConfig,
+    ModelConfig,
+    ModelPredictedLabelConfig,
+    PDPConfig,
+    ProcessingOutputHandler,
+    SegmentationConfig,
+    SHAPConfig,
+    TextConfig,
+)
+from clarify_engine.client._clarify_generator import _AnalysisConfigGenerator
