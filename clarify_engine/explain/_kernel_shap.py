@@ -1,0 +1,376 @@
+"""Kernel SHAP (Lundberg & Lee 2017) for many rows at once, with standard errors.
+
+The flow of :func:`kernel_shap`:
+
+1. validate, normalise (``num_samples`` "auto", baseline weights, ``explain``);
+2. one coalition plan for every row (:mod:`._coalitions`) and one factorisation of the
+   constrained weighted least-squares problem it defines (:class:`_Solver`);
+3. explained rows in blocks sized so that one ``predict`` call gets at most
+   ``max_rows_per_call`` synthetic rows: numba kernels (:mod:`._kernels`) hash the
+   block's synthetic rows, keep one of each set of identical rows, write those straight into
+   the request buffer, and average the model outputs back per coalition over the baseline;
+4. one GEMM per block turns the coalition values of all rows and outputs into SHAP values.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from clarify_engine.explain import _kernels
+from clarify_engine.explain._coalitions import CoalitionPlan, coalition_plan, default_num_samples
+
+__all__ = ["KernelShapResult", "default_num_samples", "kernel_shap"]
+
+#: Probabilities are clipped to ``[LOGIT_EPS, 1 - LOGIT_EPS]`` before the logit link.
+LOGIT_EPS = 1e-12
+
+_LINKS = ("identity", "logit")
+
+
+@dataclass(frozen=True)
+class KernelShapResult:
+    """Kernel SHAP values of ``n`` rows, ``M`` explained features and ``D`` model outputs.
+
+    Attributes
+    ----------
+    values : ndarray (n, M, D)
+        Local SHAP values, features in the order of ``explain``.
+    expected_value : ndarray (D,)
+        ``link(sum_k w_k f(b_k))``: the link of the model's weighted mean output on the
+        baseline. This is Clarify's ``expected_value`` with or without ``explain``.
+    fx : ndarray (n, D)
+        ``link(f(x))``.
+    standard_errors : ndarray (n, M, D)
+        Standard error of each value (formula in :class:`_Solver`); 0 when the plan is exact.
+    n_coalitions : int
+        Distinct coalitions evaluated per row, excluding the empty and the full one.
+    exact : bool
+        True when every coalition was enumerated (values are then the exact Shapley values).
+    reference : ndarray (n, D)
+        ``link(v_i(empty))``, the value of the empty coalition for row ``i``: the mean over the
+        baseline of ``f`` at ``x_i`` with the explained features taken from the baseline row.
+        Additivity is ``values[i].sum(axis=0) == fx[i] - reference[i]``. Without ``explain``
+        (all features explained) every row equals ``expected_value``; with ``explain`` the
+        features left out keep the record's value, so the reference depends on the row and
+        ``fx - expected_value`` also contains their joint effect, ``reference - expected_value``.
+    """
+
+    values: np.ndarray
+    expected_value: np.ndarray
+    fx: np.ndarray
+    standard_errors: np.ndarray
+    n_coalitions: int
+    exact: bool
+    reference: np.ndarray
+
+
+def _apply_link(p, link):
+    """``link(p)``: identity, or ``log(p / (1 - p))`` of ``p`` clipped to ``[1e-12, 1 - 1e-12]``."""
+    if link == "identity":
+        return p
+    q = np.clip(p, LOGIT_EPS, 1.0 - LOGIT_EPS)
+    return np.log(q) - np.log1p(-q)
+
+
+class _Solver:
+    """The constrained weighted least squares of Kernel SHAP, factorised once per plan.
+
+    For one row and output, with ``y_c = link(v(S_c)) - link(v(empty))`` over the plan's
+    coalitions ``c`` (masks ``z_c``, weights ``w_c``) and ``delta = link(f(x)) - link(v(empty))``::
+
+        minimise  sum_c w_c (y_c - z_c . phi)^2   subject to   sum_j phi_j = delta
+
+    The KKT system ``[[G, 1], [1^T, 0]] [phi; lam] = [Z^T W y; delta]`` with ``G = Z^T W Z``
+    depends only on the plan, so it is solved once for the matrix right-hand side
+    ``[Z^T W; 0]`` and the unit vector: ``phi = H y + h delta`` with ``H`` (M, C) and ``h`` (M,).
+    Every row and output is then one GEMM ``H @ Y``. This is the same estimator as shap's
+    elimination of the last feature (spec ``kernel-shap.md`` §2 step 8), without l1 selection.
+
+    Standard errors (paired-draw sandwich, Covert & Lee 2021 §4 in spirit): the random part of
+    the plan is ``N`` independent draws, each a (subset, complement) pair ``q`` drawn ``n_q``
+    times. Linearising ``phi`` in the draws (first order, the weights held at their values),
+    draw ``q`` contributes ``g_q = (H[:, a_q] r_a + H[:, b_q] r_b) / n_q`` where
+    ``r = y - Z phi`` are the regression residuals and ``a_q, b_q`` the pair's coalitions, and::
+
+        Var(phi) ~= N / (N - 1) * ( sum_q n_q g_q^2 - (sum_q n_q g_q)^2 / N )
+
+    (elementwise), the sample variance of the per-draw contributions times ``N``. Enumerated
+    coalitions are not random and add nothing. So the standard errors are 0 when the plan is
+    exact, and 0 (to rounding) whenever the residuals cancel within each pair: additive models,
+    and with paired sampling also models with only pairwise interactions, whose Kernel SHAP
+    estimate is exact. With fewer than 2 draws they are NaN.
+    """
+
+    def __init__(self, plan: CoalitionPlan):
+        z = plan.masks.astype(np.float64)
+        w = plan.weights
+        m = z.shape[1]
+        self.z = z
+        self.w = w
+        self.exact = plan.exact
+        kkt = np.zeros((m + 1, m + 1))
+        kkt[:m, :m] = z.T @ (w[:, None] * z)
+        kkt[:m, m] = 1.0
+        kkt[m, :m] = 1.0
+        rhs = np.zeros((m + 1, z.shape[0] + 1 + m))
+        rhs[:m, : z.shape[0]] = z.T * w[None, :]
+        rhs[m, z.shape[0]] = 1.0
+        rhs[:m, z.shape[0] + 1:] = np.eye(m)
+        try:
+            sol = np.linalg.solve(kkt, rhs)
+        except np.linalg.LinAlgError as exc:
+            raise ValueError(
+                f"the {z.shape[0]} coalitions sampled for M={m} features do not determine the "
+                f"SHAP values (singular regression); raise num_samples") from exc
+        if not np.all(np.isfinite(sol)):
+            raise ValueError(
+                f"the {z.shape[0]} coalitions sampled for M={m} features do not determine the "
+                f"SHAP values (singular regression); raise num_samples")
+        self.h_mat = np.ascontiguousarray(sol[:m, : z.shape[0]])  # (M, C)
+        self.h_vec = sol[:m, z.shape[0]].copy()  # (M,)
+        sampled = np.flatnonzero(plan.partner > -2)
+        first = sampled[(plan.partner[sampled] < 0) | (plan.partner[sampled] > sampled)]
+        self.pair_a = first  # one coalition of each drawn pair
+        self.pair_b = plan.partner[first]  # its complement, -1 when missing
+        self.pair_n = plan.counts[first]
+        self.n_draws = float(self.pair_n.sum())
+
+    def solve(self, y, delta):
+        """SHAP values and standard errors for many rows and outputs.
+
+        Parameters
+        ----------
+        y : ndarray (C, R)
+            Adjusted coalition values, one column per (row, output).
+        delta : ndarray (R,)
+
+        Returns
+        -------
+        phi, se : ndarray (M, R)
+        """
+        phi = self.h_mat @ y + self.h_vec[:, None] * delta[None, :]
+        if self.pair_a.shape[0] == 0:
+            return phi, np.zeros_like(phi)
+        if self.n_draws < 2:
+            return phi, np.full_like(phi, np.nan)
+        resid = y - self.z @ phi  # (C, R)
+        n = self.pair_n
+        has_b = self.pair_b >= 0
+        b = np.where(has_b, self.pair_b, 0)
+        ha = self.h_mat[:, self.pair_a] / n  # (M, Q) per-draw weights
+        hb = np.where(has_b, self.h_mat[:, b] / n, 0.0)
+        ra = resid[self.pair_a]  # (Q, R)
+        rb = np.where(has_b[:, None], resid[b], 0.0)
+        s1 = (ha * n) @ ra + (hb * n) @ rb  # sum_q n_q g_q
+        s2 = (ha * ha * n) @ (ra * ra) + (2.0 * ha * hb * n) @ (ra * rb) + (hb * hb * n) @ (rb * rb)
+        var = (s2 - s1 * s1 / self.n_draws) * (self.n_draws / (self.n_draws - 1.0))
+        return phi, np.sqrt(np.clip(var, 0.0, None))
+
+
+def _check_matrix(name, a):
+    """Return ``a`` as a C-contiguous float64 2-D array or raise naming ``name``."""
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (rows, columns); found {a.ndim} dimensions")
+    if a.dtype != np.float64:
+        raise TypeError(f"{name} must be float64 (categorical columns coded as numbers); found {a.dtype}")
+    return np.ascontiguousarray(a)
+
+
+def _check_outputs(out, n_rows, n_out=None):
+    """Model outputs as float64 (n_rows, D); a 1-D reply is one output."""
+    y = np.asarray(out, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.ndim != 2 or y.shape[0] != n_rows:
+        raise ValueError(
+            f"predict must return one score row per input row: sent {n_rows} rows, got an array of "
+            f"shape {np.shape(out)}")
+    if n_out is not None and y.shape[1] != n_out:
+        raise ValueError(
+            f"predict returned {y.shape[1]} outputs per row, earlier calls returned {n_out}")
+    return y
+
+
+def _normalise_explain(explain, n_col):
+    """``explain`` as int64 column indices, unique, in range; None means every column."""
+    if explain is None:
+        return np.arange(n_col, dtype=np.int64)
+    idx = np.asarray(explain)
+    if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+        raise ValueError(f"explain must be a 1-D array of column indices; found {explain!r}")
+    idx = idx.astype(np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= n_col):
+        raise ValueError(f"explain holds column indices outside 0..{n_col - 1}: {idx.tolist()}")
+    if np.unique(idx).size != idx.size:
+        raise ValueError(f"explain holds repeated column indices: {idx.tolist()}")
+    return idx
+
+
+def _split(lo, hi, parts):
+    """``parts`` contiguous ranges covering ``lo:hi`` (some may be empty)."""
+    edges = np.linspace(lo, hi, parts + 1).round().astype(np.int64)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _run(pool, fn, ranges):
+    """Call ``fn(lo, hi)`` on each range, in ``pool`` threads when given."""
+    ranges = [r for r in ranges if r[1] > r[0]]
+    if pool is None or len(ranges) <= 1:
+        for lo, hi in ranges:
+            fn(lo, hi)
+        return
+    for f in [pool.submit(fn, lo, hi) for lo, hi in ranges]:
+        f.result()
+
+
+def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples=None, seed=None,
+                link="identity", max_rows_per_call=100_000, workers=1) -> KernelShapResult:
+    """Kernel SHAP values of every row of ``X`` against a weighted baseline.
+
+    Parameters
+    ----------
+    predict : callable
+        ``predict(rows)`` with ``rows`` float64 (r, P) returns scores (r, D) or (r,).
+        Never called twice on the same row within one block of rows.
+    X : ndarray float64 (n, P)
+        Records to explain, numerically coded.
+    baseline : ndarray float64 (K, P)
+        Baseline rows, same coding.
+    weights : array (K,), optional
+        Baseline row weights (e.g. cluster sizes), normalised inside; None = uniform.
+    explain : array of int (M,), optional
+        Columns to attribute; the others keep the record's value in every synthetic row.
+    num_samples : int, optional
+        Coalition budget; None = :func:`default_num_samples` ``(M)``. Capped at ``2**M - 2``.
+    seed : int, optional
+        Seed of the coalition sampler; the same seed gives the same bytes for any ``workers``.
+    link : {"identity", "logit"}
+        ``logit`` explains ``log(p / (1 - p))`` of the baseline-averaged probabilities,
+        clipped to ``[1e-12, 1 - 1e-12]`` (shap's ``link="logit"``, Clarify's ``use_logit``).
+    max_rows_per_call : int
+        Synthetic rows per ``predict`` call at most (a single row whose synthetic set is larger
+        is still sent in calls of at most this size).
+    workers : int
+        Threads building synthetic rows and reducing outputs. Results do not depend on it.
+
+    Returns
+    -------
+    KernelShapResult
+
+    Notes
+    -----
+    M == 0 gives empty values; M == 1 gives ``link(f(x)) - link(v(empty))`` (as shap).
+    The plan, its weights and the factorised regression are shared by all rows. Identical
+    synthetic rows in a block (coalitions that collide where x equals the baseline, the
+    baseline rows themselves, repeated records) are sent once and scattered back.
+    """
+    X = _check_matrix("X", X)
+    baseline = _check_matrix("baseline", baseline)
+    n_rows, n_col = X.shape
+    n_base = baseline.shape[0]
+    if baseline.shape[1] != n_col:
+        raise ValueError(f"baseline has {baseline.shape[1]} columns; X has {n_col}")
+    if n_base == 0:
+        raise ValueError("baseline must have at least one row; found 0")
+    if link not in _LINKS:
+        raise ValueError(f"link must be one of {_LINKS}; found {link!r}")
+    if int(max_rows_per_call) < 1:
+        raise ValueError(f"max_rows_per_call must be >= 1; found {max_rows_per_call!r}")
+    if int(workers) < 1:
+        raise ValueError(f"workers must be >= 1; found {workers!r}")
+    if weights is None:
+        bw = np.full(n_base, 1.0 / n_base)
+    else:
+        bw = np.asarray(weights, dtype=np.float64).reshape(-1)
+        if bw.shape[0] != n_base:
+            raise ValueError(f"weights has {bw.shape[0]} entries; baseline has {n_base} rows")
+        if not np.all(np.isfinite(bw)) or np.any(bw < 0) or bw.sum() <= 0:
+            raise ValueError(f"weights must be finite, non-negative and not all 0; found {bw.tolist()}")
+        bw = bw / bw.sum()
+    idx = _normalise_explain(explain, n_col)
+    m = idx.shape[0]
+
+    fb = _check_outputs(predict(baseline.copy()), n_base)
+    n_out = fb.shape[1]
+    expected_value = _apply_link(bw @ fb, link)
+
+    if m >= 2:
+        budget = default_num_samples(m) if num_samples is None else num_samples
+        plan = coalition_plan(m, budget, seed)
+        solver = _Solver(plan)
+        inner = plan.masks
+    else:
+        plan, solver, inner = None, None, np.zeros((0, m), dtype=np.uint8)
+    n_plan = inner.shape[0]
+    masks = np.concatenate([np.zeros((1, m), np.uint8), inner, np.ones((1, m), np.uint8)])
+    n_coal = masks.shape[0]
+    colfeat = np.full(n_col, -1, dtype=np.int64)
+    colfeat[idx] = np.arange(m)
+    all_explained = m == n_col
+
+    values = np.zeros((n_rows, m, n_out))
+    ses = np.zeros((n_rows, m, n_out))
+    fx = np.zeros((n_rows, n_out))
+    reference = np.zeros((n_rows, n_out))
+    per_row = n_coal * n_base
+    block = max(1, int(max_rows_per_call) // per_row)
+    xbits = X.view(np.uint64)
+    bbits = baseline.view(np.uint64)
+    workers = int(workers)
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        for start in range(0, n_rows, block):
+            stop = min(n_rows, start + block)
+            nb = stop - start
+            nv = nb * per_row
+            hashes = np.empty(nv, dtype=np.uint64)
+
+            def hash_part(lo, hi, start=start, hashes=hashes):
+                _kernels._hash_rows(xbits, bbits, colfeat, masks, start + lo, start + hi,
+                                    hashes[lo * per_row: hi * per_row])
+
+            _run(pool, hash_part, _split(0, nb, workers))
+            inverse = np.empty(nv, dtype=np.int64)
+            first = np.empty(nv, dtype=np.int64)
+            n_unique = _kernels._dedupe(hashes, xbits, bbits, colfeat, masks, start, inverse, first)
+            rows = np.empty((n_unique, n_col), dtype=np.float64)
+            rbits = rows.view(np.uint64)
+
+            def write_part(lo, hi, start=start, first=first, rbits=rbits):
+                _kernels._write_rows(xbits, bbits, colfeat, masks, start, first, lo, hi, rbits)
+
+            _run(pool, write_part, _split(0, n_unique, workers))
+            y = np.empty((n_unique, n_out))
+            for lo in range(0, n_unique, int(max_rows_per_call)):
+                hi = min(n_unique, lo + int(max_rows_per_call))
+                y[lo:hi] = _check_outputs(predict(rows[lo:hi]), hi - lo, n_out)
+            ey = np.empty((nb, n_coal, n_out))
+
+            def reduce_part(lo, hi, y=y, inverse=inverse, ey=ey):
+                _kernels._reduce_mean(y, inverse, bw, n_coal, lo, hi, ey)
+
+            _run(pool, reduce_part, _split(0, nb, workers))
+            if all_explained:
+                ey[:, 0, :] = bw @ fb  # the empty coalition is the baseline itself
+            ref = _apply_link(ey[:, 0, :], link)  # (nb, D)
+            full = _apply_link(ey[:, -1, :], link)  # (nb, D)
+            fx[start:stop] = full
+            reference[start:stop] = ref
+            if m == 1:
+                values[start:stop, 0, :] = full - ref
+            elif m >= 2:
+                yadj = _apply_link(ey[:, 1:-1, :], link) - ref[:, None, :]  # (nb, C, D)
+                ymat = yadj.transpose(1, 0, 2).reshape(n_plan, nb * n_out)  # (C, nb*D)
+                phi, se = solver.solve(ymat, (full - ref).reshape(nb * n_out))  # (M, nb*D)
+                values[start:stop] = phi.reshape(m, nb, n_out).transpose(1, 0, 2)
+                ses[start:stop] = se.reshape(m, nb, n_out).transpose(1, 0, 2)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return KernelShapResult(values=values, expected_value=expected_value, fx=fx, standard_errors=ses,
+                            n_coalitions=n_plan, exact=bool(plan is None or plan.exact),
+                            reference=reference)
