@@ -1,0 +1,71 @@
+"""Files of ``explanations_shap/``: local SHAP values, their standard errors, the baseline.
+
+Layout (see ``docs/explainability.md``):
+
+- ``out.csv``: a header row, then one row per record in input order. The join-key column
+  first when ``joinsource_name_or_index`` is configured, then ``<feature>_<label>`` columns,
+  every feature of the first label before those of the next (``Age_label0, Income_label0,
+  Age_label1, ...``). Public notebooks read it with ``pandas.read_csv`` and strip the
+  ``_label0`` suffix to get feature names.
+- ``out_standard_errors.csv`` (extension): same layout, the standard error of each value.
+- ``baseline.csv``: the baseline used, a header row of feature names then one row per
+  baseline row, feature columns only, so it can be given back as ``methods.shap.baseline``
+  of a CSV job. Cluster weights are in ``run_manifest.json`` (``kernel_shap.baseline.weights``).
+
+Floats are written with Python's shortest round-trip representation, so the same values
+give the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["BASELINE_CSV", "LOCAL_CSV", "SHAP_DIR", "STANDARD_ERRORS_CSV", "write_shap_outputs"]
+
+SHAP_DIR = "explanations_shap"
+LOCAL_CSV = "out.csv"
+STANDARD_ERRORS_CSV = "out_standard_errors.csv"
+BASELINE_CSV = "baseline.csv"
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_csv(tmp, index=False, lineterminator="\n")
+    os.replace(tmp, path)
+    return path
+
+
+def write_shap_outputs(output_dir, local: pd.DataFrame | None = None, standard_errors: pd.DataFrame | None = None,
+                       baseline: pd.DataFrame | None = None) -> list[Path]:
+    """Write the ``explanations_shap/`` files that are given into ``output_dir``.
+
+    Parameters
+    ----------
+    output_dir : str or path-like
+        The job's output folder; ``explanations_shap/`` is created in it.
+    local : pandas.DataFrame, optional
+        Local SHAP values as :func:`clarify_engine.explain.run_shap` returns them
+        (None when ``save_local_shap_values`` is false).
+    standard_errors : pandas.DataFrame, optional
+        Same layout as ``local``.
+    baseline : pandas.DataFrame, optional
+        The baseline used, feature columns in model order.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written (each written to a temporary name, then renamed).
+    """
+    folder = Path(output_dir) / SHAP_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    if local is not None:
+        written.append(_write_csv(local, folder / LOCAL_CSV))
+    if standard_errors is not None:
+        written.append(_write_csv(standard_errors, folder / STANDARD_ERRORS_CSV))
+    if baseline is not None:
+        written.append(_write_csv(baseline, folder / BASELINE_CSV))
+    return written
