@@ -7,6 +7,7 @@ message (a regular expression matched from the start). Then the early validation
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -263,3 +264,61 @@ def test_segment_config_lands_in_the_data_keys():
     ("application/x-image", "Continuous"), ("text/csv", "EndOfJob"), ("application/jsonlines", "EndOfJob")])
 def test_upload_mode(dataset_type, mode):
     assert ProcessingOutputHandler.get_s3_upload_mode({"dataset_type": dataset_type}) == mode
+
+
+_R = inspect.Parameter.empty  # a required parameter
+_RUN_TAIL = [("wait", True), ("logs", True), ("job_name", None), ("kms_key", None), ("experiment_config", None)]
+#: SDK 2.199.0 signatures: (name, default) in order. Ours may only add keywords at the end.
+SIGNATURES = {
+    DataConfig: [("s3_data_input_path", _R), ("s3_output_path", _R), ("s3_analysis_config_output_path", None),
+                 ("label", None), ("headers", None), ("features", None), ("dataset_type", "text/csv"),
+                 ("s3_compression_type", "None"), ("joinsource", None), ("facet_dataset_uri", None),
+                 ("facet_headers", None), ("predicted_label_dataset_uri", None), ("predicted_label_headers", None),
+                 ("predicted_label", None), ("excluded_columns", None), ("segmentation_config", None)],
+    BiasConfig: [("label_values_or_threshold", _R), ("facet_name", _R), ("facet_values_or_threshold", None),
+                 ("group_name", None)],
+    ModelConfig: [("model_name", None), ("instance_count", None), ("instance_type", None), ("accept_type", None),
+                  ("content_type", None), ("content_template", None), ("record_template", None),
+                  ("custom_attributes", None), ("accelerator_type", None), ("endpoint_name_prefix", None),
+                  ("target_model", None), ("endpoint_name", None)],
+    ModelPredictedLabelConfig: [("label", None), ("probability", None), ("probability_threshold", None),
+                                ("label_headers", None)],
+    PDPConfig: [("features", None), ("grid_resolution", 15), ("top_k_features", 10)],
+    TextConfig: [("granularity", _R), ("language", _R)],
+    ImageConfig: [("model_type", _R), ("num_segments", None), ("feature_extraction_method", None),
+                  ("segment_compactness", None), ("max_objects", None), ("iou_threshold", None), ("context", None)],
+    SHAPConfig: [("baseline", None), ("num_samples", None), ("agg_method", None), ("use_logit", False),
+                 ("save_local_shap_values", True), ("seed", None), ("num_clusters", None), ("text_config", None),
+                 ("image_config", None), ("features_to_explain", None)],
+    SegmentationConfig: [("name_or_index", _R), ("segments", _R), ("config_name", None), ("display_aliases", None)],
+    SageMakerClarifyProcessor: [("role", None), ("instance_count", None), ("instance_type", None),
+                                ("volume_size_in_gb", 30), ("volume_kms_key", None), ("output_kms_key", None),
+                                ("max_runtime_in_seconds", None), ("sagemaker_session", None), ("env", None),
+                                ("tags", None), ("network_config", None), ("job_name_prefix", None),
+                                ("version", None), ("skip_early_validation", False)],
+    SageMakerClarifyProcessor.run_pre_training_bias: [
+        ("data_config", _R), ("data_bias_config", _R), ("methods", "all"), *_RUN_TAIL],
+    SageMakerClarifyProcessor.run_post_training_bias: [
+        ("data_config", _R), ("data_bias_config", _R), ("model_config", None),
+        ("model_predicted_label_config", None), ("methods", "all"), *_RUN_TAIL],
+    SageMakerClarifyProcessor.run_bias: [
+        ("data_config", _R), ("bias_config", _R), ("model_config", None), ("model_predicted_label_config", None),
+        ("pre_training_methods", "all"), ("post_training_methods", "all"), *_RUN_TAIL],
+    SageMakerClarifyProcessor.run_explainability: [
+        ("data_config", _R), ("model_config", _R), ("explainability_config", _R), ("model_scores", None),
+        *_RUN_TAIL],
+    SageMakerClarifyProcessor.run_bias_and_explainability: [
+        ("data_config", _R), ("model_config", _R), ("explainability_config", _R), ("bias_config", _R),
+        ("pre_training_methods", "all"), ("post_training_methods", "all"),
+        ("model_predicted_label_config", None), *_RUN_TAIL],
+}
+
+
+@pytest.mark.parametrize("target", list(SIGNATURES), ids=lambda t: t.__qualname__)
+def test_signatures_match_the_sdk(target):
+    params = [p for p in inspect.signature(target).parameters.values() if p.name != "self"]
+    ours = [(p.name, p.default) for p in params]
+    expected = SIGNATURES[target]
+    assert ours[: len(expected)] == expected
+    # extensions (image_uri on the processor) come after, keyword-only in spirit, defaulting to None
+    assert all(default is None for _, default in ours[len(expected):])
