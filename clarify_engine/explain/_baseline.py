@@ -135,7 +135,9 @@ class FeatureCoder:
         for j, column in enumerate(self._columns):
             values = rows[:, j]
             if column.categories is None:
-                if column.integer and not np.isnan(values).any():
+                if isinstance(column.dtype, pd.api.extensions.ExtensionDtype):  # Int64, Float64: NaN -> NA
+                    data[column.name] = pd.array(values, dtype=column.dtype)
+                elif column.integer and not np.isnan(values).any():
                     data[column.name] = values.astype(column.dtype)
                 else:
                     data[column.name] = values
