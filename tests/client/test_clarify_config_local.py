@@ -80,3 +80,33 @@ def test_post_training_bias_against_a_served_model(tmp_path, monkeypatch):
     analysis = json.loads((out / "analysis.json").read_text())
     (facet,) = analysis["post_training_bias_metrics"]["facets"]["Gender"]
     assert [m["name"] for m in facet["metrics"]] == ["DI", "DPPL"]
+
+
+def test_explainability_against_a_served_model(tmp_path, monkeypatch):
+    import clarify_engine.run
+
+    if "shap" in getattr(clarify_engine.run, "_NOT_YET", {}):
+        pytest.skip("the engine does not run methods.shap yet (clarify_engine.run._NOT_YET)")
+    from clarify_engine.client import SHAPConfig
+
+    server = ServerProcess(DEMO / "loans_model.joblib")
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
+        for key, value in (("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "testing"),
+                           ("AWS_SECRET_ACCESS_KEY", "testing")):
+            monkeypatch.setenv(key, value)
+        out = tmp_path / "results"
+        processor = SageMakerClarifyProcessor(sagemaker_session=LocalSession(jobs_root=tmp_path / "jobs"))
+        data_config = DataConfig(s3_data_input_path=str(DEMO / "loans.csv"), s3_output_path=str(out),
+                                 label="Target", headers=HEADERS)
+        processor.run_explainability(
+            data_config, ModelConfig(endpoint_name="loans", accept_type="text/csv", content_type="text/csv"),
+            SHAPConfig(num_clusters=2, num_samples=32, seed=7),
+            model_scores=ModelPredictedLabelConfig(label_headers=["approved"]), logs=False,
+            job_name="demo-explainability")
+    finally:
+        server.stop()
+    analysis = json.loads((out / "analysis.json").read_text())
+    shap = analysis["explanations"]["kernel_shap"]["approved"]
+    assert sorted(shap["global_shap_values"]) == sorted(h for h in HEADERS if h != "Target")
+    assert (out / "explanations_shap" / "out.csv").is_file()
