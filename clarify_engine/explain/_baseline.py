@@ -248,6 +248,15 @@ def _number(value: Any) -> bool:
     return True
 
 
+def _plain(value: Any) -> Any:
+    """The typed config holds lists as tuples: back to JSON's lists and dicts."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def _search(expression: str | None, document: Any) -> Any:
     if expression is None:
         return document
@@ -334,7 +343,7 @@ def baseline_from_config(shap_cfg: Any, dataset: Any, *, dataset_type: str, base
     DataError
         A baseline file that cannot be read with the dataset's format.
     """
-    baseline = _get(shap_cfg, "baseline")
+    baseline = _plain(_get(shap_cfg, "baseline"))
     if baseline is None:
         return None
     features = list(dataset.features)
