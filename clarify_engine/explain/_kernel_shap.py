@@ -8,7 +8,9 @@ The flow of :func:`kernel_shap`:
 3. explained rows in blocks sized so that one ``predict`` call gets at most
    ``max_rows_per_call`` synthetic rows: numba kernels (:mod:`._kernels`) hash the
    block's synthetic rows, keep one of each set of identical rows, write those straight into
-   the request buffer, and average the model outputs back per coalition over the baseline;
+   the request buffer (reused from block to block, and built for the next block while the model
+   predicts the current one when ``workers > 1``), and average the model outputs back per
+   coalition over the baseline;
 4. one GEMM per block turns the coalition values of all rows and outputs into SHAP values.
 """
 
@@ -210,21 +212,40 @@ def _normalise_explain(explain, n_col):
     return idx
 
 
-def _split(lo, hi, parts):
-    """``parts`` contiguous ranges covering ``lo:hi`` (some may be empty)."""
-    edges = np.linspace(lo, hi, parts + 1).round().astype(np.int64)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+class _Builder:
+    """Reusable buffers that turn a block of explained rows into its distinct synthetic rows.
 
+    ``build(start, stop)`` runs three nogil kernels (hash, dedupe, write) and returns
+    ``rows`` (U, P), a view of the request buffer, and ``inverse`` (V,), the distinct row of each
+    virtual row. The buffers are reused by the next ``build`` of the same builder, so a
+    pipelined caller alternates two builders: one is filled while the model reads the other.
+    """
 
-def _run(pool, fn, ranges):
-    """Call ``fn(lo, hi)`` on each range, in ``pool`` threads when given."""
-    ranges = [r for r in ranges if r[1] > r[0]]
-    if pool is None or len(ranges) <= 1:
-        for lo, hi in ranges:
-            fn(lo, hi)
-        return
-    for f in [pool.submit(fn, lo, hi) for lo, hi in ranges]:
-        f.result()
+    def __init__(self, X, baseline, colfeat, masks, max_virtual):
+        self.xbits = X.view(np.uint64)
+        self.bbits = baseline.view(np.uint64)
+        self.colfeat = colfeat
+        self.masks = masks
+        self.per_row = masks.shape[0] * baseline.shape[0]
+        size = 16
+        while size < 2 * max_virtual:
+            size *= 2
+        self.table = np.empty(size, dtype=np.int64)
+        self.hashes = np.empty(max_virtual, dtype=np.uint64)
+        self.inverse = np.empty(max_virtual, dtype=np.int64)
+        self.first = np.empty(max_virtual, dtype=np.int64)
+        self.rows = np.empty((max_virtual, X.shape[1]), dtype=np.float64)
+
+    def build(self, start, stop):
+        nv = (stop - start) * self.per_row
+        hashes, inverse, first = self.hashes[:nv], self.inverse[:nv], self.first[:nv]
+        _kernels._hash_rows(self.xbits, self.bbits, self.colfeat, self.masks, start, stop, hashes)
+        n_unique = _kernels._dedupe(hashes, self.xbits, self.bbits, self.colfeat, self.masks, start,
+                                    self.table, inverse, first)
+        rows = self.rows[:n_unique]
+        _kernels._write_rows(self.xbits, self.bbits, self.colfeat, self.masks, start, first, 0,
+                             n_unique, rows.view(np.uint64))
+        return rows, inverse
 
 
 def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples=None, seed=None,
@@ -255,7 +276,9 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
         Synthetic rows per ``predict`` call at most (a single row whose synthetic set is larger
         is still sent in calls of at most this size).
     workers : int
-        Threads building synthetic rows and reducing outputs. Results do not depend on it.
+        With ``workers > 1`` a second thread builds the next block's synthetic rows (numba,
+        GIL released) while ``predict`` runs on the current one. Blocks, the rows sent and the
+        arithmetic do not depend on it, so results are bit-identical for any value.
 
     Returns
     -------
@@ -318,42 +341,31 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     reference = np.zeros((n_rows, n_out))
     per_row = n_coal * n_base
     block = max(1, int(max_rows_per_call) // per_row)
-    xbits = X.view(np.uint64)
-    bbits = baseline.view(np.uint64)
+    starts = list(range(0, n_rows, block))
     workers = int(workers)
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    pipelined = workers > 1 and len(starts) > 1
+    builders = [_Builder(X, baseline, colfeat, masks, min(block, n_rows) * per_row)
+                for _ in range(2 if pipelined else 1)]
+    pool = ThreadPoolExecutor(1) if pipelined else None
     try:
-        for start in range(0, n_rows, block):
+        pending = pool.submit(builders[0].build, 0, min(n_rows, block)) if pipelined else None
+        for b_no, start in enumerate(starts):
             stop = min(n_rows, start + block)
             nb = stop - start
-            nv = nb * per_row
-            hashes = np.empty(nv, dtype=np.uint64)
-
-            def hash_part(lo, hi, start=start, hashes=hashes):
-                _kernels._hash_rows(xbits, bbits, colfeat, masks, start + lo, start + hi,
-                                    hashes[lo * per_row: hi * per_row])
-
-            _run(pool, hash_part, _split(0, nb, workers))
-            inverse = np.empty(nv, dtype=np.int64)
-            first = np.empty(nv, dtype=np.int64)
-            n_unique = _kernels._dedupe(hashes, xbits, bbits, colfeat, masks, start, inverse, first)
-            rows = np.empty((n_unique, n_col), dtype=np.float64)
-            rbits = rows.view(np.uint64)
-
-            def write_part(lo, hi, start=start, first=first, rbits=rbits):
-                _kernels._write_rows(xbits, bbits, colfeat, masks, start, first, lo, hi, rbits)
-
-            _run(pool, write_part, _split(0, n_unique, workers))
+            if pipelined:
+                rows, inverse = pending.result()
+                if b_no + 1 < len(starts):  # build the next block while the model runs
+                    nxt = starts[b_no + 1]
+                    pending = pool.submit(builders[(b_no + 1) % 2].build, nxt, min(n_rows, nxt + block))
+            else:
+                rows, inverse = builders[0].build(start, stop)
+            n_unique = rows.shape[0]
             y = np.empty((n_unique, n_out))
             for lo in range(0, n_unique, int(max_rows_per_call)):
                 hi = min(n_unique, lo + int(max_rows_per_call))
                 y[lo:hi] = _check_outputs(predict(rows[lo:hi]), hi - lo, n_out)
             ey = np.empty((nb, n_coal, n_out))
-
-            def reduce_part(lo, hi, y=y, inverse=inverse, ey=ey):
-                _kernels._reduce_mean(y, inverse, bw, n_coal, lo, hi, ey)
-
-            _run(pool, reduce_part, _split(0, nb, workers))
+            _kernels._reduce_mean(y, inverse, bw, n_coal, 0, nb, ey)
             if all_explained:
                 ey[:, 0, :] = bw @ fb  # the empty coalition is the baseline itself
             ref = _apply_link(ey[:, 0, :], link)  # (nb, D)

@@ -93,7 +93,7 @@ def _same_row(xbits, bbits, colfeat, masks, start, va, vb):
 
 
 @jit
-def _dedupe(hashes, xbits, bbits, colfeat, masks, start, inverse, first):
+def _dedupe(hashes, xbits, bbits, colfeat, masks, start, table, inverse, first):
     """Number the distinct virtual rows in order of first appearance.
 
     Parameters
@@ -102,6 +102,8 @@ def _dedupe(hashes, xbits, bbits, colfeat, masks, start, inverse, first):
         From :func:`_hash_rows`.
     inverse : int64 (V,), output
         ``inverse[v]`` = number of the distinct row equal to virtual row ``v``.
+    table : int64, scratch
+        Hash table, a power of two of at least ``2 V`` slots; overwritten.
     first : int64 (V,), output
         ``first[u]`` = first virtual row of distinct row ``u`` (entries ``0:U`` are written).
 
@@ -118,11 +120,9 @@ def _dedupe(hashes, xbits, bbits, colfeat, masks, start, inverse, first):
     distinct rows renumbered by first appearance.
     """
     n = hashes.shape[0]
-    size = 16
-    while size < 2 * n:
-        size *= 2
+    size = table.shape[0]
     slot_mask = np.uint64(size - 1)
-    table = np.full(size, -1, dtype=np.int64)
+    table[:] = -1
     n_unique = 0
     for v in range(n):
         h = hashes[v]

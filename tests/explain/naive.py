@@ -1,0 +1,80 @@
+"""Slow, obviously correct twins of the Kernel SHAP kernels, and exact Shapley values."""
+
+from __future__ import annotations
+
+import itertools
+from math import factorial
+
+import numpy as np
+
+
+def virtual_rows(X, B, colfeat, masks, start, stop):
+    """Every synthetic row of explained rows ``start:stop``, in ``((i, c), k)`` order: (V, P)."""
+    out = []
+    for i in range(start, stop):
+        for c in range(masks.shape[0]):
+            for k in range(B.shape[0]):
+                row = B[k].copy()
+                for p in range(X.shape[1]):
+                    if colfeat[p] < 0 or masks[c, colfeat[p]]:
+                        row[p] = X[i, p]
+                out.append(row)
+    return np.array(out, dtype=np.float64).reshape(-1, X.shape[1])
+
+
+def dedupe(rows):
+    """Distinct rows (bitwise) in order of first appearance and the inverse index."""
+    keys = [r.tobytes() for r in rows]
+    seen, first, inverse = {}, [], []
+    for v, key in enumerate(keys):
+        if key not in seen:
+            seen[key] = len(first)
+            first.append(v)
+        inverse.append(seen[key])
+    return rows[first], np.array(inverse, dtype=np.int64)
+
+
+def reduce_mean(y, inverse, weights, n_coal, n_rows):
+    """``out[i, c] = sum_k weights[k] * y[inverse[(i*n_coal + c)*K + k]]``: (n_rows, n_coal, D)."""
+    k = weights.shape[0]
+    full = y[inverse].reshape(n_rows, n_coal, k, y.shape[1])
+    return np.einsum("icko,k->ico", full, weights)
+
+
+def link(p, name):
+    """identity, or logit of ``p`` clipped to [1e-12, 1 - 1e-12]."""
+    if name == "identity":
+        return p
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(q / (1 - q))
+
+
+def exact_shapley(f, x, B, weights=None, explain=None, link_name="identity"):
+    """Exact interventional Shapley values of row ``x`` by enumerating all 2^M subsets.
+
+    ``v(S) = link(sum_k w_k f(x_S, b_k[~S]))`` over the explained features; features not in
+    ``explain`` keep ``x``'s value. Returns (values (M, D), v(empty) (D,), v(full) (D,)).
+    """
+    B = np.atleast_2d(B)
+    w = np.full(B.shape[0], 1.0 / B.shape[0]) if weights is None else np.asarray(weights) / np.sum(weights)
+    explain = np.arange(x.shape[0]) if explain is None else np.asarray(explain)
+    m = explain.shape[0]
+    value = {}
+    for bits in itertools.product((0, 1), repeat=m):
+        rows = np.repeat(x[None, :], B.shape[0], axis=0)
+        for j, on in enumerate(bits):
+            if not on:
+                rows[:, explain[j]] = B[:, explain[j]]
+        out = np.asarray(f(rows), dtype=np.float64)
+        out = out.reshape(B.shape[0], -1)
+        value[bits] = link(w @ out, link_name)
+    d = value[(0,) * m].shape[0]
+    phi = np.zeros((m, d))
+    for bits, v in value.items():
+        s = sum(bits)
+        for j in range(m):
+            if bits[j]:
+                continue
+            with_j = bits[:j] + (1,) + bits[j + 1:]
+            phi[j] += factorial(s) * factorial(m - s - 1) / factorial(m) * (value[with_j] - v)
+    return phi, value[(0,) * m], value[(1,) * m]
