@@ -14,7 +14,7 @@ import json
 import pytest
 
 from clarify_engine.client import SageMakerClarifyProcessor, Session
-from tests.client.test_clarify_config_fixtures import OUT, REQUESTS, ROLE, _cases
+from tests.client.test_clarify_config_fixtures import REQUESTS, ROLE, _cases
 from tests.helpers import SDK_CONFIGS
 
 moto_server = pytest.importorskip("moto.server")
