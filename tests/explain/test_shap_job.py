@@ -279,3 +279,36 @@ def test_text_and_image_configs_are_not_supported():
     config = _config({"text_config": {"granularity": "token", "language": "english"}})
     with pytest.raises(NotSupportedError, match="text_config"):
         _run(config, frame, linear)
+
+
+@pytest.mark.parametrize("number", ["14", "16", "18"])
+def test_sdk_written_shap_configs_run(number, tmp_path):
+    from tests.data.conftest import sdk_config
+
+    raw = sdk_config(number)
+    config = load_config(raw)
+    rng = np.random.default_rng(int(number))
+    n = 30
+    frame = pd.DataFrame({"Target": rng.integers(0, 2, n), "Age": rng.integers(20, 70, n),
+                          "Gender": rng.integers(0, 2, n), "Income": rng.normal(4000, 900, n).round(),
+                          "Occupation": rng.integers(0, 4, n)})
+    if "RecordId" in raw["headers"]:
+        frame["RecordId"] = np.arange(100, 100 + n)
+    frame = frame[raw["headers"]]
+
+    def model(f):
+        a = f.to_numpy(dtype=float)
+        return 1 / (1 + np.exp(-(0.03 * (a[:, 0] - 45) + 0.3 * a[:, 1] + 0.0005 * (a[:, 2] - 4000))))
+
+    section, local, extras, dataset = _run(config, frame, model, output_dir=tmp_path)
+    shap = raw["methods"]["shap"]
+    explained = shap.get("features_to_explain", dataset.features)
+    label = raw["predictor"].get("label_headers", ["label0"])[0]
+    assert list(section) == [label]
+    assert list(section[label]["global_shap_values"]) == [f for f in dataset.features if f in explained]
+    assert len(local) == n
+    if "num_clusters" in shap:
+        assert len(extras["baseline"]) == shap["num_clusters"]
+    if dataset.joinsource is not None:
+        assert local.columns[0] == dataset.joinsource
+    assert (tmp_path / "explanations_shap" / "out.csv").exists()
