@@ -62,7 +62,7 @@ class AnalysisConfig(Section):
     predicted_label_headers: tuple | None = declare(
         ARR(STR()), doc="Columns of the predicted-label dataset.")
     excluded_columns: tuple | None = declare(
-        ARR(*_NAME_OR_INDEX, min_items=1), doc="Columns not sent to the model (tabular only).")
+        ARR(*_NAME_OR_INDEX), doc="Columns not sent to the model (tabular only; the SDK writes [] too).")
     joinsource_name_or_index: str | int | None = declare(
         *_NAME_OR_INDEX, doc="Identifier column joining the main, facet and predicted-label datasets.")
     group_variable: str | int | None = declare(
