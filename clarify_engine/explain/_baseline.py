@@ -82,7 +82,7 @@ class FeatureCoder:
     def __init__(self, columns: list[_Column]):
         self._columns = columns
         self._lookups = [
-            None if c.categories is None else {v: i for i, v in enumerate(c.categories[:-1])} for c in columns
+            None if c.categories is None else pd.Index(c.categories[:-1], dtype=object) for c in columns
         ]
 
     @property
@@ -118,14 +118,13 @@ class FeatureCoder:
                 continue
             values = series.to_numpy(dtype=object)
             isna = pd.isna(series).to_numpy()
-            codes = np.full(len(values), len(lookup), dtype=np.float64)
-            for i in np.flatnonzero(~isna):
-                code = lookup.get(values[i])
-                if code is None:
-                    raise DataError(f"{what} row {i}: column {column.name!r} has value {values[i]!r}, "
-                                    f"which is not in its category table of {len(lookup)} values")
-                codes[i] = code
-            out[:, j] = codes
+            codes = lookup.get_indexer(values)  # -1: missing or not in the table
+            unknown = np.flatnonzero((codes < 0) & ~isna)
+            if len(unknown):
+                i = int(unknown[0])
+                raise DataError(f"{what} row {i}: column {column.name!r} has value {values[i]!r}, "
+                                f"which is not in its category table of {len(lookup)} values")
+            out[:, j] = np.where(isna, len(lookup), codes)
         return out
 
     def decode(self, rows: np.ndarray) -> pd.DataFrame:
