@@ -79,13 +79,18 @@ def _interval_mask(values, left, right):
 
 @jit
 def _lookup(codes, hit):
-    """``hit[codes]`` as uint8 with code -1 (missing) mapped to 0."""
+    """``hit[codes]`` as uint8 with code -1 (missing) mapped to 0.
+
+    Branch-free gather from ``hit`` shifted by one slot (slot 0 = missing), so random
+    positives do not cost branch mispredictions.
+    """
+    table = np.zeros(hit.shape[0] + 1, dtype=np.uint8)
+    for c in range(hit.shape[0]):
+        table[c + 1] = 1 if hit[c] else 0
     n = codes.shape[0]
-    out = np.zeros(n, dtype=np.uint8)
+    out = np.empty(n, dtype=np.uint8)
     for i in range(n):
-        c = codes[i]
-        if c >= 0 and hit[c]:
-            out[i] = 1
+        out[i] = table[codes[i] + 1]
     return out
 
 

@@ -169,7 +169,6 @@ def _cdd(t: FacetCounts, axis: str) -> float:
         raise MetricFailure("No negative labels in set")
     d, total = d[:-1], total[:-1]
     n_i = total.sum(axis=1)
-    acc = 0.0
     dd = np.array(
         [
             (d[i, NEG] / total[i, NEG] if total[i, NEG] else 0)

@@ -11,7 +11,7 @@ import pandas as pd
 from clarify_engine.bias import _columns as C
 from clarify_engine.bias import _metrics as M
 from clarify_engine.bias._flip import FT, feature_matrix
-from clarify_engine.bias._table import CountTable, FacetCounts, count_table
+from clarify_engine.bias._table import count_table
 from clarify_engine.errors import DataError
 
 __all__ = ["FacetSpec", "bias_section", "PRETRAINING_METRICS", "POSTTRAINING_METRICS", "METRICS"]
