@@ -280,3 +280,21 @@ def test_a_missing_input_fails_the_job_before_anything_runs(tmp_path, session):
         processor.latest_job.wait(logs=False)
     assert "input 'input-1': no such file or folder" in str(info.value)
     assert "ProcessingStartTime" not in processor.latest_job.describe()
+
+
+def test_clarify_processor_runs_pre_training_bias_locally(tmp_path, session):
+    clarify = pytest.importorskip("clarify_engine.client._clarify")
+    config = pytest.importorskip("clarify_engine.client._clarify_config")
+    headers = ["Target", "Age", "Gender", "Income", "Occupation", "YearsEmployed", "CreditScore"]
+    data_config = config.DataConfig(s3_data_input_path=str(DEMO / "loans.csv"), s3_output_path=str(tmp_path / "out"),
+                                    label="Target", headers=headers, dataset_type="text/csv")
+    bias_config = config.BiasConfig(label_values_or_threshold=[1], facet_name="Gender", facet_values_or_threshold=[0])
+    processor = clarify.SageMakerClarifyProcessor(instance_count=1, instance_type="local", sagemaker_session=session)
+    processor.run_pre_training_bias(data_config, bias_config, logs=False)
+    desc = processor.latest_job.describe()
+    assert desc["ProcessingJobStatus"] == "Completed"
+    assert desc["ProcessingJobName"].startswith("Clarify-Pretraining-Bias-")
+    analysis = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    assert list(analysis["pre_training_bias_metrics"]["facets"]) == ["Gender"]
+    written = json.loads((tmp_path / "out" / "analysis_config.json").read_text())
+    assert written["methods"]["pre_training_bias"] == {"methods": "all"}
