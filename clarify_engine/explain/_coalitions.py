@@ -147,8 +147,9 @@ def coalition_plan(m: int, num_samples: int, seed=None) -> CoalitionPlan:
     Raises
     ------
     ValueError
-        When the plan has fewer than ``m - 1`` distinct coalitions: the constrained regression
-        has ``m - 1`` free unknowns and cannot be determined.
+        When the plan cannot determine the values: fewer than ``m - 1`` distinct coalitions, or
+        masks that with the efficiency constraint have rank below ``m`` (the constrained
+        regression has ``m - 1`` free unknowns; a subset and its complement give one equation).
 
     Warns
     -----
@@ -210,6 +211,14 @@ def coalition_plan(m: int, num_samples: int, seed=None) -> CoalitionPlan:
         raise ValueError(
             f"num_samples={num_samples} gave only {masks.shape[0]} distinct coalitions for M={m} "
             f"features; Kernel SHAP needs at least M-1={m - 1}; raise num_samples")
+    # The constrained regression is determined iff no direction v with sum(v) = 0 has Z v = 0.
+    # A subset and its complement span one such direction, so pairs count once.
+    rank = np.linalg.matrix_rank(np.vstack([masks, np.ones((1, m), dtype=np.uint8)]).astype(np.float64))
+    if rank < m:
+        raise ValueError(
+            f"num_samples={num_samples} gave {masks.shape[0]} coalitions for M={m} features that "
+            f"determine only {rank - 1} of the M-1={m - 1} free directions of the SHAP values "
+            f"(a subset and its complement count once); raise num_samples (at least {2 * m})")
     partner[partner < -2] = -1  # sampled coalitions whose complement is missing
     return CoalitionPlan(masks=masks, weights=w / w.sum(), n_enumerated=n_enumerated, exact=False,
                          counts=counts, partner=partner)

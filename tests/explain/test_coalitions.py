@@ -73,7 +73,8 @@ def test_plan_invariants(m, budget, seed):
         try:
             plan = coalition_plan(m, budget, seed)
         except ValueError as exc:
-            assert budget < m - 1 and "num_samples" in str(exc)
+            assert f"num_samples={budget}" in str(exc)
+            assert budget < m - 1 or "free directions" in str(exc)
             return
     c = plan.masks.shape[0]
     assert c <= max(budget, 1) or plan.exact
@@ -93,8 +94,9 @@ def test_refuses_budget_below_m_minus_one():
 
 
 def test_warns_far_below_2m():
-    with pytest.warns(UserWarning, match=r"num_samples=12 is below 2\*M=20"):
-        coalition_plan(10, 12, seed=0)
+    with pytest.warns(UserWarning, match=r"num_samples=19 is below 2\*M=20"):
+        plan = coalition_plan(10, 19, seed=2)
+    assert plan.masks.shape[0] == 19
 
 
 @pytest.mark.parametrize("bad", [0, -5, 2.5, True])
@@ -107,3 +109,19 @@ def test_different_seeds_give_different_samples():
     a = coalition_plan(20, 500, seed=1)
     b = coalition_plan(20, 500, seed=2)
     assert not np.array_equal(a.masks, b.masks)
+
+
+def test_refuses_plans_whose_pairs_do_not_determine_the_values():
+    # M=4, budget 5: sizes 1/3 are not enumerated and 2 pairs + 1 give at most 3 of the 4
+    # needed ranks with the constraint row: refused with the budget named.
+    refused = 0
+    for seed in range(20):
+        try:
+            plan = coalition_plan(4, 5, seed)
+        except ValueError as exc:
+            assert "num_samples=5" in str(exc) and "M=4" in str(exc)
+            refused += 1
+            continue
+        rank = np.linalg.matrix_rank(np.vstack([plan.masks, np.ones((1, 4))]).astype(float))
+        assert rank == 4
+    assert refused > 0

@@ -1,0 +1,253 @@
+"""kernel_shap against exact Shapley values, its kernels against their plain twins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clarify_engine.explain import _kernels
+from clarify_engine.explain._kernel_shap import kernel_shap
+from tests.explain import naive
+
+
+def interactions(rows):
+    """Two outputs with pairwise and higher-order interactions (no feature is additive)."""
+    r = np.zeros((rows.shape[0], 8))
+    r[:, : min(8, rows.shape[1])] = rows[:, :8]
+    a = r[:, 0] * r[:, 1] + np.sin(r[:, 2]) + r[:, 3] ** 2 + r[:, 0] * r[:, 2] * r[:, 4] + np.tanh(r[:, 5] * r[:, 6] * r[:, 7])
+    b = np.exp(0.3 * r[:, 1] * r[:, 3]) - r[:, 2] * r[:, 5] * r[:, 6] + r[:, 7]
+    return np.stack([a, b], axis=1)
+
+
+def sigmoid_model(rows):
+    z = rows @ np.linspace(-1.0, 1.0, rows.shape[1]) + 0.5 * rows[:, 0] * rows[:, -1]
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@pytest.mark.parametrize("k", [1, 5])
+@pytest.mark.parametrize("m", list(range(1, 9)))
+def test_full_budget_equals_exact_shapley(m, k):
+    rng = np.random.default_rng(100 * m + k)
+    X = rng.normal(size=(4, m))
+    B = rng.normal(size=(k, m))
+    w = rng.uniform(0.5, 2.0, size=k)
+    res = kernel_shap(interactions, X, B, weights=w, num_samples=2**m, seed=0)
+    assert res.exact
+    for i in range(X.shape[0]):
+        phi, v0, v1 = naive.exact_shapley(interactions, X[i], B, w)
+        np.testing.assert_allclose(res.values[i], phi, atol=1e-8, rtol=0)
+        np.testing.assert_allclose(res.fx[i], v1, atol=1e-12)
+    np.testing.assert_allclose(res.expected_value, w / w.sum() @ interactions(B), atol=1e-12)
+    np.testing.assert_array_equal(res.standard_errors, 0.0)
+
+
+@pytest.mark.filterwarnings("ignore:num_samples")
+@settings(max_examples=25, deadline=None)
+@given(m=st.integers(2, 14), k=st.integers(1, 4), extra=st.integers(1, 400), seed=st.integers(0, 1000))
+def test_linear_model_is_exact_at_any_budget(m, k, extra, seed):
+    rng = np.random.default_rng(seed)
+    coef = rng.normal(size=(m, 3))
+    X = rng.normal(size=(3, m))
+    B = rng.normal(size=(k, m))
+    w = rng.uniform(0.1, 1.0, size=k)
+    budget = m + extra
+    try:
+        res = kernel_shap(lambda r: r @ coef + 1.5, X, B, weights=w, num_samples=budget, seed=seed)
+    except ValueError as exc:  # a small budget may draw too few independent pairs: refused
+        assert budget < 4 * m and f"num_samples={budget}" in str(exc) and "raise num_samples" in str(exc)
+        return
+    expected = (X - (w / w.sum()) @ B)[:, :, None] * coef[None, :, :]
+    np.testing.assert_allclose(res.values, expected, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(res.standard_errors, 0.0, atol=1e-8)
+
+
+@settings(max_examples=20, deadline=None)
+@given(m=st.integers(2, 16), budget=st.integers(30, 600), seed=st.integers(0, 1000))
+def test_additivity_always(m, budget, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(5, m))
+    B = rng.normal(size=(3, m))
+    res = kernel_shap(interactions, X, B, num_samples=max(budget, m), seed=seed)
+    np.testing.assert_allclose(res.values.sum(axis=1), res.fx - res.expected_value, atol=1e-10)
+    np.testing.assert_allclose(res.reference, np.broadcast_to(res.expected_value, res.fx.shape), atol=0)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_logit_link_equals_exact_log_odds_shapley(k):
+    rng = np.random.default_rng(7)
+    m = 6
+    X = rng.normal(size=(3, m))
+    B = rng.normal(size=(k, m))
+    res = kernel_shap(sigmoid_model, X, B, link="logit", seed=1)
+    for i in range(3):
+        phi, v0, v1 = naive.exact_shapley(sigmoid_model, X[i], B, link_name="logit")
+        np.testing.assert_allclose(res.values[i], phi, atol=1e-8)
+        np.testing.assert_allclose(res.fx[i], v1, atol=1e-10)
+    p0 = sigmoid_model(B).mean()
+    np.testing.assert_allclose(res.expected_value, [np.log(p0 / (1 - p0))], atol=1e-12)
+
+
+def test_logit_clips_certain_probabilities():
+    X = np.array([[50.0, 0.0]])
+    B = np.zeros((1, 2))
+    res = kernel_shap(lambda r: 1.0 / (1.0 + np.exp(-r[:, 0] * 10)), X, B, link="logit")
+    assert np.all(np.isfinite(res.values))
+    np.testing.assert_allclose(res.fx, [[np.log((1 - 1e-12) / 1e-12)]], rtol=1e-5)  # 1-1e-12 rounds
+
+
+def test_features_to_explain_is_the_shapley_value_of_the_subgame():
+    rng = np.random.default_rng(11)
+    m_total = 7
+    explain = np.array([5, 1, 3, 6])
+    X = rng.normal(size=(3, m_total))
+    B = rng.normal(size=(4, m_total))
+    res = kernel_shap(interactions, X, B, explain=explain, num_samples=10**6, seed=0)
+    assert res.values.shape == (3, 4, 2)
+    for i in range(3):
+        phi, v0, v1 = naive.exact_shapley(interactions, X[i], B, explain=explain)
+        np.testing.assert_allclose(res.values[i], phi, atol=1e-8)
+        np.testing.assert_allclose(res.reference[i], v0, atol=1e-12)
+        np.testing.assert_allclose(res.values[i].sum(axis=0), res.fx[i] - res.reference[i], atol=1e-10)
+    np.testing.assert_allclose(res.expected_value, interactions(B).mean(axis=0), atol=1e-12)
+
+
+def test_same_seed_same_bytes_for_one_and_two_workers():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 15))
+    B = rng.normal(size=(3, 15))
+    runs = [kernel_shap(interactions, X, B, seed=42, num_samples=300, workers=w, max_rows_per_call=5000)
+            for w in (1, 2, 1)]
+    for r in runs[1:]:
+        for name in ("values", "standard_errors", "fx", "expected_value", "reference"):
+            assert getattr(r, name).tobytes() == getattr(runs[0], name).tobytes()
+    other = kernel_shap(interactions, X, B, seed=43, num_samples=300)
+    assert other.values.tobytes() != runs[0].values.tobytes()
+
+
+def test_identical_rows_are_never_sent_twice_and_calls_respect_the_cap():
+    rng = np.random.default_rng(3)
+    m = 6
+    X = rng.normal(size=(12, m))
+    X[:, 2] = 0.25  # equal to the baseline: coalitions differing only in feature 2 collide
+    X[5] = X[4]  # a repeated record
+    B = rng.normal(size=(2, m))
+    B[:, 2] = 0.25
+    calls = []
+
+    def f(rows):
+        calls.append(rows.copy())
+        return interactions(rows)
+
+    cap = 200
+    res = kernel_shap(f, X, B, seed=0, max_rows_per_call=cap)
+    for rows in calls[1:]:  # calls[0] is the baseline itself
+        assert rows.shape[0] <= cap
+        assert len({r.tobytes() for r in rows}) == rows.shape[0]
+    sent = sum(r.shape[0] for r in calls[1:])
+    assert sent < X.shape[0] * (2**m) * 2 / 2 + 1  # at least half saved by the collisions
+    np.testing.assert_array_equal(res.values[2], res.values[2])
+    np.testing.assert_allclose(res.values[:, 2], 0.0, atol=1e-12)
+    assert res.values[4].tobytes() == res.values[5].tobytes()
+    phi, _, _ = naive.exact_shapley(interactions, X[0], B)
+    np.testing.assert_allclose(res.values[0], phi, atol=1e-8)
+
+
+def test_one_and_zero_features():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4, 3))
+    B = rng.normal(size=(2, 3))
+    one = kernel_shap(interactions, X, B, explain=[1])
+    np.testing.assert_allclose(one.values[:, 0], one.fx - one.reference, atol=1e-15)
+    assert one.n_coalitions == 0 and one.exact
+    zero = kernel_shap(interactions, X, B, explain=np.array([], dtype=int))
+    assert zero.values.shape == (4, 0, 2)
+    np.testing.assert_allclose(zero.fx, interactions(X))
+
+
+def test_one_dimensional_predict_is_one_output():
+    X = np.ones((2, 3))
+    B = np.zeros((1, 3))
+    res = kernel_shap(lambda r: r.sum(axis=1), X, B)
+    assert res.values.shape == (2, 3, 1)
+    np.testing.assert_allclose(res.values[..., 0], 1.0, atol=1e-12)
+
+
+def test_sampled_standard_errors_track_the_error():
+    rng = np.random.default_rng(2)
+    m = 10
+    X = rng.normal(size=(6, m))
+    B = rng.normal(size=(2, m))
+    exact = np.stack([naive.exact_shapley(interactions, x, B)[0] for x in X])
+    z = []
+    for seed in range(6):
+        res = kernel_shap(interactions, X, B, num_samples=150, seed=seed)
+        assert not res.exact and np.all(res.standard_errors > 0)
+        z.append(((res.values - exact) / res.standard_errors).ravel())
+    z = np.concatenate(z)
+    assert 0.6 < z.std() < 1.6  # calibrated to within sampling noise of the check itself
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"X": np.ones((2, 3), dtype=np.float32)}, TypeError, "X must be float64"),
+    ({"X": np.ones(3)}, ValueError, "X must be a 2-D array"),
+    ({"baseline": np.ones((1, 4))}, ValueError, "baseline has 4 columns; X has 3"),
+    ({"baseline": np.ones((0, 3))}, ValueError, "at least one row"),
+    ({"link": "probit"}, ValueError, "link must be one of"),
+    ({"weights": [1.0, -1.0]}, ValueError, "weights must be finite"),
+    ({"weights": [1.0]}, ValueError, "weights has 1 entries; baseline has 2 rows"),
+    ({"explain": [0, 3]}, ValueError, "outside 0..2"),
+    ({"explain": [1, 1]}, ValueError, "repeated"),
+    ({"num_samples": 1}, ValueError, "num_samples=1 is too small for M=3"),
+    ({"predict": lambda r: np.ones((r.shape[0] + 1, 1))}, ValueError, "one score row per input row"),
+])
+def test_errors_name_what_is_wrong(kwargs, error, message):
+    args = {"predict": lambda r: r.sum(axis=1), "X": np.ones((2, 3)), "baseline": np.zeros((2, 3))}
+    args.update(kwargs)
+    predict, X, B = args.pop("predict"), args.pop("X"), args.pop("baseline")
+    with pytest.raises(error, match=message):
+        kernel_shap(predict, X, B, **args)
+
+
+# -- kernels against their plain twins -------------------------------------------------------
+
+values = st.sampled_from([0.0, -0.0, 1.0, 2.5, np.nan, np.inf, -np.inf])
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), n=st.integers(1, 4), k=st.integers(1, 3), p=st.integers(1, 5), c=st.integers(1, 6))
+def test_kernels_match_naive(data, n, k, p, c):
+    X = np.array(data.draw(st.lists(values, min_size=n * p, max_size=n * p))).reshape(n, p)
+    B = np.array(data.draw(st.lists(values, min_size=k * p, max_size=k * p))).reshape(k, p)
+    explained = data.draw(st.lists(st.booleans(), min_size=p, max_size=p))
+    colfeat = np.full(p, -1, dtype=np.int64)
+    m = int(sum(explained))
+    colfeat[np.flatnonzero(explained)] = np.arange(m)
+    masks = np.array(data.draw(st.lists(st.integers(0, 1), min_size=c * m, max_size=c * m)),
+                     dtype=np.uint8).reshape(c, m)
+    start = data.draw(st.integers(0, n - 1))
+    stop = data.draw(st.integers(start + 1, n))
+    xb, bb = X.view(np.uint64), B.view(np.uint64)
+    expect_rows = naive.virtual_rows(X, B, colfeat, masks, start, stop)
+    nv = expect_rows.shape[0]
+    hashes = np.empty(nv, dtype=np.uint64)
+    _kernels._hash_rows(xb, bb, colfeat, masks, start, stop, hashes)
+    table = np.empty(16 if nv <= 8 else 1 << int(np.ceil(np.log2(2 * nv))), dtype=np.int64)
+    inverse = np.empty(nv, dtype=np.int64)
+    first = np.empty(nv, dtype=np.int64)
+    u = _kernels._dedupe(hashes, xb, bb, colfeat, masks, start, table, inverse, first)
+    rows = np.empty((u, p))
+    _kernels._write_rows(xb, bb, colfeat, masks, start, first, 0, u, rows.view(np.uint64))
+    uniq, inv = naive.dedupe(expect_rows)
+    assert rows.tobytes() == uniq.tobytes()
+    np.testing.assert_array_equal(inverse, inv)
+    # equal rows hash equally
+    for a in range(nv):
+        assert hashes[a] == hashes[first[inverse[a]]]
+    y = np.random.default_rng(0).normal(size=(u, 2))
+    w = np.random.default_rng(1).uniform(size=k)
+    w /= w.sum()
+    out = np.empty((stop - start, c, 2))
+    _kernels._reduce_mean(y, inverse, w, c, 0, stop - start, out)
+    np.testing.assert_allclose(out, naive.reduce_mean(y, inverse, w, c, stop - start), rtol=1e-14, atol=1e-14)
