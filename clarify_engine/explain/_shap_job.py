@@ -268,7 +268,7 @@ def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, b
         "agg_method": agg_method,
         "link": link,
         "seed": seed,
-        "num_samples": num_samples,
+        "num_samples": num_samples if num_samples is not None else (default_num_samples(m) if m >= 2 else None),
         "n_coalitions": int(result.n_coalitions),
         "exact": bool(result.exact),
         "baseline": {"source": baseline_source, "rows": int(len(baseline)),

@@ -312,3 +312,23 @@ def test_sdk_written_shap_configs_run(number, tmp_path):
     if dataset.joinsource is not None:
         assert local.columns[0] == dataset.joinsource
     assert (tmp_path / "explanations_shap" / "out.csv").exists()
+
+
+def test_write_shap_outputs_layout_and_bytes(tmp_path):
+    from clarify_engine.report._shap_outputs import write_shap_outputs
+
+    local = pd.DataFrame({"id": ["a", "b"], "x_label0": [0.1, -2.5e-17], "y_label0": [1.0, 3.0]})
+    base = pd.DataFrame({"x": [1, 2], "y": ["p", "q"]})
+    paths = write_shap_outputs(tmp_path, local, local, base)
+    assert [p.name for p in paths] == ["out.csv", "out_standard_errors.csv", "baseline.csv"]
+    assert paths[0].read_bytes() == b"id,x_label0,y_label0\na,0.1,1.0\nb,-2.5e-17,3.0\n"
+    assert paths[2].read_text() == "x,y\n1,p\n2,q\n"
+    assert not list((tmp_path / "explanations_shap").glob("*.tmp"))
+
+
+def test_manifest_records_the_budget_and_calls():
+    config = _config({"baseline": [[40, 2500.0, 5]], "seed": 0})
+    _, _, extras, _ = _run(config, _frame(4), linear)
+    manifest = extras["manifest"]
+    assert manifest["num_samples"] == 6 and manifest["exact"] and manifest["n_coalitions"] == 6
+    assert manifest["model_rows_sent"] > 0 and manifest["labels"] == ["label0"]
