@@ -411,6 +411,13 @@ class _Mixed:
         self.codes = coded[:, categorical].astype(np.int64)
         self.gamma = 0.5 if self.num.shape[1] else 1.0
 
+    def rows(self, index: np.ndarray) -> "_Mixed":
+        """The same space (scaling, gamma) restricted to some rows."""
+        out = object.__new__(_Mixed)
+        out.__dict__.update(self.__dict__)
+        out.num, out.codes = self.num[index], self.codes[index]
+        return out
+
     def distances(self, num_c: np.ndarray, cat_c: np.ndarray, rows=slice(None)) -> np.ndarray:
         """(n, k) distances of rows to the prototypes."""
         num, codes = self.num[rows], self.codes[rows]
@@ -633,10 +640,7 @@ def cluster_baseline(features_frame: pd.DataFrame, num_clusters: int | None = No
         labels = _nearest(data, model.cluster_centers_)
     else:
         space = _Mixed(coded, categorical)
-        sub = _Mixed.__new__(_Mixed)
-        sub.cat, sub.gamma, sub.mean, sub.std = space.cat, space.gamma, space.mean, space.std
-        sub.num, sub.codes = space.num[fit_idx], space.codes[fit_idx]
-        num_c, cat_c, _, _ = _kprototypes(sub, k, rng)
+        num_c, cat_c, _, _ = _kprototypes(space.rows(fit_idx), k, rng)
         labels = np.argmin(space.distances(num_c, cat_c), axis=1)
         centres = np.empty((k, coded.shape[1]))
         centres[:, ~categorical] = _snap(num_c * space.std + space.mean, coded[:, ~categorical])

@@ -140,7 +140,8 @@ def test_kprototypes_keeps_modes_never_means():
     rng = np.random.default_rng(0)
     n = 400
     group = np.r_[np.zeros(n // 2, int), np.ones(n // 2, int)]
-    colour = np.where(group == 0, rng.choice(["red", "red", "red", "blue"], n), rng.choice(["green", "green", "blue"], n))
+    colour = np.where(group == 0, rng.choice(["red", "red", "red", "blue"], n),
+                      rng.choice(["green", "green", "blue"], n))
     frame = pd.DataFrame({"x": np.where(group == 0, 0.0, 20.0) + rng.normal(0, 1, n),
                           "colour": pd.array(colour, dtype="str"),
                           "member": rng.random(n) < np.where(group == 0, 0.9, 0.1)})
