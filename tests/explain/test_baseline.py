@@ -245,3 +245,13 @@ def test_unknown_category_is_reported_with_row_and_column():
     _, coder = encode_features(pd.DataFrame({"s": ["a"]}))
     with pytest.raises(DataError, match=r"baseline row 1: column 's' has value 'z'"):
         coder.encode(pd.DataFrame({"s": ["a", "z"]}), "baseline")
+
+
+def test_url_baseline_read_through_fsspec(csv_dataset):
+    import fsspec
+
+    with fsspec.open("memory://shap-test/baseline.csv", "w") as handle:
+        handle.write("31,F,12.5\n")
+    frame = baseline_from_config({"baseline": "memory://shap-test/baseline.csv"}, csv_dataset,
+                                 dataset_type="text/csv")
+    assert frame.to_numpy().tolist() == [[31, "F", 12.5]]
