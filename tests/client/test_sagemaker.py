@@ -214,3 +214,25 @@ def test_local_job_reads_s3_inputs_and_writes_s3_outputs(aws, tmp_path):
     assert keys == {"results/run-1/analysis.json", "results/run-1/run_manifest.json"}
     analysis = json.loads(s3.get_object(Bucket="local-bucket", Key="results/run-1/analysis.json")["Body"].read())
     assert set(analysis["pre_training_bias_metrics"]["facets"]) == {"Gender", "Occupation"}
+
+
+def test_clarify_processor_puts_the_config_in_s3_and_starts_the_job(session, aws):
+    from clarify_engine.client import BiasConfig, DataConfig, SageMakerClarifyProcessor
+
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="clarify-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    data_config = DataConfig(s3_data_input_path="s3://clarify-bucket/data/train.csv",
+                             s3_output_path="s3://clarify-bucket/output", label="Target",
+                             headers=["Target", "Age", "Gender"], dataset_type="text/csv")
+    bias_config = BiasConfig(label_values_or_threshold=[1], facet_name="Gender", facet_values_or_threshold=[0])
+    processor = SageMakerClarifyProcessor(role=ROLE, image_uri=IMAGE, instance_count=1,
+                                          instance_type="ml.c5.xlarge", sagemaker_session=session)
+    processor.run_pre_training_bias(data_config, bias_config, wait=False, logs=False)
+    config = json.loads(s3.get_object(Bucket="clarify-bucket", Key="output/analysis_config.json")["Body"].read())
+    assert config["label"] == "Target" and config["methods"]["pre_training_bias"] == {"methods": "all"}
+    (request,) = session.sent
+    assert [(i["InputName"], i["S3Input"]["S3Uri"]) for i in request["ProcessingInputs"]] == [
+        ("dataset", "s3://clarify-bucket/data/train.csv"),
+        ("analysis_config", "s3://clarify-bucket/output/analysis_config.json")]
+    assert request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == "s3://clarify-bucket/output"
+    assert processor.latest_job.describe()["ProcessingJobStatus"] == "Completed"  # moto completes at once
