@@ -38,7 +38,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from clarify_engine.client._session import (
-    TERMINAL_STATUSES,
     check_job_status,
     download_prefix,
     split_s3_uri,
@@ -216,7 +215,6 @@ class _LocalJob:
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self._stop_requested = threading.Event()
-        self._timed_out = False
 
     # -- state ----------------------------------------------------------------------------
 
@@ -377,7 +375,6 @@ class _LocalJob:
         self.done.set()
 
     def _on_timeout(self) -> None:
-        self._timed_out = True
         self._log("MaxRuntimeInSeconds exceeded: stopping the job")
         self.stop()
 
@@ -451,4 +448,4 @@ class _LocalJob:
                 synced[path] = stamp
 
 
-__all__ = ["LocalSession", "TERMINAL_STATUSES"]
+__all__ = ["LocalSession"]

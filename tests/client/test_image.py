@@ -16,7 +16,6 @@ import sys
 import time
 import venv
 
-import pytest
 
 from tests.helpers import REPO
 

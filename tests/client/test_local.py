@@ -8,7 +8,6 @@ lines, ``Failed`` with the reason, ``stop()``.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
