@@ -33,7 +33,6 @@ from clarify_engine.explain._coalitions import coalition_plan
 from clarify_engine.explain._kernel_shap import default_num_samples, kernel_shap
 
 BATCH = 100_000
-WORKERS = 2
 
 
 def _best(fn, repeat):
@@ -56,7 +55,7 @@ def _model(kind, m, seed=0):
     return X, (lambda rows: est.predict_proba(rows)[:, 1:])
 
 
-def run_cell(kind, m, k, n_ours, n_shap, repeat, with_shap=True):
+def run_cell(kind, m, k, n_ours, n_shap, repeat, with_shap=True, workers=1):
     """Measure one (model, M, K) cell; returns a dict of rows/s and ratios."""
     X, f = _model(kind, m)
     rng = np.random.default_rng(1)
@@ -65,7 +64,7 @@ def run_cell(kind, m, k, n_ours, n_shap, repeat, with_shap=True):
     budget = default_num_samples(m)
     kernel_shap(f, rows[:2], baseline, seed=0)  # compile / warm up
 
-    t_ours = _best(lambda: kernel_shap(f, rows, baseline, seed=0, max_rows_per_call=BATCH, workers=WORKERS), repeat)
+    t_ours = _best(lambda: kernel_shap(f, rows, baseline, seed=0, max_rows_per_call=BATCH, workers=workers), repeat)
 
     # The very rows shap would send, in its order: each coalition's baseline block per row.
     masks = coalition_plan(m, budget, 0).masks.astype(bool)  # (C, M)
@@ -95,6 +94,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small run: M=10,20, few rows")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--no-shap", action="store_true", help="skip shap.KernelExplainer")
+    parser.add_argument("--workers", type=int, default=1, help="kernel_shap workers (2 pipelines synthesis)")
     args = parser.parse_args(argv)
     if args.quick:
         ms, sizes = (10, 20), {"gbm": (20, 3), "logreg": (100, 5)}
@@ -109,7 +109,8 @@ def main(argv=None):
                 if kind == "gbm" and k == 10:
                     n_ours = max(n_ours // 4, 5)
                     n_shap = max(n_shap // 2, 2)
-                r = run_cell(kind, m, k, n_ours, n_shap, args.repeat, with_shap=not args.no_shap)
+                r = run_cell(kind, m, k, n_ours, n_shap, args.repeat, with_shap=not args.no_shap,
+                             workers=args.workers)
                 shap_rate = r.get("shap", float("nan"))
                 print(f"| {kind} | {m} | {k} | {r['budget']} | {r['ours']:,.1f} | {r['floor']:,.1f} | "
                       f"{shap_rate:,.2f} | {r['floor'] / r['ours']:.2f}x | {r['ours'] / shap_rate:,.1f}x |",

@@ -9,10 +9,9 @@ empty and full included by the caller) times the baseline rows ``B`` (K) defines
   (``masks[c, colfeat[p]] == 1``),
 * ``B[k, p]`` otherwise.
 
-The kernels never materialise the V rows: :func:`_hash_rows` hashes them, :func:`_dedupe`
-keeps the first of each set of bit-identical rows, :func:`_write_rows` writes only those
-into the request buffer, and :func:`_reduce_mean` averages the model outputs back per
-(row, coalition) with the baseline weights. Values are handled as their 64-bit patterns
+:func:`_build_block` writes only the first of each set of bit-identical virtual rows into
+the request buffer (one pass: write, hash, probe), and :func:`_reduce_mean` averages the
+model outputs back per (row, coalition) with the baseline weights. Values are handled as their 64-bit patterns
 (arrays viewed as ``uint64``), so "identical" means bit-identical, NaN included.
 
 Plain-numpy twins live in ``tests/explain/naive.py``.
@@ -41,15 +40,51 @@ def _finalize(h):
 
 
 @jit
-def _hash_rows(xbits, bbits, colfeat, masks, start, stop, out):
-    """Hash every virtual row of explained rows ``start:stop`` into ``out`` (length V).
+def _build_block(xbits, bbits, colfeat, masks, start, stop, table, row_hash, inverse, out):
+    """Write the distinct virtual rows of explained rows ``start:stop`` into ``out``.
 
-    ``out[v]`` is a polynomial hash of the row's 64-bit words, finalised with splitmix64.
-    Plain form: ``out[v] = hash(tuple(virtual_row(v).view(uint64)))``.
+    One pass over the virtual rows ``v``: row ``v`` is written into ``out[U]`` (``U`` = distinct
+    rows so far) while its hash is computed; if an earlier distinct row ``u`` has the same hash
+    and the same words, ``inverse[v] = u`` and the slot is reused by the next row, otherwise
+    ``inverse[v] = U`` and ``U`` grows. The source values are read once and every distinct row is
+    written once, straight into the request buffer.
+
+    Parameters
+    ----------
+    xbits, bbits : uint64 (n, P), (K, P)
+        Explained rows and baseline rows viewed as 64-bit words.
+    colfeat : int64 (P,)
+        Explained feature of each column, -1 when the column is not explained.
+    masks : uint8 (C2, M)
+        Coalitions (present = 1), empty and full included by the caller.
+    table : int64, scratch
+        Hash table, a power of two of at least ``2 V`` slots; overwritten.
+    row_hash : uint64 (V,), scratch
+        Hash of each distinct row.
+    inverse : int64 (V,), output
+        Distinct row of each virtual row.
+    out : uint64 (V, P), output
+        Request buffer; rows ``0:U`` are written.
+
+    Returns
+    -------
+    int
+        U, the number of distinct rows.
+
+    Notes
+    -----
+    Hash: ``h = h * 0x9E3779B97F4A7C15 + word`` over the row's words, then the splitmix64
+    finaliser; linear probing. A hash match is confirmed word by word, so collisions never
+    merge distinct rows. Plain form: ``np.unique(rows, axis=0, return_index=True,
+    return_inverse=True)`` on the bit patterns, distinct rows renumbered by first appearance.
     """
     n_coal = masks.shape[0]
     n_base = bbits.shape[0]
     n_col = xbits.shape[1]
+    size = table.shape[0]
+    slot_mask = np.uint64(size - 1)
+    table[:] = -1
+    n_unique = 0
     v = 0
     for i in range(start, stop):
         for c in range(n_coal):
@@ -61,108 +96,30 @@ def _hash_rows(xbits, bbits, colfeat, masks, start, stop, out):
                         word = xbits[i, p]
                     else:
                         word = bbits[k, p]
+                    out[n_unique, p] = word
                     h = h * _MUL + word
-                out[v] = _finalize(h)
+                h = _finalize(h)
+                s = np.int64(h & slot_mask)
+                while True:
+                    u = table[s]
+                    if u < 0:
+                        table[s] = n_unique
+                        row_hash[n_unique] = h
+                        inverse[v] = n_unique
+                        n_unique += 1
+                        break
+                    if row_hash[u] == h:
+                        same = True
+                        for p in range(n_col):
+                            if out[u, p] != out[n_unique, p]:
+                                same = False
+                                break
+                        if same:
+                            inverse[v] = u
+                            break
+                    s = (s + 1) & np.int64(size - 1)
                 v += 1
-
-
-@jit
-def _same_row(xbits, bbits, colfeat, masks, start, va, vb):
-    """True when virtual rows ``va`` and ``vb`` are bit-identical."""
-    n_coal = masks.shape[0]
-    n_base = bbits.shape[0]
-    ia = start + va // (n_coal * n_base)
-    ca = (va // n_base) % n_coal
-    ka = va % n_base
-    ib = start + vb // (n_coal * n_base)
-    cb = (vb // n_base) % n_coal
-    kb = vb % n_base
-    for p in range(xbits.shape[1]):
-        j = colfeat[p]
-        if j < 0 or masks[ca, j] != 0:
-            a = xbits[ia, p]
-        else:
-            a = bbits[ka, p]
-        if j < 0 or masks[cb, j] != 0:
-            b = xbits[ib, p]
-        else:
-            b = bbits[kb, p]
-        if a != b:
-            return False
-    return True
-
-
-@jit
-def _dedupe(hashes, xbits, bbits, colfeat, masks, start, table, inverse, first):
-    """Number the distinct virtual rows in order of first appearance.
-
-    Parameters
-    ----------
-    hashes : uint64 (V,)
-        From :func:`_hash_rows`.
-    inverse : int64 (V,), output
-        ``inverse[v]`` = number of the distinct row equal to virtual row ``v``.
-    table : int64, scratch
-        Hash table, a power of two of at least ``2 V`` slots; overwritten.
-    first : int64 (V,), output
-        ``first[u]`` = first virtual row of distinct row ``u`` (entries ``0:U`` are written).
-
-    Returns
-    -------
-    int
-        U, the number of distinct rows.
-
-    Notes
-    -----
-    Open addressing with linear probing in a table of at least ``2 V`` slots; a hash match is
-    confirmed by comparing the rows word by word, so collisions never merge distinct rows.
-    Plain form: ``np.unique(rows, axis=0, return_index=True, return_inverse=True)`` with the
-    distinct rows renumbered by first appearance.
-    """
-    n = hashes.shape[0]
-    size = table.shape[0]
-    slot_mask = np.uint64(size - 1)
-    table[:] = -1
-    n_unique = 0
-    for v in range(n):
-        h = hashes[v]
-        s = np.int64(h & slot_mask)
-        while True:
-            u = table[s]
-            if u < 0:
-                table[s] = n_unique
-                first[n_unique] = v
-                inverse[v] = n_unique
-                n_unique += 1
-                break
-            w = first[u]
-            if hashes[w] == h and _same_row(xbits, bbits, colfeat, masks, start, w, v):
-                inverse[v] = u
-                break
-            s = (s + 1) & np.int64(size - 1)
     return n_unique
-
-
-@jit
-def _write_rows(xbits, bbits, colfeat, masks, start, first, lo, hi, out):
-    """Write distinct rows ``lo:hi`` (virtual rows ``first[lo:hi]``) into ``out[lo:hi]``.
-
-    ``out`` is the request buffer viewed as ``uint64``, shape (U, P).
-    Plain form: ``out[u] = virtual_row(first[u])``.
-    """
-    n_coal = masks.shape[0]
-    n_base = bbits.shape[0]
-    for u in range(lo, hi):
-        v = first[u]
-        i = start + v // (n_coal * n_base)
-        c = (v // n_base) % n_coal
-        k = v % n_base
-        for p in range(xbits.shape[1]):
-            j = colfeat[p]
-            if j < 0 or masks[c, j] != 0:
-                out[u, p] = xbits[i, p]
-            else:
-                out[u, p] = bbits[k, p]
 
 
 @jit

@@ -231,20 +231,15 @@ def test_kernels_match_naive(data, n, k, p, c):
     xb, bb = X.view(np.uint64), B.view(np.uint64)
     expect_rows = naive.virtual_rows(X, B, colfeat, masks, start, stop)
     nv = expect_rows.shape[0]
-    hashes = np.empty(nv, dtype=np.uint64)
-    _kernels._hash_rows(xb, bb, colfeat, masks, start, stop, hashes)
     table = np.empty(16 if nv <= 8 else 1 << int(np.ceil(np.log2(2 * nv))), dtype=np.int64)
     inverse = np.empty(nv, dtype=np.int64)
-    first = np.empty(nv, dtype=np.int64)
-    u = _kernels._dedupe(hashes, xb, bb, colfeat, masks, start, table, inverse, first)
-    rows = np.empty((u, p))
-    _kernels._write_rows(xb, bb, colfeat, masks, start, first, 0, u, rows.view(np.uint64))
+    out = np.empty((nv, p))
+    u = _kernels._build_block(xb, bb, colfeat, masks, start, stop, table, np.empty(nv, np.uint64),
+                              inverse, out.view(np.uint64))
+    rows = out[:u]
     uniq, inv = naive.dedupe(expect_rows)
     assert rows.tobytes() == uniq.tobytes()
     np.testing.assert_array_equal(inverse, inv)
-    # equal rows hash equally
-    for a in range(nv):
-        assert hashes[a] == hashes[first[inverse[a]]]
     y = np.random.default_rng(0).normal(size=(u, 2))
     w = np.random.default_rng(1).uniform(size=k)
     w /= w.sum()
