@@ -56,7 +56,7 @@ def analyze(
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
     base_dir = Path(config).parent if isinstance(config, (str, os.PathLike)) and not isinstance(config, dict) else None
     dataset = load_dataset(cfg, data, base_dir=base_dir)
-    result = run_analysis(cfg, dataset, model=model, options=options)
+    result = run_analysis(cfg, dataset, model=model, options=options, base_dir=base_dir)
     if output_dir is not None:
         for path in result.write(output_dir):
             log.info("Wrote %s", path)

@@ -106,7 +106,7 @@ def run(layout: ProcessingLayout) -> None:
         source = layout.data_dir
         log.info("Dataset: %s", source)
     dataset = load_dataset(config, source, base_dir=layout.data_dir)
-    result = run_analysis(config, dataset)
+    result = run_analysis(config, dataset, base_dir=layout.data_dir)
     for path in result.write(layout.output_dir):
         log.info("Wrote %s", path)
 
@@ -125,7 +125,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             log.error("Job failed with an unexpected error:\n%s", "".join(traceback.format_exception(exc)))
         write_message(layout.message_file, reason)
-        return 143 if isinstance(exc, JobStopped) else 1
+        if isinstance(exc, JobStopped):
+            # Model requests may still be in flight on worker threads; the interpreter would
+            # wait for them at exit. The job is stopped: leave now, with SageMaker's code.
+            logging.shutdown()
+            sys.stdout.flush()
+            os._exit(143)
+        return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
     log.info("Job completed")

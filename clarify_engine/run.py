@@ -8,6 +8,7 @@ yet are not silently dropped: each is recorded with its reason in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import platform
@@ -23,6 +24,8 @@ from clarify_engine.data import Dataset
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.predict import ClientOptions, make_predictor
 from clarify_engine.report import write_outputs
+from clarify_engine.report._shap_outputs import write_shap_outputs
+from clarify_engine.explain import SE_SECTION_KEY, run_shap
 
 log = logging.getLogger("clarify_engine")
 
@@ -34,7 +37,6 @@ BIAS_STAGES = (
 
 #: Methods (and top-level keys) this engine validates but does not compute yet, with the reason.
 _NOT_YET = {
-    "shap": "Kernel SHAP is not implemented yet; no explanations were computed",
     "pdp": "partial dependence is not implemented yet; no PDP was computed",
     "asymmetric_shapley_value": "time-series asymmetric Shapley values are not implemented yet",
     "report": "the notebook/HTML/PDF report is not implemented yet; analysis.json was written",
@@ -69,14 +71,19 @@ class AnalysisResult:
     analysis: dict[str, Any]
     not_run: list[NotRun] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: Tables written beside analysis.json: ``"shap"`` -> (local values, standard errors, baseline).
+    files: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the ``analysis.json`` content."""
         return self.analysis
 
     def write(self, output_dir: str | Path) -> list[Path]:
-        """Write ``analysis.json`` and ``run_manifest.json`` into ``output_dir``."""
-        return write_outputs(output_dir, self.analysis, self.manifest)
+        """Write ``analysis.json``, ``run_manifest.json`` and ``explanations_shap/`` into ``output_dir``."""
+        written = []
+        if "shap" in self.files:
+            written += write_shap_outputs(output_dir, *self.files["shap"])
+        return written + write_outputs(output_dir, self.analysis, self.manifest)
 
 
 def _bias_frame(dataset: Dataset):
@@ -105,17 +112,15 @@ def _unused_name(columns, name: str) -> str:
     return candidate
 
 
-def _predict_labels(config: AnalysisConfig, dataset: Dataset, model: Any, options, info: dict):
+def _predict_labels(dataset: Dataset, predictor, info: dict):
     """Predicted labels for every row of the dataset, from the model (contract §5)."""
     rows = dataset.frame.loc[:, list(dataset.features)]
-    with make_predictor(config, dataset.features, model, options) as predictor:
-        log.info("Getting predictions for %d rows (%d features) from %s", len(rows), rows.shape[1],
-                 predictor.description)
-        output = predictor.predict(rows)
-        labels = predictor.labels(output)
-        info["description"] = predictor.description
-        if predictor.batcher is not None:
-            info["requests"] = dataclasses.asdict(predictor.batcher.stats)
+    log.info("Getting predictions for %d rows (%d features) from %s", len(rows), rows.shape[1],
+             predictor.description)
+    output = predictor.predict(rows)
+    labels = predictor.labels(output)
+    if predictor.batcher is not None:
+        info["requests"] = dataclasses.asdict(predictor.batcher.stats)
     return labels
 
 
@@ -167,8 +172,13 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[l
     return runnable, not_run
 
 
+def _needs_model(runnable: list[str], dataset: Dataset) -> bool:
+    return "shap" in runnable or ("post_training_bias" in runnable and dataset.predicted_label is None)
+
+
 def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
-                 options: ClientOptions | None = None) -> AnalysisResult:
+                 options: ClientOptions | None = None, *, base_dir: str | Path | None = None,
+                 workers: int = 1) -> AnalysisResult:
     """Run every runnable method of ``config`` on ``dataset``.
 
     Parameters
@@ -182,10 +192,19 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
         estimator, a callable, a model file path, or an ``http(s)://`` model-server URL.
     options : ClientOptions, optional
         Concurrency and payload limits of the model client.
+    base_dir : str or path-like, optional
+        Folder that relative paths in the config (a SHAP baseline file) are taken from.
+    workers : int, default 1
+        Threads of the Kernel SHAP core (results do not depend on it).
 
     Returns
     -------
     AnalysisResult
+
+    Notes
+    -----
+    One predictor serves the whole job, so a shadow endpoint is created once, used for
+    the predicted labels and the SHAP synthetic rows, and deleted at the end.
     """
     started = time.time()
     runnable, not_run = plan(config, dataset, model)
@@ -196,34 +215,54 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
     analysis: dict[str, Any] = {"version": "1.0"}
     timings: dict[str, float] = {}
     model_info: dict[str, Any] = {}
+    extra_manifest: dict[str, Any] = {}
+    files: dict[str, Any] = {}
     bias_frame = None
     predicted_label = dataset.predicted_label
     facets = [FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets]
-    for method, stage, key in BIAS_STAGES:
-        if method not in runnable:
-            continue
-        if bias_frame is None:
-            bias_frame = _bias_frame(dataset)
-        if stage == "post_training" and predicted_label is None:
+    with contextlib.ExitStack() as stack:
+        predictor = None
+        if _needs_model(runnable, dataset):
+            predictor = stack.enter_context(make_predictor(config, dataset.features, model, options))
+            model_info["description"] = predictor.description
+            log.info("Model: %s", predictor.description)
+        for method, stage, key in BIAS_STAGES:
+            if method not in runnable:
+                continue
+            if bias_frame is None:
+                bias_frame = _bias_frame(dataset)
+            if stage == "post_training" and predicted_label is None:
+                t0 = time.perf_counter()
+                predicted_label = _unused_name(bias_frame.columns, "predicted_label")
+                bias_frame = bias_frame.assign(**{predicted_label: _predict_labels(dataset, predictor, model_info)})
+                timings["predictions"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            predicted_label = _unused_name(bias_frame.columns, "predicted_label")
-            bias_frame = bias_frame.assign(**{predicted_label: _predict_labels(config, dataset, model, options, model_info)})
-            timings["predictions"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        metrics = getattr(config.methods, method).methods
-        log.info("Computing %s metrics (%s) for facets %s", stage.replace("_", "-"), metrics, [f.name for f in facets])
-        analysis[key] = bias_section(
-            bias_frame,
-            label=dataset.label,
-            label_values=list(config.label_values_or_threshold),
-            facets=facets,
-            stage=stage,
-            methods=metrics if isinstance(metrics, str) else list(metrics),
-            predicted_label=predicted_label if stage == "post_training" else None,
-            group_variable=dataset.group_variable,
-        )
-        timings[key] = time.perf_counter() - t0
-        log.info("Finished %s in %.3f s", key, timings[key])
+            metrics = getattr(config.methods, method).methods
+            log.info("Computing %s metrics (%s) for facets %s", stage.replace("_", "-"), metrics, [f.name for f in facets])
+            analysis[key] = bias_section(
+                bias_frame,
+                label=dataset.label,
+                label_values=list(config.label_values_or_threshold),
+                facets=facets,
+                stage=stage,
+                methods=metrics if isinstance(metrics, str) else list(metrics),
+                predicted_label=predicted_label if stage == "post_training" else None,
+                group_variable=dataset.group_variable,
+            )
+            timings[key] = time.perf_counter() - t0
+            log.info("Finished %s in %.3f s", key, timings[key])
+        if "shap" in runnable:
+            t0 = time.perf_counter()
+            section, local, extras = run_shap(config, dataset, predictor, workers=workers, base_dir=base_dir)
+            explanations = analysis.setdefault("explanations", {})
+            explanations["kernel_shap"] = section
+            explanations[SE_SECTION_KEY] = extras["standard_error_section"]
+            extra_manifest["kernel_shap"] = extras["manifest"]
+            save_local = config.methods.shap.save_local_shap_values_or_default
+            files["shap"] = (local if save_local else None, extras["standard_errors"] if save_local else None,
+                             extras["baseline"])
+            timings["kernel_shap"] = time.perf_counter() - t0
+            log.info("Finished kernel_shap in %.3f s", timings["kernel_shap"])
 
     manifest = {
         "engine": "clarify-engine",
@@ -236,6 +275,7 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
         "methods_run": runnable,
         "not_run": [item.to_dict() for item in not_run],
         "model": model_info,
+        **extra_manifest,
         "timings_seconds": timings,
     }
-    return AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest)
+    return AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest, files=files)

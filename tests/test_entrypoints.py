@@ -59,7 +59,9 @@ def test_python_api_matches_cli_and_container(tmp_path, demo_server):
     """In-process model, HTTP model server, CLI --model and the container against a
     SageMaker runtime endpoint (boto3 to the project's server) all give the same analysis."""
     api = clarify_engine.analyze(_demo_config(), data=DEMO_DATA, model=DEMO_MODEL).to_dict()
-    assert set(api) == {"version", "pre_training_bias_metrics", "post_training_bias_metrics"}
+    assert set(api) == {"version", "pre_training_bias_metrics", "post_training_bias_metrics", "explanations"}
+    assert set(api["explanations"]["kernel_shap"]["label0"]["global_shap_values"]) == {
+        "Age", "Gender", "Income", "Occupation", "YearsEmployed", "CreditScore"}
 
     over_http = clarify_engine.analyze(_demo_config(), data=DEMO_DATA, model=demo_server.url).to_dict()
     assert over_http == api
@@ -78,6 +80,8 @@ def test_python_api_matches_cli_and_container(tmp_path, demo_server):
     assert json.loads((root / "opt/ml/processing/output/analysis.json").read_text()) == api
     assert not (root / "opt/ml/output/message").exists()
     assert "SageMaker endpoint loans-endpoint" in proc.stdout
+    local = pd.read_csv(root / "opt/ml/processing/output/explanations_shap/out.csv")
+    assert local.shape == (5000, 6) and list(local.columns)[0] == "Age_label0"
     # timestamped log lines on stdout
     first = proc.stdout.splitlines()[0]
     assert first[:4].isdigit() and "T" in first[:20], first
@@ -93,7 +97,7 @@ def test_predicted_labels_in_data_need_no_model(tmp_path):
     config = _demo_config()
     config["headers"] = list(frame.columns)
     config["predicted_label"] = "Predicted"
-    del config["predictor"]
+    del config["predictor"], config["methods"]["shap"]
     from_column = clarify_engine.analyze(config, data=frame).to_dict()
     from_model = clarify_engine.analyze(_demo_config(), data=DEMO_DATA, model=model).to_dict()
     assert from_column["post_training_bias_metrics"]["facets"] == from_model["post_training_bias_metrics"]["facets"]
@@ -137,7 +141,7 @@ def manifest_model(output_dir: Path) -> dict:
 
 def test_a_model_is_required_when_predictions_are_not_in_the_data():
     config = _demo_config()
-    del config["predictor"]
+    del config["predictor"], config["methods"]["shap"]
     with pytest.raises(clarify_engine.ConfigError, match="predictor") as info:
         clarify_engine.analyze(config, data=DEMO_DATA)
     assert "post_training_bias" in str(info.value)
@@ -220,3 +224,51 @@ def test_cli_demo(tmp_path):
     assert len(facets["Occupation"]) == 6  # one-vs-rest: one entry per occupation
     assert "DI" in proc.stdout
     assert "predictions from model server http://127.0.0.1" in proc.stdout
+
+
+class _SlowModelHandler(__import__("http.server").server.BaseHTTPRequestHandler):
+    """Accepts requests and never answers in time: a model stuck on a slow reply."""
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        import time as _time
+
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        _time.sleep(30)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_container_stops_promptly_on_sigterm_while_waiting_for_the_model(tmp_path):
+    import http.server
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowModelHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = _demo_config()
+        del config["methods"]["shap"]
+        config["predictor"]["endpoint_name"] = "slow-endpoint"
+        root = _layout(tmp_path, config, {"loans.csv": DEMO_DATA})
+        env = {**__import__("os").environ, "CLARIFY_PROCESSING_ROOT": str(root),
+               "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": f"http://127.0.0.1:{server.server_address[1]}",
+               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-west-2"}
+        proc = subprocess.Popen([sys.executable, "-m", "clarify_engine.cli", "container"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout:  # wait until requests are in flight
+            if "Sending 5000 rows" in line:
+                break
+        time.sleep(0.5)
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 143, rest
+        assert time.monotonic() - stopped_at < 10, "the job must not sit out the model's reply"
+        assert "Signal 15 received" in (root / "opt/ml/output/message").read_text()
+    finally:
+        server.shutdown()

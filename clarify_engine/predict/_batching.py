@@ -352,13 +352,18 @@ class Batcher:
                 if pending and now - last_log >= self.progress_interval:
                     last_log = now
                     self._log_progress(run.stats, now - started)
-        except BaseException:
+        except Exception:
             run.abort.set()
-            raise
-        finally:
             # Workers stop at their next check of run.abort; in-flight requests end within the
             # transport's timeout, so this wait is bounded.
             pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        except BaseException:
+            # The job is being stopped (SIGTERM, Ctrl-C): do not sit out requests in flight.
+            run.abort.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         run.stats.elapsed = time.perf_counter() - started
         return outputs  # type: ignore[return-value]
 
