@@ -20,17 +20,25 @@ Rows/s = explained rows per second of wall time (best of ``--repeat``). Run::
 
 from __future__ import annotations
 
-import argparse
-import time
-import warnings
+import os
 
-import numpy as np
-from sklearn.datasets import make_classification
-from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
+# Single-threaded BLAS, set before numpy loads: the logistic regression's predict is a BLAS
+# product whose threads make the floor swing 5x on a shared machine; shap's own measurements
+# (spec kernel-shap.md §3) were taken the same way.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from clarify_engine.explain._coalitions import coalition_plan
-from clarify_engine.explain._kernel_shap import default_num_samples, kernel_shap
+import argparse  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.ensemble import GradientBoostingClassifier  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+from clarify_engine.explain._coalitions import coalition_plan  # noqa: E402
+from clarify_engine.explain._kernel_shap import default_num_samples, kernel_shap  # noqa: E402
 
 BATCH = 100_000
 

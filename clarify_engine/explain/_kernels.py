@@ -73,31 +73,52 @@ def _build_block(xbits, bbits, colfeat, masks, start, stop, table, row_hash, inv
 
     Notes
     -----
-    Hash: ``h = h * 0x9E3779B97F4A7C15 + word`` over the row's words, then the splitmix64
-    finaliser; linear probing. A hash match is confirmed word by word, so collisions never
+    Hash: the sum over columns of ``mix(word + p * 0x9E3779B97F4A7C15)`` (``mix`` = splitmix64
+    finaliser), finalised once more; linear probing. Being a sum, it is computed per
+    (row, baseline row) for the empty coalition plus one precomputed difference per present
+    feature: ``M`` additions per synthetic row instead of ``P`` dependent multiplies. A hash match is confirmed word by word, so collisions never
     merge distinct rows. Plain form: ``np.unique(rows, axis=0, return_index=True,
     return_inverse=True)`` on the bit patterns, distinct rows renumbered by first appearance.
     """
     n_coal = masks.shape[0]
     n_base = bbits.shape[0]
     n_col = xbits.shape[1]
+    n_feat = masks.shape[1]
     size = table.shape[0]
     slot_mask = np.uint64(size - 1)
     table[:] = -1
+    cols = np.empty(n_feat, dtype=np.int64)  # column of each explained feature
+    for p in range(n_col):
+        if colfeat[p] >= 0:
+            cols[colfeat[p]] = p
+    base = np.empty(n_base, dtype=np.uint64)  # hash of the empty-coalition row, per k
+    delta = np.empty((n_base, n_feat), dtype=np.uint64)  # change when feature j turns present
     n_unique = 0
     v = 0
     for i in range(start, stop):
+        for k in range(n_base):
+            h = np.uint64(0)
+            for p in range(n_col):
+                if colfeat[p] < 0:
+                    h += _finalize(xbits[i, p] + np.uint64(p) * _MUL)
+                else:
+                    h += _finalize(bbits[k, p] + np.uint64(p) * _MUL)
+            base[k] = h
+            for j in range(n_feat):
+                p = cols[j]
+                delta[k, j] = _finalize(xbits[i, p] + np.uint64(p) * _MUL) - _finalize(bbits[k, p] + np.uint64(p) * _MUL)
         for c in range(n_coal):
             for k in range(n_base):
-                h = np.uint64(0)
+                h = base[k]
+                for j in range(n_feat):
+                    if masks[c, j] != 0:
+                        h += delta[k, j]
                 for p in range(n_col):
                     j = colfeat[p]
                     if j < 0 or masks[c, j] != 0:
-                        word = xbits[i, p]
+                        out[n_unique, p] = xbits[i, p]
                     else:
-                        word = bbits[k, p]
-                    out[n_unique, p] = word
-                    h = h * _MUL + word
+                        out[n_unique, p] = bbits[k, p]
                 h = _finalize(h)
                 s = np.int64(h & slot_mask)
                 while True:

@@ -69,7 +69,7 @@ def test_additivity_always(m, budget, seed):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(5, m))
     B = rng.normal(size=(3, m))
-    res = kernel_shap(interactions, X, B, num_samples=max(budget, m), seed=seed)
+    res = kernel_shap(interactions, X, B, num_samples=max(budget, 3 * m), seed=seed)
     np.testing.assert_allclose(res.values.sum(axis=1), res.fx - res.expected_value, atol=1e-10)
     np.testing.assert_allclose(res.reference, np.broadcast_to(res.expected_value, res.fx.shape), atol=0)
 
