@@ -57,3 +57,23 @@ class ServerProcess:
             self.proc.wait()
         self.proc.stdout.close()
         self.proc.stderr.close()
+
+
+#: Credentials boto3 needs to sign requests to a local moto server (never real ones).
+DUMMY_AWS_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def moto_server_url():
+    """Start moto in server mode on a free loopback port; yields its URL, then stops it.
+
+    Use as the body of a pytest fixture: ``yield from moto_server_url()``.
+    """
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

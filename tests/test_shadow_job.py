@@ -13,26 +13,23 @@ import pytest
 
 import clarify_engine
 from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL
-from tests.helpers import ServerProcess, run_cli
+from tests.helpers import ServerProcess, moto_server_url, run_cli
 from tests.test_entrypoints import _layout
 
-moto_server = pytest.importorskip("moto.server")
 
 AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
 def control_plane():
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
+    servers = moto_server_url()
+    url = next(servers)
     client = boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
     client.create_model(ModelName="loans-model", ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
                         PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/loans:1"})
     yield url, client
-    server.stop()
+    servers.close()
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,8 @@ from abc import ABC, abstractmethod
 from enum import Enum
 from typing import Any
 
+from clarify_engine.config._constants import TEXT_GRANULARITIES, TEXT_LANGUAGES
+
 __all__ = [
     "BiasConfig",
     "DataConfig",
@@ -446,22 +448,8 @@ class TextConfig:
         Unknown granularity or language.
     """
 
-    _SUPPORTED_GRANULARITIES = ["token", "sentence", "paragraph"]
-    _SUPPORTED_LANGUAGES = [
-        "chinese", "zh", "danish", "da", "dutch", "nl", "english", "en", "french", "fr",
-        "german", "de", "greek", "el", "italian", "it", "japanese", "ja", "lithuanian", "lt",
-        "multi-language", "xx", "norwegian bokmål", "nb", "polish", "pl", "portuguese", "pt",
-        "romanian", "ro", "russian", "ru", "spanish", "es", "afrikaans", "af", "albanian", "sq",
-        "arabic", "ar", "armenian", "hy", "basque", "eu", "bengali", "bn", "bulgarian", "bg",
-        "catalan", "ca", "croatian", "hr", "czech", "cs", "estonian", "et", "finnish", "fi",
-        "gujarati", "gu", "hebrew", "he", "hindi", "hi", "hungarian", "hu", "icelandic", "is",
-        "indonesian", "id", "irish", "ga", "kannada", "kn", "kyrgyz", "ky", "latvian", "lv",
-        "ligurian", "lij", "luxembourgish", "lb", "macedonian", "mk", "malayalam", "ml",
-        "marathi", "mr", "nepali", "ne", "persian", "fa", "sanskrit", "sa", "serbian", "sr",
-        "setswana", "tn", "sinhala", "si", "slovak", "sk", "slovenian", "sl", "swedish", "sv",
-        "tagalog", "tl", "tamil", "ta", "tatar", "tt", "telugu", "te", "thai", "th",
-        "turkish", "tr", "ukrainian", "uk", "urdu", "ur", "vietnamese", "vi", "yoruba", "yo",
-    ]
+    _SUPPORTED_GRANULARITIES = list(TEXT_GRANULARITIES)
+    _SUPPORTED_LANGUAGES = list(TEXT_LANGUAGES)
 
     def __init__(self, granularity, language):
         if granularity not in TextConfig._SUPPORTED_GRANULARITIES:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from clarify_engine.config._constants import ACCEPT_TYPES, CONTENT_TYPES  # the schema's lists
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.predict._base import RequestCodec, ResponseCodec
 from clarify_engine.predict._csv_codec import CSVRequestCodec, CSVResponseCodec
@@ -32,18 +33,6 @@ __all__ = [
     "response_codec",
 ]
 
-#: Request types the analysis-config schema accepts (``image/jpg`` too: the SDK writes it).
-CONTENT_TYPES = (
-    "text/csv",
-    "application/jsonlines",
-    "application/json",
-    "image/jpeg",
-    "image/jpg",
-    "image/png",
-    "application/x-npy",
-)
-#: Response types the analysis-config schema accepts.
-ACCEPT_TYPES = ("text/csv", "application/jsonlines", "application/json")
 
 _NOT_YET = ("image/jpeg", "image/jpg", "image/png", "application/x-npy")
 

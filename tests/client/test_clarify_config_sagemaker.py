@@ -15,9 +15,8 @@ import pytest
 
 from clarify_engine.client import SageMakerClarifyProcessor, Session
 from tests.client.test_clarify_config_fixtures import REQUESTS, ROLE, _cases
-from tests.helpers import SDK_CONFIGS
+from tests.helpers import SDK_CONFIGS, moto_server_url
 
-moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
 
 AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-west-2"}
@@ -25,11 +24,7 @@ AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_
 
 @pytest.fixture(scope="module")
 def moto_url():
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    yield from moto_server_url()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import time
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto.server import ThreadedMotoServer
 
 from clarify_engine.client import (
     LocalSession,
@@ -28,6 +27,7 @@ from clarify_engine.client import (
     UnexpectedStatusException,
 )
 from tests.client.test_local import CONFIG_DIR, DATA_DIR, DEMO, OUTPUT_DIR, clarify_io, demo_config
+from tests.helpers import moto_server_url
 
 REGION = "us-west-2"
 ACCOUNT = "123456789012"  # moto's default account
@@ -37,11 +37,7 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/ClarifyRole"
 
 @pytest.fixture(scope="module")
 def moto_url():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    yield from moto_server_url()
 
 
 @pytest.fixture

@@ -19,20 +19,15 @@ import pytest
 from clarify_engine.container import JobStopped
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._shadow import MAX_NAME, ShadowEndpoint, shadow_endpoint_name
-from tests.helpers import REPO
+from tests.helpers import REPO, moto_server_url
 
-moto_server = pytest.importorskip("moto.server")
 
 AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
 def moto_url():
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    yield from moto_server_url()
 
 
 @pytest.fixture
