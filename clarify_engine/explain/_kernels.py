@@ -11,8 +11,9 @@ empty and full included by the caller) times the baseline rows ``B`` (K) defines
 
 :func:`_build_block` writes only the first of each set of bit-identical virtual rows into
 the request buffer (one pass: write, hash, probe), and :func:`_reduce_mean` averages the
-model outputs back per (row, coalition) with the baseline weights. Values are handled as their 64-bit patterns
-(arrays viewed as ``uint64``), so "identical" means bit-identical, NaN included.
+model outputs back per (row, coalition) with the baseline weights. Values are handled as
+their 64-bit patterns (arrays viewed as ``uint64``), so "identical" means bit-identical,
+NaN included.
 
 Plain-numpy twins live in ``tests/explain/naive.py``.
 """
@@ -76,8 +77,8 @@ def _build_block(xbits, bbits, colfeat, masks, start, stop, table, row_hash, inv
     Hash: the sum over columns of ``mix(word + p * 0x9E3779B97F4A7C15)`` (``mix`` = splitmix64
     finaliser), finalised once more; linear probing. Being a sum, it is computed per
     (row, baseline row) for the empty coalition plus one precomputed difference per present
-    feature: ``M`` additions per synthetic row instead of ``P`` dependent multiplies. A hash match is confirmed word by word, so collisions never
-    merge distinct rows. Plain form: ``np.unique(rows, axis=0, return_index=True,
+    feature: ``M`` additions per synthetic row instead of ``P`` dependent multiplies. A hash
+    match is confirmed word by word, so collisions never merge distinct rows. Plain form: ``np.unique(rows, axis=0, return_index=True,
     return_inverse=True)`` on the bit patterns, distinct rows renumbered by first appearance.
     """
     n_coal = masks.shape[0]
@@ -106,7 +107,8 @@ def _build_block(xbits, bbits, colfeat, masks, start, stop, table, row_hash, inv
             base[k] = h
             for j in range(n_feat):
                 p = cols[j]
-                delta[k, j] = _finalize(xbits[i, p] + np.uint64(p) * _MUL) - _finalize(bbits[k, p] + np.uint64(p) * _MUL)
+                salt = np.uint64(p) * _MUL
+                delta[k, j] = _finalize(xbits[i, p] + salt) - _finalize(bbits[k, p] + salt)
         for c in range(n_coal):
             for k in range(n_base):
                 h = base[k]

@@ -111,6 +111,7 @@ def test_different_seeds_give_different_samples():
     assert not np.array_equal(a.masks, b.masks)
 
 
+@pytest.mark.filterwarnings("ignore:num_samples=5 is below")
 def test_refuses_plans_whose_pairs_do_not_determine_the_values():
     # M=4, budget 5: sizes 1/3 are not enumerated and 2 pairs + 1 give at most 3 of the 4
     # needed ranks with the constraint row: refused with the budget named.
