@@ -83,10 +83,6 @@ def test_post_training_bias_against_a_served_model(tmp_path, monkeypatch):
 
 
 def test_explainability_against_a_served_model(tmp_path, monkeypatch):
-    import clarify_engine.run
-
-    if "shap" in getattr(clarify_engine.run, "_NOT_YET", {}):
-        pytest.skip("the engine does not run methods.shap yet (clarify_engine.run._NOT_YET)")
     from clarify_engine.client import SHAPConfig
 
     server = ServerProcess(DEMO / "loans_model.joblib")

@@ -17,7 +17,7 @@ from clarify_engine.client import SageMakerClarifyProcessor, Session
 from tests.client.test_clarify_config_fixtures import REQUESTS, ROLE, _cases
 from tests.helpers import SDK_CONFIGS, moto_server_url
 
-boto3 = pytest.importorskip("boto3")
+import boto3  # noqa: E402
 
 AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-west-2"}
 

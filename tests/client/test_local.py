@@ -282,8 +282,8 @@ def test_a_missing_input_fails_the_job_before_anything_runs(tmp_path, session):
 
 
 def test_clarify_processor_runs_pre_training_bias_locally(tmp_path, session):
-    clarify = pytest.importorskip("clarify_engine.client._clarify")
-    config = pytest.importorskip("clarify_engine.client._clarify_config")
+    import clarify_engine.client._clarify as clarify
+    import clarify_engine.client._clarify_config as config
     headers = ["Target", "Age", "Gender", "Income", "Occupation", "YearsEmployed", "CreditScore"]
     data_config = config.DataConfig(s3_data_input_path=str(DEMO / "loans.csv"), s3_output_path=str(tmp_path / "out"),
                                     label="Target", headers=headers, dataset_type="text/csv")

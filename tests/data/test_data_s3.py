@@ -14,8 +14,7 @@ from clarify_engine.data import load_dataset
 from clarify_engine.errors import DataError
 from tests.data.conftest import sdk_config
 
-pytest.importorskip("s3fs")
-moto_server = pytest.importorskip("moto.server")
+import moto.server as moto_server  # noqa: E402
 boto3 = pytest.importorskip("boto3")
 
 BUCKET = "clarify-data"

@@ -199,7 +199,7 @@ def test_xgboost_file_without_xgboost_says_what_to_do(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("suffix", [".json", ".ubj"])
 def test_xgboost_model_files(tmp_path, data, suffix):
-    xgb = pytest.importorskip("xgboost")
+    import xgboost as xgb
     X, y = data
     clf = xgb.XGBClassifier(n_estimators=5, max_depth=2).fit(X, y)
     clf.save_model(tmp_path / f"clf{suffix}")
@@ -224,7 +224,6 @@ def test_xgboost_model_files(tmp_path, data, suffix):
 
 
 def test_corrupt_xgboost_file(tmp_path):
-    pytest.importorskip("xgboost")
     (tmp_path / "model.json").write_text('{"not": "a model"}')
     with pytest.raises(ModelError, match="xgboost model file .* could not be loaded"):
         load_model(tmp_path / "model.json")
