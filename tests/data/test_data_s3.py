@@ -15,7 +15,7 @@ from clarify_engine.errors import DataError
 from tests.data.conftest import sdk_config
 
 import moto.server as moto_server  # noqa: E402
-boto3 = pytest.importorskip("boto3")
+import boto3  # noqa: E402
 
 BUCKET = "clarify-data"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
