@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -178,7 +179,7 @@ def _needs_model(runnable: list[str], dataset: Dataset) -> bool:
 
 def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
                  options: ClientOptions | None = None, *, base_dir: str | Path | None = None,
-                 workers: int = 1) -> AnalysisResult:
+                 workers: int | None = None) -> AnalysisResult:
     """Run every runnable method of ``config`` on ``dataset``.
 
     Parameters
@@ -194,8 +195,9 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
         Concurrency and payload limits of the model client.
     base_dir : str or path-like, optional
         Folder that relative paths in the config (a SHAP baseline file) are taken from.
-    workers : int, default 1
-        Threads of the Kernel SHAP core (results do not depend on it).
+    workers : int, optional
+        Threads of the Kernel SHAP core (results do not depend on it); default: the CPU
+        count, at most 4 (one builds synthetic rows while the model runs).
 
     Returns
     -------
@@ -207,6 +209,8 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
     the predicted labels and the SHAP synthetic rows, and deleted at the end.
     """
     started = time.time()
+    if workers is None:
+        workers = max(1, min(4, os.cpu_count() or 1))
     runnable, not_run = plan(config, dataset, model)
     for item in not_run:
         log.warning("Not run: %s: %s", item.method, item.reason)
