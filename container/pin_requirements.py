@@ -1,4 +1,4 @@
-"""Print container/requirements.txt: pyproject's runtime dependencies and their closure, pinned to this environment.
+"""Print container/requirements.txt: pyproject's runtime dependencies (with the s3 extra) and their closure, pinned to this environment.
 
 Usage: python container/pin_requirements.py pyproject.toml > container/requirements.txt
 """
@@ -10,7 +10,10 @@ import tomllib
 from packaging.requirements import Requirement
 
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
-stack = [Requirement(r).name for r in project["dependencies"]]
+# The runtime dependencies plus the "s3" extra: in the container, dataset_uri, facet and
+# predicted-label datasets and SHAP baselines are s3:// URIs, read through s3fs.
+runtime = project["dependencies"] + project["optional-dependencies"]["s3"]
+stack = [Requirement(r).name for r in runtime]
 pins = {}
 while stack:
     name = stack.pop()

@@ -24,7 +24,7 @@ DOCKERFILE = CONTAINER / "Dockerfile"
 REQUIREMENTS = CONTAINER / "requirements.txt"
 INSTALL_REQUIREMENTS = "pip install --no-cache-dir --no-deps -r requirements.txt"
 INSTALL_ENGINE = "pip install --no-cache-dir --no-deps ."
-TEST_ONLY = {"pytest", "pytest-timeout", "hypothesis", "moto", "jsonschema", "xgboost-cpu", "s3fs"}
+TEST_ONLY = {"pytest", "pytest-timeout", "hypothesis", "moto", "jsonschema", "xgboost-cpu", "shap"}
 
 
 def _final_stage() -> str:
@@ -59,19 +59,23 @@ def test_final_stage_installs_no_compilers_or_build_tools():
     assert "pip install" not in final  # everything comes from the build stage's venv
 
 
-def test_requirements_are_the_runtime_closure_pinned_to_this_environment():
-    import importlib.metadata as md
+def test_requirements_are_the_runtime_closure():
+    """Every runtime dependency (and what it pulls in) is pinned, and nothing test-only.
 
+    Only the names are compared with this environment: the pinned versions are those of the
+    environment the image was last pinned in, and newer releases on the registry must not
+    fail CI (the replay test below checks that the pins install together and run).
+    """
     pins = _pins()
     assert not TEST_ONLY & set(pins), TEST_ONLY & set(pins)
-    for name in ("numpy", "pandas", "pyarrow", "numba", "scikit-learn", "boto3", "orjson", "jmespath"):
+    for name in ("numpy", "pandas", "pyarrow", "numba", "scikit-learn", "boto3", "orjson", "jmespath", "s3fs"):
         assert name in pins, f"{name} missing from {REQUIREMENTS}"
-    stale = {n: (v, md.version(n)) for n, v in pins.items() if md.version(n) != v}
-    assert not stale, f"pins differ from the installed versions (pinned, installed): {stale}; regenerate with " \
-                      "python container/pin_requirements.py pyproject.toml > container/requirements.txt"
     generated = subprocess.run([sys.executable, str(CONTAINER / "pin_requirements.py"), str(REPO / "pyproject.toml")],
                                capture_output=True, text=True, check=True).stdout
-    assert generated == REQUIREMENTS.read_text()
+    names = {line.split("==")[0] for line in generated.splitlines() if "==" in line}
+    assert names == set(pins), ("the runtime closure changed; regenerate with "
+                                "python container/pin_requirements.py pyproject.toml > container/requirements.txt",
+                                names ^ set(pins))
 
 
 def test_install_step_replayed_in_a_fresh_venv_runs_the_container_entrypoint(tmp_path):
