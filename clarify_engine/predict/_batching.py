@@ -3,9 +3,11 @@
 :class:`Batcher` sits between a request codec, a transport and a response codec. For one
 :meth:`Batcher.predict` call it
 
-1. encodes every record once and sends each distinct record once (rows whose encoded bytes
-   are identical share one answer);
-2. packs the distinct records, in order, into requests bounded by bytes and by records;
+1. encodes the records a chunk at a time and sends each distinct record once (rows whose
+   encoded bytes are identical share one answer, across chunks too);
+2. packs the distinct records, in order, into requests bounded by bytes and by records, and
+   hands each chunk's full requests to the workers while the next chunk is encoded (the
+   packing is the same as that of the whole input at once);
 3. keeps ``concurrency`` requests in flight and puts the answers back in input order;
 4. retries transient faults with backoff (:class:`~clarify_engine.predict._retry.RetryPolicy`)
    and, when a request still fails in a way a smaller request may not, splits it into halves
@@ -28,6 +30,7 @@ becomes a ceiling for every request not yet sent, so that a few refusals (about
 from __future__ import annotations
 
 import logging
+import math
 import random as _random
 import threading
 import time
@@ -72,7 +75,7 @@ class BatchStats:
     rows, unique_rows : int
         Records asked for, and distinct encoded records among them (those sent).
     planned_requests : int
-        Requests planned before the first call (bytes and records limits).
+        Requests planned from the bytes and records limits (grows while rows are encoded).
     requests_sent : int
         Attempts made, retries and the halves of split requests included.
     retries : int
@@ -103,9 +106,10 @@ class _Aborted(Exception):
 class _Run:
     """State the workers of one predict call share (guarded by ``lock``)."""
 
-    pieces: list
-    cum: np.ndarray  # cum[k] = sum over i < k of (len(pieces[i]) + sep), shape (n_unique + 1,)
-    codes: np.ndarray  # unique index of every input row, shape (n_rows,)
+    pieces: list  # distinct encoded records, in order of first appearance (grows chunk by chunk)
+    cum: np.ndarray  # cum[k] = sum over i < k of (len(pieces[i]) + sep), shape (n_rows + 1,)
+    codes: np.ndarray  # distinct-record index of every input row, shape (n_rows,)
+    first_rows: np.ndarray  # input row of each distinct record's first appearance, (n_rows,)
     fixed: int
     sep: int
     record_limit: int
@@ -116,6 +120,7 @@ class _Run:
     abort: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None  # the first failure that ended the run
     fallback_logged: bool = False
+    index: dict = field(default_factory=dict)  # encoded record -> distinct-record index
 
     def body_size(self, start: int, stop: int) -> int:
         """Bytes of the body holding distinct records ``start:stop`` (from the measured layout)."""
@@ -123,7 +128,7 @@ class _Run:
 
     def first_row(self, unique: int) -> int:
         """Input row index of the first row whose record is distinct record ``unique``."""
-        return int(np.argmax(self.codes == unique))
+        return int(self.first_rows[unique])
 
     def count(self, name: str, value: int = 1) -> None:
         with self.lock:
@@ -161,6 +166,9 @@ class Batcher:
         Uniform [0, 1) source of the backoff jitter.
     progress_interval : float, default 5.0
         Seconds between progress log lines (logger ``"clarify_engine"``).
+    chunk_rows : int, default 2048
+        Rows encoded at a time. The first requests go out once the first chunk is encoded,
+        and later chunks (growing to 8 times this) are encoded while requests are in flight.
 
     Attributes
     ----------
@@ -182,11 +190,13 @@ class Batcher:
         sleep: Callable[[float], None] | None = None,
         random: Callable[[], float] = _random.random,
         progress_interval: float = 5.0,
+        chunk_rows: int = 2048,
     ):
         _check_int("max_payload_bytes", max_payload_bytes, 1)
         if max_records is not None:
             _check_int("max_records", max_records, 1)
         _check_int("concurrency", concurrency, 1)
+        _check_int("chunk_rows", chunk_rows, 1)
         if not progress_interval > 0:
             raise ValueError(
                 f"Batcher: progress_interval: expected seconds > 0, found {progress_interval!r}"
@@ -200,6 +210,7 @@ class Batcher:
         self.retry = retry if retry is not None else RetryPolicy()
         self.on_progress = on_progress
         self.progress_interval = float(progress_interval)
+        self.chunk_rows = chunk_rows
         self._sleep = sleep
         self._random = random
         self.stats = BatchStats()
@@ -223,78 +234,41 @@ class Batcher:
         Raises
         ------
         ModelError
-            A record is larger than ``max_payload_bytes`` on its own (names the row); a
-            record fails on its own after retries (names the row, the status/code and the
-            model's message); a fault no retry or split can fix (names the rows, the fault);
-            or the replies disagree in shape.
+            A record is larger than ``max_payload_bytes`` on its own (names the row; raised
+            before anything holding that record is sent); a record fails on its own after
+            retries (names the row, the status/code and the model's message); a fault no
+            retry or split can fix (names the rows, the fault); or the replies disagree in
+            shape.
         """
         records = _as_records(rows)
         n_rows = len(records)
         self.stats = stats = BatchStats(rows=n_rows)
         if n_rows == 0:
             return ModelOutput(labels=None, scores=None)
-
-        # 1. encode once, keep the distinct records in order of first appearance
-        pieces = self.request_codec.encode_records(records)
-        if len(pieces) != n_rows:
-            raise ModelError(
-                f"The request codec encoded {len(pieces)} records for {n_rows} rows; "
-                "expected one encoded record per row."
-            )
-        index: dict[bytes, int] = {}
-        codes = np.fromiter(
-            (index.setdefault(p, len(index)) for p in pieces), dtype=np.intp, count=n_rows
-        )
-        unique = list(index)
-        del index, pieces
-        stats.unique_rows = n_unique = len(unique)
-
-        # 2. plan: bytes and records per request
-        fixed, sep = self._measure_layout(unique[0])
-        lengths = np.fromiter(map(len, unique), dtype=np.int64, count=n_unique)
-        cum = np.zeros(n_unique + 1, dtype=np.int64)
-        np.cumsum(lengths + sep, out=cum[1:])
         limits = [m for m in (self.max_records, self.request_codec.max_records) if m]
         run = _Run(
-            pieces=unique,
-            cum=cum,
-            codes=codes,
-            fixed=fixed,
-            sep=sep,
-            record_limit=min(limits) if limits else n_unique,
+            pieces=[],
+            cum=np.zeros(n_rows + 1, dtype=np.int64),
+            codes=np.empty(n_rows, dtype=np.intp),
+            first_rows=np.empty(n_rows, dtype=np.intp),
+            fixed=0,
+            sep=0,
+            record_limit=min(limits) if limits else n_rows,
             stats=stats,
             byte_ceiling=self.max_payload_bytes,
             slots=threading.Semaphore(self.concurrency),
         )
-        too_big = np.flatnonzero(lengths + fixed > self.max_payload_bytes)
-        if too_big.size:
-            u = int(too_big[0])
-            raise ModelError(
-                f"Row {run.first_row(u)} alone makes a request of {int(lengths[u]) + fixed} bytes, "
-                f"more than the {self.max_payload_bytes}-byte payload limit "
-                f"({too_big.size} distinct record(s) are over it); "
-                "shorten the record or raise the payload limit if the endpoint accepts more."
-            )
-        plan = _pack(run, 0, n_unique, self.max_payload_bytes)
-        stats.planned_requests = len(plan)
-        logger.info(
-            "Sending %d rows (%d unique) to the model in %d requests "
-            "(at most %d records and %d bytes each, %d at a time).",
-            n_rows,
-            n_unique,
-            len(plan),
-            run.record_limit,
-            self.max_payload_bytes,
-            min(self.concurrency, len(plan)),
-        )
+        outputs = self._pipeline(run, records)
+        n_unique = stats.unique_rows
 
-        # 3. send, several at once
-        outputs = self._run_plan(run, plan)
-
-        # 4. reassemble in input order
+        # reassemble in input order
         merged = _concatenate(outputs, n_unique)
-        labels = merged.labels[codes] if merged.labels is not None else None
-        scores = merged.scores[codes] if merged.scores is not None else None
+        codes = run.codes
+        if n_unique == n_rows:  # every row distinct: codes are 0, 1, ..., n_rows - 1
+            labels, scores = merged.labels, merged.scores
+        else:
+            labels = merged.labels[codes] if merged.labels is not None else None
+            scores = merged.scores[codes] if merged.scores is not None else None
         rate = n_unique / stats.elapsed if stats.elapsed > 0 else float("inf")
         logger.info(
             "Predicted %d rows (%d unique) in %.1f s (%.0f rows/s): %d requests sent, "
@@ -321,37 +295,145 @@ class Batcher:
         two = len(codec.join([piece, piece])) - 2 * len(piece)
         return fixed, max(two - one, 0)
 
+    def _chunks(self, n_rows: int):
+        """Row ranges encoded at a time: ``chunk_rows`` first, doubling up to 8 times that."""
+        size = self.chunk_rows
+        start = 0
+        while start < n_rows:
+            stop = min(start + size, n_rows)
+            yield start, stop
+            start = stop
+            size = min(2 * size, 8 * self.chunk_rows)
+
+    def _encode_chunk(self, run: _Run, records, start: int, stop: int) -> int:
+        """Encode rows ``start:stop``, add their new distinct records to ``run``; return how many.
+
+        Raises ModelError naming the first row whose record alone is over the payload limit.
+        """
+        chunk = _rows_slice(records, start, stop)
+        pieces = self.request_codec.encode_records(chunk)
+        n = stop - start
+        if len(pieces) != n:
+            raise ModelError(
+                f"The request codec encoded {len(pieces)} records for rows {start} to {stop - 1}; "
+                "expected one encoded record per row."
+            )
+        index = run.index
+        old = len(index)
+        setdefault = index.setdefault
+        codes = np.fromiter((setdefault(p, len(index)) for p in pieces), dtype=np.intp, count=n)
+        run.codes[start:stop] = codes
+        new = len(index) - old
+        if new == 0:
+            return 0
+        if new == n:  # every row of the chunk is new: no search needed
+            positions = np.arange(n)
+            fresh = pieces
+        else:
+            # new codes are given in order of first appearance: the first position of each
+            codes_new, positions = np.unique(codes, return_index=True)
+            positions = positions[codes_new >= old]
+            fresh = [pieces[i] for i in positions.tolist()]
+        if old == 0:
+            run.fixed, run.sep = self._measure_layout(fresh[0])
+        lengths = np.fromiter(map(len, fresh), dtype=np.int64, count=new)
+        too_big = np.flatnonzero(lengths + run.fixed > self.max_payload_bytes)
+        if too_big.size:
+            u = int(too_big[0])
+            raise ModelError(
+                f"Row {start + int(positions[u])} alone makes a request of "
+                f"{int(lengths[u]) + run.fixed} bytes, more than the {self.max_payload_bytes}-byte "
+                f"payload limit ({too_big.size} distinct record(s) of rows {start} to {stop - 1} "
+                "are over it); shorten the record or raise the payload limit if the endpoint "
+                "accepts more."
+            )
+        run.first_rows[old : old + new] = positions + start
+        cum = run.cum
+        np.cumsum(lengths + run.sep, out=cum[old + 1 : old + new + 1])
+        cum[old + 1 : old + new + 1] += cum[old]
+        run.pieces.extend(fresh)
+        run.stats.unique_rows = old + new
+        return new
+
+    def _log_plan(self, run: _Run, n_encoded: int, exact: bool, planned: int) -> None:
+        stats = run.stats
+        if exact:
+            logger.info(
+                "Sending %d rows (%d unique) to the model in %d requests "
+                "(at most %d records and %d bytes each, %d at a time).",
+                stats.rows,
+                stats.unique_rows,
+                planned,
+                run.record_limit,
+                self.max_payload_bytes,
+                min(self.concurrency, planned),
+            )
+            return
+        # estimate from the rows encoded so far: their share of distinct rows and their sizes
+        unique = stats.unique_rows
+        est_unique = max(1, round(stats.rows * unique / n_encoded)) if unique else 1
+        per_record = float(run.cum[unique]) / unique if unique else 1.0
+        budget = max(self.max_payload_bytes - run.fixed + run.sep, 1)
+        est = max(
+            math.ceil(est_unique / run.record_limit), math.ceil(est_unique * per_record / budget), 1
+        )
+        logger.info(
+            "Sending %d rows to the model in about %d requests (at most %d records and %d bytes "
+            "each, %d at a time); rows are encoded while the first requests run, the counts of "
+            "unique rows and requests follow at the end.",
+            stats.rows,
+            est,
+            run.record_limit,
+            self.max_payload_bytes,
+            min(self.concurrency, est),
+        )
+
     # -- running -----------------------------------------------------------------------------
 
-    def _run_plan(self, run: _Run, plan: list[tuple[int, int]]) -> list[ModelOutput]:
-        outputs: list[ModelOutput | None] = [None] * len(plan)
-        total = run.stats.unique_rows
+    def _pipeline(self, run: _Run, records) -> list[ModelOutput]:
+        """Encode chunk by chunk, submitting each chunk's full requests while the next is encoded.
+
+        Packing is the same greedy packing as of the whole input at once: a request still open
+        at the end of a chunk (it could take more records) waits for the next chunk.
+        """
+        stats = run.stats
+        n_rows = stats.rows
+        outputs: dict[int, ModelOutput] = {}
+        futures: dict = {}
+        pending: set = set()
         started = time.perf_counter()
-        last_log = started
-        # One worker more than requests in flight: a worker holds an in-flight slot only while
-        # its request is out, so that one can join the next body or decode a reply meanwhile.
-        pool = ThreadPoolExecutor(
-            max_workers=min(self.concurrency + 1, len(plan)), thread_name_prefix="clarify-predict"
-        )
+        clock = {"last_log": started}
+        pool = ThreadPoolExecutor(max_workers=self.concurrency + 1, thread_name_prefix="clarify-predict")
         try:
-            futures = {pool.submit(self._task, run, a, b): k for k, (a, b) in enumerate(plan)}
-            pending = set(futures)
+            planned_to = 0  # distinct records [0, planned_to) are in submitted requests
+            logged = False
+            for start, stop in self._chunks(n_rows):
+                if run.abort.is_set():
+                    break  # a request failed for good: the wait below raises its error
+                self._encode_chunk(run, records, start, stop)
+                last = stop == n_rows
+                n_unique = stats.unique_rows
+                plan = _pack(run, planned_to, n_unique, self.max_payload_bytes)
+                if not last and plan:
+                    a, b = plan[-1]
+                    if b == n_unique and b - a < run.record_limit:
+                        plan.pop()  # may take records of the next chunk
+                if not logged:
+                    self._log_plan(run, stop, exact=last, planned=len(plan))
+                    logged = True
+                for a, b in plan:
+                    future = pool.submit(self._task, run, a, b)
+                    futures[future] = a
+                    pending.add(future)
+                stats.planned_requests += len(plan)
+                if plan:
+                    planned_to = plan[-1][1]
+                if pending:
+                    pending = self._collect(run, pending, futures, outputs, 0, started, clock)
             while pending:
-                done, pending = wait(
-                    pending, timeout=self.progress_interval, return_when=FIRST_COMPLETED
+                pending = self._collect(
+                    run, pending, futures, outputs, self.progress_interval, started, clock
                 )
-                for future in done:
-                    error = future.exception()
-                    if error is not None:
-                        raise run.error or error
-                    outputs[futures[future]] = future.result()
-                now = time.perf_counter()
-                run.stats.elapsed = now - started
-                if done and self.on_progress is not None:
-                    self.on_progress(run.stats.rows_done, total)
-                if pending and now - last_log >= self.progress_interval:
-                    last_log = now
-                    self._log_progress(run.stats, now - started)
         except Exception:
             run.abort.set()
             # Workers stop at their next check of run.abort; in-flight requests end within the
@@ -364,8 +446,25 @@ class Batcher:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
-        run.stats.elapsed = time.perf_counter() - started
-        return outputs  # type: ignore[return-value]
+        stats.elapsed = time.perf_counter() - started
+        return [outputs[a] for a in sorted(outputs)]
+
+    def _collect(self, run, pending, futures, outputs, timeout, started, clock) -> set:
+        """Take the answers of finished requests (waiting up to ``timeout``); report progress."""
+        done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            error = future.exception()
+            if error is not None:
+                raise run.error or error
+            outputs[futures.pop(future)] = future.result()
+        now = time.perf_counter()
+        run.stats.elapsed = now - started
+        if done and self.on_progress is not None:
+            self.on_progress(run.stats.rows_done, run.stats.unique_rows)
+        if pending and now - clock["last_log"] >= self.progress_interval:
+            clock["last_log"] = now
+            self._log_progress(run.stats, now - started)
+        return pending
 
     def _log_progress(self, stats: BatchStats, elapsed: float) -> None:
         done, total = stats.rows_done, stats.unique_rows
@@ -566,6 +665,15 @@ def _as_records(rows):
     return rows
 
 
+def _rows_slice(records, start: int, stop: int):
+    """Rows ``start:stop`` of a DataFrame, a 2-D array or a sequence of records."""
+    if start == 0 and stop == len(records):
+        return records
+    if hasattr(records, "iloc"):
+        return records.iloc[start:stop]
+    return records[start:stop]
+
+
 def _pack(run: _Run, start: int, stop: int, max_bytes: int) -> list[tuple[int, int]]:
     """Greedy ranges of distinct records ``start:stop``, each within ``max_bytes`` and the record limit.
 
@@ -573,7 +681,7 @@ def _pack(run: _Run, start: int, stop: int, max_bytes: int) -> list[tuple[int, i
     ``cum[b] <= cum[a] + max_bytes - fixed + sep``; each range takes as many records as fit
     (at least one).
     """
-    cum = run.cum
+    cum = run.cum[: stop + 1]  # entries past the records encoded so far are not filled yet
     budget = max_bytes - run.fixed + run.sep
     ranges = []
     a = start
