@@ -224,6 +224,8 @@ def test_cli_demo(tmp_path):
     assert len(facets["Occupation"]) == 6  # one-vs-rest: one entry per occupation
     assert "DI" in proc.stdout
     assert "predictions from model server http://127.0.0.1" in proc.stdout
+    assert "kernel_shap label0 (expected value" in proc.stdout
+    assert (tmp_path / "demo" / "explanations_shap" / "out.csv").exists()
 
 
 class _SlowModelHandler(__import__("http.server").server.BaseHTTPRequestHandler):

@@ -31,7 +31,7 @@ class DemoResult:
     output_dir: Path
 
     def summary(self) -> str:
-        """A few lines a person can read: each facet's headline metrics."""
+        """A few lines a person can read: each facet's headline metrics and the global SHAP values."""
         lines = []
         for key in ("pre_training_bias_metrics", "post_training_bias_metrics"):
             section = self.result.analysis.get(key)
@@ -45,6 +45,10 @@ class DemoResult:
                         if m["name"] in ("CI", "DPL", "KL", "DI", "DPPL", "AD")
                     )
                     lines.append(f"{key} {facet} {entry['value_or_threshold']}: {shown}")
+        for label, values in self.result.analysis.get("explanations", {}).get("kernel_shap", {}).items():
+            top = sorted(values["global_shap_values"].items(), key=lambda kv: -kv[1])
+            shown = ", ".join(f"{name}={value:.4f}" for name, value in top)
+            lines.append(f"kernel_shap {label} (expected value {values['expected_value']:.4f}): {shown}")
         model = self.result.manifest.get("model", {})
         if model:
             lines.append(f"predictions from {model.get('description')}: {model.get('requests', {})}")
