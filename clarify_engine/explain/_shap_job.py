@@ -223,9 +223,15 @@ def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, b
     num_samples = _get(shap_cfg, "num_samples")
     m = len(explain)
     predict = make_predict(predictor, coder)
-    log.info("Kernel SHAP: %d records, %d of %d features explained, baseline of %d rows (%s), num_samples=%s",
+    budget = num_samples if num_samples is not None else (default_num_samples(m) if m >= 2 else 0)
+    # Coalitions per record: the budget (at most 2^M - 2) plus the empty and full ones; each is
+    # crossed with every baseline row. Identical synthetic rows are sent once, so this is a bound.
+    coalitions = min(budget, 2 ** m - 2) + 2 if m >= 1 else 1
+    log.info("Kernel SHAP: %d records, %d of %d features explained, baseline of %d rows (%s), num_samples=%s; "
+             "at most %d synthetic rows (%d records x %d coalitions x %d baseline rows) will be sent to the model",
              len(X), m, len(features), len(B), baseline_source,
-             num_samples if num_samples is not None else f"auto ({default_num_samples(m) if m >= 2 else 0})")
+             num_samples if num_samples is not None else f"auto ({budget})",
+             len(X) * coalitions * len(B), len(X), coalitions, len(B))
     started = time.perf_counter()
     result = kernel_shap(predict, X, B, weights=weights, explain=explain, num_samples=num_samples, seed=seed,
                          link=link, max_rows_per_call=max_rows_per_call, workers=workers)
@@ -278,6 +284,9 @@ def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, b
         "seconds": {"baseline": round(baseline_seconds, 3), "kernel_shap": round(shap_seconds, 3),
                     "model": round(predict.seconds, 3)},
     }
+    log.info("Kernel SHAP: %d distinct synthetic rows sent in %d model calls (%.1f s of %.1f s in the model); "
+             "%d coalitions per record%s", predict.rows_sent, predict.calls, predict.seconds, shap_seconds,
+             result.n_coalitions, " (every coalition: exact Shapley values)" if result.exact else "")
     extras = {
         "standard_errors": standard_errors,
         "standard_error_section": se_section,
