@@ -274,3 +274,13 @@ def test_container_stops_promptly_on_sigterm_while_waiting_for_the_model(tmp_pat
         assert "Signal 15 received" in (root / "opt/ml/output/message").read_text()
     finally:
         server.shutdown()
+
+
+def test_text_explanations_are_reported_as_not_run_and_bias_still_runs():
+    config = _demo_config()
+    config["methods"]["shap"]["text_config"] = {"granularity": "token", "language": "english"}
+    result = clarify_engine.analyze(config, data=DEMO_DATA, model=DEMO_MODEL)
+    assert "explanations" not in result.to_dict()
+    assert [n.method for n in result.not_run] == ["shap"]
+    assert "text_config" in result.not_run[0].reason
+    assert "post_training_bias_metrics" in result.to_dict()
