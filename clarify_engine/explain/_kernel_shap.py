@@ -228,30 +228,53 @@ class _Builder:
 
     ``build(start, stop)`` runs the nogil kernel :func:`._kernels._build_block` and returns
     ``rows`` (U, P), a view of the request buffer, and ``inverse`` (V,), the distinct row of each
-    virtual row. The buffers are reused by the next ``build`` of the same builder, so a
-    pipelined caller alternates two builders: one is filled while the model reads the other.
+    virtual row (``-1 - k`` for baseline row ``k`` when ``skip_empty``). The buffers are reused by
+    the next ``build`` of the same builder, so a pipelined caller alternates two builders: one is
+    filled while the model reads the other.
     """
 
-    def __init__(self, X, baseline, colfeat, masks, max_virtual):
+    def __init__(self, X, baseline, bplan, skip_empty, max_virtual):
         self.xbits = X.view(np.uint64)
         self.bbits = baseline.view(np.uint64)
-        self.colfeat = colfeat
-        self.masks = masks
-        self.per_row = masks.shape[0] * baseline.shape[0]
+        self.plan = bplan
+        self.skip_empty = bool(skip_empty)
+        n_coal, n_words = bplan.present.shape
+        self.per_row = n_coal * baseline.shape[0]
         size = 16
-        while size < 2 * max_virtual:
+        while size < 2 * self.per_row:
             size *= 2
-        self.table = np.empty(size, dtype=np.int64)
-        self.row_hash = np.empty(max_virtual, dtype=np.uint64)
+        self.keys = np.empty((size, n_words), dtype=np.uint64)
+        self.kstar = np.empty(size, dtype=np.int64)
+        self.slot_row = np.empty(size, dtype=np.int64)
+        self.stamp = np.full(size, -1, dtype=np.int64)
+        self.state = np.zeros(1, dtype=np.int64)
         self.inverse = np.empty(max_virtual, dtype=np.int64)
         self.rows = np.empty((max_virtual, X.shape[1]), dtype=np.float64)
 
     def build(self, start, stop):
         nv = (stop - start) * self.per_row
         inverse = self.inverse[:nv]
-        n_unique = _kernels._build_block(self.xbits, self.bbits, self.colfeat, self.masks, start, stop,
-                                         self.table, self.row_hash, inverse, self.rows.view(np.uint64))
+        bp = self.plan
+        n_unique = _kernels._build_block(
+            self.xbits, self.bbits, bp.cols, bp.present, bp.valid, bp.eq, bp.part_ptr, bp.part_k,
+            bp.from_base, bp.wr_ptr, bp.wr_col, self.skip_empty, start, stop, self.keys, self.kstar,
+            self.slot_row, self.stamp, self.state, inverse, self.rows.view(np.uint64))
         return self.rows[:n_unique], inverse
+
+
+def _distinct_records(X):
+    """Bit-identical records of ``X`` found once: (first index of each distinct record, inverse),
+    or (None, None) when every record is distinct. Distinct records keep their order."""
+    if X.shape[0] < 2 or X.shape[1] == 0:
+        return None, None
+    keys = np.ascontiguousarray(X).view(np.dtype((np.void, 8 * X.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    if first.shape[0] == X.shape[0]:
+        return None, None
+    order = np.argsort(first, kind="stable")  # renumber by first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    return first[order], rank[inverse.reshape(-1)]
 
 
 def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples=None, seed=None,
@@ -338,9 +361,13 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     n_plan = inner.shape[0]
     masks = np.concatenate([np.zeros((1, m), np.uint8), inner, np.ones((1, m), np.uint8)])
     n_coal = masks.shape[0]
-    colfeat = np.full(n_col, -1, dtype=np.int64)
-    colfeat[idx] = np.arange(m)
+    bplan = _kernels.BlockPlan(masks, baseline, idx)
     all_explained = m == n_col
+    # Bit-identical records have identical answers: explain each once, copy at the end.
+    first, record_inverse = _distinct_records(X)
+    if first is not None:
+        X = np.ascontiguousarray(X[first])
+        n_rows = X.shape[0]
 
     values = np.zeros((n_rows, m, n_out))
     ses = np.zeros((n_rows, m, n_out))
@@ -351,7 +378,7 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     starts = list(range(0, n_rows, block))
     workers = int(workers)
     pipelined = workers > 1 and len(starts) > 1
-    builders = [_Builder(X, baseline, colfeat, masks, min(block, n_rows) * per_row)
+    builders = [_Builder(X, baseline, bplan, all_explained, min(block, n_rows) * per_row)
                 for _ in range(2 if pipelined else 1)]
     pool = ThreadPoolExecutor(1) if pipelined else None
     try:
@@ -372,7 +399,7 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
                 hi = min(n_unique, lo + int(max_rows_per_call))
                 y[lo:hi] = _check_outputs(predict(rows[lo:hi]), hi - lo, n_out)
             ey = np.empty((nb, n_coal, n_out))
-            _kernels._reduce_mean(y, inverse, bw, n_coal, 0, nb, ey)
+            _kernels._reduce_mean(y, fb, inverse, bw, n_coal, 0, nb, ey)
             if all_explained:
                 ey[:, 0, :] = bw @ fb  # the empty coalition is the baseline itself
             ref = _apply_link(ey[:, 0, :], link)  # (nb, D)
@@ -391,6 +418,9 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     finally:
         if pool is not None:
             pool.shutdown()
+    if record_inverse is not None:
+        values, ses = values[record_inverse], ses[record_inverse]
+        fx, reference = fx[record_inverse], reference[record_inverse]
     return KernelShapResult(values=values, expected_value=expected_value, fx=fx, standard_errors=ses,
                             n_coalitions=n_plan, exact=bool(plan is None or plan.exact),
                             reference=reference)

@@ -5,15 +5,32 @@ empty and full included by the caller) times the baseline rows ``B`` (K) defines
 ``V = (stop - start) * C2 * K`` *virtual* synthetic rows, numbered
 ``v = ((i - start) * C2 + c) * K + k``. Column ``p`` of virtual row ``v`` is
 
-* ``X[i, p]`` when ``p`` is not explained (``colfeat[p] < 0``) or its feature is present
-  (``masks[c, colfeat[p]] == 1``),
+* ``X[i, p]`` when ``p`` is not explained or its feature is present in coalition ``c``,
 * ``B[k, p]`` otherwise.
 
-:func:`_build_block` writes only the first of each set of bit-identical virtual rows into
-the request buffer (one pass: write, hash, probe), and :func:`_reduce_mean` averages the
-model outputs back per (row, coalition) with the baseline weights. Values are handled as
-their 64-bit patterns (arrays viewed as ``uint64``), so "identical" means bit-identical,
-NaN included.
+:func:`_build_block` writes only the first of each set of bit-identical virtual rows *of one
+explained row* into the request buffer, and :func:`_reduce_mean` averages the model outputs back
+per (row, coalition) with the baseline weights. Values are handled as their 64-bit patterns
+(arrays viewed as ``uint64``), so "identical" means bit-identical, NaN included, and ``0.0``
+differs from ``-0.0``.
+
+How rows are told apart without comparing them. For explained row ``x``, baseline row ``b_k``
+and coalition ``S``, let ``diff_k`` be the explained features where ``x`` and ``b_k`` differ
+and ``A = diff_k & ~S`` the *effective absent set*: the features that really take ``b_k``'s
+value. The row is ``x`` outside ``A`` and ``b_k`` on ``A``, and ``x`` differs from ``b_k`` on
+every feature of ``A``; so two virtual rows ``(S, k)`` and ``(S', k')`` of the same ``x`` are
+identical exactly when ``A == A'`` and ``b_k`` and ``b_k'`` agree on ``A``, that is when
+``A`` lies inside ``eq[k, k']``, the explained features where the two baseline rows agree.
+Agreement on a set is an equivalence relation, so each row has a canonical baseline row
+``k*`` (the first ``k'`` whose ``eq[k, k']`` covers ``A``) and the key ``(A, k*)`` names the
+row exactly. Sets are bitmasks, ``W = ceil(M / 64)`` uint64 words.
+
+* When ``x`` differs from every baseline row on every explained feature (the usual case with
+  numeric data) ``A = ~S``: different coalitions never collide, and the only duplicates are
+  the rows of the same coalition whose ``k* < k`` (for instance the full coalition, ``x``
+  itself, once per baseline row). No table is needed.
+* Otherwise the keys go into a small open-addressing table private to ``x`` (2 C2 K slots,
+  cache resident), stamped per row so it is never cleared.
 
 Plain-numpy twins live in ``tests/explain/naive.py``.
 """
@@ -40,117 +57,227 @@ def _finalize(h):
     return h
 
 
+def pack_sets(flags):
+    """Boolean sets (..., M) as little-endian uint64 bitmasks (..., ceil(M / 64)).
+
+    Bit ``j % 64`` of word ``j // 64`` is set when ``flags[..., j]`` is true.
+    """
+    flags = np.asarray(flags, dtype=bool)
+    m = flags.shape[-1]
+    n_words = max(1, -(-m // 64))
+    padded = np.zeros(flags.shape[:-1] + (64 * n_words,), dtype=bool)
+    padded[..., :m] = flags
+    packed = np.packbits(padded, axis=-1, bitorder="little")
+    return np.ascontiguousarray(packed).view("<u8").astype(np.uint64)
+
+
+class BlockPlan:
+    """What :func:`_build_block` needs that depends only on the coalitions and the baseline.
+
+    Parameters
+    ----------
+    masks : uint8 (C2, M)
+        Coalitions (present = 1), empty and full included.
+    baseline : float64 (K, P)
+    cols : int64 (M,)
+        Column of each explained feature.
+
+    Attributes
+    ----------
+    present : uint64 (C2, W)
+        Coalitions as bitmasks.
+    eq : uint64 (K, K, W)
+        Explained features where two baseline rows are bit-identical.
+    part_ptr, part_k : int64
+        For each baseline row ``k``, the rows ``k' < k`` that agree with it on at least one
+        explained feature (``part_k[part_ptr[k]:part_ptr[k+1]]``, ascending). Other earlier
+        rows can share a synthetic row with ``k`` only when ``A`` is empty.
+    from_base : bool (C2,)
+        True when coalition ``c`` has fewer present than absent features: its rows start from
+        the baseline row and get ``x``'s present columns, else they start from ``x`` and get
+        the baseline row's absent columns.
+    wr_ptr, wr_col : int64
+        The columns written over the starting row, per coalition (CSR).
+    """
+
+    def __init__(self, masks, baseline, cols):
+        masks = np.ascontiguousarray(masks, dtype=np.uint8)
+        self.cols = np.ascontiguousarray(cols, dtype=np.int64)
+        m = self.cols.shape[0]
+        self.present = pack_sets(masks != 0)
+        bb = baseline.view(np.uint64)[:, self.cols]  # (K, M)
+        same = bb[:, None, :] == bb[None, :, :]
+        self.eq = pack_sets(same)
+        n_base = baseline.shape[0]
+        touching = same.any(axis=2)
+        ptr, part = [0], []
+        for k in range(n_base):
+            part.extend(int(q) for q in np.flatnonzero(touching[k, :k]))
+            ptr.append(len(part))
+        self.part_ptr = np.array(ptr, dtype=np.int64)
+        self.part_k = np.array(part, dtype=np.int64)
+        n_present = masks.sum(axis=1, dtype=np.int64)
+        self.from_base = n_present < m - n_present
+        over = np.where(self.from_base[:, None], masks != 0, masks == 0)  # columns to write over
+        self.wr_ptr = np.concatenate([[0], np.cumsum(over.sum(axis=1))]).astype(np.int64)
+        self.wr_col = np.ascontiguousarray(np.broadcast_to(self.cols, over.shape)[over], dtype=np.int64)
+        self.valid = pack_sets(np.ones(m, dtype=bool))[:]  # (W,): the M feature bits
+
+
 @jit
-def _build_block(xbits, bbits, colfeat, masks, start, stop, table, row_hash, inverse, out):
+def _build_block(xbits, bbits, cols, present, valid, eq, part_ptr, part_k, from_base, wr_ptr, wr_col,
+                 skip_empty, start, stop, keys, kstar, slot_row, stamp, state, inverse, out):
     """Write the distinct virtual rows of explained rows ``start:stop`` into ``out``.
 
-    One pass over the virtual rows ``v``: row ``v`` is written into ``out[U]`` (``U`` = distinct
-    rows so far) while its hash is computed; if an earlier distinct row ``u`` has the same hash
-    and the same words, ``inverse[v] = u`` and the slot is reused by the next row, otherwise
-    ``inverse[v] = U`` and ``U`` grows. The source values are read once and every distinct row is
-    written once, straight into the request buffer.
+    Distinct means distinct within one explained row: each row's virtual rows are deduplicated
+    by their keys (module docstring); rows of different explained rows are not compared.
+    Distinct rows are numbered in order of first appearance.
 
     Parameters
     ----------
     xbits, bbits : uint64 (n, P), (K, P)
         Explained rows and baseline rows viewed as 64-bit words.
-    colfeat : int64 (P,)
-        Explained feature of each column, -1 when the column is not explained.
-    masks : uint8 (C2, M)
-        Coalitions (present = 1), empty and full included by the caller.
-    table : int64, scratch
-        Hash table, a power of two of at least ``2 V`` slots; overwritten.
-    row_hash : uint64 (V,), scratch
-        Hash of each distinct row.
+    cols, present, valid, eq, part_ptr, part_k, from_base, wr_ptr, wr_col
+        The fields of :class:`BlockPlan`.
+    skip_empty : bool
+        The rows of coalition 0 (the empty one) are the baseline rows themselves (every column
+        explained): they are not written, and they and every virtual row identical to them get
+        ``inverse = -1 - k`` (baseline row ``k``, whose output the caller already has).
+    keys : uint64 (T, W), kstar, slot_row, stamp : int64 (T,), scratch
+        Hash table, ``T`` a power of two of at least ``2 C2 K`` slots. ``stamp`` must start
+        below ``state[0]`` (e.g. all -1 with ``state[0] = 0``) and is never cleared.
+    state : int64 (1,)
+        Stamp counter, advanced once per explained row that needs the table.
     inverse : int64 (V,), output
-        Distinct row of each virtual row.
+        Distinct row of each virtual row (or ``-1 - k``, see ``skip_empty``).
     out : uint64 (V, P), output
         Request buffer; rows ``0:U`` are written.
 
     Returns
     -------
     int
-        U, the number of distinct rows.
-
-    Notes
-    -----
-    Hash: the sum over columns of ``mix(word + p * 0x9E3779B97F4A7C15)`` (``mix`` = splitmix64
-    finaliser), finalised once more; linear probing. Being a sum, it is computed per
-    (row, baseline row) for the empty coalition plus one precomputed difference per present
-    feature: ``M`` additions per synthetic row instead of ``P`` dependent multiplies. A hash
-    match is confirmed word by word, so collisions never merge distinct rows. Plain form: ``np.unique(rows, axis=0, return_index=True,
-    return_inverse=True)`` on the bit patterns, distinct rows renumbered by first appearance.
+        U, the number of distinct rows written.
     """
-    n_coal = masks.shape[0]
+    n_coal = present.shape[0]
+    n_words = present.shape[1]
     n_base = bbits.shape[0]
     n_col = xbits.shape[1]
-    n_feat = masks.shape[1]
-    size = table.shape[0]
-    slot_mask = np.uint64(size - 1)
-    table[:] = -1
-    cols = np.empty(n_feat, dtype=np.int64)  # column of each explained feature
-    for p in range(n_col):
-        if colfeat[p] >= 0:
-            cols[colfeat[p]] = p
-    base = np.empty(n_base, dtype=np.uint64)  # hash of the empty-coalition row, per k
-    delta = np.empty((n_base, n_feat), dtype=np.uint64)  # change when feature j turns present
+    n_feat = cols.shape[0]
+    tmask = np.int64(keys.shape[0] - 1)
+    diff = np.empty((n_base, n_words), dtype=np.uint64)
+    tmpl = np.empty((n_base, n_col), dtype=np.uint64)  # the empty coalition's row, per k
+    a = np.empty(n_words, dtype=np.uint64)
+    one = np.uint64(1)
     n_unique = 0
     v = 0
     for i in range(start, stop):
+        simple = True
         for k in range(n_base):
-            h = np.uint64(0)
             for p in range(n_col):
-                if colfeat[p] < 0:
-                    h += _finalize(xbits[i, p] + np.uint64(p) * _MUL)
-                else:
-                    h += _finalize(bbits[k, p] + np.uint64(p) * _MUL)
-            base[k] = h
+                tmpl[k, p] = xbits[i, p]
+            for w in range(n_words):
+                diff[k, w] = 0
             for j in range(n_feat):
                 p = cols[j]
-                salt = np.uint64(p) * _MUL
-                delta[k, j] = _finalize(xbits[i, p] + salt) - _finalize(bbits[k, p] + salt)
+                b = bbits[k, p]
+                tmpl[k, p] = b
+                if b != xbits[i, p]:
+                    diff[k, j >> 6] |= one << np.uint64(j & 63)
+            for w in range(n_words):
+                if diff[k, w] != valid[w]:
+                    simple = False
+        gen = state[0]
+        if not simple:
+            state[0] = gen + 1
         for c in range(n_coal):
             for k in range(n_base):
-                h = base[k]
-                for j in range(n_feat):
-                    if masks[c, j] != 0:
-                        h += delta[k, j]
-                for p in range(n_col):
-                    j = colfeat[p]
-                    if j < 0 or masks[c, j] != 0:
-                        out[n_unique, p] = xbits[i, p]
-                    else:
-                        out[n_unique, p] = bbits[k, p]
-                h = _finalize(h)
-                s = np.int64(h & slot_mask)
-                while True:
-                    u = table[s]
-                    if u < 0:
-                        table[s] = n_unique
-                        row_hash[n_unique] = h
-                        inverse[v] = n_unique
-                        n_unique += 1
-                        break
-                    if row_hash[u] == h:
-                        same = True
-                        for p in range(n_col):
-                            if out[u, p] != out[n_unique, p]:
-                                same = False
+                empty_a = True
+                for w in range(n_words):
+                    a[w] = ~present[c, w] & diff[k, w]
+                    if a[w] != 0:
+                        empty_a = False
+                ks = k
+                if empty_a:
+                    ks = 0
+                else:
+                    for q in range(part_ptr[k], part_ptr[k + 1]):
+                        kp = part_k[q]
+                        inside = True
+                        for w in range(n_words):
+                            if a[w] & ~eq[k, kp, w] != 0:
+                                inside = False
                                 break
-                        if same:
-                            inverse[v] = u
+                        if inside:
+                            ks = kp
                             break
-                    s = (s + 1) & np.int64(size - 1)
+                if simple:
+                    if ks != k:
+                        inverse[v] = inverse[v - (k - ks)]
+                        v += 1
+                        continue
+                    if skip_empty and c == 0:
+                        inverse[v] = -1 - k
+                        v += 1
+                        continue
+                else:
+                    h = np.uint64(ks) * _MUL
+                    for w in range(n_words):
+                        h = _finalize(h ^ a[w])
+                    s = np.int64(h & np.uint64(tmask))
+                    found = -1
+                    hit = False
+                    while stamp[s] == gen:
+                        if kstar[s] == ks:
+                            same = True
+                            for w in range(n_words):
+                                if keys[s, w] != a[w]:
+                                    same = False
+                                    break
+                            if same:
+                                found = slot_row[s]
+                                hit = True
+                                break
+                        s = (s + 1) & tmask
+                    if hit:
+                        inverse[v] = found
+                        v += 1
+                        continue
+                    stamp[s] = gen
+                    kstar[s] = ks
+                    for w in range(n_words):
+                        keys[s, w] = a[w]
+                    if skip_empty and c == 0:
+                        slot_row[s] = -1 - k
+                        inverse[v] = -1 - k
+                        v += 1
+                        continue
+                    slot_row[s] = n_unique
+                u = n_unique
+                if from_base[c]:
+                    for p in range(n_col):
+                        out[u, p] = tmpl[k, p]
+                    for q in range(wr_ptr[c], wr_ptr[c + 1]):
+                        p = wr_col[q]
+                        out[u, p] = xbits[i, p]
+                else:
+                    for p in range(n_col):
+                        out[u, p] = xbits[i, p]
+                    for q in range(wr_ptr[c], wr_ptr[c + 1]):
+                        p = wr_col[q]
+                        out[u, p] = bbits[k, p]
+                inverse[v] = u
+                n_unique += 1
                 v += 1
     return n_unique
 
 
 @jit
-def _reduce_mean(y, inverse, weights, n_coal, lo, hi, out):
+def _reduce_mean(y, yb, inverse, weights, n_coal, lo, hi, out):
     """Background-weighted mean of the model outputs per (row, coalition), rows ``lo:hi``.
 
-    ``out[i, c, d] = sum_k weights[k] * y[inverse[(i*n_coal + c)*K + k], d]`` for block-local
-    rows ``i`` in ``lo:hi``; ``out`` has shape (rows, n_coal, D). ``weights`` sum to 1.
+    ``out[i, c, d] = sum_k weights[k] * Y[inverse[(i*n_coal + c)*K + k], d]`` for block-local
+    rows ``i`` in ``lo:hi``, where ``Y[u] = y[u]`` for ``u >= 0`` and ``Y[-1 - k] = yb[k]`` (the
+    baseline rows' outputs); ``out`` has shape (rows, n_coal, D). ``weights`` sum to 1.
     """
     n_base = weights.shape[0]
     n_out = y.shape[1]
@@ -160,5 +287,9 @@ def _reduce_mean(y, inverse, weights, n_coal, lo, hi, out):
             for d in range(n_out):
                 acc = 0.0
                 for k in range(n_base):
-                    acc += weights[k] * y[inverse[base + k], d]
+                    u = inverse[base + k]
+                    if u >= 0:
+                        acc += weights[k] * y[u, d]
+                    else:
+                        acc += weights[k] * yb[-1 - u, d]
                 out[i, c, d] = acc

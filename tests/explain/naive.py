@@ -22,22 +22,38 @@ def virtual_rows(X, B, colfeat, masks, start, stop):
     return np.array(out, dtype=np.float64).reshape(-1, X.shape[1])
 
 
-def dedupe(rows):
-    """Distinct rows (bitwise) in order of first appearance and the inverse index."""
-    keys = [r.tobytes() for r in rows]
-    seen, first, inverse = {}, [], []
-    for v, key in enumerate(keys):
-        if key not in seen:
-            seen[key] = len(first)
-            first.append(v)
-        inverse.append(seen[key])
-    return rows[first], np.array(inverse, dtype=np.int64)
+def dedupe(rows, per_record=None, n_base=1, skip_empty=False):
+    """Distinct rows (bitwise) in order of first appearance and the inverse index.
+
+    With ``per_record`` (virtual rows per explained row) rows are compared only within each
+    group of ``per_record`` consecutive rows (one explained row). With ``skip_empty`` the first
+    ``n_base`` rows of each group (the empty coalition, i.e. the baseline rows) are not kept:
+    they and every row of the group identical to one of them get ``-1 - k``, ``k`` the first
+    baseline row with those bytes.
+    """
+    per_record = len(rows) if per_record is None else per_record
+    first, inverse = [], []
+    for g in range(0, len(rows), max(per_record, 1)):
+        seen = {}
+        for v in range(g, min(len(rows), g + per_record)):
+            key = rows[v].tobytes()
+            if key not in seen:
+                if skip_empty and v - g < n_base:
+                    seen[key] = -1 - (v - g)
+                else:
+                    seen[key] = len(first)
+                    first.append(v)
+            inverse.append(seen[key])
+    return rows[first].reshape(-1, rows.shape[1]), np.array(inverse, dtype=np.int64)
 
 
-def reduce_mean(y, inverse, weights, n_coal, n_rows):
-    """``out[i, c] = sum_k weights[k] * y[inverse[(i*n_coal + c)*K + k]]``: (n_rows, n_coal, D)."""
+def reduce_mean(y, inverse, weights, n_coal, n_rows, yb=None):
+    """``out[i, c] = sum_k weights[k] * Y[inverse[(i*n_coal + c)*K + k]]``: (n_rows, n_coal, D),
+    where ``Y`` is ``y`` followed by ``yb`` read from the end (``Y[-1 - k] = yb[k]``)."""
     k = weights.shape[0]
-    full = y[inverse].reshape(n_rows, n_coal, k, y.shape[1])
+    ext = y if yb is None else np.concatenate([y, yb[::-1]])
+    idx = np.where(inverse < 0, ext.shape[0] + inverse, inverse)
+    full = ext[idx].reshape(n_rows, n_coal, k, y.shape[1])
     return np.einsum("icko,k->ico", full, weights)
 
 

@@ -213,37 +213,125 @@ def test_errors_name_what_is_wrong(kwargs, error, message):
 
 # -- kernels against their plain twins -------------------------------------------------------
 
-values = st.sampled_from([0.0, -0.0, 1.0, 2.5, np.nan, np.inf, -np.inf])
+values = st.sampled_from([0.0, -0.0, 1.0, 2.5, np.nan, -np.nan, np.inf, -np.inf])
 
 
-@settings(max_examples=60, deadline=None)
-@given(data=st.data(), n=st.integers(1, 4), k=st.integers(1, 3), p=st.integers(1, 5), c=st.integers(1, 6))
-def test_kernels_match_naive(data, n, k, p, c):
-    X = np.array(data.draw(st.lists(values, min_size=n * p, max_size=n * p))).reshape(n, p)
-    B = np.array(data.draw(st.lists(values, min_size=k * p, max_size=k * p))).reshape(k, p)
-    explained = data.draw(st.lists(st.booleans(), min_size=p, max_size=p))
-    colfeat = np.full(p, -1, dtype=np.int64)
-    m = int(sum(explained))
-    colfeat[np.flatnonzero(explained)] = np.arange(m)
-    masks = np.array(data.draw(st.lists(st.integers(0, 1), min_size=c * m, max_size=c * m)),
-                     dtype=np.uint8).reshape(c, m)
-    start = data.draw(st.integers(0, n - 1))
-    stop = data.draw(st.integers(start + 1, n))
-    xb, bb = X.view(np.uint64), B.view(np.uint64)
-    expect_rows = naive.virtual_rows(X, B, colfeat, masks, start, stop)
-    nv = expect_rows.shape[0]
-    table = np.empty(16 if nv <= 8 else 1 << int(np.ceil(np.log2(2 * nv))), dtype=np.int64)
-    inverse = np.empty(nv, dtype=np.int64)
-    out = np.empty((nv, p))
-    u = _kernels._build_block(xb, bb, colfeat, masks, start, stop, table, np.empty(nv, np.uint64),
-                              inverse, out.view(np.uint64))
-    rows = out[:u]
-    uniq, inv = naive.dedupe(expect_rows)
+def build_with_kernel(X, B, cols, masks, start, stop, skip_empty=False):
+    """Run _build_block (through a fresh _Builder's buffers) on rows start:stop."""
+    from clarify_engine.explain._kernel_shap import _Builder
+
+    bplan = _kernels.BlockPlan(masks, B, cols)
+    builder = _Builder(X, B, bplan, skip_empty, (stop - start) * masks.shape[0] * B.shape[0])
+    rows, inverse = builder.build(start, stop)
+    return rows.copy(), inverse.copy(), builder
+
+
+def check_against_naive(X, B, cols, masks, start, stop, skip_empty=False):
+    colfeat = np.full(X.shape[1], -1, dtype=np.int64)
+    colfeat[cols] = np.arange(len(cols))
+    rows, inverse, _ = build_with_kernel(X, B, cols, masks, start, stop, skip_empty)
+    virtual = naive.virtual_rows(X, B, colfeat, masks, start, stop)
+    uniq, inv = naive.dedupe(virtual, masks.shape[0] * B.shape[0], B.shape[0], skip_empty)
     assert rows.tobytes() == uniq.tobytes()
     np.testing.assert_array_equal(inverse, inv)
+    return rows, inverse
+
+
+def distinct_masks(data, m, max_size=8, with_empty=False):
+    """Distinct coalitions over m features (uint8 (C, m)); the empty one first if asked."""
+    codes = data.draw(st.lists(st.integers(0, 2**m - 1), min_size=1, max_size=min(max_size, 2**m), unique=True))
+    if with_empty:
+        codes = [0] + [c for c in codes if c != 0]
+    return ((np.array(codes, dtype=np.int64)[:, None] >> np.arange(m)) & 1).astype(np.uint8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), n=st.integers(1, 4), k=st.integers(1, 4), p=st.integers(1, 6))
+def test_kernels_match_naive(data, n, k, p):
+    X = np.array(data.draw(st.lists(values, min_size=n * p, max_size=n * p))).reshape(n, p)
+    B = np.array(data.draw(st.lists(values, min_size=k * p, max_size=k * p))).reshape(k, p)
+    if data.draw(st.booleans()):  # records repeating values of the baseline: collisions
+        X[:, : p // 2] = B[0, : p // 2]
+    skip_empty = data.draw(st.booleans())
+    if skip_empty:
+        cols = np.arange(p)
+    else:
+        cols = np.array(data.draw(st.permutations(range(p)))[: data.draw(st.integers(0, p))], dtype=np.int64)
+    m = cols.shape[0]
+    masks = distinct_masks(data, m, with_empty=skip_empty)
+    start = data.draw(st.integers(0, n - 1))
+    stop = data.draw(st.integers(start + 1, n))
+    rows, inverse = check_against_naive(X, B, cols, masks, start, stop, skip_empty)
+    u = rows.shape[0]
+    c = masks.shape[0]
     y = np.random.default_rng(0).normal(size=(u, 2))
+    yb = np.random.default_rng(2).normal(size=(k, 2))
     w = np.random.default_rng(1).uniform(size=k)
     w /= w.sum()
     out = np.empty((stop - start, c, 2))
-    _kernels._reduce_mean(y, inverse, w, c, 0, stop - start, out)
-    np.testing.assert_allclose(out, naive.reduce_mean(y, inverse, w, c, stop - start), rtol=1e-14, atol=1e-14)
+    _kernels._reduce_mean(y, yb, inverse, w, c, 0, stop - start, out)
+    np.testing.assert_allclose(out, naive.reduce_mean(y, inverse, w, c, stop - start, yb), rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("m", [63, 64, 65, 130])
+def test_kernel_multiword_sets_and_shared_baseline_values(m):
+    """M beyond one 64-bit word; baseline rows that agree on some features (k* != k); records
+    equal to the baseline on some features, one equal to a baseline row; NaN and -0.0."""
+    rng = np.random.default_rng(m)
+    p = m + 2
+    B = rng.integers(0, 3, size=(4, p)).astype(np.float64)
+    B[1, ::2] = B[0, ::2]
+    B[3] = B[2]  # two identical baseline rows
+    B[:, 5] = np.nan
+    X = rng.integers(0, 3, size=(5, p)).astype(np.float64)
+    X[0, :] = B[1]
+    X[1, 7] = -0.0
+    B[:, 7] = 0.0
+    X[2] = rng.normal(size=p)  # differs from every baseline row everywhere but column 5
+    X[:, 5] = np.nan
+    X[3, 5] = -np.nan  # another NaN bit pattern
+    cols = np.arange(1, m + 1)
+    c = 40
+    masks = (rng.uniform(size=(c, m)) < rng.uniform(0.05, 0.95, size=(c, 1))).astype(np.uint8)
+    masks = np.unique(np.concatenate([masks, np.zeros((1, m), np.uint8), np.ones((1, m), np.uint8)]), axis=0)
+    masks = masks[rng.permutation(masks.shape[0])]
+    rows, inverse = check_against_naive(X, B, cols, masks, 0, X.shape[0])
+    assert rows.shape[0] < inverse.shape[0]
+
+
+def test_kernel_without_table_when_every_feature_differs():
+    """Continuous records and baseline: only the full coalition repeats across baseline rows."""
+    rng = np.random.default_rng(4)
+    m = 9
+    X = rng.normal(size=(3, m))
+    B = rng.normal(size=(5, m))
+    masks = ((np.arange(2**m)[:, None] >> np.arange(m)) & 1).astype(np.uint8)
+    rows, inverse, builder = build_with_kernel(X, B, np.arange(m), masks, 0, 3, skip_empty=True)
+    assert builder.state[0] == 0  # the table was never used
+    assert rows.shape[0] == 3 * ((2**m - 2) * 5 + 1)  # empty coalition skipped, full sent once
+    check_against_naive(X, B, np.arange(m), masks, 0, 3, skip_empty=True)
+
+
+def test_repeated_records_are_explained_once():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(6, 5))
+    X[3] = X[1]
+    X[5] = X[1]
+    X[4, 2] = -0.0
+    X[2] = X[4]
+    X[2, 2] = 0.0  # same as X[4] but for the sign of zero: a different record
+    B = rng.normal(size=(2, 5))
+    sent = []
+
+    def f(rows):
+        sent.append(rows.copy())
+        return interactions(rows)
+
+    res = kernel_shap(f, X, B, seed=0)
+    per_record = (2**5 - 2) * 2 + 1  # every coalition x baseline row, the full one once
+    assert sum(r.shape[0] for r in sent[1:]) == 4 * per_record  # records 0, 1, 2, 4
+    for i in (3, 5):
+        for name in ("values", "standard_errors", "fx", "reference"):
+            assert getattr(res, name)[i].tobytes() == getattr(res, name)[1].tobytes()
+    alone = kernel_shap(interactions, X[[0, 1, 2, 4]], B, seed=0)
+    np.testing.assert_array_equal(res.values[[0, 1, 2, 4]], alone.values)
