@@ -150,6 +150,20 @@ class _Solver:
         self.pair_b = plan.partner[first]  # its complement, -1 when missing
         self.pair_n = plan.counts[first]
         self.n_draws = float(self.pair_n.sum())
+        # Everything of the standard errors that does not depend on y, built once:
+        # the pairs' coalitions (a then b, a missing b replaced by a with a zero coefficient),
+        # their masks, and the coefficients of sum_q n_q g_q and sum_q n_q g_q^2.
+        has_b = self.pair_b >= 0
+        b = np.where(has_b, self.pair_b, first)
+        n = self.pair_n
+        h_a = self.h_mat[:, first]
+        h_b = np.where(has_b[None, :], self.h_mat[:, b], 0.0)
+        self.pair_rows = np.concatenate([first, b])  # (2Q,)
+        self.z_pairs = np.ascontiguousarray(z[self.pair_rows])  # (2Q, M)
+        self.coef1 = np.ascontiguousarray(np.concatenate([h_a, h_b], axis=1))  # (M, 2Q)
+        if first.shape[0]:
+            self.coef2 = np.ascontiguousarray(
+                np.concatenate([h_a * h_a / n, 2.0 * h_a * h_b / n, h_b * h_b / n], axis=1))  # (M, 3Q)
 
     def solve(self, y, delta):
         """SHAP values and standard errors for many rows and outputs.
@@ -164,21 +178,22 @@ class _Solver:
         -------
         phi, se : ndarray (M, R)
         """
-        phi = self.h_mat @ y + self.h_vec[:, None] * delta[None, :]
-        if self.pair_a.shape[0] == 0:
+        phi = self.h_mat @ y
+        phi += self.h_vec[:, None] * delta[None, :]
+        n_pairs = self.pair_a.shape[0]
+        if n_pairs == 0:
             return phi, np.zeros_like(phi)
         if self.n_draws < 2:
             return phi, np.full_like(phi, np.nan)
-        resid = y - self.z @ phi  # (C, R)
-        n = self.pair_n
-        has_b = self.pair_b >= 0
-        b = np.where(has_b, self.pair_b, 0)
-        ha = self.h_mat[:, self.pair_a] / n  # (M, Q) per-draw weights
-        hb = np.where(has_b, self.h_mat[:, b] / n, 0.0)
-        ra = resid[self.pair_a]  # (Q, R)
-        rb = np.where(has_b[:, None], resid[b], 0.0)
-        s1 = (ha * n) @ ra + (hb * n) @ rb  # sum_q n_q g_q
-        s2 = (ha * ha * n) @ (ra * ra) + (2.0 * ha * hb * n) @ (ra * rb) + (hb * hb * n) @ (rb * rb)
+        resid = y[self.pair_rows]  # (2Q, R): residuals of the a's, then of the b's
+        resid -= self.z_pairs @ phi
+        s1 = self.coef1 @ resid  # sum_q n_q g_q
+        ra, rb = resid[:n_pairs], resid[n_pairs:]
+        sq = np.empty((3 * n_pairs, resid.shape[1]))
+        np.multiply(ra, ra, out=sq[:n_pairs])
+        np.multiply(ra, rb, out=sq[n_pairs: 2 * n_pairs])
+        np.multiply(rb, rb, out=sq[2 * n_pairs:])
+        s2 = self.coef2 @ sq  # sum_q n_q g_q^2
         var = (s2 - s1 * s1 / self.n_draws) * (self.n_draws / (self.n_draws - 1.0))
         return phi, np.sqrt(np.clip(var, 0.0, None))
 
@@ -257,7 +272,7 @@ class _Builder:
         bp = self.plan
         n_unique = _kernels._build_block(
             self.xbits, self.bbits, bp.cols, bp.present, bp.valid, bp.eq, bp.part_ptr, bp.part_k,
-            bp.from_base, bp.wr_ptr, bp.wr_col, self.skip_empty, start, stop, self.keys, self.kstar,
+            bp.colsel, self.skip_empty, start, stop, self.keys, self.kstar,
             self.slot_row, self.stamp, self.state, inverse, self.rows.view(np.uint64))
         return self.rows[:n_unique], inverse
 

@@ -32,6 +32,12 @@ row exactly. Sets are bitmasks, ``W = ceil(M / 64)`` uint64 words.
 * Otherwise the keys go into a small open-addressing table private to ``x`` (2 C2 K slots,
   cache resident), stamped per row so it is never cleared.
 
+The coalitions must be distinct (the plan's are). A row that is kept is written in one
+branch-free pass, ``out[p] = colsel[c, p] ? x[p] : t_k[p]`` with ``t_k`` the empty coalition's
+row for baseline row ``k``: measured on the 2-core test machine, 7.5 ns per row at P = 10 and
+12.5 ns at P = 50, of which ~2.8 ns is the dedupe logic and the rest the write into the
+request buffer (memory bound: the buffer does not fit in cache).
+
 Plain-numpy twins live in ``tests/explain/naive.py``.
 """
 
@@ -92,12 +98,9 @@ class BlockPlan:
         For each baseline row ``k``, the rows ``k' < k`` that agree with it on at least one
         explained feature (``part_k[part_ptr[k]:part_ptr[k+1]]``, ascending). Other earlier
         rows can share a synthetic row with ``k`` only when ``A`` is empty.
-    from_base : bool (C2,)
-        True when coalition ``c`` has fewer present than absent features: its rows start from
-        the baseline row and get ``x``'s present columns, else they start from ``x`` and get
-        the baseline row's absent columns.
-    wr_ptr, wr_col : int64
-        The columns written over the starting row, per coalition (CSR).
+    colsel : uint8 (C2, P)
+        1 where a synthetic row of coalition ``c`` takes column ``p`` from the explained row
+        (column not explained, or its feature present), 0 where it takes the baseline row's.
     """
 
     def __init__(self, masks, baseline, cols):
@@ -116,16 +119,14 @@ class BlockPlan:
             ptr.append(len(part))
         self.part_ptr = np.array(ptr, dtype=np.int64)
         self.part_k = np.array(part, dtype=np.int64)
-        n_present = masks.sum(axis=1, dtype=np.int64)
-        self.from_base = n_present < m - n_present
-        over = np.where(self.from_base[:, None], masks != 0, masks == 0)  # columns to write over
-        self.wr_ptr = np.concatenate([[0], np.cumsum(over.sum(axis=1))]).astype(np.int64)
-        self.wr_col = np.ascontiguousarray(np.broadcast_to(self.cols, over.shape)[over], dtype=np.int64)
-        self.valid = pack_sets(np.ones(m, dtype=bool))[:]  # (W,): the M feature bits
+        takes_x = np.ones((masks.shape[0], baseline.shape[1]), dtype=bool)
+        takes_x[:, self.cols] = masks != 0
+        self.colsel = takes_x.astype(np.uint8)
+        self.valid = pack_sets(np.ones(m, dtype=bool))  # (W,): the M feature bits
 
 
 @jit
-def _build_block(xbits, bbits, cols, present, valid, eq, part_ptr, part_k, from_base, wr_ptr, wr_col,
+def _build_block(xbits, bbits, cols, present, valid, eq, part_ptr, part_k, colsel,
                  skip_empty, start, stop, keys, kstar, slot_row, stamp, state, inverse, out):
     """Write the distinct virtual rows of explained rows ``start:stop`` into ``out``.
 
@@ -137,7 +138,7 @@ def _build_block(xbits, bbits, cols, present, valid, eq, part_ptr, part_k, from_
     ----------
     xbits, bbits : uint64 (n, P), (K, P)
         Explained rows and baseline rows viewed as 64-bit words.
-    cols, present, valid, eq, part_ptr, part_k, from_base, wr_ptr, wr_col
+    cols, present, valid, eq, part_ptr, part_k, colsel
         The fields of :class:`BlockPlan`.
     skip_empty : bool
         The rows of coalition 0 (the empty one) are the baseline rows themselves (every column
@@ -252,19 +253,10 @@ def _build_block(xbits, bbits, cols, present, valid, eq, part_ptr, part_k, from_
                         v += 1
                         continue
                     slot_row[s] = n_unique
-                u = n_unique
-                if from_base[c]:
-                    for p in range(n_col):
-                        out[u, p] = tmpl[k, p]
-                    for q in range(wr_ptr[c], wr_ptr[c + 1]):
-                        p = wr_col[q]
-                        out[u, p] = xbits[i, p]
-                else:
-                    for p in range(n_col):
-                        out[u, p] = xbits[i, p]
-                    for q in range(wr_ptr[c], wr_ptr[c + 1]):
-                        p = wr_col[q]
-                        out[u, p] = bbits[k, p]
+                u = n_unique  # a new row: one branch-free select pass from x and the template
+                for p in range(n_col):
+                    sel = np.uint64(0) - np.uint64(colsel[c, p])
+                    out[u, p] = (xbits[i, p] & sel) | (tmpl[k, p] & ~sel)
                 inverse[v] = u
                 n_unique += 1
                 v += 1
