@@ -20,7 +20,7 @@ import numpy as np
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.predict._base import ModelOutput
 from clarify_engine.predict._decode import body_text, check_count, csv_label, label_array, score_array
-from clarify_engine.predict._format import CSV, excerpt, format_rows
+from clarify_engine.predict._format import CSV, excerpt, format_rows_bytes
 
 __all__ = ["CSVRequestCodec", "CSVResponseCodec"]
 
@@ -56,10 +56,10 @@ class CSVRequestCodec:
         A record of one missing value is written ``""`` rather than as an empty line, which
         CSV readers (pandas among them) skip, losing the record.
         """
-        lines = format_rows(rows, len(self.feature_names), CSV)
+        lines = format_rows_bytes(rows, len(self.feature_names), CSV)
         if len(self.feature_names) == 1:
-            return [(line or '""').encode() for line in lines]
-        return [line.encode() for line in lines]
+            return [line or b'""' for line in lines]
+        return lines
 
     def join(self, pieces: Sequence[bytes]) -> bytes:
         """The request body: the lines joined by ``\\n``."""
@@ -78,6 +78,27 @@ def _split_rows(text: str) -> list[list[str]]:
     if '"' in text:
         return list(csv.reader(io.StringIO(text)))
     return [line.rstrip("\r").split(",") if line.rstrip("\r") else [] for line in text.split("\n")]
+
+
+def _single_scores(text: str, n_records: int) -> np.ndarray | None:
+    """The fast path: a reply of one plain number per line and record, as (n, 1) scores.
+
+    None when the reply is anything else (several values per line, quotes, blank or
+    non-numeric lines, NaN, a count that is not ``n_records``): the general path then reads
+    it or says what is wrong.
+    """
+    if "," in text or '"' in text or "\r" in text:
+        return None
+    lines = text.rstrip("\n").split("\n")
+    if len(lines) != n_records or "true" in text or "false" in text:
+        return None
+    try:
+        scores = np.array(lines, dtype=np.float64)
+    except ValueError:  # a blank or non-numeric line
+        return None
+    if np.isnan(scores).any():
+        return None
+    return scores.reshape(n_records, 1)
 
 
 def _check_index(key: str, value: object) -> int | None:
@@ -117,6 +138,10 @@ class CSVResponseCodec:
     def decode(self, body: bytes, n_records: int) -> ModelOutput:
         """Parse a reply to a request of ``n_records`` records."""
         text = body_text(body, self.accept_type)
+        if self.label is None and self.probability in (None, 0):
+            scores = _single_scores(text, n_records)
+            if scores is not None:
+                return ModelOutput(labels=None, scores=scores)
         rows = _split_rows(text)
         single_valued = {i for i in (self.label, self.probability) if i is not None} <= {0}
         if len(rows) == 1 and n_records > 1 and len(rows[0]) == n_records and single_valued:

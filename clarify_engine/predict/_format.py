@@ -42,7 +42,7 @@ import pandas as pd
 
 from clarify_engine.errors import DataError
 
-__all__ = ["CSV", "JSON", "CellStyle", "excerpt", "format_columns", "format_rows"]
+__all__ = ["CSV", "JSON", "CellStyle", "excerpt", "format_columns", "format_rows", "format_rows_bytes"]
 
 #: Integers beyond this are not exact in float64: such columns are never put in a float block.
 _EXACT_INT = 2**53
@@ -51,6 +51,7 @@ _NUMPY_OPT = orjson.OPT_SERIALIZE_NUMPY
 
 #: ``.0`` closing a number inside orjson output (numbers end at ``,`` or ``]``).
 _TRAILING_ZERO = re.compile(r"\.0(?=[,\]])")
+_TRAILING_ZERO_BYTES = re.compile(rb"\.0(?=[,\]])")
 
 
 def excerpt(text: str | bytes, limit: int = 200) -> str:
@@ -241,6 +242,35 @@ def _format_block(block: np.ndarray, style: CellStyle) -> list[str]:
     return text[2:-2].split("],[")
 
 
+def _format_block_bytes(block: np.ndarray, style: CellStyle) -> list[bytes]:
+    """:func:`_format_block` as UTF-8 bytes, without building any str.
+
+    orjson writes an integral float with a trailing ``.0``; only the rows holding such a value
+    (found with numpy) have it removed, so data without integral values skips that pass.
+    """
+    n, m = block.shape
+    if n == 0:
+        return []
+    if m == 0:
+        return [b""] * n
+    lines = orjson.dumps(block, option=_NUMPY_OPT)[2:-2].split(b"],[")
+    with np.errstate(invalid="ignore"):
+        integral = np.flatnonzero((block == np.trunc(block)).any(axis=1))
+    if integral.size:
+        sub = _TRAILING_ZERO_BYTES.sub
+        for i in integral.tolist():
+            # a row's last value ends the line, not at ``,`` or ``]``: add one to match on
+            lines[i] = sub(b"", lines[i] + b"]")[:-1]
+    if style.missing != "null" and np.isnan(block).any():
+        missing = style.missing.encode()
+        null, blank = b",null,", b"," + missing + b","
+        for i in np.flatnonzero(np.isnan(block).any(axis=1)).tolist():
+            # two passes: one replace skips a null whose leading comma ended the previous match
+            line = (b"," + lines[i] + b",").replace(null, blank).replace(null, blank)
+            lines[i] = line[1:-1]
+    return lines
+
+
 def _format_numbers(column: np.ndarray, style: CellStyle) -> list[str]:
     """A 1-D int or float column, finite-or-NaN, in one orjson call."""
     if len(column) == 0:
@@ -286,6 +316,24 @@ def format_columns(rows, n_features: int, style: CellStyle) -> list[list[str]]:
     list of n_features lists of n_records str
     """
     return [_format_column(column, style) for column in _columns(rows, n_features)]
+
+
+def format_rows_bytes(rows, n_features: int, style: CellStyle) -> list[bytes]:
+    """:func:`format_rows`, each record UTF-8 encoded (an all-numeric block never goes through str).
+
+    Parameters
+    ----------
+    rows, n_features, style
+        As for :func:`format_columns`.
+
+    Returns
+    -------
+    list of n_records bytes
+    """
+    block = _numeric_block(rows, n_features, style)
+    if block is not None:
+        return _format_block_bytes(block, style)
+    return [line.encode() for line in format_rows(rows, n_features, style)]
 
 
 def format_rows(rows, n_features: int, style: CellStyle) -> list[str]:

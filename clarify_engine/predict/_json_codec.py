@@ -38,7 +38,7 @@ import orjson
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.predict._base import ModelOutput
 from clarify_engine.predict._decode import body_text, check_count, label_array, load_json, score_array
-from clarify_engine.predict._format import JSON, excerpt, format_columns, format_rows
+from clarify_engine.predict._format import JSON, excerpt, format_columns, format_rows, format_rows_bytes
 
 __all__ = [
     "JSONLinesRequestCodec",
@@ -118,6 +118,13 @@ class _RecordRenderer:
             # The common shape, prefix $features suffix: two concatenations per record.
             at = slots[0]
             self._affixes = ("".join(self.parts[:at]) + "[", "]" + "".join(self.parts[at + 1 :]))
+
+    def render_bytes(self, rows) -> list[bytes]:
+        """Each record rendered, UTF-8 (the common ``prefix $features suffix`` shape without str)."""
+        if self._affixes is not None:
+            prefix, suffix = (part.encode() for part in self._affixes)
+            return [prefix + r + suffix for r in format_rows_bytes(rows, self.n_features, JSON)]
+        return [text.encode() for text in self.render(rows)]
 
     def render(self, rows) -> list[str]:
         """Each record rendered, as text."""
@@ -229,7 +236,7 @@ class JSONLinesRequestCodec:
 
     def encode_records(self, rows) -> list[bytes]:
         """Each record as one JSON line (no line break), UTF-8."""
-        return [line.encode() for line in self._renderer.render(rows)]
+        return self._renderer.render_bytes(rows)
 
     def join(self, pieces: Sequence[bytes]) -> bytes:
         """The request body: the lines joined by ``\\n``."""
@@ -329,7 +336,7 @@ class JSONRequestCodec:
 
     def encode_records(self, rows) -> list[bytes]:
         """Each record rendered through ``record_template``, UTF-8."""
-        return [text.encode() for text in self._renderer.render(rows)]
+        return self._renderer.render_bytes(rows)
 
     def join(self, pieces: Sequence[bytes]) -> bytes:
         """The request body: the records placed into ``content_template``."""
@@ -364,6 +371,30 @@ def _expression(key: str, value: object, per_element: bool):
         raise ConfigError(
             f"predictor.{key}", f"{value!r} is not a valid JMESPath expression: {exc}"
         ) from None
+
+
+def _field_path(expression) -> tuple[str, ...] | None:
+    """The keys of a JMESPath made of field names only (``score``, ``a.b.c``), else None."""
+    def walk(node):
+        if node["type"] == "field":
+            return (node["value"],)
+        if node["type"] == "subexpression":
+            parts = [walk(child) for child in node["children"]]
+            if all(p is not None for p in parts):
+                return tuple(key for p in parts for key in p)
+        return None
+
+    return walk(expression.parsed)
+
+
+def _follow(doc: object, path: tuple[str, ...]) -> object:
+    """What a field-only JMESPath finds in ``doc``: None where a key is missing or a value is
+    not an object (as JMESPath itself answers)."""
+    for key in path:
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(key)
+    return doc
 
 
 def _quote_json(value: object) -> str:
@@ -408,7 +439,10 @@ class JSONLinesResponseCodec:
         text = body_text(body, self.accept_type)
         lines = [line for line in text.split("\n") if line.strip()]
         check_count(len(lines), n_records, text)
-        docs = [load_json(line, f"line {i} of the response") for i, line in enumerate(lines)]
+        try:
+            docs = list(map(orjson.loads, lines))  # strict JSON, one C call per line
+        except orjson.JSONDecodeError:  # NaN/Infinity literals, or the error message
+            docs = [load_json(line, f"line {i} of the response") for i, line in enumerate(lines)]
         if self._label is None and self._probability is None:
             return _outputs(None, docs, None, _WHOLE_HINT.format(what="line"), text)
         labels = self._search(self._label, "label", docs, lines)
@@ -419,6 +453,11 @@ class JSONLinesResponseCodec:
     def _search(expression, key: str, docs: list, lines: list[str]):
         if expression is None:
             return None
+        path = _field_path(expression)
+        if path is not None:
+            found = [_follow(doc, path) for doc in docs]
+            if None not in found:
+                return found
         found = []
         for i, doc in enumerate(docs):
             value = expression.search(doc)
