@@ -401,3 +401,29 @@ def test_model_changing_its_number_of_scores_between_calls_is_a_model_error():
     dataset = load_dataset(config, frame)
     with pytest.raises(ModelError, match="2 scores per record, but 1 in an earlier call"):
         run_pdp(config, dataset, Flaky())
+
+
+def test_model_receives_grid_values_with_the_columns_dtype_and_other_columns_unchanged():
+    records = pd.DataFrame({
+        "cat": pd.Categorical(["lo", "hi", "lo", None]),
+        "num": pd.array([1, None, 3, 4], dtype="Int64"),
+        "txt": pd.Series(["a", "b", "a", "c"], dtype="str"),
+    })
+    seen = []
+
+    def score(frame):
+        seen.append(frame)
+        return np.zeros((len(frame), 1))
+
+    cat = column_grid(records["cat"], 5)
+    assert cat.values == ["hi", "lo"] and cat.missing == 1
+    partial_dependence(records, "cat", cat.column, score)
+    (frame,) = seen
+    assert isinstance(frame["cat"].dtype, pd.CategoricalDtype)
+    assert list(frame["cat"]) == ["hi"] * 4 + ["lo"] * 4
+    assert frame["num"].dtype == records["num"].dtype and frame["txt"].dtype == records["txt"].dtype
+    pd.testing.assert_frame_equal(frame[["num", "txt"]].iloc[4:].reset_index(drop=True), records[["num", "txt"]])
+    num = column_grid(records["num"], 3, kind="numerical")
+    assert num.values == [1.5, 2.5, 3.5] and num.distribution == pytest.approx([1 / 3, 1 / 3, 1 / 3])
+    partial_dependence(records, "num", num.column, score)
+    assert seen[-1]["num"].dtype == np.float64 and list(seen[-1]["num"]) == [1.5] * 4 + [2.5] * 4 + [3.5] * 4
