@@ -321,7 +321,8 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
         is still sent in calls of at most this size).
     workers : int
         With ``workers > 1`` a second thread builds the next block's synthetic rows (numba,
-        GIL released) while ``predict`` runs on the current one. Blocks, the rows sent and the
+        GIL released) and turns the previous block's model outputs into SHAP values while
+        ``predict`` runs on the current one. Blocks, the rows sent and the
         arithmetic do not depend on it, so results are bit-identical for any value.
 
     Returns
@@ -396,11 +397,36 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     builders = [_Builder(X, baseline, bplan, all_explained, min(block, n_rows) * per_row)
                 for _ in range(2 if pipelined else 1)]
     pool = ThreadPoolExecutor(1) if pipelined else None
+
+    def finish(start, stop, y, inverse):
+        """Coalition values of rows ``start:stop`` from their model outputs, then SHAP values."""
+        nb = stop - start
+        ey = np.empty((nb, n_coal, n_out))
+        _kernels._reduce_mean(y, fb, inverse, bw, n_coal, 0, nb, ey)
+        if all_explained:
+            ey[:, 0, :] = bw @ fb  # the empty coalition is the baseline itself
+        ref = _apply_link(ey[:, 0, :], link)  # (nb, D)
+        full = _apply_link(ey[:, -1, :], link)  # (nb, D)
+        fx[start:stop] = full
+        reference[start:stop] = ref
+        if m == 1:
+            values[start:stop, 0, :] = full - ref
+        elif m >= 2:
+            yadj = _apply_link(ey[:, 1:-1, :], link) - ref[:, None, :]  # (nb, C, D)
+            ymat = yadj.transpose(1, 0, 2).reshape(n_plan, nb * n_out)  # (C, nb*D)
+            with _one_blas_thread():
+                phi, se = solver.solve(ymat, (full - ref).reshape(nb * n_out))  # (M, nb*D)
+            values[start:stop] = phi.reshape(m, nb, n_out).transpose(1, 0, 2)
+            ses[start:stop] = se.reshape(m, nb, n_out).transpose(1, 0, 2)
+
+    # Pipelined, one worker thread runs, in this order: build(0), build(1), finish(0), build(2),
+    # finish(1), ... while this thread calls the model. FIFO order keeps a builder's buffers alive
+    # until its block is finished (build(b + 2) reuses the buffers of block b).
+    finishing = []
     try:
         pending = pool.submit(builders[0].build, 0, min(n_rows, block)) if pipelined else None
         for b_no, start in enumerate(starts):
             stop = min(n_rows, start + block)
-            nb = stop - start
             if pipelined:
                 rows, inverse = pending.result()
                 if b_no + 1 < len(starts):  # build the next block while the model runs
@@ -413,23 +439,12 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
             for lo in range(0, n_unique, int(max_rows_per_call)):
                 hi = min(n_unique, lo + int(max_rows_per_call))
                 y[lo:hi] = _check_outputs(predict(rows[lo:hi]), hi - lo, n_out)
-            ey = np.empty((nb, n_coal, n_out))
-            _kernels._reduce_mean(y, fb, inverse, bw, n_coal, 0, nb, ey)
-            if all_explained:
-                ey[:, 0, :] = bw @ fb  # the empty coalition is the baseline itself
-            ref = _apply_link(ey[:, 0, :], link)  # (nb, D)
-            full = _apply_link(ey[:, -1, :], link)  # (nb, D)
-            fx[start:stop] = full
-            reference[start:stop] = ref
-            if m == 1:
-                values[start:stop, 0, :] = full - ref
-            elif m >= 2:
-                yadj = _apply_link(ey[:, 1:-1, :], link) - ref[:, None, :]  # (nb, C, D)
-                ymat = yadj.transpose(1, 0, 2).reshape(n_plan, nb * n_out)  # (C, nb*D)
-                with _one_blas_thread():
-                    phi, se = solver.solve(ymat, (full - ref).reshape(nb * n_out))  # (M, nb*D)
-                values[start:stop] = phi.reshape(m, nb, n_out).transpose(1, 0, 2)
-                ses[start:stop] = se.reshape(m, nb, n_out).transpose(1, 0, 2)
+            if pipelined:
+                finishing.append(pool.submit(finish, start, stop, y, inverse))
+            else:
+                finish(start, stop, y, inverse)
+        for fut in finishing:
+            fut.result()
     finally:
         if pool is not None:
             pool.shutdown()
