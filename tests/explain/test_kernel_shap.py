@@ -335,3 +335,34 @@ def test_repeated_records_are_explained_once():
             assert getattr(res, name)[i].tobytes() == getattr(res, name)[1].tobytes()
     alone = kernel_shap(interactions, X[[0, 1, 2, 4]], B, seed=0)
     np.testing.assert_array_equal(res.values[[0, 1, 2, 4]], alone.values)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_coded_categories_exact_and_each_records_rows_sent_once(k):
+    """Small integer codes: records share values with the baseline rows and baseline rows with
+    each other, so the table path and the canonical baseline row are used. Values stay exact,
+    and the rows sent are exactly each record's distinct synthetic rows, the baseline excluded."""
+    rng = np.random.default_rng(20 + k)
+    m = 7
+    X = rng.integers(0, 3, size=(6, m)).astype(np.float64)
+    B = rng.integers(0, 3, size=(k, m)).astype(np.float64)
+    X[1] = B[0]  # a record equal to a baseline row: every coalition gives the same row
+    sent = []
+
+    def f(rows):
+        sent.append(rows.copy())
+        return interactions(rows)
+
+    res = kernel_shap(f, X, B, num_samples=2**m, seed=0)
+    assert res.exact
+    for i in range(X.shape[0]):
+        phi, _, _ = naive.exact_shapley(interactions, X[i], B)
+        np.testing.assert_allclose(res.values[i], phi, atol=1e-8)
+    masks = ((np.arange(2**m)[:, None] >> np.arange(m)) & 1).astype(np.uint8)
+    masks = np.concatenate([masks[:1], masks[1:-1], masks[-1:]])
+    per_record = masks.shape[0] * k
+    virtual = naive.virtual_rows(X, B, np.arange(m), masks, 0, X.shape[0])
+    expect, _ = naive.dedupe(virtual, per_record, k, skip_empty=True)
+    got = np.concatenate(sent[1:])
+    assert got.tobytes() == expect.tobytes()
+    assert got.shape[0] < X.shape[0] * (per_record - k)  # collisions were found
