@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clarify_engine.explain import _kernels
+from clarify_engine.explain._coalitions import coalition_plan
 from clarify_engine.explain._kernel_shap import kernel_shap
 from tests.explain import naive
 
@@ -358,8 +359,8 @@ def test_coded_categories_exact_and_each_records_rows_sent_once(k):
     for i in range(X.shape[0]):
         phi, _, _ = naive.exact_shapley(interactions, X[i], B)
         np.testing.assert_allclose(res.values[i], phi, atol=1e-8)
-    masks = ((np.arange(2**m)[:, None] >> np.arange(m)) & 1).astype(np.uint8)
-    masks = np.concatenate([masks[:1], masks[1:-1], masks[-1:]])
+    inner = coalition_plan(m, 2**m, 0).masks  # the plan's order
+    masks = np.concatenate([np.zeros((1, m), np.uint8), inner, np.ones((1, m), np.uint8)])
     per_record = masks.shape[0] * k
     virtual = naive.virtual_rows(X, B, np.arange(m), masks, 0, X.shape[0])
     expect, _ = naive.dedupe(virtual, per_record, k, skip_empty=True)
