@@ -407,7 +407,14 @@ class Batcher:
         try:
             planned_to = 0  # distinct records [0, planned_to) are in submitted requests
             logged = False
+            # Requests waiting or in flight before the next chunk is encoded: enough to keep the
+            # workers busy while it is, few enough that a failure stops the encoding early.
+            ahead = 2 * self.concurrency + 16
             for start, stop in self._chunks(n_rows):
+                while len(pending) > ahead:
+                    pending = self._collect(
+                        run, pending, futures, outputs, self.progress_interval, started, clock
+                    )
                 if run.abort.is_set():
                     break  # a request failed for good: the wait below raises its error
                 self._encode_chunk(run, records, start, stop)

@@ -507,3 +507,158 @@ def test_record_template_sends_one_record_per_request_with_real_codecs():
     out = Batcher(OneRecordServer(), req, resp, concurrency=1).predict([[1, 2], [3, 4], [1, 2]])
     assert out.scores[:, 0].tolist() == [3.0, 7.0, 3.0]
     assert len(bodies) == 2 and all(set(b) == {"instance"} for b in bodies)
+
+
+# -- pipelined encoding: chunks --------------------------------------------------------------
+
+
+class CountingRequest(CsvRequest):
+    """CsvRequest that records the size of every encode call (one per chunk) and can fail one."""
+
+    def __init__(self, fail_at_row=None, **kwargs):
+        super().__init__(**kwargs)
+        self.chunks = []
+        self.fail_at_row = fail_at_row
+
+    def encode_records(self, rows):
+        start = sum(self.chunks)
+        self.chunks.append(len(rows))
+        if self.fail_at_row is not None and start <= self.fail_at_row < start + len(rows):
+            raise ModelError(f"cannot encode row {self.fail_at_row}")
+        return super().encode_records(rows)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 7, 64])
+@pytest.mark.parametrize("max_records, max_bytes", [(5, 10**6), (None, 120), (4, 90)])
+def test_chunked_encoding_sends_the_bodies_of_one_pass(chunk_rows, max_records, max_bytes):
+    rows = rows_of(150, seed=30, distinct=90)
+    whole = ScriptedTransport()
+    make(whole, max_records=max_records, max_payload_bytes=max_bytes, concurrency=1,
+         chunk_rows=10**6).predict(rows)
+    request = CountingRequest()
+    chunked = ScriptedTransport()
+    batcher = make(chunked, request, max_records=max_records, max_payload_bytes=max_bytes,
+                   concurrency=1, chunk_rows=chunk_rows)
+    check(batcher.predict(rows), rows)
+    assert len(request.chunks) > 1 or chunk_rows >= 150
+    assert chunked.bodies == whole.bodies  # same packing, chunk boundaries invisible
+    assert batcher.stats.planned_requests == len(whole.bodies) == batcher.stats.requests_sent
+    assert (batcher.stats.unique_rows, batcher.stats.rows_done) == (90, 90)
+
+
+def test_chunks_grow_to_eight_times_the_first():
+    request = CountingRequest()
+    make(ScriptedTransport(), request, chunk_rows=4).predict(rows_of(200, seed=31))
+    assert request.chunks == [4, 8, 16, 32, 32, 32, 32, 32, 12]
+
+
+def test_rows_repeated_in_later_chunks_are_never_sent_again():
+    first = rows_of(30, seed=32) + np.arange(30)[:, None] * 10  # 30 distinct rows
+    rng = np.random.default_rng(33)
+    rows = np.concatenate([first, first[rng.integers(0, 30, size=170)]])
+    transport = ScriptedTransport(delay=0.002)
+    batcher = make(transport, max_records=7, concurrency=3, chunk_rows=8)
+    check(batcher.predict(rows), rows)
+    sent = [line for body in transport.bodies for line in body.split(b"\n")]
+    assert len(sent) == len(set(sent)) == 30
+    assert (batcher.stats.rows, batcher.stats.unique_rows, batcher.stats.rows_done) == (200, 30, 30)
+
+
+def test_a_too_large_record_in_a_later_chunk_is_named_before_it_is_sent():
+    rows = rows_of(100, seed=34) + np.arange(100)[:, None] * 10
+    rows[77] = [123456789.125, 0.123456789012345, -7.5]  # far longer than the others
+    bad = b"123456789.125,0.123456789012345,-7.5"
+    transport = ScriptedTransport(delay=0.005)
+    batcher = make(transport, max_records=3, max_payload_bytes=30, concurrency=2, chunk_rows=10)
+    with pytest.raises(ModelError, match=r"Row 77 alone makes a request of 36 bytes, more than the 30-byte"):
+        batcher.predict(rows)
+    assert transport.calls > 0  # earlier chunks were under way ...
+    assert not any(bad in body for body in transport.bodies)  # ... but never the bad record
+
+
+def test_a_fatal_failure_in_a_later_chunk_stops_encoding_and_sending():
+    rows = rows_of(2000, seed=35) + np.arange(2000)[:, None] * 10
+    request = CountingRequest()
+
+    def script(call, records):
+        return TransportError("denied", status=403) if call == 5 else None
+
+    transport = ScriptedTransport(delay=0.01, script=script)
+    batcher = make(transport, request, max_records=10, concurrency=2, chunk_rows=20, sleep=None)
+    with pytest.raises(ModelError, match="HTTP 403: denied"):
+        batcher.predict(rows)
+    assert sum(request.chunks) < 2000  # the rest of the rows were never encoded
+    assert transport.calls < 20  # of 200 requests
+
+
+def test_an_encoding_error_in_a_later_chunk_ends_the_run_after_the_requests_in_flight():
+    rows = rows_of(200, seed=36) + np.arange(200)[:, None] * 10
+    request = CountingRequest(fail_at_row=150)
+    transport = ScriptedTransport(delay=0.02)
+    batcher = make(transport, request, max_records=5, concurrency=2, chunk_rows=10)
+    with pytest.raises(ModelError, match="cannot encode row 150"):
+        batcher.predict(rows)
+    assert 0 < transport.calls < 40
+    assert transport.in_flight == 0  # an ordinary error waits for the requests in flight
+
+
+def test_a_stopped_job_does_not_wait_for_requests_in_flight():
+    """KeyboardInterrupt (what SIGTERM becomes) from the calling thread: leave at once."""
+    rows = rows_of(400, seed=37) + np.arange(400)[:, None] * 10
+    transport = ScriptedTransport(delay=0.5)
+
+    def stop(done, total):
+        raise KeyboardInterrupt
+
+    batcher = make(transport, max_records=2, concurrency=2, chunk_rows=4, on_progress=stop)
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        batcher.predict(rows)
+    # the first answers arrive after 0.5 s; the requests started then are not waited for
+    assert time.perf_counter() - started < 0.9
+    assert transport.in_flight > 0
+
+
+def test_many_chunks_log_an_estimate_up_front_and_exact_counts_at_the_end(caplog):
+    rows = rows_of(400, seed=38, distinct=200)
+    with caplog.at_level(logging.INFO, logger="clarify_engine"):
+        batcher = make(ScriptedTransport(), max_records=10, chunk_rows=50).predict
+        batcher(rows)
+    text = caplog.text
+    assert "Sending 400 rows to the model in about " in text
+    planned = int(text.split("in about ")[1].split()[0])
+    assert 20 <= planned <= 40  # 200 unique rows of 10 per request, estimated from 50 rows
+    assert "Predicted 400 rows (200 unique)" in text and "20 requests sent" in text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 80),
+    distinct=st.integers(1, 80),
+    chunk_rows=st.integers(1, 12),
+    max_records=st.one_of(st.none(), st.integers(1, 9)),
+    max_bytes=st.integers(60, 400),
+    concurrency=st.integers(1, 4),
+    fault_seed=st.integers(0, 2**32 - 1),
+)
+def test_chunked_runs_with_faults_match_the_one_pass_plan(
+    n, distinct, chunk_rows, max_records, max_bytes, concurrency, fault_seed
+):
+    rows = rows_of(n, d=2, seed=fault_seed % 1000, distinct=min(distinct, n))
+    rng = np.random.default_rng(fault_seed)
+    lock = threading.Lock()
+
+    def script(call, recs):
+        with lock:
+            fail = rng.random() < 0.3
+        return TransportError("busy", status=503) if fail else None
+
+    whole = make(ScriptedTransport(), max_records=max_records, max_payload_bytes=max_bytes,
+                 chunk_rows=10**6)
+    whole.predict(rows)
+    transport = ScriptedTransport(script=script)
+    batcher = make(transport, max_records=max_records, max_payload_bytes=max_bytes,
+                   concurrency=concurrency, chunk_rows=chunk_rows, retry=RetryPolicy(max_attempts=50))
+    check(batcher.predict(rows), rows)
+    assert batcher.stats.planned_requests == whole.stats.planned_requests
+    assert batcher.stats.unique_rows == whole.stats.unique_rows == batcher.stats.rows_done
