@@ -26,7 +26,7 @@ from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.predict import ClientOptions, make_predictor
 from clarify_engine.report import write_outputs
 from clarify_engine.report._shap_outputs import write_shap_outputs
-from clarify_engine.explain import SE_SECTION_KEY, run_shap
+from clarify_engine.explain import SE_SECTION_KEY, run_pdp, run_shap
 
 log = logging.getLogger("clarify_engine")
 
@@ -38,7 +38,6 @@ BIAS_STAGES = (
 
 #: Methods (and top-level keys) this engine validates but does not compute yet, with the reason.
 _NOT_YET = {
-    "pdp": "partial dependence is not implemented yet; no PDP was computed",
     "asymmetric_shapley_value": "time-series asymmetric Shapley values are not implemented yet",
     "report": "the notebook/HTML/PDF report is not implemented yet; analysis.json was written",
 }
@@ -170,6 +169,10 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[l
                                         "implemented yet; no explanations were computed"))
             continue
         runnable.append(name)
+    if "pdp" in runnable and config.methods.pdp.features is None and "shap" not in runnable:
+        runnable.remove("pdp")
+        not_run.append(NotRun("pdp", "methods.pdp lists no features and picks the top_k_features by global SHAP, "
+                                     "but SHAP did not run; list methods.pdp.features to plot them"))
     if config.segment_config is not None:
         not_run.append(NotRun("segment_config", "per-segment bias is not implemented yet; metrics cover the whole dataset"))
     if not runnable:
@@ -179,7 +182,8 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[l
 
 
 def _needs_model(runnable: list[str], dataset: Dataset) -> bool:
-    return "shap" in runnable or ("post_training_bias" in runnable and dataset.predicted_label is None)
+    return ("shap" in runnable or "pdp" in runnable
+            or ("post_training_bias" in runnable and dataset.predicted_label is None))
 
 
 def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
@@ -272,6 +276,14 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
                              extras["baseline"])
             timings["kernel_shap"] = time.perf_counter() - t0
             log.info("Finished kernel_shap in %.3f s", timings["kernel_shap"])
+        if "pdp" in runnable:
+            t0 = time.perf_counter()
+            shap_section = analysis.get("explanations", {}).get("kernel_shap")
+            entries, pdp_manifest = run_pdp(config, dataset, predictor, shap_section=shap_section)
+            analysis.setdefault("explanations", {})["pdp"] = entries
+            extra_manifest["pdp"] = pdp_manifest
+            timings["pdp"] = time.perf_counter() - t0
+            log.info("Finished pdp in %.3f s", timings["pdp"])
 
     manifest = {
         "engine": "clarify-engine",

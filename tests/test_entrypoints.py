@@ -97,7 +97,7 @@ def test_predicted_labels_in_data_need_no_model(tmp_path):
     config = _demo_config()
     config["headers"] = list(frame.columns)
     config["predicted_label"] = "Predicted"
-    del config["predictor"], config["methods"]["shap"]
+    del config["predictor"], config["methods"]["shap"], config["methods"]["pdp"]
     from_column = clarify_engine.analyze(config, data=frame).to_dict()
     from_model = clarify_engine.analyze(_demo_config(), data=DEMO_DATA, model=model).to_dict()
     assert from_column["post_training_bias_metrics"]["facets"] == from_model["post_training_bias_metrics"]["facets"]
@@ -141,7 +141,7 @@ def manifest_model(output_dir: Path) -> dict:
 
 def test_a_model_is_required_when_predictions_are_not_in_the_data():
     config = _demo_config()
-    del config["predictor"], config["methods"]["shap"]
+    del config["predictor"], config["methods"]["shap"], config["methods"]["pdp"]
     with pytest.raises(clarify_engine.ConfigError, match="predictor") as info:
         clarify_engine.analyze(config, data=DEMO_DATA)
     assert "post_training_bias" in str(info.value)
@@ -225,6 +225,7 @@ def test_cli_demo(tmp_path):
     assert "DI" in proc.stdout
     assert "predictions from model server http://127.0.0.1" in proc.stdout
     assert "kernel_shap label0 (expected value" in proc.stdout
+    assert [e["feature_name"] for e in analysis["explanations"]["pdp"]] == ["CreditScore", "Income", "YearsEmployed"]
     assert (tmp_path / "demo" / "explanations_shap" / "out.csv").exists()
 
 
@@ -254,7 +255,7 @@ def test_container_stops_promptly_on_sigterm_while_waiting_for_the_model(tmp_pat
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         config = _demo_config()
-        del config["methods"]["shap"]
+        del config["methods"]["shap"], config["methods"]["pdp"]
         config["predictor"]["endpoint_name"] = "slow-endpoint"
         root = _layout(tmp_path, config, {"loans.csv": DEMO_DATA})
         env = {**__import__("os").environ, "CLARIFY_PROCESSING_ROOT": str(root),
@@ -281,6 +282,7 @@ def test_text_explanations_are_reported_as_not_run_and_bias_still_runs():
     config["methods"]["shap"]["text_config"] = {"granularity": "token", "language": "english"}
     result = clarify_engine.analyze(config, data=DEMO_DATA, model=DEMO_MODEL)
     assert "explanations" not in result.to_dict()
-    assert [n.method for n in result.not_run] == ["shap"]
+    assert [n.method for n in result.not_run] == ["shap", "pdp"]
     assert "text_config" in result.not_run[0].reason
+    assert "SHAP did not run" in result.not_run[1].reason
     assert "post_training_bias_metrics" in result.to_dict()

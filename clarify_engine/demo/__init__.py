@@ -31,7 +31,7 @@ class DemoResult:
     output_dir: Path
 
     def summary(self) -> str:
-        """A few lines a person can read: each facet's headline metrics and the global SHAP values."""
+        """A few lines a person can read: each facet's headline metrics, global SHAP values, PDP curves."""
         lines = []
         for key in ("pre_training_bias_metrics", "post_training_bias_metrics"):
             section = self.result.analysis.get(key)
@@ -49,6 +49,13 @@ class DemoResult:
             top = sorted(values["global_shap_values"].items(), key=lambda kv: -kv[1])
             shown = ", ".join(f"{name}={value:.4f}" for name, value in top)
             lines.append(f"kernel_shap {label} (expected value {values['expected_value']:.4f}): {shown}")
+        for entry in self.result.analysis.get("explanations", {}).get("pdp", []):
+            if "error" in entry:
+                lines.append(f"pdp {entry['feature_name']}: {entry['error']}")
+                continue
+            curve = entry["model_predictions"][0]
+            lines.append(f"pdp {entry['feature_name']} ({entry['data_type']}, {len(curve)} values): "
+                         f"{entry['label_headers'][0]} from {curve[0]:.4f} to {curve[-1]:.4f}")
         model = self.result.manifest.get("model", {})
         if model:
             lines.append(f"predictions from {model.get('description')}: {model.get('requests', {})}")
