@@ -110,7 +110,9 @@ class _Solver:
 
         Var(phi) ~= N / (N - 1) * ( sum_q n_q g_q^2 - (sum_q n_q g_q)^2 / N )
 
-    (elementwise), the sample variance of the per-draw contributions times ``N``. Enumerated
+    (elementwise), the sample variance of the per-draw contributions times ``N``. The first sum
+    is computed as ``-H[:, E] r[E]`` over the enumerated coalitions ``E`` (the constrained fit's
+    residuals satisfy ``H r = 0``), the second as one GEMM over the pairs. Enumerated
     coalitions are not random and add nothing. So the standard errors are 0 when the plan is
     exact, and 0 (to rounding) whenever the residuals cancel within each pair: additive models,
     and with paired sampling also models with only pairwise interactions, whose Kernel SHAP
@@ -160,7 +162,12 @@ class _Solver:
         h_b = np.where(has_b[None, :], self.h_mat[:, b], 0.0)
         self.pair_rows = np.concatenate([first, b])  # (2Q,)
         self.z_pairs = np.ascontiguousarray(z[self.pair_rows])  # (2Q, M)
-        self.coef1 = np.ascontiguousarray(np.concatenate([h_a, h_b], axis=1))  # (M, 2Q)
+        # sum_q n_q g_q = H[:, sampled] r[sampled] = -H[:, enumerated] r[enumerated], because the
+        # residuals of the constrained fit satisfy H r = 0 (H Z = I - h 1^T from the KKT system,
+        # and 1^T phi = delta): the few enumerated coalitions give it at a fraction of the cost.
+        self.enum = np.flatnonzero(plan.partner == -2)
+        self.h_enum = np.ascontiguousarray(self.h_mat[:, self.enum])  # (M, E)
+        self.z_enum = np.ascontiguousarray(z[self.enum])  # (E, M)
         if first.shape[0]:
             self.coef2 = np.ascontiguousarray(
                 np.concatenate([h_a * h_a / n, 2.0 * h_a * h_b / n, h_b * h_b / n], axis=1))  # (M, 3Q)
@@ -187,7 +194,12 @@ class _Solver:
             return phi, np.full_like(phi, np.nan)
         resid = y[self.pair_rows]  # (2Q, R): residuals of the a's, then of the b's
         resid -= self.z_pairs @ phi
-        s1 = self.coef1 @ resid  # sum_q n_q g_q
+        if self.enum.shape[0]:
+            r_enum = y[self.enum]
+            r_enum -= self.z_enum @ phi
+            s1 = -(self.h_enum @ r_enum)  # sum_q n_q g_q
+        else:
+            s1 = np.zeros_like(phi)
         ra, rb = resid[:n_pairs], resid[n_pairs:]
         sq = np.empty((3 * n_pairs, resid.shape[1]))
         np.multiply(ra, ra, out=sq[:n_pairs])
