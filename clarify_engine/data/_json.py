@@ -186,19 +186,27 @@ def read_jsonlines_files(
         Shape ``(n_records, n_features [+1 label] [+1 predicted label])``; each column's
         dtype is what ``pandas.Series`` infers from its values (int64, float64, bool, str, object).
     """
+    return _read_files(files, _read_jsonlines_file, columns, headers, storage_options, "JSON Lines records")
+
+
+def _read_files(files, read_file, columns: JsonColumns, headers, storage_options, what: str) -> pd.DataFrame:
+    """Read each file with ``read_file`` and stack the records in file order.
+
+    Every file must give the same number of features per record (the error names both files).
+    """
     features, extras = [], {k: [] for k in ("label", "predicted_label") if k in columns.compiled}
     for location in files:
-        file_features, file_extras = _read_jsonlines_file(location, columns, storage_options)
-        if features and file_features and len(file_features[0]) != len(features[0]):
+        rows, file_extras = read_file(location, columns, storage_options)
+        if features and rows and len(rows[0]) != len(features[0]):
             raise DataError(
-                f"{location} has {len(file_features[0])} features per record, but {files[0]} has "
+                f"{location} has {len(rows[0])} features per record, but {files[0]} has "
                 f"{len(features[0])}; every file of a dataset must have the same columns."
             )
-        features.extend(file_features)
+        features.extend(rows)
         for key in extras:
             extras[key].extend(file_extras[key])
     if not features:
-        raise DataError(f"Dataset is empty: no JSON Lines records in {', '.join(files)}.")
+        raise DataError(f"Dataset is empty: no {what} in {', '.join(files)}.")
     return _build_frame(features, extras, columns, headers, files[0])
 
 
@@ -250,17 +258,4 @@ def read_json_files(
         Shape ``(n_records, n_features [+1 label] [+1 predicted label])``; the records of
         several files follow each other in file order.
     """
-    features, extras = [], {k: [] for k in ("label", "predicted_label") if k in columns.compiled}
-    for location in files:
-        rows, file_extras = _read_json_file(location, columns, storage_options)
-        if features and rows and len(rows[0]) != len(features[0]):
-            raise DataError(
-                f"{location} has {len(rows[0])} features per record, but {files[0]} has "
-                f"{len(features[0])}; every file of a dataset must have the same columns."
-            )
-        features.extend(rows)
-        for key in extras:
-            extras[key].extend(file_extras[key])
-    if not features:
-        raise DataError(f"Dataset is empty: no records in {', '.join(files)}.")
-    return _build_frame(features, extras, columns, headers, files[0])
+    return _read_files(files, _read_json_file, columns, headers, storage_options, "records")
