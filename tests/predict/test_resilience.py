@@ -293,3 +293,30 @@ def test_real_codecs_through_a_mix_of_faults(server, content_type, caplog):
     assert caplog.text.count(FALLBACK_MESSAGE) == 1
     assert batcher.stats.retries >= 3
     assert max(b.sizes) <= 40
+
+
+# -- pipelined encoding over a real socket ---------------------------------------------------
+
+
+def test_small_chunks_with_413_learning_and_repeats_across_chunks(server):
+    server.behaviour.max_bytes = 400
+    scores, batcher = run(server, max_records=None, concurrency=3, chunk_rows=16)
+    np.testing.assert_array_equal(scores, run_clean_scores(EXPECTED))
+    stats = batcher.stats
+    assert sum(server.behaviour.sizes) == stats.unique_rows == len(np.unique(ROWS, axis=0))
+    refused = server.behaviour.calls - len(server.behaviour.sizes)
+    assert refused <= 12  # the ceiling learnt in one chunk holds for the later ones
+    assert stats.requests_sent == server.behaviour.calls
+
+
+def test_a_poisoned_record_in_a_late_chunk_is_named_while_earlier_chunks_are_in_flight(server):
+    rows = ROWS.copy()
+    rows[555] = [1.5, 2.5, 3.5, 4.5]
+    server.behaviour.poison = "1.5,2.5,3.5,4.5"
+    server.behaviour.slow, server.behaviour.slow_seconds = 10**6, 0.01  # requests overlap
+    with HttpTransport(url(server), timeout=5, pool_size=4) as transport:
+        batcher = Batcher(transport, CsvRequest(), CsvScores(), max_records=10, concurrency=4,
+                          chunk_rows=8)
+        with pytest.raises(ModelError) as info:
+            batcher.predict(rows)
+    assert "row 555" in str(info.value) and "HTTP 400" in str(info.value)
