@@ -166,9 +166,10 @@ class Batcher:
         Uniform [0, 1) source of the backoff jitter.
     progress_interval : float, default 5.0
         Seconds between progress log lines (logger ``"clarify_engine"``).
-    chunk_rows : int, default 2048
-        Rows encoded at a time. The first requests go out once the first chunk is encoded,
-        and later chunks (growing to 8 times this) are encoded while requests are in flight.
+    chunk_rows : int, default 1024
+        Rows encoded at a time. The first requests go out once the first chunk is encoded;
+        later chunks are encoded while requests are in flight. Small chunks keep each stretch
+        the encoder holds the GIL short (a worker with a reply to read waits for it).
 
     Attributes
     ----------
@@ -190,7 +191,7 @@ class Batcher:
         sleep: Callable[[float], None] | None = None,
         random: Callable[[], float] = _random.random,
         progress_interval: float = 5.0,
-        chunk_rows: int = 2048,
+        chunk_rows: int = 1024,
     ):
         _check_int("max_payload_bytes", max_payload_bytes, 1)
         if max_records is not None:
@@ -296,14 +297,9 @@ class Batcher:
         return fixed, max(two - one, 0)
 
     def _chunks(self, n_rows: int):
-        """Row ranges encoded at a time: ``chunk_rows`` first, doubling up to 8 times that."""
-        size = self.chunk_rows
-        start = 0
-        while start < n_rows:
-            stop = min(start + size, n_rows)
-            yield start, stop
-            start = stop
-            size = min(2 * size, 8 * self.chunk_rows)
+        """Row ranges encoded at a time, ``chunk_rows`` each."""
+        for start in range(0, n_rows, self.chunk_rows):
+            yield start, min(start + self.chunk_rows, n_rows)
 
     def _encode_chunk(self, run: _Run, records, start: int, stop: int) -> int:
         """Encode rows ``start:stop``, add their new distinct records to ``run``; return how many.

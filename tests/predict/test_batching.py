@@ -546,10 +546,10 @@ def test_chunked_encoding_sends_the_bodies_of_one_pass(chunk_rows, max_records, 
     assert (batcher.stats.unique_rows, batcher.stats.rows_done) == (90, 90)
 
 
-def test_chunks_grow_to_eight_times_the_first():
+def test_rows_are_encoded_chunk_rows_at_a_time():
     request = CountingRequest()
-    make(ScriptedTransport(), request, chunk_rows=4).predict(rows_of(200, seed=31))
-    assert request.chunks == [4, 8, 16, 32, 32, 32, 32, 32, 12]
+    make(ScriptedTransport(), request, chunk_rows=64).predict(rows_of(200, seed=31))
+    assert request.chunks == [64, 64, 64, 8]
 
 
 def test_rows_repeated_in_later_chunks_are_never_sent_again():
