@@ -28,6 +28,7 @@ Replies
 from __future__ import annotations
 
 import json
+import operator
 import re
 from typing import Sequence
 
@@ -437,11 +438,14 @@ class JSONLinesResponseCodec:
     def decode(self, body: bytes, n_records: int) -> ModelOutput:
         """Parse a reply to a request of ``n_records`` records."""
         text = body_text(body, self.accept_type)
-        lines = [line for line in text.split("\n") if line.strip()]
-        check_count(len(lines), n_records, text)
+        lines = text.rstrip("\r\n").split("\n")
         try:
+            if len(lines) != n_records:
+                raise ValueError("blank lines, or a count the general path reports")
             docs = list(map(orjson.loads, lines))  # strict JSON, one C call per line
-        except orjson.JSONDecodeError:  # NaN/Infinity literals, or the error message
+        except ValueError:  # orjson.JSONDecodeError too: blank lines, NaN/Infinity, errors
+            lines = [line for line in text.split("\n") if line.strip()]
+            check_count(len(lines), n_records, text)
             docs = [load_json(line, f"line {i} of the response") for i, line in enumerate(lines)]
         if self._label is None and self._probability is None:
             return _outputs(None, docs, None, _WHOLE_HINT.format(what="line"), text)
@@ -455,7 +459,13 @@ class JSONLinesResponseCodec:
             return None
         path = _field_path(expression)
         if path is not None:
-            found = [_follow(doc, path) for doc in docs]
+            if len(path) == 1:
+                try:  # one key: a C-level lookup per document
+                    found = list(map(operator.itemgetter(path[0]), docs))
+                except (KeyError, TypeError, IndexError):  # the general path says where
+                    found = [None]
+            else:
+                found = [_follow(doc, path) for doc in docs]
             if None not in found:
                 return found
         found = []
