@@ -5,13 +5,15 @@ The flow of :func:`kernel_shap`:
 1. validate, normalise (``num_samples`` "auto", baseline weights, ``explain``);
 2. one coalition plan for every row (:mod:`._coalitions`) and one factorisation of the
    constrained weighted least-squares problem it defines (:class:`_Solver`);
-3. explained rows in blocks sized so that one ``predict`` call gets at most
-   ``max_rows_per_call`` synthetic rows: numba kernels (:mod:`._kernels`) hash the
-   block's synthetic rows, keep one of each set of identical rows, write those straight into
-   the request buffer (reused from block to block, and built for the next block while the model
-   predicts the current one when ``workers > 1``), and average the model outputs back per
-   coalition over the baseline;
-4. one GEMM per block turns the coalition values of all rows and outputs into SHAP values.
+3. bit-identical records are explained once (their results are copied at the end);
+4. explained rows in blocks sized so that one ``predict`` call gets at most
+   ``max_rows_per_call`` synthetic rows: a numba kernel (:mod:`._kernels`) keeps one of each
+   set of identical synthetic rows of a record (told apart by their effective absent set, no
+   row hashing) and writes those straight into the request buffer (reused from block to block),
+   then a second kernel averages the model outputs back per coalition over the baseline;
+5. one GEMM per block turns the coalition values of all rows and outputs into SHAP values.
+   With ``workers > 1`` a worker thread builds the next block and finishes the previous one
+   while the model predicts the current one.
 """
 
 from __future__ import annotations
@@ -312,7 +314,7 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     ----------
     predict : callable
         ``predict(rows)`` with ``rows`` float64 (r, P) returns scores (r, D) or (r,).
-        Never called twice on the same row within one block of rows.
+        Never called twice on the same synthetic row of one record (see Notes).
     X : ndarray float64 (n, P)
         Records to explain, numerically coded.
     baseline : ndarray float64 (K, P)
@@ -344,9 +346,14 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     Notes
     -----
     M == 0 gives empty values; M == 1 gives ``link(f(x)) - link(v(empty))`` (as shap).
-    The plan, its weights and the factorised regression are shared by all rows. Identical
-    synthetic rows in a block (coalitions that collide where x equals the baseline, the
-    baseline rows themselves, repeated records) are sent once and scattered back.
+    The plan, its weights and the factorised regression are shared by all rows.
+
+    Rows sent to ``predict`` (identical = bit-identical, so NaN payloads and the sign of zero
+    count): within one explained record no synthetic row is sent twice (coalitions that collide
+    where the record equals a baseline row, the full coalition once for all baseline rows);
+    bit-identical records are explained once; with every column explained the empty coalition's
+    rows, which are the baseline rows, are not sent again (nor any row equal to them). Rows of
+    different records that happen to coincide are sent once per record.
     """
     X = _check_matrix("X", X)
     baseline = _check_matrix("baseline", baseline)
