@@ -367,3 +367,16 @@ def test_coded_categories_exact_and_each_records_rows_sent_once(k):
     got = np.concatenate(sent[1:])
     assert got.tobytes() == expect.tobytes()
     assert got.shape[0] < X.shape[0] * (per_record - k)  # collisions were found
+
+
+def test_table_path_same_bytes_for_one_and_two_workers():
+    """Coded categories (keys in the per-record table), many small blocks, two builders."""
+    rng = np.random.default_rng(9)
+    X = rng.integers(0, 3, size=(40, 9)).astype(np.float64)
+    X[7] = X[3]
+    B = rng.integers(0, 3, size=(3, 9)).astype(np.float64)
+    runs = [kernel_shap(interactions, X, B, seed=5, num_samples=200, workers=w, max_rows_per_call=1500)
+            for w in (1, 2)]
+    for name in ("values", "standard_errors", "fx", "expected_value", "reference"):
+        assert getattr(runs[1], name).tobytes() == getattr(runs[0], name).tobytes()
+    assert runs[0].values[7].tobytes() == runs[0].values[3].tobytes()
