@@ -589,6 +589,10 @@ class Batcher:
                         content_type=self.request_codec.content_type,
                         accept=codec.accept_type,
                     )
+                # Let go of the GIL for a moment: a worker woken by the slot just released
+                # sends its request now, instead of waiting for this decode (pure Python for
+                # JSON) or for the encoder; the model then works while this thread decodes.
+                time.sleep(0)
                 output = codec.decode(reply, n)
                 _check_count(output, n)
             except ModelError as error:
