@@ -23,11 +23,16 @@ Servers (``--server``):
   ``--serve-trivial``) computing score = sigmoid(sum of features) with no pandas or sklearn:
   the ceiling of Python HTTP serving on this machine. ``--latency MS`` makes it wait that long
   before each reply, as a remote endpoint's network and model time would.
+* ``canned``: the same stdlib server answering a constant score per record (it counts the
+  lines, parses nothing), so that with ``--latency`` the server costs almost no CPU: what
+  remains is the client's own overlap of encoding, sending and decoding with the model's
+  time, free of the two processes competing for the cores.
 
 Usage::
 
     /work/venv/bin/python benchmarks/endpoint_throughput.py --server project
     /work/venv/bin/python benchmarks/endpoint_throughput.py --server trivial --rows 50000
+    /work/venv/bin/python benchmarks/endpoint_throughput.py --server canned --latency 1.3 --rows 200000
 """
 
 from __future__ import annotations
@@ -74,6 +79,11 @@ class _TrivialHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         if self.server.latency:
             time.sleep(self.server.latency)
+        if self.server.canned:
+            n = body.count(b"\n") + 1
+            if self.headers["Content-Type"] == "application/jsonlines":
+                return self._reply(200, b"\n".join([b'{"score":0.5}'] * n), "application/jsonlines")
+            return self._reply(200, b"\n".join([b"0.5"] * n), "text/csv")
         lines = body.split(b"\n")
         if self.headers["Content-Type"] == "application/jsonlines":
             sums = [sum(json.loads(line)["features"]) for line in lines]
@@ -91,10 +101,11 @@ class _TrivialHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def serve_trivial(latency: float = 0.0) -> None:
-    """Serve the trivial model on a free port; print the port on the first stdout line."""
+def serve_trivial(latency: float = 0.0, canned: bool = False) -> None:
+    """Serve the trivial (or canned) model on a free port; print the port on the first stdout line."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _TrivialHandler)
     httpd.latency = latency
+    httpd.canned = canned
     httpd.daemon_threads = True
     httpd.request_queue_size = 128
     print(httpd.server_address[1], flush=True)
@@ -108,8 +119,10 @@ def serve_trivial(latency: float = 0.0) -> None:
 
 
 def start_server(kind: str, n_features: int, workdir: Path, latency_ms: float = 0.0) -> tuple[subprocess.Popen, int]:
-    if kind == "trivial":
+    if kind in ("trivial", "canned"):
         cmd = [sys.executable, __file__, "--serve-trivial", "--latency", str(latency_ms)]
+        if kind == "canned":
+            cmd.append("--canned")
     else:
         import joblib
         from sklearn.linear_model import LogisticRegression
@@ -186,7 +199,7 @@ def client(port, rows, names, fmt, server_kind, concurrency, max_records) -> tup
     from clarify_engine.predict._http import HttpTransport
 
     content_type, template, prob_project, prob_trivial = FORMATS[fmt]
-    probability = prob_trivial if server_kind == "trivial" else prob_project
+    probability = prob_project if server_kind == "project" else prob_trivial
     with HttpTransport(f"http://127.0.0.1:{port}/invocations", timeout=60, pool_size=concurrency) as transport:
         batcher = Batcher(
             transport,
@@ -215,7 +228,7 @@ def planned_bodies(rows, names, fmt, max_records) -> list[bytes]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--server", choices=["project", "trivial"], default="project")
+    parser.add_argument("--server", choices=["project", "trivial", "canned"], default="project")
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--features", type=int, default=10)
     parser.add_argument("--max-records", type=int, default=1000)
@@ -224,9 +237,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.0, help="trivial server: ms to wait before each reply")
     parser.add_argument("--serve-trivial", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--canned", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_trivial:
-        serve_trivial(args.latency / 1000.0)
+        serve_trivial(args.latency / 1000.0, canned=args.canned)
         return 0
     logging.getLogger("clarify_engine").setLevel(logging.WARNING)
 
@@ -236,8 +250,8 @@ def main(argv=None) -> int:
     names = [f"f{j}" for j in range(args.features)]
 
     with tempfile.TemporaryDirectory() as tmp:
-        if args.latency and args.server != "trivial":
-            parser.error("--latency applies to --server trivial only")
+        if args.latency and args.server == "project":
+            parser.error("--latency applies to --server trivial and canned only")
         proc, port = start_server(args.server, args.features, Path(tmp), args.latency)
         try:
             print(
