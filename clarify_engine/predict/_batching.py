@@ -73,7 +73,8 @@ class BatchStats:
     Attributes
     ----------
     rows, unique_rows : int
-        Records asked for, and distinct encoded records among them (those sent).
+        Records asked for, and distinct encoded records among them (those sent); while the
+        call runs, ``unique_rows`` counts the rows encoded so far.
     planned_requests : int
         Requests planned from the bytes and records limits (grows while rows are encoded).
     requests_sent : int
@@ -85,7 +86,8 @@ class BatchStats:
     rows_done : int
         Distinct records answered so far.
     elapsed : float
-        Seconds from the first request to the last answer.
+        Seconds from the start of the encoding (the first requests go out after its first
+        chunk) to the last answer.
     """
 
     rows: int = 0
@@ -121,6 +123,14 @@ class _Run:
     error: BaseException | None = None  # the first failure that ended the run
     fallback_logged: bool = False
     index: dict = field(default_factory=dict)  # encoded record -> distinct-record index
+    rows_encoded: int = 0
+
+    def expected_unique(self) -> int:
+        """Distinct records: exact once every row is encoded, else extrapolated from those that are."""
+        unique, encoded = self.stats.unique_rows, self.rows_encoded
+        if encoded >= self.stats.rows or encoded == 0:
+            return unique
+        return max(unique, round(unique * self.stats.rows / encoded))
 
     def body_size(self, start: int, stop: int) -> int:
         """Bytes of the body holding distinct records ``start:stop`` (from the measured layout)."""
@@ -158,7 +168,8 @@ class Batcher:
         connections).
     on_progress : callable or None
         ``on_progress(rows_done, unique_rows)``, called from the calling thread after each
-        planned request completes.
+        planned request completes. While rows are still being encoded, ``unique_rows`` is
+        extrapolated from the share of distinct rows among those encoded so far.
     sleep : callable or None
         ``sleep(seconds)`` between attempts. None waits on an event that a failure elsewhere in
         the run sets, so that a failing run does not sit out its backoff delays.
@@ -414,6 +425,7 @@ class Batcher:
                 if run.abort.is_set():
                     break  # a request failed for good: the wait below raises its error
                 self._encode_chunk(run, records, start, stop)
+                run.rows_encoded = stop
                 last = stop == n_rows
                 n_unique = stats.unique_rows
                 plan = _pack(run, planned_to, n_unique, self.max_payload_bytes)
@@ -463,20 +475,22 @@ class Batcher:
         now = time.perf_counter()
         run.stats.elapsed = now - started
         if done and self.on_progress is not None:
-            self.on_progress(run.stats.rows_done, run.stats.unique_rows)
+            self.on_progress(run.stats.rows_done, run.expected_unique())
         if pending and now - clock["last_log"] >= self.progress_interval:
             clock["last_log"] = now
-            self._log_progress(run.stats, now - started)
+            self._log_progress(run, now - started)
         return pending
 
-    def _log_progress(self, stats: BatchStats, elapsed: float) -> None:
-        done, total = stats.rows_done, stats.unique_rows
+    def _log_progress(self, run: _Run, elapsed: float) -> None:
+        stats = run.stats
+        done, total = stats.rows_done, run.expected_unique()
         rate = done / elapsed if elapsed > 0 else 0.0
-        eta = f"{(total - done) / rate:.0f} s" if rate > 0 else "unknown"
+        eta = f"{max(total - done, 0) / rate:.0f} s" if rate > 0 else "unknown"
         logger.info(
-            "Predictions: %d of %d unique rows (%.0f%%), %.0f rows/s, ETA %s "
+            "Predictions: %d of %s%d unique rows (%.0f%%), %.0f rows/s, ETA %s "
             "(%d requests sent, %d retries, %d splits).",
             done,
+            "" if run.rows_encoded == stats.rows else "about ",
             total,
             100.0 * done / total,
             rate,

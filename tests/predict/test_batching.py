@@ -662,3 +662,23 @@ def test_chunked_runs_with_faults_match_the_one_pass_plan(
     check(batcher.predict(rows), rows)
     assert batcher.stats.planned_requests == whole.stats.planned_requests
     assert batcher.stats.unique_rows == whole.stats.unique_rows == batcher.stats.rows_done
+
+
+def test_progress_while_encoding_extrapolates_the_unique_rows(caplog):
+    rows = rows_of(600, seed=39, distinct=300)  # half the rows repeat earlier ones
+    seen = []
+    batcher = make(
+        ScriptedTransport(delay=0.01),
+        max_records=5,
+        concurrency=1,
+        chunk_rows=20,
+        on_progress=lambda done, total: seen.append((done, total)),
+        progress_interval=0.05,
+    )
+    with caplog.at_level(logging.INFO, logger="clarify_engine"):
+        check(batcher.predict(rows), rows)
+    assert seen[-1] == (300, 300)
+    early = seen[0][1]
+    assert 300 <= early <= 600  # extrapolated from the first chunk, not the rows encoded so far
+    progress = [r.message for r in caplog.records if r.message.startswith("Predictions:")]
+    assert any(" of about " in m for m in progress)
