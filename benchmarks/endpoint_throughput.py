@@ -28,6 +28,10 @@ Servers (``--server``):
   remains is the client's own overlap of encoding, sending and decoding with the model's
   time, free of the two processes competing for the cores.
 
+Transports (``--transport``): ``http`` (default) is the project's :class:`HttpTransport`
+(urllib3); ``raw`` is :class:`RawTransport` below, one ``http.client`` keep-alive connection
+per worker thread and nothing else: a diagnostic of how much of the gap is the transport.
+
 Usage::
 
     /work/venv/bin/python benchmarks/endpoint_throughput.py --server project
@@ -191,7 +195,48 @@ def ceiling(port: int, bodies: list[bytes], content_type: str, concurrency: int)
     return elapsed
 
 
-def client(port, rows, names, fmt, server_kind, concurrency, max_records) -> tuple[float, float, np.ndarray]:
+class RawTransport:
+    """Diagnostic transport: one raw ``http.client`` keep-alive connection per thread.
+
+    Non-200 replies and socket errors become :class:`TransportError` (no retry policy data
+    beyond the status): enough for a benchmark against a well-behaved local server.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 60.0, pool_size: int = 0):
+        self.port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def send(self, body: bytes, *, content_type: str, accept: str) -> bytes:
+        from clarify_engine.predict._base import TransportError
+
+        conn = getattr(self._local, "conn", None)
+        try:
+            if conn is None:
+                conn = self._local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                conn.connect()
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.request("POST", "/invocations", body, {"Content-Type": content_type, "Accept": accept})
+            reply = conn.getresponse()
+            data = reply.read()
+        except OSError as exc:
+            self._local.conn = None
+            raise TransportError(f"{type(exc).__name__}: {exc}", code="ConnectionError") from exc
+        if reply.status != 200:
+            raise TransportError(data[:200].decode(errors="replace"), status=reply.status)
+        return data
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def client(port, rows, names, fmt, server_kind, concurrency, max_records, transport="http") -> tuple[float, float, np.ndarray]:
     """Seconds for ``Batcher.predict(rows)`` end to end, CPU seconds of this process meanwhile,
     and the scores it got."""
     from clarify_engine.predict._batching import Batcher
@@ -200,7 +245,8 @@ def client(port, rows, names, fmt, server_kind, concurrency, max_records) -> tup
 
     content_type, template, prob_project, prob_trivial = FORMATS[fmt]
     probability = prob_project if server_kind == "project" else prob_trivial
-    with HttpTransport(f"http://127.0.0.1:{port}/invocations", timeout=60, pool_size=concurrency) as transport:
+    kind = HttpTransport if transport == "http" else RawTransport
+    with kind(f"http://127.0.0.1:{port}/invocations", timeout=60, pool_size=concurrency) as transport:
         batcher = Batcher(
             transport,
             request_codec(content_type, feature_names=names, content_template=template),
@@ -235,6 +281,7 @@ def main(argv=None) -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--formats", nargs="+", choices=sorted(FORMATS), default=["csv", "jsonlines"])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--transport", choices=["http", "raw"], default="http")
     parser.add_argument("--latency", type=float, default=0.0, help="trivial server: ms to wait before each reply")
     parser.add_argument("--serve-trivial", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--canned", action="store_true", help=argparse.SUPPRESS)
@@ -257,6 +304,7 @@ def main(argv=None) -> int:
             print(
                 f"server={args.server} rows={args.rows} features={args.features} "
                 f"max_records={args.max_records} repeat={args.repeat} latency_ms={args.latency:g} "
+                f"transport={args.transport} "
                 f"cpus={os.cpu_count()}"
             )
             print(
@@ -272,7 +320,9 @@ def main(argv=None) -> int:
                     best_cpu = 0.0
                     for _ in range(args.repeat):
                         best_ceiling = min(best_ceiling, ceiling(port, bodies, content_type, conc))
-                        seconds, cpu, scores = client(port, rows, names, fmt, args.server, conc, args.max_records)
+                        seconds, cpu, scores = client(
+                            port, rows, names, fmt, args.server, conc, args.max_records, args.transport
+                        )
                         if seconds < best_client:
                             best_client, best_cpu = seconds, cpu
                         if reference is None:
