@@ -368,3 +368,40 @@ def test_sagemaker_client_config_turns_retries_off(aws_env):
     assert client.meta.config.retries["total_max_attempts"] == 1
     assert client.meta.config.max_pool_connections == 24
     assert client.meta.config.read_timeout == 30
+
+
+def test_an_idle_connection_closed_by_the_server_is_not_reused():
+    """The server closes each connection after replying, without saying so: the next request
+    must go out on a fresh connection, not fail on the dead one (and nothing is sent twice)."""
+    import http.server
+    import threading
+    import time
+
+    seen = []
+
+    class CloseAfterReply(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            seen.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"0.5")
+            self.close_connection = True  # keep-alive promised, then the socket is closed
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CloseAfterReply)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        transport = HttpTransport(f"http://127.0.0.1:{server.server_address[1]}/invocations", pool_size=1)
+        for i in range(3):
+            assert transport.send(b"%d" % i, content_type="text/csv", accept="text/csv") == b"0.5"
+            time.sleep(0.05)  # let the server's close arrive
+        assert seen == [b"0", b"1", b"2"]
+        assert transport._connections.opened == 3
+        transport.close()
+    finally:
+        server.shutdown()
