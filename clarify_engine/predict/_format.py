@@ -333,7 +333,7 @@ def format_rows_bytes(rows, n_features: int, style: CellStyle) -> list[bytes]:
     block = _numeric_block(rows, n_features, style)
     if block is not None:
         return _format_block_bytes(block, style)
-    return [line.encode() for line in format_rows(rows, n_features, style)]
+    return [line.encode() for line in _join_columns(rows, n_features, style)]
 
 
 def format_rows(rows, n_features: int, style: CellStyle) -> list[str]:
@@ -351,6 +351,11 @@ def format_rows(rows, n_features: int, style: CellStyle) -> list[str]:
     block = _numeric_block(rows, n_features, style)
     if block is not None:
         return _format_block(block, style)
+    return _join_columns(rows, n_features, style)
+
+
+def _join_columns(rows, n_features: int, style: CellStyle) -> list[str]:
+    """The general (not all-numeric) path: each value formatted, each record joined by ``,``."""
     columns = format_columns(rows, n_features, style)
     if not columns:
         return [""] * len(rows)
