@@ -54,7 +54,9 @@ def analyze(
     >>> result.to_dict()["pre_training_bias_metrics"]["facets"]  # doctest: +SKIP
     """
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
-    base_dir = Path(config).parent if isinstance(config, (str, os.PathLike)) and not isinstance(config, dict) else None
+    # Relative paths in a config file are taken from its folder; JSON text and dicts have none.
+    is_path = isinstance(config, os.PathLike) or (isinstance(config, str) and not config.lstrip().startswith(("{", "[")))
+    base_dir = Path(config).parent if is_path else None
     dataset = load_dataset(cfg, data, base_dir=base_dir)
     result = run_analysis(cfg, dataset, model=model, options=options, base_dir=base_dir)
     if output_dir is not None:
