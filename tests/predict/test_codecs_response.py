@@ -157,3 +157,53 @@ def test_response_codec_config_errors(case):
     accept, kwargs = case.input
     with pytest.raises(case.error, match=case.message):
         response_codec(accept, **kwargs)
+
+
+# -- the one-number-per-line CSV fast path agrees with reading each line with float() ----------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from clarify_engine.predict._csv_codec import _single_scores  # noqa: E402
+
+_FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
+def _as_written(value: float, style: str) -> str:
+    """A score as a model server might write it."""
+    if style == "repr":
+        return repr(value)
+    if style == "g":
+        return f"{value:.17g}"
+    if style == "e":
+        return f"{value:E}"
+    return str(int(value)) if abs(value) < 1e15 else repr(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FINITE, min_size=1, max_size=40), st.sampled_from(["repr", "g", "e", "int"]), st.booleans())
+def test_csv_fast_path_reads_what_float_reads(values, style, trailing_newline):
+    lines = [_as_written(v, style) for v in values]
+    body = ("\n".join(lines) + ("\n" if trailing_newline else "")).encode()
+    fast = _single_scores(body, len(lines))
+    assert fast is not None
+    np.testing.assert_array_equal(fast, np.array([[float(s)] for s in lines]))
+    np.testing.assert_array_equal(response_codec(C).decode(body, len(lines)).scores, fast)
+
+
+@pytest.mark.parametrize(
+    "body, n, scores",
+    [
+        (b"+1\n.5\n2.", 3, [[1.0], [0.5], [2.0]]),  # not JSON numbers: the general path reads them
+        (b"inf\n-inf", 2, [[np.inf], [-np.inf]]),
+        (b"1e400\n0", 2, [[np.inf], [0.0]]),  # out of double range
+        (b"007\n1", 2, [[7.0], [1.0]]),  # a leading zero is not JSON
+        (b"0.5\n0.25\n\n", 2, [[0.5], [0.25]]),
+    ],
+)
+def test_csv_forms_off_the_fast_path_still_read(body, n, scores):
+    np.testing.assert_array_equal(response_codec(C).decode(body, n).scores, np.array(scores))
+
+
+@pytest.mark.parametrize("body, n", [(b"1\n\n2", 2), (b"1\n2", 3), (b"1e\n2", 2), (b"1--2\n3", 2), (b"", 1), (b"0.5", 2)])
+def test_csv_fast_path_hands_over_what_it_cannot_read(body, n):
+    assert _single_scores(body, n) is None
