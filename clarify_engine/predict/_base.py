@@ -94,8 +94,21 @@ class RequestCodec(Protocol):
         """Serialise each record on its own (the pieces :meth:`join` puts together)."""
         ...
 
+    #: Bytes between two encoded records in a body (``b""`` when a body holds one record).
+    separator: bytes
+
     def join(self, pieces: Sequence[bytes]) -> bytes:
         """One request body holding these encoded records, in order."""
+        ...
+
+    def wrap(self, records: bytes) -> bytes:
+        """The body for encoded records already joined by :attr:`separator`.
+
+        ``wrap(separator.join(pieces)) == join(pieces)``. A codec may also offer
+        ``encode_packed(rows) -> (data, starts) | None``: the records laid end to end, each
+        followed by the separator, ``data[starts[i]:starts[i + 1] - len(separator)]`` being
+        record ``i`` (None when it cannot, e.g. for rows that are not all numbers).
+        """
         ...
 
     def overhead(self) -> int:

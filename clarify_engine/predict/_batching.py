@@ -3,8 +3,8 @@
 :class:`Batcher` sits between a request codec, a transport and a response codec. For one
 :meth:`Batcher.predict` call it
 
-1. encodes the records a chunk at a time and sends each distinct record once (rows whose
-   encoded bytes are identical share one answer, across chunks too);
+1. encodes the records a chunk at a time and sends each distinct record once (identical rows
+   share one answer, across chunks too);
 2. packs the distinct records, in order, into requests bounded by bytes and by records, and
    hands each chunk's full requests to the workers while the next chunk is encoded (the
    packing is the same as that of the whole input at once);
@@ -16,11 +16,21 @@
 
 Notes
 -----
-Request bytes are budgeted from the encoded sizes: a body of ``k`` pieces of total size
-``L`` is ``fixed + L + (k - 1) * sep`` bytes, where ``fixed`` (template text) and ``sep``
-(separator) are measured once by joining one and two pieces, and ``fixed`` is at least the
-codec's ``overhead()``. Each joined body is checked against the limit before it is sent, so a
-codec whose bodies do not grow that way is split rather than sent too large.
+Distinct records are kept encoded, in order, laid end to end in one buffer per chunk, each
+followed by the codec's ``separator``; a request for distinct records ``a:b`` is the codec's
+``wrap`` of the bytes from record ``a`` to the end of record ``b - 1``. So the body of ``k``
+records of total size ``L`` is ``fixed + L + (k - 1) * sep`` bytes, where ``fixed`` is
+``len(wrap(b""))`` (template text; at least the codec's ``overhead()``) and ``sep`` the
+separator's length. Each body is checked against the limit before it is sent, so a codec
+whose bodies do not grow that way is split rather than sent too large.
+
+Which rows are identical is decided before encoding when the rows are numbers (a 2-D numeric
+array, or a DataFrame of numpy numeric columns): by their values' raw bits, hashed in numba
+(:func:`~clarify_engine.predict._kernels.dedupe_rows`), and only new records are encoded. Such
+records are laid out by the codec's ``encode_packed`` when it has one (one buffer, no Python
+object per record). Other rows are encoded first and compared by their bytes. Both give the
+same requests: equal values always encode to equal bytes (NaNs of different bit patterns are
+sent as separate records, which costs a little and changes no answer).
 
 When an endpoint answers HTTP 413 (payload too large), half the size of the refused body
 becomes a ceiling for every request not yet sent, so that a few refusals (about
@@ -29,6 +39,7 @@ becomes a ceiling for every request not yet sent, so that a few refusals (about
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import random as _random
@@ -48,6 +59,7 @@ from clarify_engine.predict._base import (
     Transport,
     TransportError,
 )
+from clarify_engine.predict._kernels import EMPTY_SLOT, dedupe_rows, rehash
 from clarify_engine.predict._retry import (
     RetryPolicy,
     describe_error,
@@ -108,8 +120,7 @@ class _Aborted(Exception):
 class _Run:
     """State the workers of one predict call share (guarded by ``lock``)."""
 
-    pieces: list  # distinct encoded records, in order of first appearance (grows chunk by chunk)
-    cum: np.ndarray  # cum[k] = sum over i < k of (len(pieces[i]) + sep), shape (n_rows + 1,)
+    cum: np.ndarray  # cum[k]: offset of distinct record k in the layout (record + sep each), (n_rows + 1,)
     codes: np.ndarray  # distinct-record index of every input row, shape (n_rows,)
     first_rows: np.ndarray  # input row of each distinct record's first appearance, (n_rows,)
     fixed: int
@@ -122,7 +133,11 @@ class _Run:
     abort: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None  # the first failure that ended the run
     fallback_logged: bool = False
-    index: dict = field(default_factory=dict)  # encoded record -> distinct-record index
+    index: dict = field(default_factory=dict)  # encoded record -> distinct-record index (bytes path)
+    keys: np.ndarray | None = None  # uint64 words per input row (numeric path), or None
+    table: np.ndarray | None = None  # hash slots of the numeric path
+    blocks: list = field(default_factory=list)  # encoded distinct records, a buffer per chunk
+    block_starts: list = field(default_factory=list)  # layout offset where each buffer begins
     rows_encoded: int = 0
 
     def expected_unique(self) -> int:
@@ -135,6 +150,18 @@ class _Run:
     def body_size(self, start: int, stop: int) -> int:
         """Bytes of the body holding distinct records ``start:stop`` (from the measured layout)."""
         return int(self.cum[stop] - self.cum[start]) - self.sep + self.fixed
+
+    def records(self, start: int, stop: int) -> bytes:
+        """Distinct records ``start:stop`` as laid out, separators between them (not after)."""
+        lo, hi = int(self.cum[start]), int(self.cum[stop]) - self.sep
+        k = bisect.bisect_right(self.block_starts, lo) - 1
+        parts = []
+        while lo < hi:
+            base, block = self.block_starts[k], self.blocks[k]
+            end = min(hi, base + len(block))
+            parts.append(block[lo - base : end - base])
+            lo, k = end, k + 1
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def first_row(self, unique: int) -> int:
         """Input row index of the first row whose record is distinct record ``unique``."""
@@ -259,16 +286,16 @@ class Batcher:
             return ModelOutput(labels=None, scores=None)
         limits = [m for m in (self.max_records, self.request_codec.max_records) if m]
         run = _Run(
-            pieces=[],
             cum=np.zeros(n_rows + 1, dtype=np.int64),
             codes=np.empty(n_rows, dtype=np.intp),
             first_rows=np.empty(n_rows, dtype=np.intp),
-            fixed=0,
-            sep=0,
+            fixed=max(len(self.request_codec.wrap(b"")), int(self.request_codec.overhead()), 0),
+            sep=len(self.request_codec.separator),
             record_limit=min(limits) if limits else n_rows,
             stats=stats,
             byte_ceiling=self.max_payload_bytes,
             slots=threading.Semaphore(self.concurrency),
+            keys=_row_keys(records),
         )
         outputs = self._pipeline(run, records)
         n_unique = stats.unique_rows
@@ -297,16 +324,6 @@ class Batcher:
 
     # -- planning ----------------------------------------------------------------------------
 
-    def _measure_layout(self, piece: bytes) -> tuple[int, int]:
-        """(fixed, sep): bytes a body adds to its pieces, and bytes between two pieces."""
-        codec = self.request_codec
-        one = len(codec.join([piece])) - len(piece)
-        fixed = max(one, int(codec.overhead()), 0)
-        if getattr(codec, "max_records", None) == 1:  # a $record template: never two in a body
-            return fixed, 0
-        two = len(codec.join([piece, piece])) - 2 * len(piece)
-        return fixed, max(two - one, 0)
-
     def _chunks(self, n_rows: int):
         """Row ranges encoded at a time, ``chunk_rows`` each."""
         for start in range(0, n_rows, self.chunk_rows):
@@ -318,32 +335,41 @@ class Batcher:
         Raises ModelError naming the first row whose record alone is over the payload limit.
         """
         chunk = _rows_slice(records, start, stop)
-        pieces = self.request_codec.encode_records(chunk)
         n = stop - start
-        if len(pieces) != n:
-            raise ModelError(
-                f"The request codec encoded {len(pieces)} records for rows {start} to {stop - 1}; "
-                "expected one encoded record per row."
-            )
-        index = run.index
-        old = len(index)
-        setdefault = index.setdefault
-        codes = np.fromiter((setdefault(p, len(index)) for p in pieces), dtype=np.intp, count=n)
-        run.codes[start:stop] = codes
-        new = len(index) - old
-        if new == 0:
-            return 0
-        if new == n:  # every row of the chunk is new: no search needed
-            positions = np.arange(n)
-            fresh = pieces
+        old = run.stats.unique_rows
+        if run.keys is not None:
+            # numbers: find the new records by their values, encode only those
+            codes = np.empty(n, dtype=np.intp)
+            _reserve(run, old + n)
+            total = dedupe_rows(run.keys, start, stop, run.table, run.first_rows, old, codes)
+            run.codes[start:stop] = codes
+            new = total - old
+            if new == 0:
+                return 0
+            positions = run.first_rows[old:total] - start
+            fresh_rows = chunk if new == n else _take_rows(chunk, positions)
+            data, starts = self._lay_out(fresh_rows, start, stop, new)
         else:
-            # new codes are given in order of first appearance: the first position of each
-            codes_new, positions = np.unique(codes, return_index=True)
-            positions = positions[codes_new >= old]
-            fresh = [pieces[i] for i in positions.tolist()]
-        if old == 0:
-            run.fixed, run.sep = self._measure_layout(fresh[0])
-        lengths = np.fromiter(map(len, fresh), dtype=np.int64, count=new)
+            # anything else: encode every row, compare the bytes
+            pieces = self._encode(chunk, start, stop, n)
+            index = run.index
+            setdefault = index.setdefault
+            codes = np.fromiter((setdefault(p, len(index)) for p in pieces), dtype=np.intp, count=n)
+            run.codes[start:stop] = codes
+            new = len(index) - old
+            if new == 0:
+                return 0
+            if new == n:  # every row of the chunk is new: no search needed
+                positions = np.arange(n)
+                fresh = pieces
+            else:
+                # new codes are given in order of first appearance: the first position of each
+                codes_new, positions = np.unique(codes, return_index=True)
+                positions = positions[codes_new >= old]
+                fresh = [pieces[i] for i in positions.tolist()]
+            data, starts = _lay_pieces(fresh, self.request_codec.separator)
+            run.first_rows[old : old + new] = positions + start
+        lengths = np.diff(starts) - run.sep
         too_big = np.flatnonzero(lengths + run.fixed > self.max_payload_bytes)
         if too_big.size:
             u = int(too_big[0])
@@ -354,13 +380,36 @@ class Batcher:
                 "are over it); shorten the record or raise the payload limit if the endpoint "
                 "accepts more."
             )
-        run.first_rows[old : old + new] = positions + start
-        cum = run.cum
-        np.cumsum(lengths + run.sep, out=cum[old + 1 : old + new + 1])
-        cum[old + 1 : old + new + 1] += cum[old]
-        run.pieces.extend(fresh)
+        base = int(run.cum[old])
+        run.cum[old + 1 : old + new + 1] = starts[1:] + base
+        run.blocks.append(data)
+        run.block_starts.append(base)
         run.stats.unique_rows = old + new
         return new
+
+    def _encode(self, rows, start: int, stop: int, n: int) -> list[bytes]:
+        """The codec's pieces for ``n`` rows (input rows ``start:stop`` or the new ones among them)."""
+        pieces = self.request_codec.encode_records(rows)
+        if len(pieces) != n:
+            raise ModelError(
+                f"The request codec encoded {len(pieces)} records for {n} rows of rows {start} to "
+                f"{stop - 1}; expected one encoded record per row."
+            )
+        return pieces
+
+    def _lay_out(self, rows, start: int, stop: int, n: int) -> tuple[bytes, np.ndarray]:
+        """``n`` rows laid out as records, each followed by the separator, and their offsets."""
+        packed = getattr(self.request_codec, "encode_packed", None)
+        laid = packed(rows) if packed is not None else None
+        if laid is None:
+            return _lay_pieces(self._encode(rows, start, stop, n), self.request_codec.separator)
+        data, starts = laid
+        if len(starts) != n + 1:
+            raise ModelError(
+                f"The request codec laid out {len(starts) - 1} records for {n} rows of rows "
+                f"{start} to {stop - 1}; expected one encoded record per row."
+            )
+        return data, starts
 
     def _log_plan(self, run: _Run, n_encoded: int, exact: bool, planned: int) -> None:
         stats = run.stats
@@ -527,7 +576,7 @@ class Batcher:
             run.count("splits")
             parts = _pack(run, start, stop, ceiling)
             return _concatenate([self._solve(run, a, b, split) for a, b in parts], n)
-        body = self.request_codec.join(run.pieces[start:stop])
+        body = self.request_codec.wrap(run.records(start, stop))
         if len(body) > self.max_payload_bytes:
             if n == 1:
                 raise ModelError(
@@ -660,6 +709,61 @@ class _slot:
 
     def __exit__(self, *exc_info):
         self.run.slots.release()
+
+
+def _row_keys(records) -> np.ndarray | None:
+    """Each row's raw values as uint64 words, shape (n_rows, n_columns), or None for non-numbers.
+
+    Numbers only: a 2-D array of a bool, int, uint or float dtype, or a DataFrame whose columns
+    all have such numpy dtypes. Equal words mean equal values, which encode to equal bytes.
+    """
+    if isinstance(records, np.ndarray):
+        if records.ndim != 2 or records.dtype.kind not in "biuf":
+            return None
+        if records.dtype.itemsize == 8 and records.dtype.kind in "iuf" and records.flags.c_contiguous:
+            return records.view(np.uint64)  # no copy
+        columns = [records[:, j] for j in range(records.shape[1])]
+    elif hasattr(records, "iloc") and hasattr(records, "dtypes"):  # pandas.DataFrame
+        dtypes = list(records.dtypes)
+        if not all(isinstance(d, np.dtype) and d.kind in "biuf" for d in dtypes):
+            return None  # text, categories, nullable extension types: compare the bytes
+        columns = [records.iloc[:, j].to_numpy() for j in range(len(dtypes))]
+    else:
+        return None
+    keys = np.empty((len(records), len(columns)), dtype=np.uint64)
+    for j, column in enumerate(columns):
+        kind = column.dtype.kind
+        if kind == "f":
+            keys[:, j] = column.astype(np.float64, copy=False).view(np.uint64)
+        elif kind == "i":
+            keys[:, j] = column.astype(np.int64, copy=False).view(np.uint64)
+        else:  # uint, bool
+            keys[:, j] = column.astype(np.uint64)
+    return keys
+
+
+def _reserve(run: _Run, n_unique: int) -> None:
+    """Grow the hash table of the numeric path so that ``n_unique`` records keep it half empty."""
+    size = 1 << max(4, (2 * n_unique).bit_length())
+    if run.table is not None and len(run.table) >= size:
+        return
+    table = np.full(size * 2, EMPTY_SLOT, dtype=np.int64)  # room to grow before the next rehash
+    rehash(run.keys, run.first_rows, run.stats.unique_rows, table)
+    run.table = table
+
+
+def _lay_pieces(pieces: Sequence[bytes], separator: bytes) -> tuple[bytes, np.ndarray]:
+    """Encoded records end to end, each followed by ``separator``, and the offset of each."""
+    starts = np.zeros(len(pieces) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces)) + len(separator), out=starts[1:])
+    return separator.join(pieces) + separator, starts
+
+
+def _take_rows(rows, positions: np.ndarray):
+    """Rows at ``positions`` of a DataFrame or a 2-D array (the numeric path's inputs)."""
+    if hasattr(rows, "iloc"):
+        return rows.iloc[positions]
+    return rows[positions]
 
 
 def _check_int(name: str, value, minimum: int) -> None:

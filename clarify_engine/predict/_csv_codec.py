@@ -21,7 +21,7 @@ import orjson
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.predict._base import ModelOutput
 from clarify_engine.predict._decode import body_text, check_count, csv_label, label_array, score_array
-from clarify_engine.predict._format import CSV, excerpt, format_rows_bytes
+from clarify_engine.predict._format import CSV, excerpt, format_rows_bytes, format_rows_packed
 
 __all__ = ["CSVRequestCodec", "CSVResponseCodec"]
 
@@ -65,6 +65,19 @@ class CSVRequestCodec:
     def join(self, pieces: Sequence[bytes]) -> bytes:
         """The request body: the lines joined by ``\\n``."""
         return self.separator.join(pieces)
+
+    def encode_packed(self, rows) -> tuple[bytes, np.ndarray] | None:
+        """Numeric records as lines end to end, each followed by ``\\n``, and where each starts.
+
+        The same bytes as :meth:`encode_records` without a Python object per record; None
+        when the rows are not all numbers (see :func:`~._format.format_rows_packed`).
+        """
+        m = len(self.feature_names)
+        return format_rows_packed(rows, m, CSV, separator=self.separator, empty=b'""' if m == 1 else b"")
+
+    def wrap(self, records: bytes) -> bytes:
+        """The body for records already joined by the separator: CSV adds nothing."""
+        return records
 
     def overhead(self) -> int:
         """A CSV body adds nothing but the separators (see the class Notes)."""

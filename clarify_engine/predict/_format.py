@@ -41,8 +41,18 @@ import orjson
 import pandas as pd
 
 from clarify_engine.errors import DataError
+from clarify_engine.predict._kernels import lay_out
 
-__all__ = ["CSV", "JSON", "CellStyle", "excerpt", "format_columns", "format_rows", "format_rows_bytes"]
+__all__ = [
+    "CSV",
+    "JSON",
+    "CellStyle",
+    "excerpt",
+    "format_columns",
+    "format_rows",
+    "format_rows_bytes",
+    "format_rows_packed",
+]
 
 #: Integers beyond this are not exact in float64: such columns are never put in a float block.
 _EXACT_INT = 2**53
@@ -334,6 +344,53 @@ def format_rows_bytes(rows, n_features: int, style: CellStyle) -> list[bytes]:
     if block is not None:
         return _format_block_bytes(block, style)
     return [line.encode() for line in _join_columns(rows, n_features, style)]
+
+
+def format_rows_packed(
+    rows,
+    n_features: int,
+    style: CellStyle,
+    *,
+    prefix: bytes = b"",
+    suffix: bytes = b"",
+    separator: bytes = b"",
+    empty: bytes = b"",
+) -> tuple[bytes, np.ndarray] | None:
+    """An all-numeric block's records laid end to end in one buffer, or None for other rows.
+
+    Each record is ``prefix + values + suffix + separator``, the values written exactly as
+    :func:`format_rows_bytes` writes them (``empty`` in their place when they wrote nothing),
+    without making one Python object per record: one ``orjson.dumps`` of the block, then a
+    numba pass (:func:`clarify_engine.predict._kernels.lay_out`).
+
+    Parameters
+    ----------
+    rows, n_features, style
+        As for :func:`format_columns`.
+    prefix, suffix, separator, empty : bytes
+        Record layout (see above).
+
+    Returns
+    -------
+    (data, starts) or None
+        ``data[starts[r]:starts[r + 1] - len(separator)]`` is record ``r``; ``starts`` is int64
+        of shape (n_records + 1,). None when the rows are not one finite-or-NaN numeric block
+        (text, object columns, infinities): encode them with :func:`format_rows_bytes`.
+    """
+    block = _numeric_block(rows, n_features, style)
+    if block is None:
+        return None
+    n, m = block.shape
+    if n == 0:
+        return b"", np.zeros(1, dtype=np.int64)
+    dump = np.frombuffer(orjson.dumps(block, option=_NUMPY_OPT), dtype=np.uint8)
+    ends = np.flatnonzero(dump == ord("]"))[:-1]  # values hold no "]": each row's, then the outer one
+    with np.errstate(invalid="ignore"):
+        edit = (block == np.trunc(block)).any(axis=1) | np.isnan(block).any(axis=1)
+    args = (prefix, suffix, separator, style.missing.encode(), empty)
+    arrays = (np.frombuffer(a, dtype=np.uint8) for a in args)
+    data, starts = lay_out(dump, ends, edit, *arrays)
+    return data.tobytes(), starts
 
 
 def format_rows(rows, n_features: int, style: CellStyle) -> list[str]:

@@ -34,12 +34,20 @@ from typing import Sequence
 
 import jmespath
 import jmespath.exceptions
+import numpy as np
 import orjson
 
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.predict._base import ModelOutput
 from clarify_engine.predict._decode import body_text, check_count, label_array, load_json, score_array
-from clarify_engine.predict._format import JSON, excerpt, format_columns, format_rows, format_rows_bytes
+from clarify_engine.predict._format import (
+    JSON,
+    excerpt,
+    format_columns,
+    format_rows,
+    format_rows_bytes,
+    format_rows_packed,
+)
 
 __all__ = [
     "JSONLinesRequestCodec",
@@ -126,6 +134,16 @@ class _RecordRenderer:
             prefix, suffix = (part.encode() for part in self._affixes)
             return [prefix + r + suffix for r in format_rows_bytes(rows, self.n_features, JSON)]
         return [text.encode() for text in self.render(rows)]
+
+    def render_packed(self, rows, separator: bytes) -> tuple[bytes, np.ndarray] | None:
+        """Numeric records of the ``prefix $features suffix`` shape end to end, or None.
+
+        Each record is followed by ``separator``; see :func:`~._format.format_rows_packed`.
+        """
+        if self._affixes is None:
+            return None
+        prefix, suffix = (part.encode() for part in self._affixes)
+        return format_rows_packed(rows, self.n_features, JSON, prefix=prefix, suffix=suffix, separator=separator)
 
     def render(self, rows) -> list[str]:
         """Each record rendered, as text."""
@@ -243,6 +261,14 @@ class JSONLinesRequestCodec:
         """The request body: the lines joined by ``\\n``."""
         return self.separator.join(pieces)
 
+    def encode_packed(self, rows) -> tuple[bytes, np.ndarray] | None:
+        """Numeric records as lines end to end, each followed by ``\\n``, and where each starts (or None)."""
+        return self._renderer.render_packed(rows, self.separator)
+
+    def wrap(self, records: bytes) -> bytes:
+        """The body for lines already joined by the separator: JSON Lines adds nothing."""
+        return records
+
     def overhead(self) -> int:
         """A JSON Lines body adds nothing but the separators (see the class Notes)."""
         return 0
@@ -347,6 +373,14 @@ class JSONRequestCodec:
                 f"got {len(pieces)}"
             )
         return self._prefix + self.separator.join(pieces) + self._suffix
+
+    def encode_packed(self, rows) -> tuple[bytes, np.ndarray] | None:
+        """Numeric records end to end, each followed by the separator, and where each starts (or None)."""
+        return self._renderer.render_packed(rows, self.separator)
+
+    def wrap(self, records: bytes) -> bytes:
+        """The body for records already joined by the separator: placed into ``content_template``."""
+        return self._prefix + records + self._suffix
 
     def overhead(self) -> int:
         """Bytes of ``content_template`` around the records (brackets of ``$records`` included)."""

@@ -8,6 +8,7 @@ ones; the end-to-end tests (``test_resilience.py``) use the real HTTP transport.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -40,10 +41,16 @@ class CsvRequest:
         self.prefix = prefix  # template text, to exercise the fixed overhead
 
     def encode_records(self, rows):
+        rows = rows.to_numpy() if hasattr(rows, "to_numpy") else rows  # a DataFrame's records
         return [",".join(repr(float(v)) for v in row).encode() for row in rows]
+
+    separator = b"\n"
 
     def join(self, pieces):
         return self.prefix + b"\n".join(pieces)
+
+    def wrap(self, records):
+        return self.prefix + records
 
     def overhead(self):
         return len(self.prefix)
@@ -547,9 +554,26 @@ def test_chunked_encoding_sends_the_bodies_of_one_pass(chunk_rows, max_records, 
 
 
 def test_rows_are_encoded_chunk_rows_at_a_time():
+    """Records given as lists: every row of a chunk is encoded, then compared by its bytes."""
     request = CountingRequest()
-    make(ScriptedTransport(), request, chunk_rows=64).predict(rows_of(200, seed=31))
+    rows = [list(row) for row in rows_of(200, seed=31)]  # a list: not compared as numbers
+    batcher = make(ScriptedTransport(), request, chunk_rows=64)
+    check(batcher.predict(rows), np.array(rows))
     assert request.chunks == [64, 64, 64, 8]
+    assert batcher.stats.unique_rows == len({tuple(row) for row in rows})
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_numeric_rows_are_compared_first_and_only_new_ones_encoded(frame):
+    rows = rows_of(200, seed=31)  # small integers: many repeats
+    request = CountingRequest()
+    transport = ScriptedTransport()
+    batcher = make(transport, request, chunk_rows=64)
+    check(batcher.predict(pd.DataFrame(rows) if frame else rows), rows)
+    _, first = np.unique(rows, axis=0, return_index=True)
+    new_per_chunk = np.bincount(first // 64, minlength=4)
+    assert request.chunks == [int(k) for k in new_per_chunk if k]
+    assert batcher.stats.unique_rows == len(first) == sum(body.count(b"\n") + 1 for body in transport.bodies)
 
 
 def test_rows_repeated_in_later_chunks_are_never_sent_again():
@@ -682,3 +706,43 @@ def test_progress_while_encoding_extrapolates_the_unique_rows(caplog):
     assert 300 <= early <= 600  # extrapolated from the first chunk, not the rows encoded so far
     progress = [r.message for r in caplog.records if r.message.startswith("Predictions:")]
     assert any(" of about " in m for m in progress)
+
+
+class _Recorder:
+    """Answers 0.5 per record of a CSV, JSON Lines or ``{"instances": [...]}`` body; keeps the bodies."""
+
+    def __init__(self):
+        self.bodies = []
+
+    def send(self, body, *, content_type, accept):
+        self.bodies.append(body)
+        n = len(json.loads(body)["instances"]) if content_type == "application/json" else body.count(b"\n") + 1
+        return b"\n".join([b"0.5"] * n)
+
+
+@pytest.mark.parametrize(
+    "content_type, template, record_template",
+    [("text/csv", None, None), ("application/jsonlines", '{"features":$features}', None),
+     ("application/json", '{"instances":$records}', "$features"),
+     ("application/json", '{"instances":$records}', '{"f":"${f0}","all":$features}')],
+)
+def test_numbers_and_lists_of_the_same_rows_send_the_same_bodies(content_type, template, record_template):
+    """The numeric path (compare values, lay out only new records) and the bytes path agree."""
+    from clarify_engine.predict._codecs import request_codec, response_codec
+
+    rng = np.random.default_rng(40)
+    rows = np.round(rng.normal(size=(300, 3)), 2)
+    rows[::7, 1] = np.nan
+    rows[::5, 2] = 3.0  # integral values
+    rows = rows[rng.integers(0, 300, size=700)]  # repeats, across chunks too
+    names = ["f0", "f1", "f2"]
+    sent = {}
+    for kind, given in [("array", rows), ("frame", pd.DataFrame(rows, columns=names)), ("list", rows.tolist())]:
+        codec = request_codec(content_type, feature_names=names, content_template=template,
+                              record_template=record_template)
+        transport = _Recorder()
+        batcher = Batcher(transport, codec, response_codec("text/csv"), max_records=37, concurrency=2, chunk_rows=64)
+        assert batcher.predict(given).scores.shape == (700, 1)
+        sent[kind] = transport.bodies
+    assert sent["array"] == sent["frame"] == sent["list"]
+    assert len(sent["list"]) == -(-len(np.unique(rows.round(6).astype(str), axis=0)) // 37)
