@@ -28,9 +28,18 @@ Servers (``--server``):
   remains is the client's own overlap of encoding, sending and decoding with the model's
   time, free of the two processes competing for the cores.
 
-Transports (``--transport``): ``http`` (default) is the project's :class:`HttpTransport`
-(urllib3); ``raw`` is :class:`RawTransport` below, one ``http.client`` keep-alive connection
-per worker thread and nothing else: a diagnostic of how much of the gap is the transport.
+Cores (``--cores``): ``separate`` (default, on a machine with two or more CPUs) pins the server
+process to the first CPU and this process (the ceiling loop and our client alike) to the
+others, as a model on its own endpoint instance and the processing job are in production.
+``shared`` lets the OS place every thread anywhere: on a 2-core machine it then moves the
+server's thread and our client's four or five threads between the two cores, which slows the
+server during the client run but hardly during the ceiling run (whose loop barely runs), so
+the ratio measures the scheduler as much as the client.
+
+Transports (``--transport``): ``http`` (default) is the project's :class:`HttpTransport` (a
+small pool of keep-alive ``http.client`` connections); ``raw`` is :class:`RawTransport` below,
+one ``http.client`` keep-alive connection per worker thread and nothing else: a diagnostic of
+how much of the gap is the transport.
 
 Usage::
 
@@ -122,7 +131,16 @@ def serve_trivial(latency: float = 0.0, canned: bool = False) -> None:
 # -- starting a server process ----------------------------------------------------------------
 
 
-def start_server(kind: str, n_features: int, workdir: Path, latency_ms: float = 0.0) -> tuple[subprocess.Popen, int]:
+def split_cores() -> tuple[set[int], set[int]] | None:
+    """(server CPUs, client CPUs) for ``--cores separate``: the first CPU, and the others."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    return {cpus[0]}, set(cpus[1:])
+
+
+def start_server(kind: str, n_features: int, workdir: Path, latency_ms: float = 0.0,
+                 cpus: set[int] | None = None) -> tuple[subprocess.Popen, int]:
     if kind in ("trivial", "canned"):
         cmd = [sys.executable, __file__, "--serve-trivial", "--latency", str(latency_ms)]
         if kind == "canned":
@@ -137,7 +155,9 @@ def start_server(kind: str, n_features: int, workdir: Path, latency_ms: float = 
         path = workdir / "model.joblib"
         joblib.dump(LogisticRegression().fit(x, y), path)
         cmd = [sys.executable, "-m", "clarify_engine.serve", str(path), "--port", "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # pinned before it starts: every thread the server makes later inherits the CPU set
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=pin)
     port = int(proc.stdout.readline())
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -282,6 +302,8 @@ def main(argv=None) -> int:
     parser.add_argument("--formats", nargs="+", choices=sorted(FORMATS), default=["csv", "jsonlines"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--transport", choices=["http", "raw"], default="http")
+    parser.add_argument("--cores", choices=["separate", "shared"], default="separate",
+                        help="pin the server and this process to different CPUs (default), or not")
     parser.add_argument("--latency", type=float, default=0.0, help="trivial server: ms to wait before each reply")
     parser.add_argument("--serve-trivial", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--canned", action="store_true", help=argparse.SUPPRESS)
@@ -299,13 +321,17 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if args.latency and args.server == "project":
             parser.error("--latency applies to --server trivial and canned only")
-        proc, port = start_server(args.server, args.features, Path(tmp), args.latency)
+        cores = split_cores() if args.cores == "separate" else None
+        if cores:
+            os.sched_setaffinity(0, cores[1])
+        proc, port = start_server(args.server, args.features, Path(tmp), args.latency, cores[0] if cores else None)
         try:
             print(
                 f"server={args.server} rows={args.rows} features={args.features} "
                 f"max_records={args.max_records} repeat={args.repeat} latency_ms={args.latency:g} "
                 f"transport={args.transport} "
-                f"cpus={os.cpu_count()}"
+                f"cpus={os.cpu_count()} cores="
+                + (f"separate(server {sorted(cores[0])}, client {sorted(cores[1])})" if cores else "shared")
             )
             print(
                 f"{'format':<10} {'conc':>4} {'ceiling rows/s':>15} {'client rows/s':>14} "
