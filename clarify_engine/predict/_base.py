@@ -11,6 +11,9 @@ so that retry policy is decided in one place, from data (status codes, error cod
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+import time
 from dataclasses import dataclass
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -39,12 +42,46 @@ class TransportError(ModelError):
     code : str or None
         Service error code when the service gives one (e.g. ``"ThrottlingException"``,
         ``"ModelError"``), or a local code: ``"Timeout"``, ``"ConnectionError"``.
+    retry_after : float or None
+        Seconds the service asked us to wait before trying again (its ``Retry-After``
+        header), when it said.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+
+    None when the header is missing or unreadable; a date in the past gives 0.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # an HTTP date is GMT
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(seconds, 0.0)
 
 
 @dataclass(frozen=True)

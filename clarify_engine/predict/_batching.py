@@ -9,10 +9,12 @@
    hands each chunk's full requests to the workers while the next chunk is encoded (the
    packing is the same as that of the whole input at once);
 3. keeps ``concurrency`` requests in flight and puts the answers back in input order;
-4. retries transient faults with backoff (:class:`~clarify_engine.predict._retry.RetryPolicy`)
-   and, when a request still fails in a way a smaller request may not, splits it into halves
-   down to single records (Clarify's "Fallback to per-record prediction because of model
-   error."); a record that fails on its own stops the run with an error naming its row.
+4. retries transient faults with backoff (:class:`~clarify_engine.predict._retry.RetryPolicy`;
+   a reply's ``Retry-After`` holds back every request of the run until then, up to
+   ``max_retry_after``) and, when a request still fails in a way a smaller request may not,
+   splits it into halves down to single records (Clarify's "Fallback to per-record
+   prediction because of model error."); a record that fails on its own stops the run with
+   an error naming its row.
 
 Notes
 -----
@@ -133,6 +135,7 @@ class _Run:
     abort: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None  # the first failure that ended the run
     fallback_logged: bool = False
+    resume_at: float = 0.0  # time.monotonic() before which no request is sent (a Retry-After)
     index: dict = field(default_factory=dict)  # encoded record -> distinct-record index (bytes path)
     keys: np.ndarray | None = None  # uint64 words per input row (numeric path), or None
     table: np.ndarray | None = None  # hash slots of the numeric path
@@ -646,12 +649,17 @@ class Batcher:
                 raise _Aborted()
             try:
                 with _slot(run):
+                    self._wait_for_resume(run)
                     run.count("requests_sent")
-                    reply = self.transport.send(
-                        body,
-                        content_type=self.request_codec.content_type,
-                        accept=codec.accept_type,
-                    )
+                    try:
+                        reply = self.transport.send(
+                            body,
+                            content_type=self.request_codec.content_type,
+                            accept=codec.accept_type,
+                        )
+                    except TransportError as error:
+                        self._note_retry_after(run, error)  # before the slot goes to another request
+                        raise
                 # Let go of the GIL for a moment: a worker woken by the slot just released
                 # sends its request now, instead of waiting for this decode (pure Python for
                 # JSON) or for the encoder; the model then works while this thread decodes.
@@ -661,7 +669,7 @@ class Batcher:
             except ModelError as error:
                 if not self.retry.should_retry(error, attempt, n):
                     raise
-                delay = self.retry.delay(attempt, self._random)
+                delay = self.retry.wait(error, attempt, self._random)
                 run.count("retries")
                 logger.debug(
                     "Attempt %d of a %d-record request failed (%s); retrying in %.2f s.",
@@ -677,6 +685,23 @@ class Batcher:
                 continue
             run.count("rows_done", n)
             return output
+
+    def _note_retry_after(self, run: _Run, error: TransportError) -> None:
+        """A reply that said Retry-After pauses the whole run, not just the request it refused."""
+        if error.retry_after is None:
+            return
+        until = time.monotonic() + min(error.retry_after, self.retry.max_retry_after)
+        with run.lock:
+            run.resume_at = max(run.resume_at, until)
+
+    def _wait_for_resume(self, run: _Run) -> None:
+        pause = run.resume_at - time.monotonic()
+        if pause <= 0:
+            return
+        if self._sleep is not None:
+            self._sleep(pause)
+        elif run.abort.wait(pause):
+            raise _Aborted()
 
     def _fatal(self, run: _Run, start: int, stop: int, error: BaseException) -> ModelError:
         n = stop - start

@@ -29,7 +29,7 @@ from urllib3.exceptions import (
     TimeoutError as Urllib3Timeout,
 )
 
-from clarify_engine.predict._base import TransportError
+from clarify_engine.predict._base import TransportError, parse_retry_after
 
 __all__ = ["HttpTransport", "ping"]
 
@@ -72,11 +72,16 @@ def _status_error(url: str, status: int, headers, body: bytes) -> TransportError
     """
     doc = _json_object(body)
     code = _error_code(headers, doc)
+    wait = parse_retry_after(headers.get("Retry-After"))
     original = doc.get("OriginalStatusCode") if code == "ModelError" else None
     if isinstance(original, int):
         detail = doc.get("OriginalMessage") or _quote(body)
-        return TransportError(f"{url}: the model answered HTTP {original}: {detail}", status=original, code=code)
-    return TransportError(f"{url} answered HTTP {status}: {_quote(body) or '(empty body)'}", status=status, code=code)
+        return TransportError(
+            f"{url}: the model answered HTTP {original}: {detail}", status=original, code=code, retry_after=wait
+        )
+    return TransportError(
+        f"{url} answered HTTP {status}: {_quote(body) or '(empty body)'}", status=status, code=code, retry_after=wait
+    )
 
 
 def _map_socket_error(exc: BaseException, url: str, timeout: float) -> TransportError:

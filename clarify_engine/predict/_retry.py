@@ -198,7 +198,9 @@ class RetryPolicy:
     base : float, default 0.1
         Seconds: the ceiling of the first delay.
     cap : float, default 20.0
-        Seconds: no delay is longer than this.
+        Seconds: no backoff delay is longer than this.
+    max_retry_after : float, default 60.0
+        Seconds: the longest wait a service's ``Retry-After`` can ask for and get.
 
     Notes
     -----
@@ -210,11 +212,19 @@ class RetryPolicy:
     where ``attempt`` is the 1-based number of the attempt that just failed and ``random()``
     is uniform on [0, 1). Jitter over the whole interval spreads the retries of concurrent
     workers, so that a throttled endpoint is not hit again by all of them at once.
+
+    When the failed reply carried ``Retry-After`` (HTTP 429 and 503 often do), the wait is at
+    least what it asks, up to ``max_retry_after``, plus the jitter (:meth:`wait`)::
+
+        wait(error, attempt) = min(retry_after, max_retry_after) + delay(attempt)
+
+    so that the workers told to come back at the same moment do not all come back at once.
     """
 
     max_attempts: int = 5
     base: float = 0.1
     cap: float = 20.0
+    max_retry_after: float = 60.0
 
     def __post_init__(self):
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
@@ -230,6 +240,10 @@ class RetryPolicy:
         if not self.cap >= self.base:
             raise ValueError(
                 f"RetryPolicy.cap: expected seconds >= base ({self.base}), found {self.cap!r}"
+            )
+        if not self.max_retry_after >= 0:
+            raise ValueError(
+                f"RetryPolicy.max_retry_after: expected seconds >= 0, found {self.max_retry_after!r}"
             )
 
     def should_retry(self, error: BaseException, attempt: int, n_records: int = 1) -> bool:
@@ -250,3 +264,15 @@ class RetryPolicy:
         # min() before the power would overflow: 2 ** 1100 is fine for ints but not floats.
         exponent = min(attempt - 1, 1023)
         return random() * min(self.cap, self.base * 2.0**exponent)
+
+    def wait(self, error: BaseException, attempt: int, random: Callable[[], float] = _random.random) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based) that raised ``error``.
+
+        The backoff :meth:`delay`, plus the ``Retry-After`` the error carries (capped at
+        ``max_retry_after``) when it carries one; see Notes.
+        """
+        asked = getattr(error, "retry_after", None)
+        backoff = self.delay(attempt, random)
+        if asked is None:
+            return backoff
+        return min(asked, self.max_retry_after) + backoff

@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from clarify_engine.predict._base import TransportError
+from clarify_engine.predict._base import TransportError, parse_retry_after
 
 __all__ = ["SageMakerRuntimeTransport"]
 
@@ -167,7 +167,9 @@ def _client_error(exc: Any, where: str) -> TransportError:
     response = exc.response or {}
     error = response.get("Error", {})
     code = error.get("Code") or None
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    metadata = response.get("ResponseMetadata", {})
+    status = metadata.get("HTTPStatusCode")
+    wait = parse_retry_after((metadata.get("HTTPHeaders") or {}).get("retry-after"))
     message = error.get("Message") or str(exc)
     if code is not None and code == str(status):
         code = None  # botocore's stand-in when the reply names no error code
@@ -178,6 +180,7 @@ def _client_error(exc: Any, where: str) -> TransportError:
         text = f"{where}: the model answered HTTP {original if original is not None else '?'}: {detail or message}"
         if log_stream:
             text += f" (logs: {log_stream})"
-        return TransportError(text, status=int(original) if original is not None else status, code=code)
+        status = int(original) if original is not None else status
+        return TransportError(text, status=status, code=code, retry_after=wait)
     label = f"{code} (HTTP {status})" if code else f"HTTP {status}"
-    return TransportError(f"{where}: {label}: {message}", status=status, code=code)
+    return TransportError(f"{where}: {label}: {message}", status=status, code=code, retry_after=wait)

@@ -43,7 +43,9 @@ class Behaviour:
     max_bytes: int | None = None  # bodies above this get 413
     poison: str | None = None  # a request holding this line gets 400
     always: int | None = None  # every request answers this status
+    retry_after: str | None = None  # the burst's replies carry this Retry-After header
     calls: int = 0
+    arrivals: list = field(default_factory=list)  # perf_counter() of every POST
     sizes: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,6 +81,7 @@ class Handler(BaseHTTPRequestHandler):
         with b.lock:
             call = b.calls
             b.calls += 1
+            b.arrivals.append(time.perf_counter())
         if call < b.drop:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -88,9 +91,10 @@ class Handler(BaseHTTPRequestHandler):
         if b.always is not None:
             return self.reply(b.always, f"the model is unwell (status {b.always})")
         if call < b.burst:
+            wait = {"Retry-After": b.retry_after} if b.retry_after is not None else None
             if call % 2:
-                return self.reply(503, "Service Unavailable: try later")
-            return self.reply(429, '{"code": "ThrottlingException", "message": "Rate exceeded"}')
+                return self.reply(503, "Service Unavailable: try later", wait)
+            return self.reply(429, '{"code": "ThrottlingException", "message": "Rate exceeded"}', wait)
         if b.max_bytes is not None and len(body) > b.max_bytes:
             return self.reply(413, f"payload of {len(body)} bytes is over {b.max_bytes}")
         lines = body.decode().split("\n")
@@ -164,6 +168,17 @@ def test_bursts_of_429_and_503_are_retried(server):
     np.testing.assert_array_equal(scores, run_clean_scores(baseline))
     assert batcher.stats.retries == 6
     assert batcher.stats.splits == 0
+
+
+def test_retry_after_is_waited_out(server):
+    """429 then 503, each saying Retry-After: 0.4 s; the backoff alone would wait under 0.1 s."""
+    server.behaviour.burst = 2
+    server.behaviour.retry_after = "0.4"
+    scores, batcher = run(server, concurrency=1)
+    np.testing.assert_array_equal(scores, run_clean_scores(EXPECTED))
+    arrivals = server.behaviour.arrivals
+    assert batcher.stats.retries == 2
+    assert arrivals[1] - arrivals[0] >= 0.4 and arrivals[2] - arrivals[1] >= 0.4
 
 
 def run_clean_scores(expected):

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import pytest
 
 from clarify_engine.errors import ModelError
-from clarify_engine.predict._base import TransportError
+from clarify_engine.predict._base import TransportError, parse_retry_after
 from clarify_engine.predict._retry import (
     RetryPolicy,
     describe_error,
@@ -142,3 +142,37 @@ def test_delay_rejects_zero_attempt():
 )
 def test_describe_error(error, text):
     assert describe_error(error) == text
+
+
+# -- Retry-After ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "header, seconds",
+    [
+        ("2", 2.0),
+        (" 0.5 ", 0.5),
+        ("-3", 0.0),
+        ("Wed, 25 Nov 2026 10:00:10 GMT", 10.0),
+        ("Wed, 25 Nov 2026 09:59:00 GMT", 0.0),  # already past
+        ("soon", None),
+        ("nan", None),
+        (None, None),
+    ],
+)
+def test_parse_retry_after(header, seconds):
+    now = 1795600800.0  # Wed, 25 Nov 2026 10:00:00 GMT
+    assert parse_retry_after(header, now=now) == seconds
+
+
+def test_wait_honours_retry_after_up_to_its_cap_plus_jitter():
+    policy = RetryPolicy(base=0.1, cap=1.0, max_retry_after=5.0)
+    asked = TransportError("busy", status=429, retry_after=2.0)
+    assert policy.wait(asked, 1, random=lambda: 0.5) == pytest.approx(2.0 + 0.05)
+    assert policy.wait(asked, 4, random=lambda: 0.5) == pytest.approx(2.0 + 0.4)
+    greedy = TransportError("busy", status=503, retry_after=3600.0)
+    assert policy.wait(greedy, 1, random=lambda: 0.0) == 5.0
+    silent = TransportError("busy", status=503)
+    assert policy.wait(silent, 2, random=lambda: 0.5) == policy.delay(2, random=lambda: 0.5) == pytest.approx(0.1)
+    assert RetryPolicy(max_retry_after=0).wait(asked, 1, random=lambda: 0.0) == 0.0
+    with pytest.raises(ValueError, match="max_retry_after: expected seconds >= 0, found -1"):
+        RetryPolicy(max_retry_after=-1)

@@ -92,7 +92,7 @@ class _MisbehavingHandler(BaseHTTPRequestHandler):
         if case == "ok":
             self._send(200, b"0.5\n", {"Content-Type": "text/csv"})
         elif case == "throttle":
-            self._send(429, b'{"message": "Rate exceeded"}', amzn("ThrottlingException"))
+            self._send(429, b'{"message": "Rate exceeded"}', {**amzn("ThrottlingException"), "Retry-After": "2"})
         elif case == "unavailable":
             self._send(503, b'{"message": "Service Unavailable"}', amzn("ServiceUnavailable"))
         elif case == "internal":
@@ -154,22 +154,22 @@ def test_http_transport_sends_extra_headers(server, models):  # noqa: F811
 
 
 @pytest.mark.parametrize(
-    "case, status, code, fragment",
+    "case, status, code, fragment, retry_after",
     [
-        ("throttle", 429, "ThrottlingException", "Rate exceeded"),
-        ("unavailable", 503, "ServiceUnavailable", "Service Unavailable"),
-        ("internal", 500, None, "model exploded"),
-        ("modelerror", 503, "ModelError", "the model answered HTTP 503: model busy"),
-        ("validation", 400, "ValidationError", "not found"),
+        ("throttle", 429, "ThrottlingException", "Rate exceeded", 2.0),
+        ("unavailable", 503, "ServiceUnavailable", "Service Unavailable", None),
+        ("internal", 500, None, "model exploded", None),
+        ("modelerror", 503, "ModelError", "the model answered HTTP 503: model busy", None),
+        ("validation", 400, "ValidationError", "not found", None),
     ],
 )
-def test_http_error_statuses(bad_server, case, status, code, fragment):
+def test_http_error_statuses(bad_server, case, status, code, fragment, retry_after):
     transport = HttpTransport(f"{bad_server.url}/invocations/{case}", timeout=5)
     before = bad_server.hits.get(case, 0)
     with pytest.raises(TransportError) as info:
         transport.send(b"1,2", content_type="text/csv", accept="text/csv")
     err = info.value
-    assert (err.status, err.code) == (status, code)
+    assert (err.status, err.code, err.retry_after) == (status, code, retry_after)
     assert fragment in str(err) and f"HTTP {status}" in str(err)
     assert isinstance(err, ModelError)
     assert err.__cause__ is None  # an answer, not an exception, caused it
@@ -296,21 +296,22 @@ def test_sagemaker_runtime_sends_target_model(bad_server, aws_env):
 
 
 @pytest.mark.parametrize(
-    "case, status, code, fragment",
+    "case, status, code, fragment, retry_after",
     [
-        ("throttle", 429, "ThrottlingException", "Rate exceeded"),
-        ("unavailable", 503, "ServiceUnavailable", "Service Unavailable"),
-        ("modelerror", 503, "ModelError", "the model answered HTTP 503: model busy (logs: arn:aws:logs"),
-        ("validation", 400, "ValidationError", "not found"),
+        ("throttle", 429, "ThrottlingException", "Rate exceeded", 2.0),
+        ("unavailable", 503, "ServiceUnavailable", "Service Unavailable", None),
+        ("modelerror", 503, "ModelError", "the model answered HTTP 503: model busy (logs: arn:aws:logs", None),
+        ("validation", 400, "ValidationError", "not found", None),
     ],
 )
-def test_sagemaker_runtime_error_mapping_without_botocore_retries(bad_server, aws_env, case, status, code, fragment):
+def test_sagemaker_runtime_error_mapping_without_botocore_retries(bad_server, aws_env, case, status, code, fragment,
+                                                                  retry_after):
     aws_env.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", bad_server.url)
     transport = SageMakerRuntimeTransport(case)
     before = bad_server.hits.get(case, 0)
     with pytest.raises(TransportError) as info:
         transport.send(b"1,2", content_type="text/csv", accept="text/csv")
-    assert (info.value.status, info.value.code) == (status, code)
+    assert (info.value.status, info.value.code, info.value.retry_after) == (status, code, retry_after)
     assert fragment in str(info.value)
     assert bad_server.hits[case] == before + 1, "botocore retried"
 
