@@ -21,14 +21,6 @@ import select
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
-import urllib3
-from urllib3.exceptions import (
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    TimeoutError as Urllib3Timeout,
-)
-
 from clarify_engine.predict._base import TransportError, parse_retry_after
 
 __all__ = ["HttpTransport", "ping"]
@@ -137,18 +129,6 @@ class _ConnectionPool:
                 return
 
 
-def _map_exception(exc: Exception, url: str, timeout: float) -> TransportError:
-    # NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError in urllib3 2:
-    # test it first.
-    if isinstance(exc, NewConnectionError):
-        return TransportError(f"connection to {url} failed: {exc}", code="ConnectionError")
-    if isinstance(exc, Urllib3Timeout):
-        return TransportError(f"no reply from {url} within {timeout:g} s: {exc}", code="Timeout")
-    if isinstance(exc, (ProtocolError, OSError)):
-        return TransportError(f"connection to {url} failed: {exc}", code="ConnectionError")
-    return TransportError(f"request to {url} failed: {type(exc).__name__}: {exc}", code="ConnectionError")
-
-
 class HttpTransport:
     """Send request bodies to one URL with a pool of keep-alive connections.
 
@@ -187,7 +167,6 @@ class HttpTransport:
         self.headers = dict(headers or {})
         self._path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
         self._connections = _ConnectionPool(parts.scheme, parts.netloc, self.timeout, self.pool_size)
-        self._pool = urllib3.PoolManager(num_pools=1, maxsize=1, retries=False)  # for ping only
 
     def __repr__(self) -> str:
         return f"HttpTransport({self.url!r}, timeout={self.timeout:g}, pool_size={self.pool_size})"
@@ -219,12 +198,11 @@ class HttpTransport:
 
     def ping(self) -> None:
         """``GET /ping`` on this URL's server; raise :class:`TransportError` unless it answers 200."""
-        ping(self.url, timeout=min(self.timeout, 10.0), pool=self._pool)
+        ping(self.url, timeout=min(self.timeout, 10.0))
 
     def close(self) -> None:
         """Close the pooled connections."""
         self._connections.clear()
-        self._pool.clear()
 
     def __enter__(self) -> "HttpTransport":
         return self
@@ -239,7 +217,7 @@ def ping_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/ping", "", ""))
 
 
-def ping(url: str, *, timeout: float = 5.0, pool: urllib3.PoolManager | None = None) -> None:
+def ping(url: str, *, timeout: float = 5.0) -> None:
     """Check a model server's health with ``GET /ping``.
 
     Parameters
@@ -247,18 +225,24 @@ def ping(url: str, *, timeout: float = 5.0, pool: urllib3.PoolManager | None = N
     url : str
         The server's base URL or any URL on it (its path is replaced by ``/ping``).
     timeout : float, default 5
-        Seconds to wait.
+        Seconds to wait for the connection and, separately, between bytes of the reply.
 
     Raises
     ------
     TransportError
-        No reply, or a reply other than 200.
+        No reply, or a reply other than 200 (redirects are not followed).
     """
     target = ping_url(url)
-    pool = pool or urllib3.PoolManager(retries=False)
+    parts = urlsplit(target)
+    factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = factory(parts.netloc, timeout=timeout)
     try:
-        reply = pool.request("GET", target, timeout=urllib3.Timeout(connect=timeout, read=timeout), redirect=False)
-    except HTTPError as exc:
-        raise _map_exception(exc, target, timeout) from exc
+        conn.request("GET", "/ping")
+        reply = conn.getresponse()
+        data = reply.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise _map_socket_error(exc, target, timeout) from exc
+    finally:
+        conn.close()
     if reply.status != 200:
-        raise _status_error(target, reply.status, reply.headers, reply.data)
+        raise _status_error(target, reply.status, reply.headers, data)
