@@ -338,40 +338,13 @@ class Batcher:
         Raises ModelError naming the first row whose record alone is over the payload limit.
         """
         chunk = _rows_slice(records, start, stop)
-        n = stop - start
         old = run.stats.unique_rows
-        if run.keys is not None:
-            # numbers: find the new records by their values, encode only those
-            codes = np.empty(n, dtype=np.intp)
-            _reserve(run, old + n)
-            total = dedupe_rows(run.keys, start, stop, run.table, run.first_rows, old, codes)
-            run.codes[start:stop] = codes
-            new = total - old
-            if new == 0:
-                return 0
-            positions = run.first_rows[old:total] - start
-            fresh_rows = chunk if new == n else _take_rows(chunk, positions)
-            data, starts = self._lay_out(fresh_rows, start, stop, new)
-        else:
-            # anything else: encode every row, compare the bytes
-            pieces = self._encode(chunk, start, stop, n)
-            index = run.index
-            setdefault = index.setdefault
-            codes = np.fromiter((setdefault(p, len(index)) for p in pieces), dtype=np.intp, count=n)
-            run.codes[start:stop] = codes
-            new = len(index) - old
-            if new == 0:
-                return 0
-            if new == n:  # every row of the chunk is new: no search needed
-                positions = np.arange(n)
-                fresh = pieces
-            else:
-                # new codes are given in order of first appearance: the first position of each
-                codes_new, positions = np.unique(codes, return_index=True)
-                positions = positions[codes_new >= old]
-                fresh = [pieces[i] for i in positions.tolist()]
-            data, starts = _lay_pieces(fresh, self.request_codec.separator)
-            run.first_rows[old : old + new] = positions + start
+        index = self._index_by_value if run.keys is not None else self._index_by_bytes
+        found = index(run, chunk, start, stop)
+        if found is None:
+            return 0
+        positions, data, starts = found
+        new = len(positions)
         lengths = np.diff(starts) - run.sep
         too_big = np.flatnonzero(lengths + run.fixed > self.max_payload_bytes)
         if too_big.size:
@@ -389,6 +362,48 @@ class Batcher:
         run.block_starts.append(base)
         run.stats.unique_rows = old + new
         return new
+
+    def _index_by_value(self, run: _Run, chunk, start: int, stop: int):
+        """Numbers: new records found by their values (numba), then only those encoded.
+
+        Returns (positions in the chunk, laid-out data, offsets) of the new records, or None.
+        """
+        old = run.stats.unique_rows
+        codes = np.empty(stop - start, dtype=np.intp)
+        _reserve(run, old + stop - start)
+        total = dedupe_rows(run.keys, start, stop, run.table, run.first_rows, old, codes)
+        run.codes[start:stop] = codes
+        if total == old:
+            return None
+        positions = run.first_rows[old:total] - start
+        fresh = chunk if total - old == stop - start else _take_rows(chunk, positions)
+        return (positions, *self._lay_out(fresh, start, stop, total - old))
+
+    def _index_by_bytes(self, run: _Run, chunk, start: int, stop: int):
+        """Anything else: every row encoded, new records found by their bytes.
+
+        Returns (positions in the chunk, laid-out data, offsets) of the new records, or None.
+        """
+        n = stop - start
+        pieces = self._encode(chunk, start, stop, n)
+        index = run.index
+        old = len(index)
+        setdefault = index.setdefault
+        codes = np.fromiter((setdefault(p, len(index)) for p in pieces), dtype=np.intp, count=n)
+        run.codes[start:stop] = codes
+        new = len(index) - old
+        if new == 0:
+            return None
+        if new == n:  # every row of the chunk is new: no search needed
+            positions = np.arange(n)
+            fresh = pieces
+        else:
+            # new codes are given in order of first appearance: the first position of each
+            codes_new, positions = np.unique(codes, return_index=True)
+            positions = positions[codes_new >= old]
+            fresh = [pieces[i] for i in positions.tolist()]
+        run.first_rows[old : old + new] = positions + start
+        return (positions, *_lay_pieces(fresh, self.request_codec.separator))
 
     def _encode(self, rows, start: int, stop: int, n: int) -> list[bytes]:
         """The codec's pieces for ``n`` rows (input rows ``start:stop`` or the new ones among them)."""
