@@ -8,7 +8,9 @@
 2. packs the distinct records, in order, into requests bounded by bytes and by records, and
    hands each chunk's full requests to the workers while the next chunk is encoded (the
    packing is the same as that of the whole input at once);
-3. keeps ``concurrency`` requests in flight and puts the answers back in input order;
+3. keeps ``concurrency`` requests in flight (fewer while the endpoint throttles:
+   :class:`~clarify_engine.predict._limiter.ConcurrencyLimiter`) and puts the answers back in
+   input order;
 4. retries transient faults with backoff (:class:`~clarify_engine.predict._retry.RetryPolicy`;
    a reply's ``Retry-After`` holds back every request of the run until then, up to
    ``max_retry_after``) and, when a request still fails in a way a smaller request may not,
@@ -62,11 +64,13 @@ from clarify_engine.predict._base import (
     TransportError,
 )
 from clarify_engine.predict._kernels import EMPTY_SLOT, dedupe_rows, rehash
+from clarify_engine.predict._limiter import ConcurrencyLimiter
 from clarify_engine.predict._retry import (
     RetryPolicy,
     describe_error,
     is_retryable,
     is_size_related,
+    is_throttling,
 )
 
 __all__ = ["FALLBACK_MESSAGE", "Batcher", "BatchStats"]
@@ -130,7 +134,7 @@ class _Run:
     record_limit: int
     stats: BatchStats
     byte_ceiling: int
-    slots: threading.Semaphore  # requests in flight at once (``concurrency``)
+    slots: ConcurrencyLimiter  # requests in flight at once (``concurrency``, less while throttled)
     lock: threading.Lock = field(default_factory=threading.Lock)
     abort: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None  # the first failure that ended the run
@@ -297,7 +301,7 @@ class Batcher:
             record_limit=min(limits) if limits else n_rows,
             stats=stats,
             byte_ceiling=self.max_payload_bytes,
-            slots=threading.Semaphore(self.concurrency),
+            slots=ConcurrencyLimiter(self.concurrency),
             keys=_row_keys(records),
         )
         outputs = self._pipeline(run, records)
@@ -663,7 +667,7 @@ class Batcher:
             if run.abort.is_set():
                 raise _Aborted()
             try:
-                with _slot(run):
+                with _slot(run) as slot:
                     self._wait_for_resume(run)
                     run.count("requests_sent")
                     try:
@@ -674,7 +678,9 @@ class Batcher:
                         )
                     except TransportError as error:
                         self._note_retry_after(run, error)  # before the slot goes to another request
+                        slot.outcome = "throttled" if is_throttling(error) else "failed"
                         raise
+                    slot.outcome = "ok"
                 # Let go of the GIL for a moment: a worker woken by the slot just released
                 # sends its request now, instead of waiting for this decode (pure Python for
                 # JSON) or for the encoder; the model then works while this thread decodes.
@@ -736,19 +742,33 @@ class Batcher:
 
 
 class _slot:
-    """Hold one of the run's in-flight slots; give up (``_Aborted``) if the run fails meanwhile."""
+    """Hold one of the run's in-flight slots; give up (``_Aborted``) if the run fails meanwhile.
+
+    Set ``outcome`` (``"ok"``, ``"throttled"``) before leaving: the limiter adapts to it.
+    """
 
     def __init__(self, run: _Run):
         self.run = run
+        self.outcome = "failed"
+        self.token = None
 
     def __enter__(self):
-        while not self.run.slots.acquire(timeout=0.1):
+        while True:
+            self.token = self.run.slots.acquire(timeout=0.1)
+            if self.token is not None:
+                return self
             if self.run.abort.is_set():
                 raise _Aborted()
-        return self
 
     def __exit__(self, *exc_info):
-        self.run.slots.release()
+        limiter = self.run.slots
+        if limiter.release(self.token, self.outcome):
+            logger.info(
+                "The model endpoint is throttling: at most %d request(s) in flight from now on "
+                "(of %d), more again as requests go through.",
+                limiter.limit,
+                limiter.ceiling,
+            )
 
 
 def _row_keys(records) -> np.ndarray | None:

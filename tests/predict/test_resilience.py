@@ -44,6 +44,9 @@ class Behaviour:
     poison: str | None = None  # a request holding this line gets 400
     always: int | None = None  # every request answers this status
     retry_after: str | None = None  # the burst's replies carry this Retry-After header
+    admit: int | None = None  # requests beyond this many in flight get 429 ThrottlingException
+    in_flight: int = 0
+    refused: int = 0  # requests refused for being beyond `admit`
     calls: int = 0
     arrivals: list = field(default_factory=list)  # perf_counter() of every POST
     sizes: list = field(default_factory=list)
@@ -82,6 +85,18 @@ class Handler(BaseHTTPRequestHandler):
             call = b.calls
             b.calls += 1
             b.arrivals.append(time.perf_counter())
+            b.in_flight += 1
+            crowded = b.admit is not None and b.in_flight > b.admit
+            b.refused += crowded
+        try:
+            if crowded:
+                return self.reply(429, '{"code": "ThrottlingException", "message": "Rate exceeded"}')
+            return self.answer(b, call, body)
+        finally:
+            with b.lock:
+                b.in_flight -= 1
+
+    def answer(self, b: "Behaviour", call: int, body: bytes):
         if call < b.drop:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -179,6 +194,22 @@ def test_retry_after_is_waited_out(server):
     arrivals = server.behaviour.arrivals
     assert batcher.stats.retries == 2
     assert arrivals[1] - arrivals[0] >= 0.4 and arrivals[2] - arrivals[1] >= 0.4
+
+
+@pytest.mark.parametrize("admit", [1, 2])
+def test_throttling_lowers_the_concurrency_to_what_the_endpoint_admits(server, admit, caplog):
+    """An endpoint that serves `admit` requests at a time and refuses the rest with 429."""
+    server.behaviour.admit = admit
+    server.behaviour.slow, server.behaviour.slow_seconds = 10**6, 0.01  # requests overlap
+    caplog.set_level(logging.INFO, logger="clarify_engine")
+    scores, batcher = run(server, concurrency=8, max_records=5)
+    np.testing.assert_array_equal(scores, run_clean_scores(EXPECTED))
+    planned, refused = batcher.stats.planned_requests, server.behaviour.refused
+    assert batcher.stats.splits == 0
+    # at full concurrency most attempts would be refused (7 of 8 for admit=1); adapted, few are
+    assert refused <= planned / 2, (refused, planned)
+    assert batcher.stats.requests_sent == planned + refused
+    assert f"at most {admit} request(s) in flight from now on (of 8)" in caplog.text
 
 
 def run_clean_scores(expected):
