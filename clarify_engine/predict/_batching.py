@@ -803,11 +803,15 @@ def _row_keys(records) -> np.ndarray | None:
 
 
 def _reserve(run: _Run, n_unique: int) -> None:
-    """Grow the hash table of the numeric path so that ``n_unique`` records keep it half empty."""
+    """Grow the hash table of the numeric path so that ``n_unique`` records keep it half empty.
+
+    Its size is a power of two, 2 to 4 times the records (16 to 32 bytes per distinct row); it
+    doubles as records come, each doubling rehashing the records so far (linear in all).
+    """
     size = 1 << max(4, (2 * n_unique).bit_length())
     if run.table is not None and len(run.table) >= size:
         return
-    table = np.full(size * 2, EMPTY_SLOT, dtype=np.int64)  # room to grow before the next rehash
+    table = np.full(size, EMPTY_SLOT, dtype=np.int64)
     rehash(run.keys, run.first_rows, run.stats.unique_rows, table)
     run.table = table
 
