@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None,
                    help="model for predictions: a joblib/pickle/xgboost file, or the http:// URL of a model "
                         "server (default: the config's predictor endpoint)")
-    p.add_argument("--concurrency", type=int, default=4, help="requests in flight to a remote model (default: %(default)s)")
+    p.add_argument("--concurrency", type=int, default=4, help="requests in flight to a remote model, at most: fewer while it throttles (default: %(default)s)")
     p.add_argument("--max-payload-mb", type=float, default=5.8, help="largest request body in MB (default: %(default)s)")
     p.add_argument("--max-records", type=int, default=1000, help="most records per request (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request before retrying (default: %(default)s)")
