@@ -72,7 +72,7 @@ class ClientOptions:
     Attributes
     ----------
     concurrency : int
-        Requests in flight at once.
+        Requests in flight at once, at most (fewer while the endpoint throttles).
     max_payload_bytes : int
         Largest request body (InvokeEndpoint takes at most 6 MB).
     max_records : int or None
