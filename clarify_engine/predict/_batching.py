@@ -68,6 +68,7 @@ from clarify_engine.predict._limiter import ConcurrencyLimiter
 from clarify_engine.predict._retry import (
     RetryPolicy,
     describe_error,
+    is_load_signal,
     is_retryable,
     is_size_related,
     is_throttling,
@@ -618,6 +619,8 @@ class Batcher:
                 with run.lock:
                     run.byte_ceiling = min(run.byte_ceiling, max(len(body) // 2, 1))
             exhausted = is_retryable(error)
+            if exhausted and is_load_signal(error):
+                raise self._too_busy(run, start, stop, error) from error
             if not (exhausted or is_size_related(error)):
                 raise self._fatal(run, start, stop, error) from error
             if n == 1:
@@ -723,6 +726,17 @@ class Batcher:
             self._sleep(pause)
         elif run.abort.wait(pause):
             raise _Aborted()
+
+    def _too_busy(self, run: _Run, start: int, stop: int, error: BaseException) -> ModelError:
+        """The endpoint kept refusing as too busy: smaller requests would only add to its load."""
+        n = stop - start
+        where = f"row {run.first_row(start)}" if n == 1 else f"{n} records from row {run.first_row(start)}"
+        return ModelError(
+            f"The model endpoint kept refusing the request for {where} as too busy "
+            f"({self.retry.attempts_for(error)} attempts, at most {run.slots.limit} request(s) in "
+            f"flight by then): {describe_error(error)}. Give the endpoint more capacity or send "
+            "fewer requests at once (--concurrency), then run the job again."
+        )
 
     def _fatal(self, run: _Run, start: int, stop: int, error: BaseException) -> ModelError:
         n = stop - start

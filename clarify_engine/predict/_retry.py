@@ -40,6 +40,7 @@ __all__ = [
     "RetryPolicy",
     "describe_error",
     "is_retryable",
+    "is_load_signal",
     "is_size_related",
     "is_throttling",
 ]
@@ -133,6 +134,16 @@ def is_throttling(error: BaseException) -> bool:
     return error.status == 429 or error.code in THROTTLING_CODES
 
 
+def is_load_signal(error: BaseException) -> bool:
+    """True when ``error`` says the endpoint is too busy, not that the request is bad.
+
+    Throttling (:func:`is_throttling`), or any refusal that says when to come back
+    (``Retry-After``). Smaller requests do not help against it: the batcher does not split
+    on it, and the retry policy gives it more attempts (``throttle_attempts``).
+    """
+    return is_throttling(error) or getattr(error, "retry_after", None) is not None
+
+
 def is_retryable(error: BaseException) -> bool:
     """True when sending the very same request again may succeed.
 
@@ -201,6 +212,10 @@ class RetryPolicy:
         Seconds: no backoff delay is longer than this.
     max_retry_after : float, default 60.0
         Seconds: the longest wait a service's ``Retry-After`` can ask for and get.
+    throttle_attempts : int, default 10
+        Attempts in all for a request the endpoint keeps refusing as too busy
+        (:func:`is_load_signal`), or ``max_attempts`` if that is more. With the backoff above
+        that is about 20 s of patience on average, more when the endpoint sends ``Retry-After``.
 
     Notes
     -----
@@ -225,6 +240,7 @@ class RetryPolicy:
     base: float = 0.1
     cap: float = 20.0
     max_retry_after: float = 60.0
+    throttle_attempts: int = 10
 
     def __post_init__(self):
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
@@ -241,6 +257,12 @@ class RetryPolicy:
             raise ValueError(
                 f"RetryPolicy.cap: expected seconds >= base ({self.base}), found {self.cap!r}"
             )
+        if isinstance(self.throttle_attempts, bool) or not isinstance(self.throttle_attempts, int):
+            raise TypeError(
+                f"RetryPolicy.throttle_attempts: expected an int >= 1, found {self.throttle_attempts!r}"
+            )
+        if self.throttle_attempts < 1:
+            raise ValueError(f"RetryPolicy.throttle_attempts: expected an int >= 1, found {self.throttle_attempts}")
         if not self.max_retry_after >= 0:
             raise ValueError(
                 f"RetryPolicy.max_retry_after: expected seconds >= 0, found {self.max_retry_after!r}"
@@ -255,7 +277,13 @@ class RetryPolicy:
         """
         if n_records > 1 and getattr(error, "code", None) in SPLIT_FIRST_CODES:
             return False
-        return attempt < self.max_attempts and is_retryable(error)
+        return is_retryable(error) and attempt < self.attempts_for(error)
+
+    def attempts_for(self, error: BaseException) -> int:
+        """Attempts a request gets in all when it keeps failing with ``error``."""
+        if is_load_signal(error):
+            return max(self.throttle_attempts, self.max_attempts)
+        return self.max_attempts
 
     def delay(self, attempt: int, random: Callable[[], float] = _random.random) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based); see Notes."""

@@ -104,7 +104,8 @@ class Handler(BaseHTTPRequestHandler):
         if call < b.slow:
             time.sleep(b.slow_seconds)
         if b.always is not None:
-            return self.reply(b.always, f"the model is unwell (status {b.always})")
+            wait = {"Retry-After": b.retry_after} if b.retry_after is not None else None
+            return self.reply(b.always, f"the model is unwell (status {b.always})", wait)
         if call < b.burst:
             wait = {"Retry-After": b.retry_after} if b.retry_after is not None else None
             if call % 2:
@@ -210,6 +211,27 @@ def test_throttling_lowers_the_concurrency_to_what_the_endpoint_admits(server, a
     assert refused <= planned / 2, (refused, planned)
     assert batcher.stats.requests_sent == planned + refused
     assert f"at most {admit} request(s) in flight from now on (of 8)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "status, retry_after, words",
+    [(429, None, "HTTP 429: "), (503, "0", "HTTP 503: ")],
+    ids=["always-throttled", "always-503-retry-after"],
+)
+def test_an_endpoint_that_stays_too_busy_fails_without_splitting(server, status, retry_after, words):
+    """Smaller requests would only add load: the request is retried, never split, then named."""
+    server.behaviour.always = status
+    server.behaviour.retry_after = retry_after
+    with HttpTransport(url(server), timeout=5) as transport:
+        batcher = Batcher(transport, CsvRequest(), CsvScores(), max_records=16, concurrency=2,
+                          retry=RetryPolicy(max_attempts=3, throttle_attempts=6, base=0.001, cap=0.01))
+        with pytest.raises(ModelError) as info:
+            batcher.predict(ROWS[:16])
+    message = str(info.value)
+    assert "kept refusing the request for 13 records from row 0 as too busy (6 attempts" in message
+    assert words in message and "--concurrency" in message
+    assert batcher.stats.splits == 0
+    assert server.behaviour.calls == 6
 
 
 def run_clean_scores(expected):

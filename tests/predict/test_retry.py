@@ -11,6 +11,7 @@ from clarify_engine.predict._base import TransportError, parse_retry_after
 from clarify_engine.predict._retry import (
     RetryPolicy,
     describe_error,
+    is_load_signal,
     is_retryable,
     is_size_related,
     is_throttling,
@@ -176,3 +177,19 @@ def test_wait_honours_retry_after_up_to_its_cap_plus_jitter():
     assert RetryPolicy(max_retry_after=0).wait(asked, 1, random=lambda: 0.0) == 0.0
     with pytest.raises(ValueError, match="max_retry_after: expected seconds >= 0, found -1"):
         RetryPolicy(max_retry_after=-1)
+
+
+def test_load_signals_get_more_attempts_than_other_faults():
+    policy = RetryPolicy(max_attempts=3, throttle_attempts=6)
+    throttled = TransportError("slow down", status=429, code="ThrottlingException")
+    asked = TransportError("busy", status=503, retry_after=1.0)
+    broken = TransportError("busy", status=503)
+    assert [is_load_signal(e) for e in (throttled, asked, broken)] == [True, True, False]
+    assert [policy.attempts_for(e) for e in (throttled, asked, broken)] == [6, 6, 3]
+    assert policy.should_retry(throttled, 5, n_records=10) and not policy.should_retry(throttled, 6, n_records=10)
+    assert policy.should_retry(broken, 2) and not policy.should_retry(broken, 3)
+    assert RetryPolicy(max_attempts=50).attempts_for(throttled) == 50  # never fewer than max_attempts
+    with pytest.raises(ValueError, match="throttle_attempts: expected an int >= 1, found 0"):
+        RetryPolicy(throttle_attempts=0)
+    with pytest.raises(TypeError, match="throttle_attempts: expected an int >= 1, found 2.5"):
+        RetryPolicy(throttle_attempts=2.5)
