@@ -312,6 +312,8 @@ class Batcher:
             slots=ConcurrencyLimiter(self.concurrency),
             keys=_row_keys(records),
         )
+        if run.keys is not None:
+            _index_all(run, n_rows)
         outputs = self._pipeline(run, records)
         n_unique = stats.unique_rows
 
@@ -489,8 +491,6 @@ class Batcher:
         pending: set = set()
         started = time.perf_counter()
         clock = {"last_log": started}
-        if run.keys is not None:  # numbers: every row's distinct record, up front
-            _index_all(run, n_rows)
         pool = ThreadPoolExecutor(max_workers=self.concurrency + 1, thread_name_prefix="clarify-predict")
         try:
             planned_to = 0  # distinct records [0, planned_to) are in submitted requests
