@@ -30,11 +30,9 @@ whose bodies do not grow that way is split rather than sent too large.
 
 Which rows are identical is decided before encoding when the rows are numbers (a 2-D numeric
 array, or a DataFrame of numpy numeric columns): by their values' raw bits, hashed in numba
-(:func:`~clarify_engine.predict._kernels.dedupe_rows`) for the whole input up front (a few
-milliseconds per 100,000 rows, so the first log line counts distinct rows exactly), and each
-chunk encodes only the records first seen in it. Such records are laid out by the codec's
-``encode_packed`` when it has one (one buffer, no Python object per record). Other rows are
-encoded first and compared by their bytes. Both give the
+(:func:`~clarify_engine.predict._kernels.dedupe_rows`), and only new records are encoded. Such
+records are laid out by the codec's ``encode_packed`` when it has one (one buffer, no Python
+object per record). Other rows are encoded first and compared by their bytes. Both give the
 same requests: equal values always encode to equal bytes (NaNs of different bit patterns are
 sent as separate records, which costs a little and changes no answer).
 
@@ -149,13 +147,9 @@ class _Run:
     blocks: list = field(default_factory=list)  # encoded distinct records, a buffer per chunk
     block_starts: list = field(default_factory=list)  # layout offset where each buffer begins
     rows_encoded: int = 0
-    total_unique: int | None = None  # distinct records of the whole input, when known up front
 
     def expected_unique(self) -> int:
-        """Distinct records: exact once every row is encoded (or up front for numbers), else
-        extrapolated from the rows encoded so far."""
-        if self.total_unique is not None:
-            return self.total_unique
+        """Distinct records: exact once every row is encoded, else extrapolated from those that are."""
         unique, encoded = self.stats.unique_rows, self.rows_encoded
         if encoded >= self.stats.rows or encoded == 0:
             return unique
@@ -209,9 +203,8 @@ class Batcher:
         connections).
     on_progress : callable or None
         ``on_progress(rows_done, unique_rows)``, called from the calling thread after each
-        planned request completes. ``unique_rows`` is exact for numeric rows; for others,
-        while rows are still being encoded, it is extrapolated from the share of distinct
-        rows among those encoded so far.
+        planned request completes. While rows are still being encoded, ``unique_rows`` is
+        extrapolated from the share of distinct rows among those encoded so far.
     sleep : callable or None
         ``sleep(seconds)`` between attempts. None waits on an event that a failure elsewhere in
         the run sets, so that a failing run does not sit out its backoff delays.
@@ -312,8 +305,6 @@ class Batcher:
             slots=ConcurrencyLimiter(self.concurrency),
             keys=_row_keys(records),
         )
-        if run.keys is not None:
-            _index_all(run, n_rows)
         outputs = self._pipeline(run, records)
         n_unique = stats.unique_rows
 
@@ -378,13 +369,15 @@ class Batcher:
         return new
 
     def _index_by_value(self, run: _Run, chunk, start: int, stop: int):
-        """Numbers (indexed up front by :func:`_index_all`): encode the records new in the chunk.
+        """Numbers: new records found by their values (numba), then only those encoded.
 
         Returns (positions in the chunk, laid-out data, offsets) of the new records, or None.
         """
         old = run.stats.unique_rows
-        # records are numbered in order of first appearance: those first seen in this chunk
-        total = int(np.searchsorted(run.first_rows[: run.total_unique], stop))
+        codes = np.empty(stop - start, dtype=np.intp)
+        _reserve(run, old + stop - start)
+        total = dedupe_rows(run.keys, start, stop, run.table, run.first_rows, old, codes)
+        run.codes[start:stop] = codes
         if total == old:
             return None
         positions = run.first_rows[old:total] - start
@@ -455,21 +448,19 @@ class Batcher:
                 min(self.concurrency, planned),
             )
             return
-        # estimate from the rows encoded so far: their share of distinct rows (unless that is
-        # known) and their sizes
+        # estimate from the rows encoded so far: their share of distinct rows and their sizes
         unique = stats.unique_rows
-        est_unique = max(1, run.expected_unique() if run.total_unique else round(stats.rows * unique / n_encoded))
+        est_unique = max(1, round(stats.rows * unique / n_encoded)) if unique else 1
         per_record = float(run.cum[unique]) / unique if unique else 1.0
         budget = max(self.max_payload_bytes - run.fixed + run.sep, 1)
         est = max(
             math.ceil(est_unique / run.record_limit), math.ceil(est_unique * per_record / budget), 1
         )
         logger.info(
-            "Sending %d rows %sto the model in about %d requests (at most %d records and %d bytes "
-            "each, %d at a time); rows are encoded while the first requests run, the exact "
-            "count of requests follows at the end.",
+            "Sending %d rows to the model in about %d requests (at most %d records and %d bytes "
+            "each, %d at a time); rows are encoded while the first requests run, the counts of "
+            "unique rows and requests follow at the end.",
             stats.rows,
-            f"({run.total_unique} unique) " if run.total_unique is not None else "",
             est,
             run.record_limit,
             self.max_payload_bytes,
@@ -571,7 +562,7 @@ class Batcher:
             "Predictions: %d of %s%d unique rows (%.0f%%), %.0f rows/s, ETA %s "
             "(%d requests sent, %d retries, %d splits).",
             done,
-            "" if run.rows_encoded == stats.rows or run.total_unique is not None else "about ",
+            "" if run.rows_encoded == stats.rows else "about ",
             total,
             100.0 * done / total,
             rate,
@@ -825,36 +816,17 @@ def _row_keys(records) -> np.ndarray | None:
     return keys
 
 
-#: Rows the numeric dedupe indexes at a time up front (the hash table grows between steps).
-_INDEX_STEP = 1 << 16
-
-
-def _index_all(run: _Run, n_rows: int) -> None:
-    """Number every row's distinct record by value before anything is encoded (numba).
-
-    Fills ``run.codes``, ``run.first_rows`` (increasing: records are numbered in order of
-    first appearance) and ``run.total_unique``; a few milliseconds per 100,000 rows.
-    """
-    held = 0
-    for start in range(0, n_rows, _INDEX_STEP):
-        stop = min(start + _INDEX_STEP, n_rows)
-        _reserve(run, held, stop - start)
-        held = dedupe_rows(run.keys, start, stop, run.table, run.first_rows, held, run.codes[start:stop])
-    run.total_unique = held
-    run.table = None  # not needed once every row is numbered
-
-
-def _reserve(run: _Run, held: int, more: int) -> None:
-    """Grow the hash table so that ``held + more`` records keep it at most half full.
+def _reserve(run: _Run, n_unique: int) -> None:
+    """Grow the hash table of the numeric path so that ``n_unique`` records keep it half empty.
 
     Its size is a power of two, 2 to 4 times the records (16 to 32 bytes per distinct row); it
-    doubles as records come, each doubling rehashing the ``held`` records (linear in all).
+    doubles as records come, each doubling rehashing the records so far (linear in all).
     """
-    size = 1 << max(4, (2 * (held + more)).bit_length())
+    size = 1 << max(4, (2 * n_unique).bit_length())
     if run.table is not None and len(run.table) >= size:
         return
     table = np.full(size, EMPTY_SLOT, dtype=np.int64)
-    rehash(run.keys, run.first_rows, held, table)
+    rehash(run.keys, run.first_rows, run.stats.unique_rows, table)
     run.table = table
 
 

@@ -643,19 +643,15 @@ def test_a_stopped_job_does_not_wait_for_requests_in_flight():
     assert transport.in_flight > 0
 
 
-@pytest.mark.parametrize("numbers", [False, True])
-def test_many_chunks_log_an_estimate_up_front_and_exact_counts_at_the_end(caplog, numbers):
+def test_many_chunks_log_an_estimate_up_front_and_exact_counts_at_the_end(caplog):
     rows = rows_of(400, seed=38, distinct=200)
     with caplog.at_level(logging.INFO, logger="clarify_engine"):
         batcher = make(ScriptedTransport(), max_records=10, chunk_rows=50).predict
-        batcher(rows if numbers else rows.tolist())
+        batcher(rows)
     text = caplog.text
-    if numbers:  # distinct rows counted up front by value: only the bytes are estimated
-        assert "Sending 400 rows (200 unique) to the model in about 20 requests" in text
-    else:
-        assert "Sending 400 rows to the model in about " in text
-        planned = int(text.split("in about ")[1].split()[0])
-        assert 20 <= planned <= 40  # 200 unique rows of 10 per request, estimated from 50 rows
+    assert "Sending 400 rows to the model in about " in text
+    planned = int(text.split("in about ")[1].split()[0])
+    assert 20 <= planned <= 40  # 200 unique rows of 10 per request, estimated from 50 rows
     assert "Predicted 400 rows (200 unique)" in text and "20 requests sent" in text
 
 
@@ -692,8 +688,7 @@ def test_chunked_runs_with_faults_match_the_one_pass_plan(
     assert batcher.stats.unique_rows == whole.stats.unique_rows == batcher.stats.rows_done
 
 
-@pytest.mark.parametrize("numbers", [False, True])
-def test_progress_while_encoding_gives_the_unique_rows_expected(caplog, numbers):
+def test_progress_while_encoding_extrapolates_the_unique_rows(caplog):
     rows = rows_of(600, seed=39, distinct=300)  # half the rows repeat earlier ones
     seen = []
     batcher = make(
@@ -705,15 +700,12 @@ def test_progress_while_encoding_gives_the_unique_rows_expected(caplog, numbers)
         progress_interval=0.05,
     )
     with caplog.at_level(logging.INFO, logger="clarify_engine"):
-        check(batcher.predict(rows if numbers else rows.tolist()), rows)
+        check(batcher.predict(rows), rows)
     assert seen[-1] == (300, 300)
     early = seen[0][1]
+    assert 300 <= early <= 600  # extrapolated from the first chunk, not the rows encoded so far
     progress = [r.message for r in caplog.records if r.message.startswith("Predictions:")]
-    if numbers:  # counted up front
-        assert early == 300 and progress and not any(" of about " in m for m in progress)
-    else:
-        assert 300 <= early <= 600  # extrapolated from the first chunk, not the rows encoded so far
-        assert any(" of about " in m for m in progress)
+    assert any(" of about " in m for m in progress)
 
 
 class _Recorder:

@@ -6,11 +6,10 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from clarify_engine.predict import _batching as batching
-from clarify_engine.predict._batching import _index_all, _row_keys, _Run
+from clarify_engine.predict._batching import _reserve, _row_keys, _Run
 from clarify_engine.predict._format import CSV, JSON, format_rows_bytes, format_rows_packed
 from clarify_engine.predict._kernels import EMPTY_SLOT, dedupe_rows, rehash
 from tests.predict import naive
@@ -59,47 +58,42 @@ def test_lay_out_declines_what_is_not_a_numeric_block():
     assert (data, starts.tolist()) == (b"", [0])
 
 
-def _index(keys: np.ndarray, step: int, monkeypatch):
-    """Number every row as the batcher does, ``step`` rows at a time; the run it filled."""
-    monkeypatch.setattr(batching, "_INDEX_STEP", step)
-    n = len(keys)
-    run = _Run(cum=np.zeros(1), codes=np.empty(n, dtype=np.intp), first_rows=np.empty(n, dtype=np.intp),
-               fixed=0, sep=0, record_limit=1, stats=None, byte_ceiling=1, slots=None, keys=keys)
-    tables = []
-    real_reserve = batching._reserve
-
-    def reserve(run, held, more):  # keep each table, to check how full it got
-        real_reserve(run, held, more)
-        if not tables or tables[-1] is not run.table:
-            tables.append(run.table)
-
-    monkeypatch.setattr(batching, "_reserve", reserve)
-    _index_all(run, n)
-    return run, tables
+def _index(keys: np.ndarray, chunk: int, first_size: int = 16):
+    """Codes of every row, indexing ``chunk`` rows at a time as the batcher does."""
+    run = _Run(cum=np.zeros(1), codes=np.empty(0), first_rows=np.empty(len(keys), dtype=np.intp), fixed=0,
+               sep=0, record_limit=1, stats=None, byte_ceiling=1, slots=None, keys=keys)
+    run.stats = type("Stats", (), {"unique_rows": 0})()
+    run.table = np.full(first_size, EMPTY_SLOT, dtype=np.int64)
+    codes = np.empty(len(keys), dtype=np.intp)
+    for start in range(0, len(keys), chunk):
+        stop = min(start + chunk, len(keys))
+        _reserve(run, run.stats.unique_rows + stop - start)
+        run.stats.unique_rows = dedupe_rows(keys, start, stop, run.table, run.first_rows,
+                                            run.stats.unique_rows, codes[start:stop])
+    return codes, run.first_rows[: run.stats.unique_rows].tolist(), run
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None)
 @given(
     hnp.arrays(np.uint64, st.tuples(st.integers(1, 300), st.integers(0, 4)), elements=st.integers(0, 3)),
     st.integers(1, 64),
 )
-def test_dedupe_rows_equals_its_twin_in_any_chunking(monkeypatch, keys, step):
-    run, tables = _index(keys, step, monkeypatch)
+def test_dedupe_rows_equals_its_twin_in_any_chunking(keys, chunk):
+    codes, first_rows, run = _index(keys, chunk)
     twin_codes, twin_first = naive.dedupe_rows(keys)
-    np.testing.assert_array_equal(run.codes, twin_codes)
-    assert run.first_rows[: run.total_unique].tolist() == twin_first
-    assert run.table is None  # dropped once every row is numbered
-    assert (tables[-1] != EMPTY_SLOT).sum() == run.total_unique <= len(tables[-1]) // 2
+    np.testing.assert_array_equal(codes, twin_codes)
+    assert first_rows == twin_first
+    assert (run.table != EMPTY_SLOT).sum() == len(first_rows) <= len(run.table) // 2
 
 
-def test_rehash_keeps_every_record_findable(monkeypatch):
+def test_rehash_keeps_every_record_findable():
     keys = np.arange(40, dtype=np.uint64).reshape(20, 2) % 14
-    run, tables = _index(keys, 20, monkeypatch)
-    bigger = np.full(4 * len(tables[-1]), EMPTY_SLOT, dtype=np.int64)
-    rehash(keys, run.first_rows, run.total_unique, bigger)
+    codes, first_rows, run = _index(keys, chunk=20)
+    bigger = np.full(4 * len(run.table), EMPTY_SLOT, dtype=np.int64)
+    rehash(keys, run.first_rows, len(first_rows), bigger)
     again = np.empty(20, dtype=np.intp)
-    assert dedupe_rows(keys, 0, 20, bigger, run.first_rows.copy(), run.total_unique, again) == run.total_unique
-    np.testing.assert_array_equal(again, run.codes)
+    assert dedupe_rows(keys, 0, 20, bigger, run.first_rows.copy(), len(first_rows), again) == len(first_rows)
+    np.testing.assert_array_equal(again, codes)
 
 
 @pytest.mark.parametrize(
