@@ -39,7 +39,10 @@ the ratio measures the scheduler as much as the client.
 Transports (``--transport``): ``http`` (default) is the project's :class:`HttpTransport` (a
 small pool of keep-alive ``http.client`` connections); ``raw`` is :class:`RawTransport` below,
 one ``http.client`` keep-alive connection per worker thread and nothing else: a diagnostic of
-how much of the gap is the transport.
+how much of the gap is the transport; ``sagemaker`` is :class:`SageMakerRuntimeTransport`,
+boto3's ``invoke_endpoint`` on the server's ``/endpoints/bench/invocations`` route (through
+``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``, dummy credentials), as a job calling a SageMaker
+endpoint does.
 
 Usage::
 
@@ -265,8 +268,18 @@ def client(port, rows, names, fmt, server_kind, concurrency, max_records, transp
 
     content_type, template, prob_project, prob_trivial = FORMATS[fmt]
     probability = prob_project if server_kind == "project" else prob_trivial
-    kind = HttpTransport if transport == "http" else RawTransport
-    with kind(f"http://127.0.0.1:{port}/invocations", timeout=60, pool_size=concurrency) as transport:
+    if transport == "sagemaker":
+        from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport
+
+        os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = f"http://127.0.0.1:{port}"
+        for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
+                           ("AWS_DEFAULT_REGION", "us-east-1")):
+            os.environ.setdefault(key, value)
+        opened = SageMakerRuntimeTransport("bench", timeout=60, pool_size=concurrency)
+    else:
+        kind = HttpTransport if transport == "http" else RawTransport
+        opened = kind(f"http://127.0.0.1:{port}/invocations", timeout=60, pool_size=concurrency)
+    with opened as transport:
         batcher = Batcher(
             transport,
             request_codec(content_type, feature_names=names, content_template=template),
@@ -301,7 +314,7 @@ def main(argv=None) -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--formats", nargs="+", choices=sorted(FORMATS), default=["csv", "jsonlines"])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--transport", choices=["http", "raw"], default="http")
+    parser.add_argument("--transport", choices=["http", "raw", "sagemaker"], default="http")
     parser.add_argument("--cores", choices=["separate", "shared"], default="separate",
                         help="pin the server and this process to different CPUs (default), or not")
     parser.add_argument("--latency", type=float, default=0.0, help="trivial server: ms to wait before each reply")
