@@ -351,6 +351,8 @@ def main(argv=None) -> int:
                 f"{'client/ceiling':>15} {'client cpu us/row':>18}"
             )
             for fmt in args.formats:
+                # warm-up: the first predict of a process loads the numba kernels and codecs
+                client(port, rows[:100], names, fmt, args.server, 1, args.max_records, args.transport)
                 bodies = planned_bodies(rows, names, fmt, args.max_records)
                 content_type = FORMATS[fmt][0]
                 reference = None
