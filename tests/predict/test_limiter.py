@@ -69,7 +69,7 @@ def test_many_threads_never_exceed_the_limit():
             token = limiter.acquire(5)
             with lock:
                 peak[0] = max(peak[0], limiter.in_use)
-                assert limiter.in_use <= limiter.limit or limiter.in_use <= 3
+                assert limiter.in_use <= 3  # the ceiling (a decrease does not recall requests already out)
             time.sleep(0.0005)
             limiter.release(token, "throttled" if (i + j) % 17 == 0 else "ok")
 
