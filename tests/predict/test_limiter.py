@@ -19,6 +19,10 @@ def test_throttling_halves_down_to_one_once_per_burst():
     # the rest of the burst was sent before the decrease: it does not count again
     assert [limiter.release(t, "throttled") for t in tokens[1:]] == [False] * 7
     assert (limiter.limit, limiter.in_use) == (4, 0)
+    held = [limiter.acquire(0) for _ in range(4)]
+    assert None not in held and limiter.acquire(0) is None  # the lower limit holds back a fifth
+    for token in held:
+        limiter.release(token, "failed")
     for before, after in ((4, 2), (2, 1), (1, 1)):
         assert limiter.release(limiter.acquire(0), "throttled") is (after < before)
         assert limiter.limit == after
