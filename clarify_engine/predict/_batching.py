@@ -702,10 +702,7 @@ class Batcher:
                     describe_error(error),
                     delay,
                 )
-                if self._sleep is not None:
-                    self._sleep(delay)
-                elif run.abort.wait(delay):
-                    raise _Aborted() from error
+                self._pause(run, delay)
                 continue
             run.count("rows_done", n)
             return output
@@ -720,11 +717,14 @@ class Batcher:
 
     def _wait_for_resume(self, run: _Run) -> None:
         pause = run.resume_at - time.monotonic()
-        if pause <= 0:
-            return
+        if pause > 0:
+            self._pause(run, pause)
+
+    def _pause(self, run: _Run, seconds: float) -> None:
+        """Wait ``seconds`` (the injected ``sleep``, or until a failure elsewhere ends the run)."""
         if self._sleep is not None:
-            self._sleep(pause)
-        elif run.abort.wait(pause):
+            self._sleep(seconds)
+        elif run.abort.wait(seconds):
             raise _Aborted()
 
     def _too_busy(self, run: _Run, start: int, stop: int, error: BaseException) -> ModelError:
