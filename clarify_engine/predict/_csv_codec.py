@@ -47,19 +47,19 @@ class CSVRequestCodec:
 
     def __init__(self, feature_names: Sequence[str]):
         self.feature_names = tuple(feature_names)
+        # A record of one missing value is written "" rather than as an empty line, which CSV
+        # readers (pandas among them) skip, losing the record. Only a one-feature record can
+        # be empty.
+        self._empty = b'""' if len(self.feature_names) == 1 else b""
 
     def __repr__(self) -> str:
         return f"CSVRequestCodec(feature_names={list(self.feature_names)!r})"
 
     def encode_records(self, rows) -> list[bytes]:
-        """Each record as one CSV line (no line break), UTF-8.
-
-        A record of one missing value is written ``""`` rather than as an empty line, which
-        CSV readers (pandas among them) skip, losing the record.
-        """
+        """Each record as one CSV line (no line break), UTF-8; a lone missing value as ``""``."""
         lines = format_rows_bytes(rows, len(self.feature_names), CSV)
-        if len(self.feature_names) == 1:
-            return [line or b'""' for line in lines]
+        if self._empty:
+            return [line or self._empty for line in lines]
         return lines
 
     def join(self, pieces: Sequence[bytes]) -> bytes:
@@ -72,8 +72,7 @@ class CSVRequestCodec:
         The same bytes as :meth:`encode_records` without a Python object per record; None
         when the rows are not all numbers (see :func:`~._format.format_rows_packed`).
         """
-        m = len(self.feature_names)
-        return format_rows_packed(rows, m, CSV, separator=self.separator, empty=b'""' if m == 1 else b"")
+        return format_rows_packed(rows, len(self.feature_names), CSV, separator=self.separator, empty=self._empty)
 
     def wrap(self, records: bytes) -> bytes:
         """The body for records already joined by the separator: CSV adds nothing."""
