@@ -6,9 +6,6 @@ Also holds the helpers the transport tests share: model files and a server proce
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +21,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from clarify_engine.predict._http import HttpTransport, ping
 from clarify_engine.serve import main as serve_main
 from clarify_engine.serve import make_server
-from tests.helpers import REPO, SDK_CONFIGS
+from tests.helpers import SDK_CONFIGS
 from tests.helpers import ServerProcess  # noqa: F401 - re-exported for the other predict tests
 
 FEATURES = ["Age", "Gender", "Income", "Occupation"]
