@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 import clarify_engine
-from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL, serving
+from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL
 from tests.helpers import ServerProcess, run_cli, sdk_config_files
 
 
