@@ -46,9 +46,9 @@ endpoint does.
 
 Usage::
 
-    /work/venv/bin/python benchmarks/endpoint_throughput.py --server project
-    /work/venv/bin/python benchmarks/endpoint_throughput.py --server trivial --rows 50000
-    /work/venv/bin/python benchmarks/endpoint_throughput.py --server canned --latency 1.3 --rows 200000
+    python benchmarks/endpoint_throughput.py --server project
+    python benchmarks/endpoint_throughput.py --server trivial --rows 50000
+    python benchmarks/endpoint_throughput.py --server canned --latency 1.3 --rows 200000
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ For each model (GBM, logistic regression), feature count M and baseline size K:
 Rows/s = explained rows per second of wall time, best of ``--repeat`` runs; ours and the floor
 are measured alternately so that both see the same load from other work. Run::
 
-    /work/venv/bin/python benchmarks/shap_throughput.py            # full table
-    /work/venv/bin/python benchmarks/shap_throughput.py --quick    # small smoke run
+    python benchmarks/shap_throughput.py            # full table
+    python benchmarks/shap_throughput.py --quick    # small smoke run
 """
 
 from __future__ import annotations

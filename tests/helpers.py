@@ -8,13 +8,21 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-SDK_CONFIGS = SHARED / "fixtures" / "sdk_configs"
+#: analysis_config.json files written by the real SageMaker SDK (copied into the repository,
+#: so the tests need nothing beside it; see tests/fixtures/sdk_configs/README.md).
+SDK_CONFIGS = REPO / "tests" / "fixtures" / "sdk_configs"
 
 
 def sdk_config_files() -> list[Path]:
-    """The SDK-written analysis_config.json fixtures (without the processing-request dump)."""
-    return sorted(p for p in SDK_CONFIGS.glob("[0-9]*.json"))
+    """The SDK-written analysis_config.json fixtures (without the processing-request dump).
+
+    Fails loudly instead of returning nothing, so a test parametrized over them never
+    collects to zero cases.
+    """
+    files = sorted(p for p in SDK_CONFIGS.glob("[0-9]*.json"))
+    if not files:
+        raise FileNotFoundError(f"no SDK fixture configs in {SDK_CONFIGS}")
+    return files
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-FIXTURES = Path("/work/shared/fixtures/sdk_configs")
-FIXTURE_FILES = sorted(p for p in FIXTURES.glob("*.json") if not p.name.startswith("_"))
+from tests.helpers import SDK_CONFIGS, sdk_config_files
+
+FIXTURES = SDK_CONFIGS
+FIXTURE_FILES = sdk_config_files()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Runs ONLY in the pinned reference environment (see ``setup_smclarify_env.sh``)::
 
-    /work/smclarify-venv/bin/python tests/golden/make_golden.py [CASE_ID ...]
+    .smclarify-venv/bin/python tests/golden/make_golden.py [CASE_ID ...]
 
 For every ``tests/golden/cases/<case_id>/`` it reads ``data.csv`` and
 ``analysis_config.json`` and writes ``expected_analysis.json``; it also writes
