@@ -16,6 +16,8 @@ import sys
 import time
 import venv
 
+import pytest
+
 
 from tests.helpers import REPO
 
@@ -78,6 +80,7 @@ def test_requirements_are_the_runtime_closure():
                                 names ^ set(pins))
 
 
+@pytest.mark.slow  # a full pip install into a new venv: about 5 minutes on 2 cores
 def test_install_step_replayed_in_a_fresh_venv_runs_the_container_entrypoint(tmp_path):
     # The build context as the Dockerfile copies it.
     src = tmp_path / "src"
