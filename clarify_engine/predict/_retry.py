@@ -97,6 +97,7 @@ SIZE_RELATED_CODES = frozenset(
         "PayloadTooLarge",
         "RequestEntityTooLarge",
         "ResponseMismatch",
+        "ReplyTooLarge",  # local: the reply ran past max_reply_bytes; fewer records, shorter reply
     }
 )
 
