@@ -22,6 +22,7 @@ transports use when no reply came (``Timeout``, ``ConnectionError``).
 from __future__ import annotations
 
 import random as _random
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,6 +34,7 @@ __all__ = [
     "FATAL_STATUSES",
     "RETRYABLE_CODES",
     "RETRYABLE_STATUSES",
+    "SHAPE_ERROR_PATTERNS",
     "SIZE_RELATED_CODES",
     "SPLIT_FIRST_CODES",
     "SIZE_RELATED_STATUSES",
@@ -40,6 +42,7 @@ __all__ = [
     "RetryPolicy",
     "describe_error",
     "is_retryable",
+    "is_shape_error",
     "is_load_signal",
     "is_size_related",
     "is_throttling",
@@ -126,6 +129,33 @@ FATAL_CODES = frozenset(
         "NotFound",
     }
 )
+
+
+#: Phrases of a refusal that say the records have the wrong number of features or columns,
+#: so that every record of the request fails alike (scikit-learn "X has 5 features, but ... is
+#: expecting 4", XGBoost "Feature shape mismatch, expected: 4, got 5", LightGBM "The number of
+#: features in data (5) is not the same as ...", PyTorch "shapes cannot be multiplied",
+#: TensorFlow "expected shape=(None, 4)", this project's server "records have 5 feature values;
+#: the model expects 4"). Matched case-insensitively, within one sentence.
+SHAPE_ERROR_PATTERNS = (
+    re.compile(r"\b(features?|columns?)\b[^.\n]{0,80}?\b(expect\w*|mismatch\w*|but|got|not the same|instead of)\b",
+               re.IGNORECASE),
+    re.compile(r"\b(expect\w*|mismatch\w*)\b[^.\n]{0,80}?\b(features?|columns?)\b", re.IGNORECASE),
+    re.compile(r"\bshapes?\b[^.\n]{0,40}?\b(mismatch\w*|cannot|incompatible)\b|\bexpected\s+shape\b", re.IGNORECASE),
+)
+
+
+def is_shape_error(error: BaseException) -> bool:
+    """True when ``error`` is a refusal of the request (:func:`is_size_related`, not transient)
+    whose message speaks of the number of features or columns (:data:`SHAPE_ERROR_PATTERNS`).
+
+    Such a refusal is usually the same for every record (extra columns reaching the model), so
+    the batcher checks it on one record instead of splitting the request down to single records.
+    """
+    if not isinstance(error, TransportError) or not is_size_related(error) or error.status == 413:
+        return False
+    text = str(error)
+    return any(pattern.search(text) for pattern in SHAPE_ERROR_PATTERNS)
 
 
 def is_throttling(error: BaseException) -> bool:
