@@ -380,3 +380,65 @@ def test_make_predictor_describes_the_server_without_credentials(faulty):
             predictor.predict(np.zeros((1, 1)))
     assert "***@" in str(info.value) and "p%40ss" not in str(info.value) and "clarify:" not in str(info.value)
     assert json.dumps(predictor.description).count("***") == 1
+
+
+# -- the command line -------------------------------------------------------------------------
+def _small_job(tmp_path, rows: int = 2):
+    data = tmp_path / "data.csv"
+    data.write_text("y,a\n" + "".join(f"{i % 2},{i}\n" for i in range(rows)))
+    config = tmp_path / "analysis_config.json"
+    config.write_text(json.dumps({
+        "dataset_type": "text/csv", "headers": ["y", "a"], "label": "y", "label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "a", "value_or_threshold": [0]}],
+        "methods": {"post_training_bias": {"methods": ["DPPL"]}},
+        "predictor": {"content_type": "text/csv", "accept_type": "text/csv"},
+    }))
+    return ["--config", str(config), "--data", str(data), "--output", str(tmp_path / "out")]
+
+
+def test_cli_request_deadline_flag(faulty, tmp_path):
+    from tests.helpers import run_cli
+
+    proc = run_cli("analyze", *_small_job(tmp_path), "--model", f"{faulty.url}/invocations/drip",
+                   "--timeout", "5", "--request-deadline", "0.5", "--max-records", "1")
+    assert proc.returncode == 1, proc.stderr
+    assert "the request did not complete within the 0.5 s request deadline (--request-deadline" in proc.stderr
+
+
+def test_cli_max_reply_flag(faulty, tmp_path, capsys):
+    from clarify_engine.cli import main
+    from tests.helpers import run_cli
+
+    proc = run_cli("analyze", *_small_job(tmp_path), "--model", f"{faulty.url}/invocations/ok",
+                   "--max-reply-mb", "0.000002")
+    assert proc.returncode == 1, proc.stderr
+    assert ("The model failed on row 0 (1 attempt, its request split down to this record): ReplyTooLarge: "
+            f"{faulty.url}/invocations/ok: the reply is 4 bytes, over the 2-byte limit on a reply") in proc.stderr
+    assert main(["analyze", *_small_job(tmp_path), "--model", f"{faulty.url}/invocations/ok",
+                 "--max-reply-mb", "0"]) == 1
+    assert ("clarify-engine analyze: error: ClientOptions.max_reply_bytes: expected an int >= 1 (bytes; "
+            "--max-reply-mb in MB on the command line), found 0") in capsys.readouterr().err
+
+
+def test_cli_never_shows_the_model_urls_credentials(tmp_path):
+    """Logs, the run manifest and the model description show ***@ where the credentials were."""
+    from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL
+    from tests.helpers import ServerProcess, run_cli
+
+    config = json.loads(DEMO_CONFIG.read_text())
+    config["methods"] = {"post_training_bias": {"methods": ["DPPL"]}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    server = ServerProcess(DEMO_MODEL)
+    try:
+        model = server.url.replace("http://", "http://clarify:s3cret-token@")
+        proc = run_cli("analyze", "--config", str(tmp_path / "config.json"), "--data", str(DEMO_DATA),
+                       "--output", str(tmp_path / "out"), "--model", model)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr
+    manifest = (tmp_path / "out" / "run_manifest.json").read_text()
+    for text in (proc.stdout, proc.stderr, manifest):
+        assert "s3cret" not in text and "clarify:" not in text
+    shown = server.url.replace("http://", "http://***@") + "/invocations"
+    assert json.loads(manifest)["model"]["description"] == f"model server {shown}"
+    assert f"Model: model server {shown}" in proc.stdout + proc.stderr
