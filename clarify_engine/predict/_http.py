@@ -170,7 +170,7 @@ class _Watchdog:
     """
 
     def __init__(self):
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())
         self._heap: list = []
         self._active = 0
         self._order = itertools.count()
