@@ -70,7 +70,7 @@ from clarify_engine.predict._retry import (
     describe_error,
     is_load_signal,
     is_retryable,
-    is_shape_error,
+    whole_request_refusal,
     is_size_related,
     is_throttling,
 )
@@ -634,17 +634,18 @@ class Batcher:
                     f"{', its request split down to this record' if split else ''}): "
                     f"{describe_error(error)}"
                 ) from error
-            if not split and is_shape_error(error):
+            if not split and whole_request_refusal(error) is not None:
                 return self._check_one(run, start, stop, error)
             return self._split(run, start, stop, error, repack=too_large)
 
     def _check_one(self, run: _Run, start: int, stop: int, error: BaseException) -> ModelOutput:
-        """A request refused for the number of features or columns: send its first record alone.
+        """A request refused in a way every record may share (:func:`whole_request_refusal`:
+        the number of features or columns, the content type): send its first record alone.
 
         Refused alike, every record would be (extra columns reaching the model, a wrong
-        template): stop with the reply, the columns sent and the fix, after 2 requests instead
-        of about ``log2(records)``. Answered, the fault is in some records only: the others are
-        split as usual.
+        template or format): stop with the reply, the columns sent and the fix, after 2 requests
+        instead of about ``log2(records)``. Answered, the fault is in some records only: the
+        others are split as usual.
         """
         body = self.request_codec.wrap(run.records(start, start + 1))
         try:
@@ -652,8 +653,9 @@ class Batcher:
         except ModelError as alone:
             if run.abort.is_set():
                 raise _Aborted() from alone
-            if is_shape_error(alone):
-                raise self._refused(run, start, stop, alone) from alone
+            refusal = whole_request_refusal(alone)
+            if refusal is not None:
+                raise self._refused(run, start, stop, alone, refusal) from alone
             return self._split(run, start, stop, error)  # the split names the record at fault
         rest = (self._split(run, start + 1, stop, error) if stop - start > 2
                 else self._solve(run, start + 1, stop, True))
@@ -764,8 +766,8 @@ class Batcher:
             "fewer requests at once (--concurrency), then run the job again."
         )
 
-    def _refused(self, run: _Run, start: int, stop: int, error: BaseException) -> ModelError:
-        """A request and its first record alone refused for their features/columns (:meth:`_check_one`)."""
+    def _refused(self, run: _Run, start: int, stop: int, error: BaseException, refusal) -> ModelError:
+        """A request and its first record alone refused alike (:meth:`_check_one`)."""
         row = run.first_row(start)
         count, names = run.columns
         if count is None:
@@ -777,11 +779,9 @@ class Batcher:
                 sent += f", from the columns {shown}"
         return ModelError(
             f"The model refused the request for {stop - start} records from row {row}, and row {row} "
-            f"sent alone, the same way: {describe_error(error).rstrip('.')}. {sent}; the reply speaks of the number "
-            "of features or columns, so every record would be refused and the request was not split "
-            "down to single records. If the model was trained on fewer columns, list the others in the "
-            "config's excluded_columns; otherwise make predictor.content_type and "
-            "predictor.content_template send what the model reads."
+            f"sent alone, the same way: {describe_error(error).rstrip('.')}. {sent}; the reply speaks of "
+            f"{refusal.topic}, so every record would be refused and the request was not split down to "
+            f"single records. {refusal.fix}"
         )
 
     def _fatal(self, run: _Run, start: int, stop: int, error: BaseException) -> ModelError:

@@ -34,7 +34,9 @@ __all__ = [
     "FATAL_STATUSES",
     "RETRYABLE_CODES",
     "RETRYABLE_STATUSES",
+    "CONTENT_TYPE_ERROR_PATTERNS",
     "SHAPE_ERROR_PATTERNS",
+    "WHOLE_REQUEST_REFUSALS",
     "SIZE_RELATED_CODES",
     "SPLIT_FIRST_CODES",
     "SIZE_RELATED_STATUSES",
@@ -42,7 +44,8 @@ __all__ = [
     "RetryPolicy",
     "describe_error",
     "is_retryable",
-    "is_shape_error",
+    "Refusal",
+    "whole_request_refusal",
     "is_load_signal",
     "is_size_related",
     "is_throttling",
@@ -144,18 +147,67 @@ SHAPE_ERROR_PATTERNS = (
     re.compile(r"\bshapes?\b[^.\n]{0,40}?\b(mismatch\w*|cannot|incompatible)\b|\bexpected\s+shape\b", re.IGNORECASE),
 )
 
+#: Phrases of a refusal of the request's format ("Unsupported content type: text/csv",
+#: "content-type application/json is not supported", "unknown media type").
+CONTENT_TYPE_ERROR_PATTERNS = (
+    re.compile(r"\b(unsupported|unknown|invalid|unexpected|cannot handle|not supported)\b[^.\n]{0,40}?"
+               r"\b(content[- ]?types?|media[- ]types?|mime[- ]types?|accept)\b", re.IGNORECASE),
+    re.compile(r"\b(content[- ]?types?|media[- ]types?|mime[- ]types?)\b[^.\n]{0,60}?"
+               r"\b(unsupported|not supported|invalid|unknown|expected|must be)\b", re.IGNORECASE),
+)
 
-def is_shape_error(error: BaseException) -> bool:
-    """True when ``error`` is a refusal of the request (:func:`is_size_related`, not transient)
-    whose message speaks of the number of features or columns (:data:`SHAPE_ERROR_PATTERNS`).
 
-    Such a refusal is usually the same for every record (extra columns reaching the model), so
-    the batcher checks it on one record instead of splitting the request down to single records.
+@dataclass(frozen=True)
+class Refusal:
+    """A kind of refusal every record of a request gets alike, and what fixes it.
+
+    Attributes
+    ----------
+    topic : str
+        What the reply speaks of, for messages ("the number of features or columns").
+    patterns : tuple of re.Pattern
+        Any of them found in the error's message makes the refusal this kind.
+    fix : str
+        The sentence that says which config keys to change.
+    """
+
+    topic: str
+    patterns: tuple
+    fix: str
+
+
+#: Refusals no smaller request can fix, checked in order (see :func:`whole_request_refusal`).
+WHOLE_REQUEST_REFUSALS = (
+    Refusal(
+        "the number of features or columns",
+        SHAPE_ERROR_PATTERNS,
+        "If the model was trained on fewer columns, list the others in the config's excluded_columns; "
+        "otherwise make predictor.content_type and predictor.content_template send what the model reads.",
+    ),
+    Refusal(
+        "the request's content type",
+        CONTENT_TYPE_ERROR_PATTERNS,
+        "Set predictor.content_type to a format the model reads (and predictor.accept_type to one it "
+        "writes); a JSON model may also need predictor.content_template.",
+    ),
+)
+
+
+def whole_request_refusal(error: BaseException) -> Refusal | None:
+    """The kind of refusal ``error`` is when every record would get it alike, else None.
+
+    That is a refusal of the request (:func:`is_size_related`: a 4xx such as 400/422/424
+    ``ModelError``; not a 413, which teaches a size, nor a transient or fatal code) whose
+    message matches a pattern of :data:`WHOLE_REQUEST_REFUSALS`. The batcher checks it on one
+    record instead of splitting the request down to single records.
     """
     if not isinstance(error, TransportError) or not is_size_related(error) or error.status == 413:
-        return False
+        return None
     text = str(error)
-    return any(pattern.search(text) for pattern in SHAPE_ERROR_PATTERNS)
+    for refusal in WHOLE_REQUEST_REFUSALS:
+        if any(pattern.search(text) for pattern in refusal.patterns):
+            return refusal
+    return None
 
 
 def is_throttling(error: BaseException) -> bool:

@@ -44,6 +44,7 @@ class Behaviour:
     poison: str | None = None  # a request holding this line gets 400
     poison_reply: str | None = None  # ... with this message (default: a float conversion error)
     features: int | None = None  # a request whose lines hold another number of values gets 400
+    refuse: str | None = None  # every request gets 400 with this message
     always: int | None = None  # every request answers this status
     retry_after: str | None = None  # the burst's replies carry this Retry-After header
     admit: int | None = None  # requests beyond this many in flight get 429 ThrottlingException
@@ -118,6 +119,8 @@ class Handler(BaseHTTPRequestHandler):
         lines = body.decode().split("\n")
         if b.poison is not None and b.poison in lines:
             return self.reply(400, b.poison_reply or f"could not convert string to float: {b.poison!r}")
+        if b.refuse is not None:
+            return self.reply(400, b.refuse)
         if b.features is not None and lines[0].count(",") + 1 != b.features:
             return self.reply(400, f"X has {lines[0].count(',') + 1} features, but LogisticRegression is "
                                    f"expecting {b.features} features as input.")
@@ -422,6 +425,22 @@ def test_extra_columns_fail_once_with_the_reply_the_columns_and_the_fix(server, 
     )
     assert server.behaviour.calls == batcher.stats.requests_sent == 2
     assert batcher.stats.splits == 0
+
+
+def test_a_content_type_refusal_fails_once_naming_content_type(server):
+    server.behaviour.refuse = "Unsupported content type: text/csv; this model reads application/json"
+    with HttpTransport(url(server), timeout=5) as transport:
+        batcher = Batcher(transport, CsvRequest(), CsvScores(), max_records=50, concurrency=1)
+        with pytest.raises(ModelError) as info:
+            batcher.predict(ROWS[:50])
+    assert str(info.value).endswith(
+        "Each record sent has 4 value(s); the reply speaks of the request's content type, so every record would be "
+        "refused and the request was not split down to single records. Set predictor.content_type to a format the "
+        "model reads (and predictor.accept_type to one it writes); a JSON model may also need "
+        "predictor.content_template."
+    )
+    assert "HTTP 400: Unsupported content type: text/csv; this model reads application/json" in str(info.value)
+    assert server.behaviour.calls == 2
 
 
 def test_a_refusal_that_speaks_of_columns_but_spares_the_first_record_still_finds_the_row(server, caplog):
