@@ -367,6 +367,26 @@ def test_redact_url(url, shown):
     assert redact_url(url) == shown
 
 
+def test_botocore_messages_naming_a_credentialed_endpoint_url_are_redacted(runtime, monkeypatch):
+    closed = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    port = closed.server_address[1]
+    closed.server_close()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", CREDENTIALED.format(port=port))
+    with pytest.raises(TransportError) as info:
+        _send(_boto("x", timeout=2))
+    assert info.value.code == "ConnectionError"
+    assert str(info.value) == (f'endpoint x: connection failed: Could not connect to the endpoint URL: '
+                               f'"http://***@127.0.0.1:{port}/endpoints/x/invocations"')
+
+
+@pytest.mark.parametrize("text, shown", [
+    ('failed: "http://u:p@h:1/x" and https://t@h2/y.', 'failed: "http://***@h:1/x" and https://***@h2/y.'),
+    ("no URL, a mail: someone@example.com", "no URL, a mail: someone@example.com"),
+])
+def test_transport_errors_redact_any_url_in_their_message(text, shown):
+    assert str(TransportError(text)) == shown
+
+
 def test_make_predictor_describes_the_server_without_credentials(faulty):
     config = load_config({"dataset_type": "text/csv", "label": "y", "headers": ["y", "a"],
                           "label_values_or_threshold": [1], "methods": {"post_training_bias": {"methods": ["DPPL"]}},
