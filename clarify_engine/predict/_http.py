@@ -48,6 +48,9 @@ DEFAULT_MAX_REPLY_BYTES = 8_000_000
 #: Bytes asked of the socket at a time while a reply body is read.
 _READ_CHUNK = 1 << 16
 
+#: Seconds the deadline watchdog waits with nothing to watch before its thread ends.
+_IDLE_SECONDS = 5.0
+
 #: Characters of a reply body quoted in an error message at most.
 QUOTE_LIMIT = 500
 
@@ -165,7 +168,8 @@ class _Watchdog:
     """Shut down the socket of any request still running at its deadline.
 
     One daemon thread per transport, started with the first request, sleeping until the
-    earliest deadline. :meth:`arm` and :meth:`disarm` cost a lock and a heap push; alarms
+    earliest deadline, and ending after ``_IDLE_SECONDS`` with nothing to watch (the next
+    request starts another). :meth:`arm` and :meth:`disarm` cost a lock and a heap push; alarms
     disarmed before their time are dropped lazily (the heap is rebuilt when they are most of it).
     """
 
@@ -220,7 +224,12 @@ class _Watchdog:
                             alarm.sock.shutdown(socket.SHUT_RDWR)
                         except OSError:
                             pass  # already closed: the request has ended anyway
-                self._cond.wait(heap[0][0] - now if heap else None)
+                if not heap:
+                    # idle: end after a while (a transport never closed leaves no thread behind)
+                    if not self._cond.wait(_IDLE_SECONDS) and not self._heap:
+                        break
+                    continue
+                self._cond.wait(heap[0][0] - now)
             self._thread = None
 
 

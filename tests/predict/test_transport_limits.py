@@ -269,6 +269,23 @@ def test_the_deadline_defaults_to_twice_the_timeout_and_leaves_connections_reusa
     transport.close()
 
 
+def test_the_watchdog_thread_ends_when_idle_and_comes_back_for_the_next_request(faulty, monkeypatch):
+    import clarify_engine.predict._http as http_module
+
+    monkeypatch.setattr(http_module, "_IDLE_SECONDS", 0.05)
+    transport = _http(faulty, "ok", timeout=1.0, deadline=1.5)
+    assert transport.send(b"1", content_type="text/csv", accept="text/csv") == b"0.5\n"
+    thread = transport._watchdog._thread
+    assert thread is not None
+    thread.join(timeout=30)
+    assert not thread.is_alive() and transport._watchdog._thread is None
+    transport.url = f"{faulty.url}/invocations/drip"  # for the message only
+    transport._path = "/invocations/drip"
+    with pytest.raises(TransportError, match="1.5 s request deadline"):  # a new thread enforces it
+        transport.send(b"1", content_type="text/csv", accept="text/csv")
+    transport.close()
+
+
 def test_client_options_carry_the_limits_to_both_transports(runtime):
     config = load_config({"dataset_type": "text/csv", "label": "y", "headers": ["y", "a", "b"],
                           "label_values_or_threshold": [1], "methods": {"post_training_bias": {"methods": ["DPPL"]}},
