@@ -189,7 +189,7 @@ class Batcher:
     ----------
     transport : Transport
         Sends one body, returns the reply body or raises :class:`TransportError`. It must be
-        safe to call from ``concurrency`` threads at once, and bound each call by a timeout.
+        safe to call from ``concurrency`` threads at once, and bound each call by a total deadline.
     request_codec : RequestCodec
         Encodes records (``content_type``, ``max_records``: 1 for a JSON ``$record`` template).
     response_codec : ResponseCodec
@@ -527,7 +527,7 @@ class Batcher:
         except Exception:
             run.abort.set()
             # Workers stop at their next check of run.abort; in-flight requests end within the
-            # transport's timeout, so this wait is bounded.
+            # transport's request deadline, so this wait is bounded.
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         except BaseException:
