@@ -457,6 +457,21 @@ def test_cli_max_reply_flag(faulty, tmp_path, capsys):
             "--max-reply-mb in MB on the command line), found 0") in capsys.readouterr().err
 
 
+def test_analyze_takes_the_limits_in_client_options(faulty, tmp_path):
+    import clarify_engine
+
+    args = _small_job(tmp_path)
+    config, data = args[1], args[3]
+    with pytest.raises(ModelError) as info:
+        clarify_engine.analyze(config, data=data, model=f"{faulty.url}/invocations/ok",
+                               options=ClientOptions(max_reply_bytes=2))
+    assert "the reply is 4 bytes, over the 2-byte limit on a reply" in str(info.value)
+    with pytest.raises(ModelError) as info:
+        clarify_engine.analyze(config, data=data, model=f"{faulty.url}/invocations/drip",
+                               options=ClientOptions(timeout=5, request_deadline=0.5, max_records=1))
+    assert "the request did not complete within the 0.5 s request deadline" in str(info.value)
+
+
 def test_cli_never_shows_the_model_urls_credentials(tmp_path):
     """Logs, the run manifest and the model description show ***@ where the credentials were."""
     from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL
