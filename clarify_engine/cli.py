@@ -27,7 +27,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from clarify_engine.predict import ClientOptions
 
     options = ClientOptions(concurrency=args.concurrency, max_payload_bytes=int(args.max_payload_mb * 1_000_000),
-                            max_records=args.max_records, timeout=args.timeout)
+                            max_records=args.max_records, timeout=args.timeout,
+                            max_reply_bytes=int(args.max_reply_mb * 1_000_000), request_deadline=args.request_deadline)
     result = analyze(args.config, data=args.data, model=args.model, output_dir=args.output, options=options)
     for item in result.not_run:
         print(f"not run: {item.method}: {item.reason}", file=sys.stderr)
@@ -85,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-payload-mb", type=float, default=5.8, help="largest request body in MB (default: %(default)s)")
     p.add_argument("--max-records", type=int, default=1000, help="most records per request (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request before retrying (default: %(default)s)")
+    p.add_argument("--max-reply-mb", type=float, default=8.0, help="longest model reply read, in MB (default: %(default)s)")
+    p.add_argument("--request-deadline", type=float, default=None,
+                   help="seconds one request may take in all, however slowly its reply comes (default: twice --timeout)")
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("validate", help="check a config (and dataset) without computing")

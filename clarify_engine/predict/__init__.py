@@ -28,7 +28,7 @@ from clarify_engine.errors import ConfigError
 from clarify_engine.predict._base import ModelOutput, RequestCodec, ResponseCodec, Transport, TransportError
 from clarify_engine.predict._batching import Batcher
 from clarify_engine.predict._codecs import request_codec, response_codec
-from clarify_engine.predict._http import HttpTransport, ping
+from clarify_engine.predict._http import DEFAULT_MAX_REPLY_BYTES, HttpTransport, ping, redact_url
 from clarify_engine.predict._inprocess import InProcessModel, load_model
 from clarify_engine.predict._labels import model_scores, predicted_labels, score_columns
 from clarify_engine.predict._retry import RetryPolicy
@@ -54,6 +54,7 @@ __all__ = [
     "model_scores",
     "ping",
     "predicted_labels",
+    "redact_url",
     "request_codec",
     "response_codec",
     "score_columns",
@@ -78,13 +79,41 @@ class ClientOptions:
     max_records : int or None
         Most records per request.
     timeout : float
-        Seconds one request may take before it counts as failed (and is retried).
+        Seconds to wait for a connection, and between two reads of a reply, before the
+        request counts as failed (and is retried).
+    max_reply_bytes : int
+        Longest reply read (8 MB by default): a longer one fails its request, which is then
+        split (fewer records, shorter replies). Decoding a reply takes about 25 times its size
+        in memory, once per request in flight.
+    request_deadline : float or None
+        Seconds one request may take in all, from sending it to the last byte of the reply,
+        however the reply trickles in; None: twice ``timeout``.
     """
 
     concurrency: int = 4
     max_payload_bytes: int = 5_800_000
     max_records: int | None = 1000
     timeout: float = 60.0
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
+    request_deadline: float | None = None
+
+    def __post_init__(self):
+        if isinstance(self.max_reply_bytes, bool) or not isinstance(self.max_reply_bytes, int) \
+                or self.max_reply_bytes < 1:
+            raise ConfigError("ClientOptions.max_reply_bytes",
+                              f"expected an int >= 1 (bytes; --max-reply-mb in MB on the command line), "
+                              f"found {self.max_reply_bytes!r}")
+        if not self.timeout > 0:
+            raise ConfigError("ClientOptions.timeout", f"expected seconds > 0 (--timeout), found {self.timeout!r}")
+        if self.request_deadline is not None and not self.request_deadline > 0:
+            raise ConfigError("ClientOptions.request_deadline",
+                              f"expected seconds > 0 (--request-deadline), or None for twice the timeout; "
+                              f"found {self.request_deadline!r}")
+
+    @property
+    def deadline(self) -> float:
+        """Seconds one request may take in all (``request_deadline``, or twice ``timeout``)."""
+        return 2.0 * self.timeout if self.request_deadline is None else float(self.request_deadline)
 
 
 class Predictor:
@@ -177,7 +206,8 @@ def make_predictor(config, features: Sequence[str], model: Any = None,
     model : estimator, callable, str or path-like, optional
         An in-process model, a model file, or an ``http(s)://`` URL of a model server.
     options : ClientOptions, optional
-        Concurrency, payload limit, records per request, timeout for remote models.
+        Concurrency, payload and reply limits, records per request, timeout and request
+        deadline for remote models.
 
     Returns
     -------
@@ -202,14 +232,14 @@ def make_predictor(config, features: Sequence[str], model: Any = None,
 
     stack = contextlib.ExitStack()
     try:
+        limits = {"timeout": options.timeout, "pool_size": max(options.concurrency, 1),
+                  "max_reply_bytes": options.max_reply_bytes, "deadline": options.deadline}
         if _is_url(model):
-            url = _invocations_url(model)
-            transport: Transport = HttpTransport(url, timeout=options.timeout, pool_size=max(options.concurrency, 1))
-            description = f"model server {url}"
+            transport: Transport = HttpTransport(_invocations_url(model), **limits)
+            description = f"model server {transport.url}"  # credentials shown as ***
         elif p is not None and p.endpoint_name is not None:
             transport = SageMakerRuntimeTransport(p.endpoint_name, target_model=p.target_model,
-                                                  custom_attributes=p.custom_attributes,
-                                                  timeout=options.timeout, pool_size=max(options.concurrency, 1))
+                                                  custom_attributes=p.custom_attributes, **limits)
             description = f"SageMaker endpoint {p.endpoint_name}"
         elif p is not None and p.model_name is not None:
             shadow = ShadowEndpoint(p.model_name, p.instance_type, p.initial_instance_count,
@@ -217,8 +247,7 @@ def make_predictor(config, features: Sequence[str], model: Any = None,
                                     endpoint_name_prefix=p.endpoint_name_prefix_or_default)
             name = stack.enter_context(shadow)
             transport = SageMakerRuntimeTransport(name, target_model=p.target_model,
-                                                  custom_attributes=p.custom_attributes,
-                                                  timeout=options.timeout, pool_size=max(options.concurrency, 1))
+                                                  custom_attributes=p.custom_attributes, **limits)
             description = f"shadow endpoint {name} of model {p.model_name}"
         else:
             raise ConfigError("predictor", "no model to call: give endpoint_name or model_name in the predictor "

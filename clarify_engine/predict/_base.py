@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import re
 import time
 from dataclasses import dataclass
 from typing import Protocol, Sequence, runtime_checkable
@@ -22,6 +23,7 @@ import numpy as np
 from clarify_engine.errors import ModelError
 
 __all__ = [
+    "redact_text",
     "ModelOutput",
     "RequestCodec",
     "ResponseCodec",
@@ -30,13 +32,24 @@ __all__ = [
 ]
 
 
+#: ``scheme://userinfo@`` in a text: the credentials of a URL.
+_CREDENTIALS = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"'<>]+@")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the credentials of every URL in it (``user:password@``) replaced by ``***@``."""
+    return _CREDENTIALS.sub(r"\1***@", text)
+
+
 class TransportError(ModelError):
     """One request failed on the way to or from the model.
 
     Parameters
     ----------
     message : str
-        What happened, quoting the endpoint's reply where there is one.
+        What happened, quoting the endpoint's reply where there is one. Credentials of any URL
+        in it are replaced by ``***`` (:func:`redact_text`), whoever wrote it (botocore's
+        messages name the endpoint URL).
     status : int or None
         HTTP status code of the reply (None when no reply came: timeout, dropped connection).
     code : str or None
@@ -55,7 +68,7 @@ class TransportError(ModelError):
         code: str | None = None,
         retry_after: float | None = None,
     ):
-        super().__init__(message)
+        super().__init__(redact_text(message))
         self.status = status
         self.code = code
         self.retry_after = retry_after

@@ -70,6 +70,7 @@ from clarify_engine.predict._retry import (
     describe_error,
     is_load_signal,
     is_retryable,
+    whole_request_refusal,
     is_size_related,
     is_throttling,
 )
@@ -147,6 +148,7 @@ class _Run:
     blocks: list = field(default_factory=list)  # encoded distinct records, a buffer per chunk
     block_starts: list = field(default_factory=list)  # layout offset where each buffer begins
     rows_encoded: int = 0
+    columns: tuple = (None, None)  # (values per record, column names or None), for messages
 
     def expected_unique(self) -> int:
         """Distinct records: exact once every row is encoded, else extrapolated from those that are."""
@@ -187,7 +189,7 @@ class Batcher:
     ----------
     transport : Transport
         Sends one body, returns the reply body or raises :class:`TransportError`. It must be
-        safe to call from ``concurrency`` threads at once, and bound each call by a timeout.
+        safe to call from ``concurrency`` threads at once, and bound each call by a total deadline.
     request_codec : RequestCodec
         Encodes records (``content_type``, ``max_records``: 1 for a JSON ``$record`` template).
     response_codec : ResponseCodec
@@ -304,6 +306,7 @@ class Batcher:
             byte_ceiling=self.max_payload_bytes,
             slots=ConcurrencyLimiter(self.concurrency),
             keys=_row_keys(records),
+            columns=_columns(records),
         )
         outputs = self._pipeline(run, records)
         n_unique = stats.unique_rows
@@ -524,7 +527,7 @@ class Batcher:
         except Exception:
             run.abort.set()
             # Workers stop at their next check of run.abort; in-flight requests end within the
-            # transport's timeout, so this wait is bounded.
+            # transport's request deadline, so this wait is bounded.
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         except BaseException:
@@ -631,7 +634,32 @@ class Batcher:
                     f"{', its request split down to this record' if split else ''}): "
                     f"{describe_error(error)}"
                 ) from error
+            if not split and whole_request_refusal(error) is not None:
+                return self._check_one(run, start, stop, error)
             return self._split(run, start, stop, error, repack=too_large)
+
+    def _check_one(self, run: _Run, start: int, stop: int, error: BaseException) -> ModelOutput:
+        """A request refused in a way every record may share (:func:`whole_request_refusal`:
+        the number of features or columns, the content type): send its first record alone.
+
+        Refused alike, every record would be (extra columns reaching the model, a wrong
+        template or format): stop with the reply, the columns sent and the fix, after 2 requests
+        instead of about ``log2(records)``. Answered, the fault is in some records only: the
+        others are split as usual.
+        """
+        body = self.request_codec.wrap(run.records(start, start + 1))
+        try:
+            first = self._send(run, body, 1)
+        except ModelError as alone:
+            if run.abort.is_set():
+                raise _Aborted() from alone
+            refusal = whole_request_refusal(alone)
+            if refusal is not None:
+                raise self._refused(run, start, stop, alone, refusal) from alone
+            return self._split(run, start, stop, error)  # the split names the record at fault
+        rest = (self._split(run, start + 1, stop, error) if stop - start > 2
+                else self._solve(run, start + 1, stop, True))
+        return _concatenate([first, rest], stop - start)
 
     def _split(
         self,
@@ -738,6 +766,24 @@ class Batcher:
             "fewer requests at once (--concurrency), then run the job again."
         )
 
+    def _refused(self, run: _Run, start: int, stop: int, error: BaseException, refusal) -> ModelError:
+        """A request and its first record alone refused alike (:meth:`_check_one`)."""
+        row = run.first_row(start)
+        count, names = run.columns
+        if count is None:
+            sent = "Each record sent has an unknown number of values"
+        else:
+            sent = f"Each record sent has {count} value(s)"
+            if names:
+                shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
+                sent += f", from the columns {shown}"
+        return ModelError(
+            f"The model refused the request for {stop - start} records from row {row}, and row {row} "
+            f"sent alone, the same way: {describe_error(error).rstrip('.')}. {sent}; the reply speaks of "
+            f"{refusal.topic}, so every record would be refused and the request was not split down to "
+            f"single records. {refusal.fix}"
+        )
+
     def _fatal(self, run: _Run, start: int, stop: int, error: BaseException) -> ModelError:
         n = stop - start
         where = (
@@ -814,6 +860,19 @@ def _row_keys(records) -> np.ndarray | None:
         else:  # uint, bool
             keys[:, j] = column.astype(np.uint64)
     return keys
+
+
+def _columns(records) -> tuple[int | None, list[str] | None]:
+    """Values per record and, for a DataFrame, the column names (for messages); None when unknown."""
+    if hasattr(records, "iloc") and hasattr(records, "columns"):
+        names = [str(c) for c in records.columns]
+        return len(names), names
+    if isinstance(records, np.ndarray):
+        return int(records.shape[1]), None
+    try:
+        return len(records[0]), None
+    except (TypeError, IndexError, KeyError):
+        return None, None
 
 
 def _reserve(run: _Run, n_unique: int) -> None:

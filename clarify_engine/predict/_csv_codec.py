@@ -174,7 +174,7 @@ class CSVResponseCodec:
             column = self._column(rows, self.probability, "probability", text)
             scores = score_array(column, f"predictor.probability {self.probability}", text)
         if self.label is None and self.probability is None:
-            scores = score_array(rows, "the whole row", text)
+            scores = score_array(rows, _WHOLE_ROW, text)
         return ModelOutput(labels=labels, scores=scores)
 
     @staticmethod
@@ -186,6 +186,14 @@ class CSVResponseCodec:
                     f"{len(row)} values: {excerpt(','.join(row))} (response: {excerpt(text)})"
                 )
         return [row[index] for row in rows]
+
+
+#: Where scores are read from with neither ``label`` nor ``probability``, and what to set instead.
+_WHOLE_ROW = (
+    "the whole row, as neither predictor.label nor predictor.probability is set; set "
+    "predictor.label to the column of the label (e.g. 0) if the model answers labels, and "
+    "predictor.probability to the column of the score"
+)
 
 
 def _csv_labels(column: list[str], text: str) -> np.ndarray:

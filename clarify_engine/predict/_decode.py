@@ -97,7 +97,8 @@ def score_array(items: Sequence[object], where: str, text: str) -> np.ndarray:
             shown = repr(bad) if isinstance(bad, str) else json.dumps(bad, ensure_ascii=False)
             raise ModelError(
                 f"non-numeric score {excerpt(shown)} "
-                f"in record {i} ({where}); expected a number or a list of numbers: {excerpt(text)}"
+                f"in record {i} ({where}); expected a number or a list of numbers{_score_fix(where)}: "
+                f"{excerpt(text)}"
             ) from None
         if not row:
             raise ModelError(f"record {i} has no scores ({where}): {excerpt(text)}")
@@ -111,6 +112,14 @@ def score_array(items: Sequence[object], where: str, text: str) -> np.ndarray:
             raise ModelError(f"score NaN in record {i} ({where}): {excerpt(text)}")
         rows.append(row)
     return np.array(rows, dtype=np.float64).reshape(len(rows), width or 0)
+
+
+def _score_fix(where: str) -> str:
+    """The config keys to change when the scores read from ``where`` are not numbers."""
+    if where.startswith("predictor.probability"):
+        return ("; point predictor.probability at the score the model returns (and predictor.label at "
+                "its label, if the text is one)")
+    return ""
 
 
 def _parses(value: object) -> bool:

@@ -9,21 +9,47 @@ Every failure becomes a :class:`~clarify_engine.predict._base.TransportError` ca
 HTTP status (None when no reply came; for a SageMaker-style ``ModelError`` reply, the model's
 ``OriginalStatusCode``) and an error code: the server's own when it gives one
 (``x-amzn-ErrorType`` header, or ``ErrorCode``/``code``/``__type`` in a JSON body), else a
-local one (``"Timeout"``, ``"ConnectionError"``). Whether to retry is not decided here.
+local one (``"Timeout"``, ``"ConnectionError"``, ``"ReplyTooLarge"``). Whether to retry is
+not decided here.
+
+Two limits bound what one request can cost: ``max_reply_bytes`` (a reply longer than that is
+not read past the limit: its ``Content-Length`` is checked first, then the bytes as they come)
+and ``deadline``, seconds for the whole request, from sending to the last byte of the reply
+(the per-read ``timeout`` alone lets a server that sends a byte now and then hold a request
+for ever). A watchdog thread shuts the socket of a request still running at its deadline.
+
+Credentials in the URL (``http://user:password@host/...``) are sent as HTTP Basic auth and
+never shown: the transport's ``url``, its messages and :func:`redact_url` put ``***`` in their
+place.
 """
 
 from __future__ import annotations
 
+import base64
+import heapq
 import http.client
+import itertools
 import json
 import queue
 import select
+import socket
 import threading
-from urllib.parse import urlsplit, urlunsplit
+import time
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from clarify_engine.predict._base import TransportError, parse_retry_after
 
-__all__ = ["HttpTransport", "ping"]
+__all__ = ["DEFAULT_MAX_REPLY_BYTES", "HttpTransport", "ping", "redact_url"]
+
+#: Largest reply body read by default. Decoding a reply takes about 25 times its size in
+#: memory (a 20 MB CSV or JSON reply: about 500 MB), and every request in flight holds one.
+DEFAULT_MAX_REPLY_BYTES = 8_000_000
+
+#: Bytes asked of the socket at a time while a reply body is read.
+_READ_CHUNK = 1 << 16
+
+#: Seconds the deadline watchdog waits with nothing to watch before its thread ends.
+_IDLE_SECONDS = 5.0
 
 #: Characters of a reply body quoted in an error message at most.
 QUOTE_LIMIT = 500
@@ -32,6 +58,51 @@ QUOTE_LIMIT = 500
 def _quote(body: bytes) -> str:
     text = body[:QUOTE_LIMIT].decode("utf-8", errors="replace").strip()
     return text + ("…" if len(body) > QUOTE_LIMIT else "")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its credentials (``user:password@``) replaced by ``***@``; other URLs as they are."""
+    if not isinstance(url, str):
+        return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def _basic_auth(parts) -> str | None:
+    """The ``Authorization`` header for the userinfo of a split URL, or None without one."""
+    if "@" not in parts.netloc:
+        return None
+    user, _, password = parts.netloc.rpartition("@")[0].partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode("utf-8")).decode("ascii")
+    return f"Basic {token}"
+
+
+def _host(parts) -> str:
+    """``host[:port]`` of a split URL, without credentials."""
+    return parts.netloc.rpartition("@")[2]
+
+
+def reply_too_large(where: str, limit: int, size: int | None) -> TransportError:
+    """The error for a reply over ``limit`` bytes (``size``: its announced length, when known)."""
+    found = f"is {size} bytes, over" if size is not None else "runs past"
+    return TransportError(
+        f"{where}: the reply {found} the {limit}-byte limit on a reply; raise the limit "
+        "(--max-reply-mb, ClientOptions.max_reply_bytes) if the model really answers that much, "
+        "or send fewer records per request (--max-records)",
+        code="ReplyTooLarge",
+    )
+
+
+def deadline_passed(where: str, deadline: float) -> TransportError:
+    """The error for a request that did not complete within its ``deadline`` (seconds)."""
+    return TransportError(
+        f"{where}: the request did not complete within the {deadline:g} s request deadline "
+        "(--request-deadline, ClientOptions.request_deadline)",
+        code="Timeout",
+    )
 
 
 def _json_object(body: bytes) -> dict:
@@ -81,6 +152,85 @@ def _map_socket_error(exc: BaseException, url: str, timeout: float) -> Transport
     if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since Python 3.10
         return TransportError(f"no reply from {url} within {timeout:g} s: {exc}", code="Timeout")
     return TransportError(f"connection to {url} failed: {type(exc).__name__}: {exc}", code="ConnectionError")
+
+
+class _Alarm:
+    __slots__ = ("sock", "deadline", "active", "fired")
+
+    def __init__(self, sock, deadline: float):
+        self.sock = sock
+        self.deadline = deadline
+        self.active = True
+        self.fired = False
+
+
+class _Watchdog:
+    """Shut down the socket of any request still running at its deadline.
+
+    One daemon thread per transport, started with the first request, sleeping until the
+    earliest deadline, and ending after ``_IDLE_SECONDS`` with nothing to watch (the next
+    request starts another). :meth:`arm` and :meth:`disarm` cost a lock and a heap push; alarms
+    disarmed before their time are dropped lazily (the heap is rebuilt when they are most of it).
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list = []
+        self._active = 0
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def arm(self, sock, deadline: float) -> _Alarm:
+        alarm = _Alarm(sock, deadline)
+        with self._cond:
+            self._closed = False  # also for a transport used again after close()
+            if len(self._heap) > 2 * self._active + 64:
+                self._heap = [entry for entry in self._heap if entry[2].active]
+                heapq.heapify(self._heap)
+            heapq.heappush(self._heap, (deadline, next(self._order), alarm))
+            self._active += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="clarify-deadline", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is alarm:
+                self._cond.notify()
+        return alarm
+
+    def disarm(self, alarm: _Alarm) -> bool:
+        """Stop watching; True when the deadline had already passed (the socket is shut)."""
+        with self._cond:
+            if alarm.active:
+                alarm.active = False
+                self._active -= 1
+            return alarm.fired
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                now = time.monotonic()
+                heap = self._heap
+                while heap and (not heap[0][2].active or heap[0][0] <= now):
+                    alarm = heapq.heappop(heap)[2]
+                    if alarm.active:
+                        alarm.active, alarm.fired = False, True
+                        self._active -= 1
+                        try:
+                            alarm.sock.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass  # already closed: the request has ended anyway
+                if not heap:
+                    # idle: end after a while (a transport never closed leaves no thread behind)
+                    if not self._cond.wait(_IDLE_SECONDS) and not self._heap:
+                        break
+                    continue
+                self._cond.wait(heap[0][0] - now)
+            self._thread = None
 
 
 class _ConnectionPool:
@@ -136,7 +286,8 @@ class HttpTransport:
     ----------
     url : str
         Full invocation URL, e.g. ``http://127.0.0.1:8080/invocations`` or
-        ``http://host:port/endpoints/NAME/invocations``.
+        ``http://host:port/endpoints/NAME/invocations``. Credentials in it
+        (``http://user:password@host/...``) are sent as HTTP Basic auth.
     timeout : float, default 60
         Seconds to wait for the connection and, separately, between bytes of the reply.
     pool_size : int, default 16
@@ -144,6 +295,16 @@ class HttpTransport:
         than connections wait for a free one rather than opening extra sockets).
     headers : dict of str to str, optional
         Extra headers for every request (e.g. ``X-Amzn-SageMaker-Custom-Attributes``).
+    max_reply_bytes : int, default 8_000_000
+        Longest reply body read; a longer one fails the request (``code="ReplyTooLarge"``).
+    deadline : float, optional
+        Seconds one request may take in all, from connecting to the last byte of the reply
+        (``code="Timeout"`` past it). Default: twice ``timeout``.
+
+    Attributes
+    ----------
+    url : str
+        The URL with its credentials replaced by ``***`` (:func:`redact_url`): safe to show.
 
     Notes
     -----
@@ -153,20 +314,32 @@ class HttpTransport:
     Nothing is retried or redirected here: the batching layer retries.
     """
 
-    def __init__(self, url: str, *, timeout: float = 60.0, pool_size: int = 16, headers: dict[str, str] | None = None):
+    def __init__(self, url: str, *, timeout: float = 60.0, pool_size: int = 16, headers: dict[str, str] | None = None,
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES, deadline: float | None = None):
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"url: expected an http:// or https:// URL with a host, found {url!r}")
+        if parts.scheme not in ("http", "https") or not _host(parts):
+            raise ValueError(f"url: expected an http:// or https:// URL with a host, found {redact_url(url)!r}")
         if timeout <= 0:
             raise ValueError(f"timeout: expected a positive number of seconds, found {timeout!r}")
         if pool_size < 1:
             raise ValueError(f"pool_size: expected an integer >= 1, found {pool_size!r}")
-        self.url = url
+        if isinstance(max_reply_bytes, bool) or not isinstance(max_reply_bytes, int) or max_reply_bytes < 1:
+            raise ValueError(f"max_reply_bytes: expected an integer >= 1, found {max_reply_bytes!r}")
+        deadline = 2.0 * timeout if deadline is None else deadline
+        if not deadline > 0:
+            raise ValueError(f"deadline: expected a positive number of seconds, found {deadline!r}")
+        self.url = redact_url(url)
         self.timeout = float(timeout)
         self.pool_size = int(pool_size)
+        self.max_reply_bytes = max_reply_bytes
+        self.deadline = float(deadline)
         self.headers = dict(headers or {})
+        self._target = url
+        self._auth = _basic_auth(parts)
         self._path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
-        self._connections = _ConnectionPool(parts.scheme, parts.netloc, self.timeout, self.pool_size)
+        self._connections = _ConnectionPool(parts.scheme, _host(parts), min(self.timeout, self.deadline),
+                                            self.pool_size)
+        self._watchdog = _Watchdog()
 
     def __repr__(self) -> str:
         return f"HttpTransport({self.url!r}, timeout={self.timeout:g}, pool_size={self.pool_size})"
@@ -177,38 +350,68 @@ class HttpTransport:
         Raises
         ------
         TransportError
-            Status >= 400 (``status`` set, the body quoted), timeout (``code="Timeout"``) or a
-            refused/dropped connection (``code="ConnectionError"``).
+            Status >= 400 (``status`` set, the body quoted), timeout or deadline passed
+            (``code="Timeout"``), a refused/dropped connection or a reply cut short
+            (``code="ConnectionError"``), a reply over ``max_reply_bytes``
+            (``code="ReplyTooLarge"``).
         """
         headers = {**self.headers, "Content-Type": content_type, "Accept": accept}
+        if self._auth is not None:
+            headers["Authorization"] = self._auth
         conn = self._connections.acquire()
         reusable = False
+        alarm = None
         try:
+            deadline = time.monotonic() + self.deadline
+            if conn.sock is None:
+                conn.connect()
+            alarm = self._watchdog.arm(conn.sock, deadline)
             conn.request("POST", self._path, body=body, headers=headers)
             reply = conn.getresponse()
-            data = reply.read()
+            data = _read_reply(reply, self.max_reply_bytes, self.url)
             reusable = not reply.will_close
         except (OSError, http.client.HTTPException) as exc:
+            if alarm is not None and self._watchdog.disarm(alarm):
+                raise deadline_passed(self.url, self.deadline) from exc
             raise _map_socket_error(exc, self.url, self.timeout) from exc
         finally:
-            self._connections.release(conn, reusable)
+            fired = alarm is not None and self._watchdog.disarm(alarm)
+            self._connections.release(conn, reusable and not fired)
         if reply.status >= 400:
             raise _status_error(self.url, reply.status, reply.headers, data)
         return data
 
     def ping(self) -> None:
         """``GET /ping`` on this URL's server; raise :class:`TransportError` unless it answers 200."""
-        ping(self.url, timeout=min(self.timeout, 10.0))
+        ping(self._target, timeout=min(self.timeout, 10.0))
 
     def close(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections and stop the deadline watchdog."""
         self._connections.clear()
+        self._watchdog.close()
 
     def __enter__(self) -> "HttpTransport":
         return self
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _read_reply(reply: http.client.HTTPResponse, limit: int, where: str) -> bytes:
+    """The reply body, at most ``limit`` bytes (:class:`TransportError` ``ReplyTooLarge`` beyond)."""
+    if reply.length is not None:  # Content-Length: refuse before reading a byte of a reply too long
+        if reply.length > limit:
+            raise reply_too_large(where, limit, reply.length)
+        return reply.read()
+    parts, total = [], 0
+    while True:  # chunked or read to the end of the connection: count as it comes
+        chunk = reply.read1(_READ_CHUNK)
+        if not chunk:
+            return b"".join(parts)
+        total += len(chunk)
+        if total > limit:
+            raise reply_too_large(where, limit, None)
+        parts.append(chunk)
 
 
 def ping_url(url: str) -> str:
@@ -223,26 +426,30 @@ def ping(url: str, *, timeout: float = 5.0) -> None:
     Parameters
     ----------
     url : str
-        The server's base URL or any URL on it (its path is replaced by ``/ping``).
+        The server's base URL or any URL on it (its path is replaced by ``/ping``); its
+        credentials, if any, are sent as HTTP Basic auth.
     timeout : float, default 5
         Seconds to wait for the connection and, separately, between bytes of the reply.
 
     Raises
     ------
     TransportError
-        No reply, or a reply other than 200 (redirects are not followed).
+        No reply, or a reply other than 200 (redirects are not followed). Messages show the
+        URL without its credentials.
     """
     target = ping_url(url)
     parts = urlsplit(target)
+    shown = redact_url(target)
     factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = factory(parts.netloc, timeout=timeout)
+    conn = factory(_host(parts), timeout=timeout)
+    auth = _basic_auth(parts)
     try:
-        conn.request("GET", "/ping")
+        conn.request("GET", "/ping", headers={"Authorization": auth} if auth else {})
         reply = conn.getresponse()
-        data = reply.read()
+        data = _read_reply(reply, DEFAULT_MAX_REPLY_BYTES, shown)
     except (OSError, http.client.HTTPException) as exc:
-        raise _map_socket_error(exc, target, timeout) from exc
+        raise _map_socket_error(exc, shown, timeout) from exc
     finally:
         conn.close()
     if reply.status != 200:
-        raise _status_error(target, reply.status, reply.headers, data)
+        raise _status_error(shown, reply.status, reply.headers, data)

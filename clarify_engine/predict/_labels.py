@@ -137,10 +137,11 @@ def model_scores(output: ModelOutput) -> np.ndarray:
         try:
             return np.array([float(v) for v in labels], dtype=np.float64).reshape(-1, 1)
         except (TypeError, ValueError):
-            bad = next(v for v in labels if not _is_number(v))
+            row = next(i for i, v in enumerate(labels) if not _is_number(v))
             raise ModelError(
-                f"the model's output has no scores and its label {bad!r} is not a number; "
-                f"set predictor.probability to where the scores are"
+                f"the model's output has no scores, and its label for row {row}, {labels[row]!r}, is "
+                f"not a number; set predictor.probability to where the scores are in the reply "
+                f"(predictor.label is read as the scores only when they are numbers)"
             ) from None
     raise ModelError("the model's output has no scores; set predictor.probability to where they are")
 

@@ -22,6 +22,7 @@ transports use when no reply came (``Timeout``, ``ConnectionError``).
 from __future__ import annotations
 
 import random as _random
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,6 +34,9 @@ __all__ = [
     "FATAL_STATUSES",
     "RETRYABLE_CODES",
     "RETRYABLE_STATUSES",
+    "CONTENT_TYPE_ERROR_PATTERNS",
+    "SHAPE_ERROR_PATTERNS",
+    "WHOLE_REQUEST_REFUSALS",
     "SIZE_RELATED_CODES",
     "SPLIT_FIRST_CODES",
     "SIZE_RELATED_STATUSES",
@@ -40,6 +44,8 @@ __all__ = [
     "RetryPolicy",
     "describe_error",
     "is_retryable",
+    "Refusal",
+    "whole_request_refusal",
     "is_load_signal",
     "is_size_related",
     "is_throttling",
@@ -97,6 +103,7 @@ SIZE_RELATED_CODES = frozenset(
         "PayloadTooLarge",
         "RequestEntityTooLarge",
         "ResponseMismatch",
+        "ReplyTooLarge",  # local: the reply ran past max_reply_bytes; fewer records, shorter reply
     }
 )
 
@@ -125,6 +132,82 @@ FATAL_CODES = frozenset(
         "NotFound",
     }
 )
+
+
+#: Phrases of a refusal that say the records have the wrong number of features or columns,
+#: so that every record of the request fails alike (scikit-learn "X has 5 features, but ... is
+#: expecting 4", XGBoost "Feature shape mismatch, expected: 4, got 5", LightGBM "The number of
+#: features in data (5) is not the same as ...", PyTorch "shapes cannot be multiplied",
+#: TensorFlow "expected shape=(None, 4)", this project's server "records have 5 feature values;
+#: the model expects 4"). Matched case-insensitively, within one sentence.
+SHAPE_ERROR_PATTERNS = (
+    re.compile(r"\b(features?|columns?)\b[^.\n]{0,80}?\b(expect\w*|mismatch\w*|but|got|not the same|instead of)\b",
+               re.IGNORECASE),
+    re.compile(r"\b(expect\w*|mismatch\w*)\b[^.\n]{0,80}?\b(features?|columns?)\b", re.IGNORECASE),
+    re.compile(r"\bshapes?\b[^.\n]{0,40}?\b(mismatch\w*|cannot|incompatible)\b|\bexpected\s+shape\b", re.IGNORECASE),
+)
+
+#: Phrases of a refusal of the request's format ("Unsupported content type: text/csv",
+#: "content-type application/json is not supported", "unknown media type").
+CONTENT_TYPE_ERROR_PATTERNS = (
+    re.compile(r"\b(unsupported|unknown|invalid|unexpected|cannot handle|not supported)\b[^.\n]{0,40}?"
+               r"\b(content[- ]?types?|media[- ]types?|mime[- ]types?|accept)\b", re.IGNORECASE),
+    re.compile(r"\b(content[- ]?types?|media[- ]types?|mime[- ]types?)\b[^.\n]{0,60}?"
+               r"\b(unsupported|not supported|invalid|unknown|expected|must be)\b", re.IGNORECASE),
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A kind of refusal every record of a request gets alike, and what fixes it.
+
+    Attributes
+    ----------
+    topic : str
+        What the reply speaks of, for messages ("the number of features or columns").
+    patterns : tuple of re.Pattern
+        Any of them found in the error's message makes the refusal this kind.
+    fix : str
+        The sentence that says which config keys to change.
+    """
+
+    topic: str
+    patterns: tuple
+    fix: str
+
+
+#: Refusals no smaller request can fix, checked in order (see :func:`whole_request_refusal`).
+WHOLE_REQUEST_REFUSALS = (
+    Refusal(
+        "the number of features or columns",
+        SHAPE_ERROR_PATTERNS,
+        "If the model was trained on fewer columns, list the others in the config's excluded_columns; "
+        "otherwise make predictor.content_type and predictor.content_template send what the model reads.",
+    ),
+    Refusal(
+        "the request's content type",
+        CONTENT_TYPE_ERROR_PATTERNS,
+        "Set predictor.content_type to a format the model reads (and predictor.accept_type to one it "
+        "writes); a JSON model may also need predictor.content_template.",
+    ),
+)
+
+
+def whole_request_refusal(error: BaseException) -> Refusal | None:
+    """The kind of refusal ``error`` is when every record would get it alike, else None.
+
+    That is a refusal of the request (:func:`is_size_related`: a 4xx such as 400/422/424
+    ``ModelError``; not a 413, which teaches a size, nor a transient or fatal code) whose
+    message matches a pattern of :data:`WHOLE_REQUEST_REFUSALS`. The batcher checks it on one
+    record instead of splitting the request down to single records.
+    """
+    if not isinstance(error, TransportError) or not is_size_related(error) or error.status == 413:
+        return None
+    text = str(error)
+    for refusal in WHOLE_REQUEST_REFUSALS:
+        if any(pattern.search(text) for pattern in refusal.patterns):
+            return refusal
+    return None
 
 
 def is_throttling(error: BaseException) -> bool:

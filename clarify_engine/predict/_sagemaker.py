@@ -22,20 +22,38 @@ other ``ClientError``                  HTTP status          the error code
                                                             ``ValidationError``…), None
                                                             when the reply names none
 ``ReadTimeoutError``,                  None                 ``"Timeout"``
-``ConnectTimeoutError``
+``ConnectTimeoutError``, the request
+deadline passed
 ``EndpointConnectionError``,           None                 ``"ConnectionError"``
-``ConnectionClosedError``
+``ConnectionClosedError``, a reply
+cut off mid-body (urllib3
+``ProtocolError``, botocore
+``IncompleteReadError``,
+``ResponseStreamingError``)
+a reply over ``max_reply_bytes``       None                 ``"ReplyTooLarge"``
 other ``BotoCoreError`` (e.g. no       None                 the exception's class name
 credentials)
 =====================================  ===================  =============================
+
+A reply cut off mid-body is a ``ConnectionError``, as :mod:`._http` reports it, so both paths
+retry it the same way. The reply body is read a piece at a time: its ``Content-Length`` is
+checked against ``max_reply_bytes`` before any of it is read, and the request ``deadline``
+between the pieces (each read waits at most what is left of it). botocore sends the request
+and waits for the reply's headers itself, each read bounded by ``timeout`` (itself at most the
+deadline).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from clarify_engine.predict._base import TransportError, parse_retry_after
+from clarify_engine.predict._http import DEFAULT_MAX_REPLY_BYTES, deadline_passed, reply_too_large
+
+#: Bytes asked of the socket at a time while a reply body is read.
+_READ_CHUNK = 1 << 16
 
 __all__ = ["SageMakerRuntimeTransport"]
 
@@ -59,6 +77,11 @@ class SageMakerRuntimeTransport:
         Read timeout in seconds (SageMaker answers within 60 s or fails the invocation).
     pool_size : int, default 16
         botocore's ``max_pool_connections``: at least the number of concurrent senders.
+    max_reply_bytes : int, default 8_000_000
+        Longest reply body read; a longer one fails the request (``code="ReplyTooLarge"``).
+    deadline : float, optional
+        Seconds one request may take in all (``code="Timeout"`` past it). Default: twice
+        ``timeout``.
 
     Notes
     -----
@@ -75,13 +98,24 @@ class SageMakerRuntimeTransport:
         client: Any = None,
         timeout: float = 70.0,
         pool_size: int = 16,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        deadline: float | None = None,
     ):
         if not endpoint_name:
             raise ValueError("endpoint_name: expected a SageMaker endpoint name, found an empty value")
+        if isinstance(max_reply_bytes, bool) or not isinstance(max_reply_bytes, int) or max_reply_bytes < 1:
+            raise ValueError(f"max_reply_bytes: expected an integer >= 1, found {max_reply_bytes!r}")
+        deadline = 2.0 * timeout if deadline is None else deadline
+        if not deadline > 0:
+            raise ValueError(f"deadline: expected a positive number of seconds, found {deadline!r}")
         self.endpoint_name = endpoint_name
         self.target_model = target_model
         self.custom_attributes = custom_attributes
-        self._client = client if client is not None else self._make_client(region, timeout, pool_size)
+        self.timeout = float(timeout)
+        self.max_reply_bytes = max_reply_bytes
+        self.deadline = float(deadline)
+        self._client = (client if client is not None
+                        else self._make_client(region, min(self.timeout, self.deadline), pool_size))
 
     @staticmethod
     def _make_client(region: str | None, timeout: float, pool_size: int) -> Any:
@@ -124,8 +158,12 @@ class SageMakerRuntimeTransport:
             ConnectionClosedError,
             ConnectTimeoutError,
             EndpointConnectionError,
+            IncompleteReadError,
             ReadTimeoutError,
+            ResponseStreamingError,
         )
+        from urllib3.exceptions import ProtocolError as URLLib3ProtocolError
+        from urllib3.exceptions import ReadTimeoutError as URLLib3ReadTimeoutError
 
         params: dict[str, Any] = {
             "EndpointName": self.endpoint_name,
@@ -138,17 +176,60 @@ class SageMakerRuntimeTransport:
         if self.custom_attributes is not None:
             params["CustomAttributes"] = self.custom_attributes
         where = f"endpoint {self.endpoint_name}"
+        deadline = time.monotonic() + self.deadline
         try:
             reply = self._client.invoke_endpoint(**params)
-            return reply["Body"].read()
+            return self._read_body(reply, deadline, where)
         except ClientError as exc:
             raise _client_error(exc, where) from exc
-        except (ReadTimeoutError, ConnectTimeoutError) as exc:
+        except (ReadTimeoutError, ConnectTimeoutError, URLLib3ReadTimeoutError) as exc:
+            if time.monotonic() >= deadline:
+                raise deadline_passed(where, self.deadline) from exc
             raise TransportError(f"{where}: no reply in time: {exc}", code="Timeout") from exc
         except (EndpointConnectionError, ConnectionClosedError) as exc:
             raise TransportError(f"{where}: connection failed: {exc}", code="ConnectionError") from exc
+        except (IncompleteReadError, ResponseStreamingError, URLLib3ProtocolError) as exc:
+            raise TransportError(f"{where}: the reply was cut off: {exc}", code="ConnectionError") from exc
         except BotoCoreError as exc:
             raise TransportError(f"{where}: {type(exc).__name__}: {exc}", code=type(exc).__name__) from exc
+
+    def _read_body(self, reply: dict, deadline: float, where: str) -> bytes:
+        """The reply body, within ``max_reply_bytes`` and the request's ``deadline``."""
+        stream = reply["Body"]
+        headers = (reply.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+        announced = headers.get("content-length")
+        limit = self.max_reply_bytes
+        try:
+            if announced is not None and int(announced) > limit:
+                raise reply_too_large(where, limit, int(announced))
+            raw = getattr(stream, "_raw_stream", None)
+            read1 = getattr(raw, "read1", None)
+            if read1 is None:  # not a urllib3 stream (a client made elsewhere): bounded reads only
+                data = stream.read(limit + 1)
+                if len(data) > limit:
+                    raise reply_too_large(where, limit, None)
+                return data
+            parts, total = [], 0
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise deadline_passed(where, self.deadline)
+                if left < self.timeout:
+                    stream.set_socket_timeout(left)
+                chunk = read1(_READ_CHUNK)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > limit:
+                    raise reply_too_large(where, limit, None)
+                parts.append(chunk)
+        except BaseException:
+            stream.close()  # not read to its end: the connection is not reused
+            raise
+        if announced is not None and total != int(announced):
+            raise TransportError(f"{where}: the reply was cut off: {total} of {announced} bytes came",
+                                 code="ConnectionError")
+        return b"".join(parts)
 
     def close(self) -> None:
         """Close the client's connections."""

@@ -103,7 +103,8 @@ LONG = ("{" + ",".join(f'"k{i}":{i}' for i in range(100)) + "}").encode()
 ERRORS = [
     ExpectFail((C, {}, b"0.1\n0.2\n0.3", 4), ModelError, r"the model returned 3 records for a request of 4: 0\.1\n0\.2\n0\.3", "csv count"),
     ExpectFail((C, {"label": 1}, b"0.6,0.3", 2), ModelError, "the model returned 1 records for a request of 2", "csv single line needs index 0"),
-    ExpectFail((C, {}, b"0.1\nabc", 2), ModelError, r"non-numeric score 'abc' in record 1 \(the whole row\)", "csv non-numeric"),
+    ExpectFail((C, {}, b"0.1\nabc", 2), ModelError, r"non-numeric score 'abc' in record 1 \(the whole row, as neither predictor.label nor predictor.probability is set; set predictor.label to the column of the label \(e.g. 0\) if the model answers labels, and predictor.probability to the column of the score\); expected a number or a list of numbers: 0.1\nabc$", "csv non-numeric"),
+    ExpectFail((C, {"probability": 1}, b"yes,no\nno,yes", 2), ModelError, r"non-numeric score 'no' in record 0 \(predictor.probability 1\); expected a number or a list of numbers; point predictor.probability at the score the model returns \(and predictor.label at its label, if the text is one\): yes,no", "csv probability column of text"),
     ExpectFail((C, {}, b"0.1\nnan", 2), ModelError, "score NaN in record 1", "csv nan"),
     ExpectFail((C, {}, b"0.1,0.9\n0.2", 2), ModelError, "record 1 has 1 scores but record 0 has 2", "csv ragged"),
     ExpectFail((C, {"probability": 2}, b"1,0.5\n0,0.4", 2), ModelError, r"predictor.probability is column 2 but record 0 of the response has 2 values: 1,0.5", "csv index out of range"),
@@ -122,7 +123,7 @@ ERRORS = [
     ExpectFail((J, {"probability": "s"}, b'{"s":0.5}', 2), ModelError, "`s` yielded a single float for a request of 2 records", "json scalar for many"),
     ExpectFail((J, {"probability": "s"}, b'{"s":[true,0.5]}', 2), ModelError, "non-numeric score true in record 0", "json boolean score"),
     ExpectFail((J, {}, b"[0.1,null]", 2), ModelError, "non-numeric score null in record 1", "json null score"),
-    ExpectFail((L, {"probability": "p"}, b'{"p":[0.1,"high"]}', 1), ModelError, "non-numeric score 'high' in record 0", "jsonlines text score"),
+    ExpectFail((L, {"probability": "p"}, b'{"p":[0.1,"high"]}', 1), ModelError, r"non-numeric score 'high' in record 0 \(predictor.probability 'p'\); expected a number or a list of numbers; point predictor.probability at the score the model returns \(and predictor.label at its label, if the text is one\)", "jsonlines text score"),
     ExpectFail((J, {}, b'{"predictions":[0.1,0.2]}', 2), ModelError, r"the response is a JSON object, not one score per record; set predictor.probability .*: \{\"predictions\"", "json dict without path"),
     ExpectFail((J, {}, b"[0.1,0.2,0.3]", 2), ModelError, r"the model returned 3 records for a request of 2: \[0.1,0.2,0.3\]", "json whole document count"),
     ExpectFail((J, {}, b"[0.1,0.2", 2), ModelError, r"the response is not valid JSON .*: \[0.1,0.2", "json truncated"),

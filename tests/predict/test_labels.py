@@ -89,7 +89,9 @@ def test_model_scores():
     np.testing.assert_array_equal(model_scores(out(scores=[[0.1, 0.9]])), [[0.1, 0.9]])
     np.testing.assert_array_equal(model_scores(out(labels=[1, 0])), [[1.0], [0.0]])
     np.testing.assert_array_equal(model_scores(out(labels=["0.25", "1"])), [[0.25], [1.0]])
-    with pytest.raises(ModelError, match="label 'cat' is not a number; set predictor.probability"):
-        model_scores(out(labels=["cat"]))
+    with pytest.raises(ModelError, match=r"^the model's output has no scores, and its label for row 1, 'cat', is not a "
+                                         r"number; set predictor.probability to where the scores are in the reply "
+                                         r"\(predictor.label is read as the scores only when they are numbers\)$"):
+        model_scores(out(labels=["0.5", "cat"]))
     with pytest.raises(ModelError, match="no scores; set predictor.probability"):
         model_scores(ModelOutput(labels=None, scores=None))

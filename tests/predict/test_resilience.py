@@ -42,6 +42,9 @@ class Behaviour:
     short_above: int | None = None  # requests of more records than this lose their last answer
     max_bytes: int | None = None  # bodies above this get 413
     poison: str | None = None  # a request holding this line gets 400
+    poison_reply: str | None = None  # ... with this message (default: a float conversion error)
+    features: int | None = None  # a request whose lines hold another number of values gets 400
+    refuse: str | None = None  # every request gets 400 with this message
     always: int | None = None  # every request answers this status
     retry_after: str | None = None  # the burst's replies carry this Retry-After header
     admit: int | None = None  # requests beyond this many in flight get 429 ThrottlingException
@@ -115,7 +118,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(413, f"payload of {len(body)} bytes is over {b.max_bytes}")
         lines = body.decode().split("\n")
         if b.poison is not None and b.poison in lines:
-            return self.reply(400, f"could not convert string to float: {b.poison!r}")
+            return self.reply(400, b.poison_reply or f"could not convert string to float: {b.poison!r}")
+        if b.refuse is not None:
+            return self.reply(400, b.refuse)
+        if b.features is not None and lines[0].count(",") + 1 != b.features:
+            return self.reply(400, f"X has {lines[0].count(',') + 1} features, but LogisticRegression is "
+                                   f"expecting {b.features} features as input.")
         jsonlines = self.headers["Content-Type"] == "application/jsonlines"
         try:
             if jsonlines:  # {"features": [...]} per line -> {"score": p} per line
@@ -388,3 +396,95 @@ def test_a_poisoned_record_in_a_late_chunk_is_named_while_earlier_chunks_are_in_
         with pytest.raises(ModelError) as info:
             batcher.predict(rows)
     assert "row 555" in str(info.value) and "HTTP 400" in str(info.value)
+
+
+# -- refusals no smaller request can fix ------------------------------------------------------
+
+
+@pytest.mark.parametrize("as_frame", [False, True], ids=["array", "dataframe"])
+def test_extra_columns_fail_once_with_the_reply_the_columns_and_the_fix(server, as_frame):
+    """Every record has a column too many: one record alone is refused alike, so the request
+    is not split down to single records (2 requests, not log2(50) + 1)."""
+    import pandas as pd
+
+    server.behaviour.features = 3
+    rows = ROWS[:50]  # one planned request of its 42 distinct records
+    rows = pd.DataFrame(rows, columns=["Age", "Income", "CustomerId", "Score"]) if as_frame else rows
+    with HttpTransport(url(server), timeout=5) as transport:
+        batcher = Batcher(transport, CsvRequest(), CsvScores(), max_records=50, concurrency=1)
+        with pytest.raises(ModelError) as info:
+            batcher.predict(rows)
+    columns = ", from the columns Age, Income, CustomerId, Score" if as_frame else ""
+    assert str(info.value) == (
+        f"The model refused the request for 42 records from row 0, and row 0 sent alone, the same way: HTTP 400: "
+        f"{url(server)} answered HTTP 400: X has 4 features, but LogisticRegression is expecting 3 features as "
+        f"input. Each record sent has 4 value(s){columns}; the reply speaks of the number of features or "
+        "columns, so every record would be refused and the request was not split down to single records. If the "
+        "model was trained on fewer columns, list the others in the config's excluded_columns; otherwise make "
+        "predictor.content_type and predictor.content_template send what the model reads."
+    )
+    assert server.behaviour.calls == batcher.stats.requests_sent == 2
+    assert batcher.stats.splits == 0
+
+
+def test_a_content_type_refusal_fails_once_naming_content_type(server):
+    server.behaviour.refuse = "Unsupported content type: text/csv; this model reads application/json"
+    with HttpTransport(url(server), timeout=5) as transport:
+        batcher = Batcher(transport, CsvRequest(), CsvScores(), max_records=50, concurrency=1)
+        with pytest.raises(ModelError) as info:
+            batcher.predict(ROWS[:50])
+    assert str(info.value).endswith(
+        "Each record sent has 4 value(s); the reply speaks of the request's content type, so every record would be "
+        "refused and the request was not split down to single records. Set predictor.content_type to a format the "
+        "model reads (and predictor.accept_type to one it writes); a JSON model may also need "
+        "predictor.content_template."
+    )
+    assert "HTTP 400: Unsupported content type: text/csv; this model reads application/json" in str(info.value)
+    assert server.behaviour.calls == 2
+
+
+def test_a_refusal_that_speaks_of_columns_but_spares_the_first_record_still_finds_the_row(server, caplog):
+    """The check on one record answers: the fault is in some records, found by splitting."""
+    rows = ROWS.copy()
+    rows[37] = [1.5, 2.5, 3.5, 4.5]
+    server.behaviour.poison = "1.5,2.5,3.5,4.5"
+    server.behaviour.poison_reply = "column 3 has a value out of range: expected at most 4, got 4.5"
+    with HttpTransport(url(server), timeout=5) as transport:
+        batcher = Batcher(transport, CsvRequest(), CsvScores(), max_records=50, concurrency=1)
+        with caplog.at_level(logging.INFO, logger="clarify_engine"), pytest.raises(ModelError) as info:
+            batcher.predict(rows)
+    assert str(info.value).startswith("The model failed on row 37 (1 attempt, its request split down to this record): "
+                                      "HTTP 400: ")
+    assert "expected at most 4, got 4.5" in str(info.value)
+    assert caplog.text.count(FALLBACK_MESSAGE) == 1
+
+
+def test_extra_columns_reaching_the_project_model_server_name_excluded_columns(tmp_path):
+    """End to end: the demo data with an ID column the model was not trained on, sent to the
+    project's model server by clarify_engine.analyze; then the same job with excluded_columns."""
+    import pandas as pd
+
+    import clarify_engine
+    from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL
+    from tests.helpers import ServerProcess
+
+    data = pd.read_csv(DEMO_DATA).head(300)
+    data.insert(1, "CustomerId", range(len(data)))
+    path = tmp_path / "loans.csv"
+    data.to_csv(path, index=False)
+    config = json.loads(DEMO_CONFIG.read_text())
+    config["headers"] = list(data.columns)
+    config["methods"] = {"post_training_bias": {"methods": ["DPPL"]}}
+    server = ServerProcess(DEMO_MODEL)
+    try:
+        with pytest.raises(ModelError) as info:
+            clarify_engine.analyze(config, data=str(path), model=server.url)
+        message = str(info.value)
+        assert "answered HTTP 400: records have 7 feature values; the model expects 6" in message
+        assert "Each record sent has 7 value(s), from the columns CustomerId, Age, Gender," in message
+        assert "list the others in the config's excluded_columns" in message
+        config["excluded_columns"] = ["CustomerId"]
+        result = clarify_engine.analyze(config, data=str(path), model=server.url)
+    finally:
+        server.stop()
+    assert result.analysis["post_training_bias_metrics"]["facets"]

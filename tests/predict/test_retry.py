@@ -13,6 +13,7 @@ from clarify_engine.predict._retry import (
     describe_error,
     is_load_signal,
     is_retryable,
+    whole_request_refusal,
     is_size_related,
     is_throttling,
 )
@@ -51,6 +52,7 @@ ROWS = [
     Row(200, None, False, False, False),
     Row(None, None, False, False, False),
     Row(418, "Teapot", False, False, False),
+    Row(None, "ReplyTooLarge", False, True, False),
 ]
 
 
@@ -60,6 +62,33 @@ def test_tables(row):
     assert is_retryable(error) is row.retryable
     assert is_size_related(error) is row.size_related
     assert is_throttling(error) is row.throttling
+
+
+COLUMNS, FORMAT = "the number of features or columns", "the request's content type"
+REFUSAL_ROWS = [
+    (400, None, "X has 5 features, but LogisticRegression is expecting 4 features as input.", COLUMNS),
+    (400, "ModelError", "Feature shape mismatch, expected: 4, got 5", COLUMNS),
+    (422, None, "The number of features in data (5) is not the same as it was in training data (4).", COLUMNS),
+    (400, None, "mat1 and mat2 shapes cannot be multiplied (1x5 and 4x10)", COLUMNS),
+    (400, None, "Input 0 is incompatible with the layer: expected shape=(None, 4), found shape=(None, 5)", COLUMNS),
+    (400, None, "records have 5 feature values; the model expects 4", COLUMNS),
+    (400, None, "Expected 4 columns, found 5", COLUMNS),
+    (400, None, "Unsupported content type: text/csv", FORMAT),
+    (424, "ModelError", "content-type application/x-npy is not supported by this model", FORMAT),
+    (400, None, "could not convert string to float: 'abc'", None),
+    (400, None, "the model is unwell", None),
+    (413, None, "payload has too many columns: expected at most 1000", None),  # 413 teaches a ceiling instead
+    (503, None, "X has 5 features, but the model expects 4", None),  # transient: retried as such
+    (400, "ThrottlingException", "X has 5 features, but the model expects 4", None),
+    (400, "ValidationError", "X has 5 features, but the model expects 4", None),  # fatal already
+]
+
+
+@pytest.mark.parametrize("status, code, message, topic", REFUSAL_ROWS, ids=[r[2][:30] for r in REFUSAL_ROWS])
+def test_whole_request_refusals(status, code, message, topic):
+    refusal = whole_request_refusal(TransportError(f"url answered HTTP {status}: {message}", status=status, code=code))
+    assert (refusal.topic if refusal else None) == topic
+    assert whole_request_refusal(ModelError(message)) is None  # a reply that arrived but reads wrong
 
 
 def test_codec_errors_are_size_related_not_retryable():
