@@ -12,6 +12,10 @@ lower bound (continuous). The rules below reproduce smclarify 0.5 (contract §3.
 
 pandas 3 infers text columns as the ``str`` dtype where pandas 1.5 (smclarify's) used
 ``object``; both are treated alike here.
+
+:func:`intent_kind` is the extension typing of ``"column_typing": "intent"``: the same rules
+on the non-missing values, with whole-number floats read as integers and a given value of a
+two-valued column taken as a value (see ``docs/bias-metrics.md``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ logger = logging.getLogger(__name__)
 
 CATEGORICAL = "categorical"
 CONTINUOUS = "continuous"
+
+#: ``column_typing`` values: smclarify's dtype-driven typing, or typing by the user's intent.
+CLARIFY_TYPING = "clarify"
+INTENT_TYPING = "intent"
+TYPINGS = (CLARIFY_TYPING, INTENT_TYPING)
 
 #: Integer columns with at least this fraction of distinct values are continuous.
 UNIQUENESS_THRESHOLD = 0.05
@@ -154,6 +163,95 @@ def column_kind(series: pd.Series, values, coded: Coded | None = None) -> str:
     if _is_int(dtype) or _is_text(dtype):
         logger.info("column %r typed %s by the distinct-value fraction rule", series.name, kind)
     return kind
+
+
+def _as_numbers(series: pd.Series) -> pd.Series | None:
+    """The non-missing values as numbers, or None when they are not all numbers (text, bool)."""
+    values = series.dropna()
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return None
+    if _is_int(dtype) or _is_float(dtype):
+        return values
+    if _is_text(dtype):
+        if values.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+            return None
+        try:
+            return pd.to_numeric(values)
+        except (ValueError, TypeError):
+            return None
+    return None
+
+
+def _whole(numbers: pd.Series) -> bool:
+    """Whether every value is a whole number (``1.0`` is, ``1.5`` is not)."""
+    if _is_int(numbers.dtype):
+        return True
+    array = numbers.to_numpy(dtype=np.float64)
+    return bool(np.all(np.isfinite(array)) and np.all(array == np.round(array)))
+
+
+def _is_one_of(value, numbers: pd.Series) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return bool((numbers.to_numpy(dtype=np.float64) == number).any())
+
+
+def intent_kind(series: pd.Series, values) -> str:
+    """``CATEGORICAL`` or ``CONTINUOUS`` by the user's intent (``"column_typing": "intent"``).
+
+    Clarify's rules applied to the column as written, not as stored: missing cells are left
+    out (the caller excludes those rows), floats that are all whole numbers (``1.0``/``0.0``)
+    count as integers, and a column with at most two distinct values is categorical when no
+    value or one of its own values is given (``[1]`` on a 0/1 column means ``== 1``).
+
+    * dtype ``category`` or more than one value given → categorical;
+    * values that are not all numbers (text, bool) → categorical;
+    * numbers with a fractional part → continuous;
+    * whole numbers → categorical when at most two distinct values and the given value (if
+      any) is one of them, else by Clarify's distinct-value fraction (``>= 0.05`` →
+      continuous).
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype) or (isinstance(values, list) and len(values) > 1):
+        return CATEGORICAL
+    numbers = _as_numbers(series)
+    if numbers is None:
+        return CATEGORICAL
+    if not _whole(numbers):
+        return CONTINUOUS
+    distinct = int(numbers.nunique())
+    if distinct <= 2 and (not values or _is_one_of(values[0], numbers)):
+        return CATEGORICAL
+    count = len(numbers)
+    return CONTINUOUS if count and distinct / count >= UNIQUENESS_THRESHOLD else CATEGORICAL
+
+
+def typed_kind(series: pd.Series, values, typing: str, coded: Coded | None = None) -> str:
+    """The column's kind under ``column_typing`` ``typing`` (``"clarify"`` or ``"intent"``)."""
+    if typing == INTENT_TYPING:
+        return intent_kind(series, values)
+    if typing != CLARIFY_TYPING:
+        raise ValueError(f"column_typing must be one of {TYPINGS}; found {typing!r}")
+    return column_kind(series, values, coded)
+
+
+def continuous_reason(series: pd.Series) -> str:
+    """Why Clarify's typing made ``series`` continuous, in words (for warnings)."""
+    missing = int(series.isna().sum())
+    n = len(series)
+    if _is_float(series.dtype):
+        if missing:
+            return (f"has {missing} missing cell(s) in {n} rows, so its values are stored as floats, "
+                    "and Clarify types every float column as continuous")
+        return "holds whole numbers written as floats (such as 1.0/0.0), and Clarify types every float column as continuous"
+    distinct = int(series.nunique())
+    count = n - missing
+    return (f"has {distinct} distinct values in {count} rows ({distinct / max(count, 1):.1%} >= 5%), "
+            "and Clarify types such an integer column as continuous")
 
 
 def numeric(series: pd.Series) -> np.ndarray:
@@ -343,13 +441,16 @@ class Binarised:
     threshold: float | int | None = None
 
 
-def binarise_label(series: pd.Series, label_values: list) -> Binarised:
-    """Positive rows of the observed label column and its ``label_value_or_threshold``."""
+def binarise_label(series: pd.Series, label_values: list, typing: str = CLARIFY_TYPING) -> Binarised:
+    """Positive rows of the observed label column and its ``label_value_or_threshold``.
+
+    ``typing`` is ``column_typing``: ``"clarify"`` (smclarify's rules) or ``"intent"``.
+    """
     what = f"label column {series.name!r}"
     if not label_values:
         raise DataError(f"{what}: label_values_or_threshold is empty; give the positive label values or a threshold")
     coded = code_column(series) if _is_int(series.dtype) else None
-    kind = column_kind(series, label_values, coded)
+    kind = typed_kind(series, label_values, typing, coded)
     if kind == CONTINUOUS:
         t = threshold_of(label_values, what)
         values = numeric(series)
@@ -361,20 +462,23 @@ def binarise_label(series: pd.Series, label_values: list) -> Binarised:
     return Binarised(rows_of(coded, hits), kind, ",".join(map(str, label_values)))
 
 
-def binarise_predicted(series: pd.Series, label: Binarised, label_values: list) -> np.ndarray:
+def binarise_predicted(series: pd.Series, label: Binarised, label_values: list,
+                       typing: str = CLARIFY_TYPING, label_series: pd.Series | None = None) -> np.ndarray:
     """Positive rows of the predicted label (contract §3.4).
 
     The predicted label must be typed like the label. For a continuous label the predictions
     are cast to the label's dtype and the interval's upper end is the max over label and
-    predictions together.
+    predictions together. ``label_series`` (the label column) lets the type-mismatch error
+    name the label's dtype and the fix.
     """
     what = f"predicted label column {series.name!r}"
     coded = code_column(series) if _is_int(series.dtype) else None
-    kind = column_kind(series, label_values, coded)
+    kind = typed_kind(series, label_values, typing, coded)
     if kind != label.kind:
         raise DataError(
             "Predicted Label Column series datatype is not the same as Label Column series "
-            f"(label is {label.kind}, predicted label {series.name!r} is {kind})"
+            f"(label is {label.kind}, predicted label {series.name!r} is {kind}). "
+            + type_mismatch_fix(series, label.kind, label_series)
         )
     if kind == CONTINUOUS:
         pred = numeric(series)
@@ -398,3 +502,28 @@ def binarise_predicted(series: pd.Series, label: Binarised, label_values: list) 
             f" (predicted label column {series.name!r}, positive values {label_values!r})"
         )
     return positive
+
+
+def _dtype_text(series: pd.Series | None) -> str:
+    return "" if series is None else f" ({series.dtype})"
+
+
+def type_mismatch_fix(pred: pd.Series, label_kind: str, label_series: pd.Series | None) -> str:
+    """What to change when the predicted label is typed differently from the label."""
+    label_name = "the label" if label_series is None else f"label {label_series.name!r}"
+    numbers = _as_numbers(pred)
+    if label_kind == CATEGORICAL and _is_float(pred.dtype) and numbers is not None and _whole(numbers):
+        return (f"The predicted labels are whole numbers written as floats{_dtype_text(pred)} and {label_name} is "
+                f"categorical{_dtype_text(label_series)}: write the predicted labels as integers (1, not 1.0), "
+                "or set \"column_typing\": \"intent\" in analysis_config.json.")
+    if label_kind == CATEGORICAL and _is_float(pred.dtype):
+        return (f"The predicted labels are fractional numbers{_dtype_text(pred)} and {label_name} is categorical"
+                f"{_dtype_text(label_series)}: if they are scores between 0 and 1, set probability_threshold "
+                "(e.g. 0.5) at the top level of analysis_config.json so that a score above it predicts 1; "
+                "otherwise give predicted labels with the label's values.")
+    if label_kind == CONTINUOUS:
+        return (f"{label_name[0].upper()}{label_name[1:]} is continuous{_dtype_text(label_series)} and the predicted "
+                f"labels are categorical{_dtype_text(pred)}: give numeric predicted labels, or make the label "
+                "categorical (integers without missing cells, or \"column_typing\": \"intent\").")
+    return (f"Give the predicted labels the same type as {label_name}{_dtype_text(label_series)} "
+            f"(they are{_dtype_text(pred) or ' of another type'}).")
