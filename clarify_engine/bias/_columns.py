@@ -230,6 +230,17 @@ def intent_kind(series: pd.Series, values) -> str:
     return CONTINUOUS if count and distinct / count >= UNIQUENESS_THRESHOLD else CATEGORICAL
 
 
+def as_written(series: pd.Series) -> pd.Series:
+    """A float column without missing cells whose values are all whole numbers, as int64 (intent typing).
+
+    So that one-vs-rest entries of a 0/1 facet stored as floats read ``"0"``/``"1"``, as for the
+    integers the user wrote. Any other column is returned unchanged.
+    """
+    if _is_float(series.dtype) and len(series) and not series.isna().any() and _whole(series):
+        return series.astype(np.int64)
+    return series
+
+
 def typed_kind(series: pd.Series, values, typing: str, coded: Coded | None = None) -> str:
     """The column's kind under ``column_typing`` ``typing`` (``"clarify"`` or ``"intent"``)."""
     if typing == INTENT_TYPING:
@@ -432,6 +443,8 @@ class Binarised:
         Numeric values (continuous labels only; the predicted label needs them).
     threshold : int, float or None
         The converted threshold (continuous labels only).
+    coded : Coded or None
+        The column's coding (categorical labels only).
     """
 
     positive: np.ndarray
@@ -439,6 +452,7 @@ class Binarised:
     text: str
     values: np.ndarray | None = None
     threshold: float | int | None = None
+    coded: Coded | None = None
 
 
 def binarise_label(series: pd.Series, label_values: list, typing: str = CLARIFY_TYPING) -> Binarised:
@@ -459,7 +473,7 @@ def binarise_label(series: pd.Series, label_values: list, typing: str = CLARIFY_
         return Binarised(positive, kind, "" if interval is None else str(interval), values, t)
     coded = coded or code_column(series)
     hits = categorical_hits(series, coded, label_values, what)
-    return Binarised(rows_of(coded, hits), kind, ",".join(map(str, label_values)))
+    return Binarised(rows_of(coded, hits), kind, ",".join(map(str, label_values)), coded=coded)
 
 
 def binarise_predicted(series: pd.Series, label: Binarised, label_values: list,

@@ -178,7 +178,7 @@ def bias_section(
         _require_column(frame, predicted_label, "predicted label")
     if column_typing == C.INTENT_TYPING:
         frame = _drop_missing(frame, [label, predicted_label] if post else [label], f"{stage} bias")
-        label_series = frame[label]
+        label_series = C.as_written(frame[label])
 
     # normalise: binarise the label, predicted label and group once for all facets
     label_values = list(label_values)
@@ -187,6 +187,8 @@ def bias_section(
     pred_pos = None
     if post:
         pred_series = frame[predicted_label]
+        if column_typing == C.INTENT_TYPING:
+            pred_series = C.as_written(pred_series)
         if probability_threshold is not None:
             pred_series = labels_from_scores(pred_series, label_bin.kind, label_values, probability_threshold)
         pred_pos = C.binarise_predicted(pred_series, label_bin, label_values, column_typing, label_series)
@@ -231,8 +233,8 @@ def _diagnose_label(series: pd.Series, values: list, label_bin, typing: str) -> 
     where = f"label column {series.name!r}"
     W.check_typing(series, values, label_bin.kind, typing, where, "label_values_or_threshold", "positive",
                    label_bin.text)
-    if label_bin.kind == C.CATEGORICAL and len(series):
-        coded = C.code_column(series)
+    if label_bin.coded is not None and len(series):
+        coded = label_bin.coded
         W.warn_absent(W.absent_values(series, coded, values), values, coded, where, "label_values_or_threshold")
     W.check_label(str(series.name), label_bin.positive, label_bin.text, where)
 
@@ -240,6 +242,8 @@ def _diagnose_label(series: pd.Series, values: list, label_bin, typing: str) -> 
 def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group, drop, typing) -> list[dict]:
     """Report entries of one facet: one per value list / threshold, or one per distinct value."""
     series = frame[spec.name]
+    if typing == C.INTENT_TYPING:
+        series = C.as_written(series)
     values = list(spec.values) if spec.values else None
     what = f"facet {spec.name!r}"
     where = f"facet column {spec.name!r}"
@@ -248,8 +252,12 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
     entries = []  # (value_or_threshold, sensitive_codes: bool per facet code)
     if kind == C.CONTINUOUS:
         if not values:
+            hint = ""
+            if typing == C.CLARIFY_TYPING and C.intent_kind(series, None) == C.CATEGORICAL:
+                hint = (f" (the column {C.continuous_reason(series)}; to compare each of its values with the rest, "
+                        "set \"column_typing\": \"intent\" at the top level of analysis_config.json)")
             raise DataError(f"{what}: Threshold values must be provided for continuous features; "
-                            "the column is typed continuous, give value_or_threshold=[threshold]")
+                            f"the column is typed continuous, give value_or_threshold=[threshold]{hint}")
         t = C.threshold_of(values, what)
         data = C.numeric(series)
         interval = C.interval_for(t, C.column_max(data), what)

@@ -25,6 +25,12 @@ HEADER_MISMATCH = "Headers in config do not match with the number of columns in 
 #: Rows after the first that the header-row check looks at.
 SAMPLE_ROWS = 50
 
+#: Cells ``pandas.read_csv`` reads as missing by default (never a sign of a header row).
+MISSING_MARKERS = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+    "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+})
+
 
 def default_names(count: int) -> list[str]:
     """Column names for data without a header: ``column_0``, ``column_1``, ..."""
@@ -66,8 +72,8 @@ def _header_like(rows: list[list[str]], headers: Sequence[str]) -> str | None:
     if [c.strip().lower() for c in first] == [str(h).strip().lower() for h in headers]:
         return "it equals headers except for upper/lower case"
     for j, cell in enumerate(first):
-        below = [row[j].strip() for row in rest if j < len(row) and row[j].strip() != ""]
-        if cell.strip() and not _is_number(cell) and below and all(_is_number(v) for v in below):
+        below = [row[j].strip() for row in rest if j < len(row) and row[j].strip() not in MISSING_MARKERS]
+        if cell.strip() not in MISSING_MARKERS and not _is_number(cell) and below and all(_is_number(v) for v in below):
             return f"column {str(headers[j])!r} holds numbers below it, but the first row has {cell.strip()!r}"
     return None
 

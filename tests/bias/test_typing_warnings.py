@@ -189,7 +189,7 @@ def test_intent_typing_keeps_thresholds_of_continuous_columns():
         out = bias_section(df.astype({"Age": float}), label="Target", label_values=[1],
                            facets=[FacetSpec("Age", [40])], stage="pre_training", methods=["CI"],
                            column_typing="intent")
-    assert out["facets"]["Age"][0]["value_or_threshold"] == "(40.0, 79.0]"  # 62 whole-number ages: still a threshold
+    assert out["facets"]["Age"][0]["value_or_threshold"] == "(40, 79]"  # 62 whole-number ages: still a threshold, shown as written
 
 
 def test_intent_typing_of_a_tiny_binary_label():
@@ -268,3 +268,18 @@ def test_float_predicted_labels_against_integer_labels():
     expected = post(df.astype({"p": int}))
     assert post(df, threshold=0.5) == expected  # Clarify: a 0.0/1.0 score is thresholded
     assert post(df, typing="intent") == expected
+
+
+def test_facet_without_values_made_continuous_by_a_missing_cell_says_how_to_compare_its_values():
+    df = with_missing(loans(), "Gender")
+    with pytest.raises(DataError) as info:
+        section(df, facet_values=None)
+    assert str(info.value) == (
+        "facet 'Gender': Threshold values must be provided for continuous features; the column is typed continuous, "
+        "give value_or_threshold=[threshold] (the column has 1 missing cell(s) in 1000 rows, so its values are stored "
+        "as floats, and Clarify types every float column as continuous; to compare each of its values with the rest, "
+        "set \"column_typing\": \"intent\" at the top level of analysis_config.json)")
+    out, _, found = section(df, typing="intent", facet_values=None)
+    first = int(df["Gender"].dropna().iloc[0])
+    assert [e["value_or_threshold"] for e in out["facets"]["Gender"]] == [str(first), str(1 - first)]
+    assert codes(found) == ["rows_excluded"]

@@ -161,3 +161,8 @@ def test_reordered_dataframe_is_matched_by_name_not_renamed_by_position():
     assert list(ds.frame.columns) == ["Target", "Age", "Gender"]
     assert ds.frame["Target"].tolist() == [1, 0]
     assert ds.frame["Age"].tolist() == [30, 40]
+
+
+def test_missing_markers_in_the_first_row_are_not_a_header(tmp_path):
+    ds = load_dataset(CONFIG, write(tmp_path / "d.csv", "1,NA,0\n0,50,1\n1,33,0\n"))
+    assert ds.frame["Age"].isna().tolist() == [True, False, False]
