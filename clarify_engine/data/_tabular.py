@@ -7,10 +7,12 @@ columns from those dtypes, so nothing is cast afterwards.
 
 from __future__ import annotations
 
+import csv
 import io
 import warnings
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from clarify_engine.errors import DataError
@@ -106,6 +108,69 @@ def _check_quotes(frame: pd.DataFrame, data: bytes, has_header: bool, location: 
                 )
 
 
+def _check_short_rows(frame: pd.DataFrame, data: bytes, has_header: bool, location: str) -> None:
+    """Refuse a row with fewer cells than columns: its values would sit in the wrong columns.
+
+    ``pandas.read_csv`` fills the cells a short row lacks with NaN, so only rows whose last
+    column is missing are checked, record by record with the ``csv`` module.
+    """
+    if frame.shape[1] < 2 or not len(frame):
+        return
+    candidates = frame.iloc[:, -1].isna().to_numpy().nonzero()[0]
+    if not candidates.size:
+        return
+    records = candidates + int(has_header)
+    if b'"' not in data:
+        found = _short_lines_unquoted(data, records, frame.shape[1])
+    else:
+        found = _short_lines_quoted(data, records, frame.shape[1])
+    if found is not None:
+        line, cells = found
+        raise DataError(
+            f"Cannot parse CSV file {location}: line {line} has {cells} cells, but the dataset "
+            f"has {frame.shape[1]} columns ({', '.join(map(str, frame.columns))}), so its values would sit in "
+            "the wrong columns. Add the missing cells (an empty cell is nothing between two commas, as in "
+            "'1,,0')."
+        )
+
+
+def _short_lines_unquoted(data: bytes, records: np.ndarray, width: int) -> tuple[int, int] | None:
+    """(line, cells) of the first of ``records`` with fewer than ``width`` cells, in a file without quotes.
+
+    Vectorised: cells per line = commas + 1; records are the non-blank lines in order.
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    starts = np.concatenate([[0], np.flatnonzero(raw == 10) + 1])
+    starts = starts[starts < raw.size]
+    ends = np.append(starts[1:], raw.size)  # each line with its line break
+    body = ends - starts - (raw[ends - 1] == 10) - ((ends - starts >= 2) & (raw[np.maximum(ends - 2, 0)] == 13))
+    lines = np.flatnonzero(body > 0)  # record i is on line lines[i]
+    records = records[records < lines.size]
+    at = lines[records]
+    commas = np.flatnonzero(raw == 44)
+    cells = np.searchsorted(commas, ends[at]) - np.searchsorted(commas, starts[at]) + 1
+    short = np.flatnonzero(cells < width)
+    if not short.size:
+        return None
+    return int(lines[records[short[0]]]) + 1, int(cells[short[0]])
+
+
+def _short_lines_quoted(data: bytes, records: np.ndarray, width: int) -> tuple[int, int] | None:
+    """Like :func:`_short_lines_unquoted`, record by record with the ``csv`` module."""
+    wanted = set(records.tolist())
+    last, record = max(wanted), -1
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig", "replace")))
+    for cells in reader:
+        if not cells:
+            continue  # a blank line: read_csv skips it too
+        record += 1
+        if record in wanted and len(cells) < width:
+            return reader.line_num, len(cells)
+        if record >= last:
+            return None
+    return None
+
+
 def _record_lines(data: bytes) -> list[int]:
     """The 1-based line on which each CSV record starts (blank lines outside quotes skipped)."""
     starts, in_quote = [], False
@@ -160,6 +225,7 @@ def _read_csv_file(location: str, headers: Sequence[str] | None, storage_options
         has_header = True
         frame = _read_csv(stream, location, header=0)
     _check_quotes(frame, data, has_header, location)
+    _check_short_rows(frame, data, has_header, location)
     return frame
 
 

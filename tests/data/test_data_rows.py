@@ -166,3 +166,42 @@ def test_reordered_dataframe_is_matched_by_name_not_renamed_by_position():
 def test_missing_markers_in_the_first_row_are_not_a_header(tmp_path):
     ds = load_dataset(CONFIG, write(tmp_path / "d.csv", "1,NA,0\n0,50,1\n1,33,0\n"))
     assert ds.frame["Age"].isna().tolist() == [True, False, False]
+
+
+def test_short_row_is_refused_naming_its_line(tmp_path):
+    path = write(tmp_path / "d.csv", "Target,Age,Gender\n1,30,0\n\n0,50\n1,33,\n")
+    with pytest.raises(DataError) as info:
+        load_dataset(CONFIG, path)
+    assert str(info.value) == (
+        f"Cannot parse CSV file {path}: line 4 has 2 cells, but the dataset has 3 columns (Target, Age, Gender), "
+        "so its values would sit in the wrong columns. Add the missing cells (an empty cell is nothing between two "
+        "commas, as in '1,,0').")
+
+
+def test_empty_last_cells_are_missing_values(tmp_path):
+    ds = load_dataset(CONFIG, write(tmp_path / "d.csv", '1,30,\n0,"50",\n1,"x\ny",1\n'))
+    assert ds.frame["Gender"].isna().tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_short_row_check_agrees_with_a_plain_csv_reader(tmp_path, quoted, ending):
+    import csv
+    import random
+
+    rnd = random.Random(7)
+    lines = []
+    for i in range(300):
+        cells = [str(i % 2), str(20 + i), "" if rnd.random() < 0.3 else str(i % 3)]
+        if quoted:
+            cells[1] = f'"{cells[1]}"'
+        if rnd.random() < 0.05:
+            lines.append("")
+        lines.append(",".join(cells[:2] if i in (150, 260) else cells))
+    path = write(tmp_path / "d.csv", ending.join(lines) + ending)
+    with pytest.raises(DataError) as info:
+        load_dataset(CONFIG, path)
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        want = next(reader.line_num for row in reader if row and len(row) < 3)
+    assert f"line {want} has 2 cells" in str(info.value)
