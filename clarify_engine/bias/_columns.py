@@ -206,15 +206,16 @@ def intent_kind(series: pd.Series, values) -> str:
 
     Clarify's rules applied to the column as written, not as stored: missing cells are left
     out (the caller excludes those rows), floats that are all whole numbers (``1.0``/``0.0``)
-    count as integers, and a column with at most two distinct values is categorical when no
-    value or one of its own values is given (``[1]`` on a 0/1 column means ``== 1``).
+    count as integers, one given value that is not among the column's values is a threshold,
+    and a column with at most two distinct values is categorical when no value or one of its
+    own values is given (``[1]`` on a 0/1 column means ``== 1``).
 
     * dtype ``category`` or more than one value given → categorical;
     * values that are not all numbers (text, bool) → categorical;
     * numbers with a fractional part → continuous;
-    * whole numbers → categorical when at most two distinct values and the given value (if
-      any) is one of them, else by Clarify's distinct-value fraction (``>= 0.05`` →
-      continuous).
+    * whole numbers: a given value that is not one of them is a threshold (continuous);
+      otherwise categorical when there are at most two distinct values, else by Clarify's
+      distinct-value fraction (``>= 0.05`` → continuous).
     """
     if isinstance(series.dtype, pd.CategoricalDtype) or (isinstance(values, list) and len(values) > 1):
         return CATEGORICAL
@@ -223,8 +224,10 @@ def intent_kind(series: pd.Series, values) -> str:
         return CATEGORICAL
     if not _whole(numbers):
         return CONTINUOUS
+    if values and not _is_one_of(values[0], numbers):
+        return CONTINUOUS
     distinct = int(numbers.nunique())
-    if distinct <= 2 and (not values or _is_one_of(values[0], numbers)):
+    if distinct <= 2:
         return CATEGORICAL
     count = len(numbers)
     return CONTINUOUS if count and distinct / count >= UNIQUENESS_THRESHOLD else CATEGORICAL

@@ -205,6 +205,8 @@ def test_intent_typing_of_a_tiny_binary_label():
 @pytest.mark.parametrize("values, given, kind", [
     ([0.0, 1.0, np.nan, 1.0], [1], C.CATEGORICAL),
     ([0.0, 1.0, 1.0], [0.5], C.CONTINUOUS),  # a value not in the column: a threshold
+    ([0.0, 1.0] * 500, [0.5], C.CONTINUOUS),
+    ([0, 1, 2] * 500, [5], C.CONTINUOUS),
     ([0.5, 1.0, 0.25], [1], C.CONTINUOUS),
     (["1", "0", None], [1], C.CATEGORICAL),
     (["a", "b"], ["a"], C.CATEGORICAL),
