@@ -381,7 +381,7 @@ def _equal(u, v, family: str) -> bool:
         return False
 
 
-def _convert_like(first, values: list, what: str) -> list:
+def _convert_like(first, values: list, what: str, examples: list | None = None) -> list:
     """Convert ``values`` to the type of the column's first element (smclarify's retry)."""
     kind = type(first)
     if isinstance(values[0], kind):
@@ -398,9 +398,10 @@ def _convert_like(first, values: list, what: str) -> list:
         failure = exc
     except TypeError as exc:
         failure = exc
+    shown = "" if examples is None else f" (its values include {examples[:10]!r})"
     raise DataError(
         f"{what}: none of the values {values!r} occurs in the column, and they cannot be converted "
-        f"to the type of its values ({kind.__name__}): {failure}"
+        f"to the type of its values ({kind.__name__}): {failure}. Give values that occur in the column{shown}."
     )
 
 
@@ -417,7 +418,7 @@ def categorical_hits(series: pd.Series, coded: Coded, values: list, what: str) -
     if len(series) == 0:
         raise DataError(f"{what}: the column is empty")
     values = list(values)
-    converted = _convert_like(series.iloc[0], values, what)
+    converted = _convert_like(series.iloc[0], values, what, coded.uniques)
     if converted is not values:
         logger.warning("%s: values %r converted to %r to match the column's type", what, values, converted)
     return np.array([any(_equal(u, v, family) for v in converted) for u in coded.uniques], dtype=bool)

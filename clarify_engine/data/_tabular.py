@@ -84,7 +84,8 @@ def _check_quotes(frame: pd.DataFrame, data: bytes, has_header: bool, location: 
     """Refuse a file whose rows were swallowed by an unclosed quote.
 
     Fewer rows than non-blank lines means that some quoted cells span lines. A cell that spans
-    lines *and* holds a comma after a line break holds whole rows: an unclosed quote.
+    lines *and* holds, after a line break, at least as many commas as separate the cells of a
+    row holds whole rows: an unclosed quote. (Text with fewer commas may span lines.)
     """
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if len(frame) + int(has_header) >= lines:
@@ -97,7 +98,7 @@ def _check_quotes(frame: pd.DataFrame, data: bytes, has_header: bool, location: 
         for row in spans.nonzero()[0]:
             cell = str(series.iloc[row])
             after = cell.replace("\r", "\n").split("\n", 1)[1]
-            if "," in after:
+            if after.count(",") >= max(frame.shape[1] - 1, 1):
                 line = _record_lines(data)[row + int(has_header)]
                 raise DataError(
                     f"Cannot parse CSV file {location}: line {line} opens a quote that is never closed before the "

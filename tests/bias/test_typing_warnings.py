@@ -285,3 +285,15 @@ def test_facet_without_values_made_continuous_by_a_missing_cell_says_how_to_comp
     first = int(df["Gender"].dropna().iloc[0])
     assert [e["value_or_threshold"] for e in out["facets"]["Gender"]] == [str(first), str(1 - first)]
     assert codes(found) == ["rows_excluded"]
+
+
+def test_text_label_values_against_integer_predictions_name_the_values_to_give():
+    df = loans().assign(Target=lambda f: np.where(f["Target"] == 1, "yes", "no"), p=lambda f: f["Gender"])
+    with pytest.raises(DataError) as info:
+        with _warnings.collect():
+            bias_section(df, label="Target", label_values=["yes"], facets=[FacetSpec("Gender", [0])],
+                         stage="post_training", methods=["DPPL"], predicted_label="p")
+    assert str(info.value) == (
+        "predicted label column 'p': none of the values ['yes'] occurs in the column, and they cannot be converted "
+        "to the type of its values (int64): invalid literal for int() with base 10: 'yes'. Give values that occur in "
+        f"the column (its values include {[int(df['p'].iloc[0]), 1 - int(df['p'].iloc[0])]!r}).")

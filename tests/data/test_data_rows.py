@@ -81,9 +81,9 @@ def test_unclosed_quote_below_a_header_row_names_its_line(tmp_path):
 
 
 def test_quoted_cells_spanning_lines_without_rows_inside_are_kept(tmp_path):
-    path = write(tmp_path / "d.csv", 'Target,Age,Gender\n1,30,"first line\nsecond line"\n0,50,m\n')
+    path = write(tmp_path / "d.csv", 'Target,Age,Gender\n1,30,"first line\nsecond, line"\n0,50,m\n')
     ds = load_dataset(CONFIG, path)
-    assert ds.frame["Gender"].tolist() == ["first line\nsecond line", "m"]
+    assert ds.frame["Gender"].tolist() == ["first line\nsecond, line", "m"]
 
 
 # ------------------------------------------------------------------- folders and the read report
