@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clarify_engine import _warnings
 from clarify_engine._version import __version__
 from clarify_engine.bias import FacetSpec, bias_section
 from clarify_engine.config import AnalysisConfig, check_model_source
@@ -61,7 +62,9 @@ class AnalysisResult:
     Attributes
     ----------
     analysis : dict
-        The content of ``analysis.json`` (Clarify's keys only).
+        The content of ``analysis.json``: Clarify's keys, plus the extension key
+        ``"warnings"`` (a list of ``{"code", "where", "message", "fix"}``) when the job
+        found problems that did not stop it.
     not_run : list of NotRun
         Requested methods that were not computed, with reasons.
     manifest : dict
@@ -74,9 +77,17 @@ class AnalysisResult:
     #: Tables written beside analysis.json: ``"shap"`` -> (local values, standard errors, baseline).
     files: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        """The job's warnings (``analysis.json``'s ``"warnings"``), empty when there were none."""
+        return list(self.analysis.get("warnings", []))
+
     def to_dict(self) -> dict[str, Any]:
-        """Return the ``analysis.json`` content."""
-        return self.analysis
+        """Return the ``analysis.json`` content in Clarify's shape: without the ``"warnings"`` list.
+
+        The written file and :attr:`analysis` carry the warnings; :attr:`warnings` lists them.
+        """
+        return {key: value for key, value in self.analysis.items() if key != "warnings"}
 
     def write(self, output_dir: str | Path) -> list[Path]:
         """Write ``analysis.json``, ``run_manifest.json`` and ``explanations_shap/`` into ``output_dir``."""
@@ -234,6 +245,7 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
     predicted_label = dataset.predicted_label
     facets = [FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets]
     with contextlib.ExitStack() as stack:
+        found = stack.enter_context(_warnings.collect())
         predictor = None
         if _needs_model(runnable, dataset):
             predictor = stack.enter_context(make_predictor(config, dataset.features, model, options))
@@ -261,6 +273,9 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
                 methods=metrics if isinstance(metrics, str) else list(metrics),
                 predicted_label=predicted_label if stage == "post_training" else None,
                 group_variable=dataset.group_variable,
+                column_typing=config.column_typing_or_default,
+                # A given probability_threshold turns scores in a predicted-label column/dataset into labels.
+                probability_threshold=config.probability_threshold if dataset.predicted_label else None,
             )
             timings[key] = time.perf_counter() - t0
             log.info("Finished %s in %.3f s", key, timings[key])
@@ -285,6 +300,9 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
             timings["pdp"] = time.perf_counter() - t0
             log.info("Finished pdp in %.3f s", timings["pdp"])
 
+    job_warnings = [w.to_dict() for w in dict.fromkeys([*getattr(dataset, "warnings", ()), *found])]
+    if job_warnings:
+        analysis["warnings"] = job_warnings
     manifest = {
         "engine": "clarify-engine",
         "engine_version": __version__,
@@ -292,11 +310,13 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "elapsed_seconds": round(time.time() - started, 6),
         "dataset": {"rows": int(len(dataset.frame)), "columns": list(map(str, dataset.frame.columns)),
-                    "files": list(getattr(dataset, "source_files", []) or [])},
+                    "files": list(getattr(dataset, "source_files", []) or []),
+                    "read": getattr(dataset, "read_report", None) or {}},
         "methods_run": runnable,
         "not_run": [item.to_dict() for item in not_run],
         "model": model_info,
         **extra_manifest,
         "timings_seconds": timings,
+        "warnings": job_warnings,
     }
     return AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest, files=files)

@@ -12,6 +12,10 @@ lower bound (continuous). The rules below reproduce smclarify 0.5 (contract §3.
 
 pandas 3 infers text columns as the ``str`` dtype where pandas 1.5 (smclarify's) used
 ``object``; both are treated alike here.
+
+:func:`intent_kind` is the extension typing of ``"column_typing": "intent"``: the same rules
+on the non-missing values, with whole-number floats read as integers and a given value of a
+two-valued column taken as a value (see ``docs/bias-metrics.md``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ logger = logging.getLogger(__name__)
 
 CATEGORICAL = "categorical"
 CONTINUOUS = "continuous"
+
+#: ``column_typing`` values: smclarify's dtype-driven typing, or typing by the user's intent.
+CLARIFY_TYPING = "clarify"
+INTENT_TYPING = "intent"
+TYPINGS = (CLARIFY_TYPING, INTENT_TYPING)
 
 #: Integer columns with at least this fraction of distinct values are continuous.
 UNIQUENESS_THRESHOLD = 0.05
@@ -156,6 +165,109 @@ def column_kind(series: pd.Series, values, coded: Coded | None = None) -> str:
     return kind
 
 
+def _as_numbers(series: pd.Series) -> pd.Series | None:
+    """The non-missing values as numbers, or None when they are not all numbers (text, bool)."""
+    values = series.dropna()
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return None
+    if _is_int(dtype) or _is_float(dtype):
+        return values
+    if _is_text(dtype):
+        if values.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+            return None
+        try:
+            return pd.to_numeric(values)
+        except (ValueError, TypeError):
+            return None
+    return None
+
+
+def _whole(numbers: pd.Series) -> bool:
+    """Whether every value is a whole number (``1.0`` is, ``1.5`` is not)."""
+    if _is_int(numbers.dtype):
+        return True
+    array = numbers.to_numpy(dtype=np.float64)
+    return bool(np.all(np.isfinite(array)) and np.all(array == np.round(array)))
+
+
+def _is_one_of(value, numbers: pd.Series) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return bool((numbers.to_numpy(dtype=np.float64) == number).any())
+
+
+def intent_kind(series: pd.Series, values) -> str:
+    """``CATEGORICAL`` or ``CONTINUOUS`` by the user's intent (``"column_typing": "intent"``).
+
+    Clarify's rules applied to the column as written, not as stored: missing cells are left
+    out (the caller excludes those rows), floats that are all whole numbers (``1.0``/``0.0``)
+    count as integers, one given value that is not among the column's values is a threshold,
+    and a column with at most two distinct values is categorical when no value or one of its
+    own values is given (``[1]`` on a 0/1 column means ``== 1``).
+
+    * dtype ``category`` or more than one value given → categorical;
+    * values that are not all numbers (text, bool) → categorical;
+    * numbers with a fractional part → continuous;
+    * whole numbers: a given value that is not one of them is a threshold (continuous);
+      otherwise categorical when there are at most two distinct values, else by Clarify's
+      distinct-value fraction (``>= 0.05`` → continuous).
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype) or (isinstance(values, list) and len(values) > 1):
+        return CATEGORICAL
+    numbers = _as_numbers(series)
+    if numbers is None:
+        return CATEGORICAL
+    if not _whole(numbers):
+        return CONTINUOUS
+    if values and not _is_one_of(values[0], numbers):
+        return CONTINUOUS
+    distinct = int(numbers.nunique())
+    if distinct <= 2:
+        return CATEGORICAL
+    count = len(numbers)
+    return CONTINUOUS if count and distinct / count >= UNIQUENESS_THRESHOLD else CATEGORICAL
+
+
+def as_written(series: pd.Series) -> pd.Series:
+    """A float column without missing cells whose values are all whole numbers, as int64 (intent typing).
+
+    So that one-vs-rest entries of a 0/1 facet stored as floats read ``"0"``/``"1"``, as for the
+    integers the user wrote. Any other column is returned unchanged.
+    """
+    if _is_float(series.dtype) and len(series) and not series.isna().any() and _whole(series):
+        return series.astype(np.int64)
+    return series
+
+
+def typed_kind(series: pd.Series, values, typing: str, coded: Coded | None = None) -> str:
+    """The column's kind under ``column_typing`` ``typing`` (``"clarify"`` or ``"intent"``)."""
+    if typing == INTENT_TYPING:
+        return intent_kind(series, values)
+    if typing != CLARIFY_TYPING:
+        raise ValueError(f"column_typing must be one of {TYPINGS}; found {typing!r}")
+    return column_kind(series, values, coded)
+
+
+def continuous_reason(series: pd.Series) -> str:
+    """Why Clarify's typing made ``series`` continuous, in words (for warnings)."""
+    missing = int(series.isna().sum())
+    n = len(series)
+    if _is_float(series.dtype):
+        if missing:
+            return (f"has {missing} missing cell(s) in {n} rows, so its values are stored as floats, "
+                    "and Clarify types every float column as continuous")
+        return "holds whole numbers written as floats (such as 1.0/0.0), and Clarify types every float column as continuous"
+    distinct = int(series.nunique())
+    count = n - missing
+    return (f"has {distinct} distinct values in {count} rows ({distinct / max(count, 1):.1%} >= 5%), "
+            "and Clarify types such an integer column as continuous")
+
+
 def numeric(series: pd.Series) -> np.ndarray:
     """Values of a continuous column as a numpy array (int64 or float64; missing = NaN)."""
     s = pd.to_numeric(series) if _is_text(series.dtype) else series
@@ -269,7 +381,7 @@ def _equal(u, v, family: str) -> bool:
         return False
 
 
-def _convert_like(first, values: list, what: str) -> list:
+def _convert_like(first, values: list, what: str, examples: list | None = None) -> list:
     """Convert ``values`` to the type of the column's first element (smclarify's retry)."""
     kind = type(first)
     if isinstance(values[0], kind):
@@ -286,9 +398,10 @@ def _convert_like(first, values: list, what: str) -> list:
         failure = exc
     except TypeError as exc:
         failure = exc
+    shown = "" if examples is None else f" (its values include {examples[:10]!r})"
     raise DataError(
         f"{what}: none of the values {values!r} occurs in the column, and they cannot be converted "
-        f"to the type of its values ({kind.__name__}): {failure}"
+        f"to the type of its values ({kind.__name__}): {failure}. Give values that occur in the column{shown}."
     )
 
 
@@ -305,7 +418,7 @@ def categorical_hits(series: pd.Series, coded: Coded, values: list, what: str) -
     if len(series) == 0:
         raise DataError(f"{what}: the column is empty")
     values = list(values)
-    converted = _convert_like(series.iloc[0], values, what)
+    converted = _convert_like(series.iloc[0], values, what, coded.uniques)
     if converted is not values:
         logger.warning("%s: values %r converted to %r to match the column's type", what, values, converted)
     return np.array([any(_equal(u, v, family) for v in converted) for u in coded.uniques], dtype=bool)
@@ -334,6 +447,8 @@ class Binarised:
         Numeric values (continuous labels only; the predicted label needs them).
     threshold : int, float or None
         The converted threshold (continuous labels only).
+    coded : Coded or None
+        The column's coding (categorical labels only).
     """
 
     positive: np.ndarray
@@ -341,15 +456,19 @@ class Binarised:
     text: str
     values: np.ndarray | None = None
     threshold: float | int | None = None
+    coded: Coded | None = None
 
 
-def binarise_label(series: pd.Series, label_values: list) -> Binarised:
-    """Positive rows of the observed label column and its ``label_value_or_threshold``."""
+def binarise_label(series: pd.Series, label_values: list, typing: str = CLARIFY_TYPING) -> Binarised:
+    """Positive rows of the observed label column and its ``label_value_or_threshold``.
+
+    ``typing`` is ``column_typing``: ``"clarify"`` (smclarify's rules) or ``"intent"``.
+    """
     what = f"label column {series.name!r}"
     if not label_values:
         raise DataError(f"{what}: label_values_or_threshold is empty; give the positive label values or a threshold")
     coded = code_column(series) if _is_int(series.dtype) else None
-    kind = column_kind(series, label_values, coded)
+    kind = typed_kind(series, label_values, typing, coded)
     if kind == CONTINUOUS:
         t = threshold_of(label_values, what)
         values = numeric(series)
@@ -358,23 +477,26 @@ def binarise_label(series: pd.Series, label_values: list) -> Binarised:
         return Binarised(positive, kind, "" if interval is None else str(interval), values, t)
     coded = coded or code_column(series)
     hits = categorical_hits(series, coded, label_values, what)
-    return Binarised(rows_of(coded, hits), kind, ",".join(map(str, label_values)))
+    return Binarised(rows_of(coded, hits), kind, ",".join(map(str, label_values)), coded=coded)
 
 
-def binarise_predicted(series: pd.Series, label: Binarised, label_values: list) -> np.ndarray:
+def binarise_predicted(series: pd.Series, label: Binarised, label_values: list,
+                       typing: str = CLARIFY_TYPING, label_series: pd.Series | None = None) -> np.ndarray:
     """Positive rows of the predicted label (contract §3.4).
 
     The predicted label must be typed like the label. For a continuous label the predictions
     are cast to the label's dtype and the interval's upper end is the max over label and
-    predictions together.
+    predictions together. ``label_series`` (the label column) lets the type-mismatch error
+    name the label's dtype and the fix.
     """
     what = f"predicted label column {series.name!r}"
     coded = code_column(series) if _is_int(series.dtype) else None
-    kind = column_kind(series, label_values, coded)
+    kind = typed_kind(series, label_values, typing, coded)
     if kind != label.kind:
         raise DataError(
             "Predicted Label Column series datatype is not the same as Label Column series "
-            f"(label is {label.kind}, predicted label {series.name!r} is {kind})"
+            f"(label is {label.kind}, predicted label {series.name!r} is {kind}). "
+            + type_mismatch_fix(series, label.kind, label_series)
         )
     if kind == CONTINUOUS:
         pred = numeric(series)
@@ -398,3 +520,28 @@ def binarise_predicted(series: pd.Series, label: Binarised, label_values: list) 
             f" (predicted label column {series.name!r}, positive values {label_values!r})"
         )
     return positive
+
+
+def _dtype_text(series: pd.Series | None) -> str:
+    return "" if series is None else f" ({series.dtype})"
+
+
+def type_mismatch_fix(pred: pd.Series, label_kind: str, label_series: pd.Series | None) -> str:
+    """What to change when the predicted label is typed differently from the label."""
+    label_name = "the label" if label_series is None else f"label {label_series.name!r}"
+    numbers = _as_numbers(pred)
+    if label_kind == CATEGORICAL and _is_float(pred.dtype) and numbers is not None and _whole(numbers):
+        return (f"The predicted labels are whole numbers written as floats{_dtype_text(pred)} and {label_name} is "
+                f"categorical{_dtype_text(label_series)}: write the predicted labels as integers (1, not 1.0), "
+                "or set \"column_typing\": \"intent\" in analysis_config.json.")
+    if label_kind == CATEGORICAL and _is_float(pred.dtype):
+        return (f"The predicted labels are fractional numbers{_dtype_text(pred)} and {label_name} is categorical"
+                f"{_dtype_text(label_series)}: if they are scores between 0 and 1, set probability_threshold "
+                "(e.g. 0.5) at the top level of analysis_config.json so that a score above it predicts 1; "
+                "otherwise give predicted labels with the label's values.")
+    if label_kind == CONTINUOUS:
+        return (f"{label_name[0].upper()}{label_name[1:]} is continuous{_dtype_text(label_series)} and the predicted "
+                f"labels are categorical{_dtype_text(pred)}: give numeric predicted labels, or make the label "
+                "categorical (integers without missing cells, or \"column_typing\": \"intent\").")
+    return (f"Give the predicted labels the same type as {label_name}{_dtype_text(label_series)} "
+            f"(they are{_dtype_text(pred) or ' of another type'}).")

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine.bias import _columns as C
+from clarify_engine.bias import _diagnose as W
 from clarify_engine.bias import _metrics as M
 from clarify_engine.bias._flip import FT, feature_matrix
+from clarify_engine.bias._predicted import labels_from_scores
 from clarify_engine.bias._table import count_table
 from clarify_engine.errors import DataError
 
@@ -103,6 +105,8 @@ def bias_section(
     methods: str | list[str] = "all",
     predicted_label: str | None = None,
     group_variable: str | None = None,
+    column_typing: str = C.CLARIFY_TYPING,
+    probability_threshold: float | None = None,
 ) -> dict:
     """Pre- or post-training bias metrics of every facet, as analysis.json's BiasSection.
 
@@ -123,6 +127,16 @@ def bias_section(
         Predicted-label column (required after training).
     group_variable : str, optional
         Group column for CDDL / CDDPL.
+    column_typing : {"clarify", "intent"}
+        How facet, label and predicted-label columns are typed: smclarify's rules, or by the
+        user's intent (:func:`~clarify_engine.bias._columns.intent_kind`; rows with a missing
+        label or predicted label, and per facet rows with a missing facet cell, are excluded
+        and counted in a warning).
+    probability_threshold : float, optional
+        When given, a predicted-label column of scores in [0, 1] is turned into 0/1 labels
+        (score above it → 1) first; pass the config's ``probability_threshold`` when it is set
+        and the predicted labels come with the data. Without it, scores are typed as smclarify
+        types them (a float column is continuous).
 
     Returns
     -------
@@ -139,7 +153,13 @@ def bias_section(
         differently from the label, no predicted positive, a continuous facet without a
         threshold, values that cannot be converted to the column's type.
     ValueError
-        For an unknown stage or metric name.
+        For an unknown stage or metric name, or column typing.
+
+    Notes
+    -----
+    Results Clarify computes silently but that are rarely what was meant (values typed as a
+    threshold, empty groups, values that occur in no row, no positive label) are reported
+    through :func:`clarify_engine._warnings.warn` (``bias/_diagnose.py``).
     """
     # validate
     names = _select_methods(stage, methods)
@@ -152,12 +172,26 @@ def bias_section(
     if group_variable is not None:
         _require_column(frame, group_variable, "group variable")
 
+    if column_typing not in C.TYPINGS:
+        raise ValueError(f"column_typing must be one of {C.TYPINGS}; found {column_typing!r}")
+    if post:
+        _require_column(frame, predicted_label, "predicted label")
+    if column_typing == C.INTENT_TYPING:
+        frame = _drop_missing(frame, [label, predicted_label] if post else [label], f"{stage} bias")
+        label_series = C.as_written(frame[label])
+
     # normalise: binarise the label, predicted label and group once for all facets
-    label_bin = C.binarise_label(label_series, list(label_values))
+    label_values = list(label_values)
+    label_bin = C.binarise_label(label_series, label_values, column_typing)
+    _diagnose_label(label_series, label_values, label_bin, column_typing)
     pred_pos = None
     if post:
-        pred_series = _require_column(frame, predicted_label, "predicted label")
-        pred_pos = C.binarise_predicted(pred_series, label_bin, list(label_values))
+        pred_series = frame[predicted_label]
+        if column_typing == C.INTENT_TYPING:
+            pred_series = C.as_written(pred_series)
+        if probability_threshold is not None:
+            pred_series = labels_from_scores(pred_series, label_bin.kind, label_values, probability_threshold)
+        pred_pos = C.binarise_predicted(pred_series, label_bin, label_values, column_typing, label_series)
     group_codes = n_group = None
     if group_variable is not None and len(frame):
         coded = C.code_column(frame[group_variable])
@@ -166,36 +200,79 @@ def bias_section(
 
     result: dict = {"label": label, "facets": {}, "label_value_or_threshold": label_bin.text}
     for spec in facets:
-        entries = _facet_entries(frame, spec, names, label_bin.positive, pred_pos, group_codes, n_group,
-                                 drop=[label, predicted_label])  # fmt: skip
+        rows = (frame, label_bin.positive, pred_pos, group_codes)
+        if column_typing == C.INTENT_TYPING:
+            rows = _facet_rows(rows, spec.name, stage)
+        sub, label_pos, sub_pred, sub_groups = rows
+        entries = _facet_entries(sub, spec, names, label_pos, sub_pred, sub_groups, n_group,
+                                 drop=[label, predicted_label], typing=column_typing)
         result["facets"].setdefault(spec.name, []).extend(entries)
     return result
 
 
-def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group, drop) -> list[dict]:
+def _drop_missing(frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
+    """``frame`` without the rows missing a cell in ``columns`` (intent typing), counted in a warning."""
+    missing = frame[columns].isna().any(axis=1).to_numpy()
+    W.rows_excluded(int(missing.sum()), len(frame), columns, f"{what}, column(s) {', '.join(map(repr, columns))}")
+    return frame.loc[~missing] if missing.any() else frame
+
+
+def _facet_rows(rows, facet: str, stage: str):
+    """``(frame, label_pos, pred_pos, group_codes)`` restricted to rows with a facet value (intent typing)."""
+    frame, label_pos, pred_pos, group_codes = rows
+    missing = frame[facet].isna().to_numpy()
+    W.rows_excluded(int(missing.sum()), len(frame), [facet], f"{stage} bias, facet {facet!r}")
+    if not missing.any():
+        return rows
+    keep = ~missing
+    return (frame.loc[keep], label_pos[keep], None if pred_pos is None else pred_pos[keep],
+            None if group_codes is None else group_codes[keep])
+
+
+def _diagnose_label(series: pd.Series, values: list, label_bin, typing: str) -> None:
+    where = f"label column {series.name!r}"
+    W.check_typing(series, values, label_bin.kind, typing, where, "label_values_or_threshold", "positive",
+                   label_bin.text)
+    if label_bin.coded is not None and len(series):
+        coded = label_bin.coded
+        W.warn_absent(W.absent_values(series, coded, values), values, coded, where, "label_values_or_threshold")
+    W.check_label(str(series.name), label_bin.positive, label_bin.text, where)
+
+
+def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group, drop, typing) -> list[dict]:
     """Report entries of one facet: one per value list / threshold, or one per distinct value."""
     series = frame[spec.name]
+    if typing == C.INTENT_TYPING:
+        series = C.as_written(series)
     values = list(spec.values) if spec.values else None
     what = f"facet {spec.name!r}"
+    where = f"facet column {spec.name!r}"
     coded = C.code_column(series) if C.is_int(series.dtype) else None
-    kind = C.column_kind(series, values, coded)
+    kind = C.typed_kind(series, values, typing, coded)
     entries = []  # (value_or_threshold, sensitive_codes: bool per facet code)
     if kind == C.CONTINUOUS:
         if not values:
+            hint = ""
+            if typing == C.CLARIFY_TYPING and C.intent_kind(series, None) == C.CATEGORICAL:
+                hint = (f" (the column {C.continuous_reason(series)}; to compare each of its values with the rest, "
+                        "set \"column_typing\": \"intent\" at the top level of analysis_config.json)")
             raise DataError(f"{what}: Threshold values must be provided for continuous features; "
-                            "the column is typed continuous, give value_or_threshold=[threshold]")
+                            f"the column is typed continuous, give value_or_threshold=[threshold]{hint}")
         t = C.threshold_of(values, what)
         data = C.numeric(series)
         interval = C.interval_for(t, C.column_max(data), what)
         row_codes = (np.zeros(len(data), np.uint8) if interval is None else interval.mask(data)).astype(np.int64)
         n_codes = 2
         entries.append(("" if interval is None else str(interval), np.array([False, True])))
+        W.check_typing(series, values, kind, typing, where, "value_or_threshold", "in the sensitive group",
+                       entries[0][0])
     else:
         coded = coded or C.code_column(series)
         n_codes = len(coded.uniques) + 1  # last slot: missing facet value (code -1)
         row_codes = coded.codes
         if values:
             hits = C.categorical_hits(series, coded, values, what)
+            W.warn_absent(W.absent_values(series, coded, values), values, coded, where, "value_or_threshold")
             entries.append((",".join(map(str, values)), np.append(hits, False)))
         else:
             order = list(coded.uniques)
@@ -210,6 +287,7 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
     out = []
     for text, sensitive_codes in entries:
         counts = table.collapse(sensitive_codes)
+        W.check_facet_entry(spec.name, text, counts.n_d, counts.n_a, where)
         metrics = []
         for name in names:
             if name == "FT":

@@ -72,6 +72,12 @@ class AnalysisConfig(Section):
     methods: MethodsConfig = declare(SECTION(MethodsConfig), required=True, doc="Analyses to run.")
     predictor: PredictorConfig | None = declare(
         SECTION(PredictorConfig), doc="Model to call, and how to read its answers.")
+    column_typing: str | None = declare(
+        STR(enum=("clarify", "intent")), default="clarify",
+        doc="Extension (not a Clarify key): how bias metrics type the label, predicted-label and facet "
+            "columns. \"clarify\": by dtype, as Clarify (a missing cell or 1.0/0.0 floats make a column "
+            "continuous, so one given value is a threshold). \"intent\": given values of a whole-number "
+            "column stay values, rows with a missing cell are excluded and counted. See docs/bias-metrics.md.")
 
     @property
     def version_or_default(self) -> str:
@@ -82,6 +88,11 @@ class AnalysisConfig(Section):
     def probability_threshold_or_default(self) -> float:
         """``probability_threshold``, or Clarify's default 0.5."""
         return 0.5 if self.probability_threshold is None else self.probability_threshold
+
+    @property
+    def column_typing_or_default(self) -> str:
+        """``column_typing``, or ``"clarify"`` (Clarify's typing)."""
+        return self.column_typing or "clarify"
 
     @property
     def is_time_series(self) -> bool:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from clarify_engine import _warnings
 from clarify_engine.errors import ConfigError, DataError, NotSupportedError
 from clarify_engine.data._access import DataKeys, data_keys
 from clarify_engine.data._join import join_columns
 from clarify_engine.data._json import JsonColumns, read_json_files, read_jsonlines_files
+from clarify_engine.data._readlog import ReadLog
 from clarify_engine.data._roles import describe_columns, resolve_column
-from clarify_engine.data._sources import list_files, resolve_location
+from clarify_engine.data._sources import resolve_location, scan_files
 from clarify_engine.data._tabular import frame_from_table, read_csv_files, read_parquet_files
 
 __all__ = ["Dataset", "load_dataset"]
@@ -51,6 +54,13 @@ class Dataset:
         Column names of the subgroup variable and of the join key.
     source_files : list of str
         Files read, in order: main dataset, facet dataset, predicted-label dataset.
+    read_report : dict
+        Per dataset read (``"dataset"``, ``"facet_dataset"``, ``"predicted_label_dataset"``):
+        ``{"rows_read", "files_read", "files": [{"file", "rows"}], "files_skipped":
+        [{"file", "reason"}]}`` (:class:`~clarify_engine.data._readlog.ReadLog`); written to
+        the run manifest.
+    warnings : tuple of JobWarning
+        Problems found while loading that did not stop it (e.g. rows an inner join dropped).
     """
 
     frame: pd.DataFrame
@@ -61,6 +71,8 @@ class Dataset:
     group_variable: str | None = None
     joinsource: str | None = None
     source_files: list[str] = field(default_factory=list)
+    read_report: dict = field(default_factory=dict)
+    warnings: tuple = ()
 
 
 def _dataset_type(keys: DataKeys) -> str:
@@ -109,11 +121,20 @@ def _is_table(source: Any) -> bool:
     return isinstance(source, pa.Table)
 
 
-def _read_main(keys, dataset_type, source, base_dir, storage_options):
+def _list(location: str, storage_options, log: ReadLog) -> list[str]:
+    files, skipped = scan_files(location, storage_options)
+    for entry in skipped:
+        log.skip(entry["file"], entry["reason"])
+    return files
+
+
+def _read_main(keys, dataset_type, source, base_dir, storage_options, log: ReadLog):
     """Return (frame, files, json_roles); json_roles maps label/predicted_label to columns."""
     headers = _check_headers("headers", keys.headers)
     if _is_table(source):
-        return frame_from_table(source, headers), [], None
+        frame = frame_from_table(source, headers, by_name=True)
+        log.read(f"<{type(source).__name__}>", len(frame))
+        return frame, [], None
     if source is not None:
         if not isinstance(source, (str, os.PathLike)):
             raise DataError(
@@ -125,24 +146,25 @@ def _read_main(keys, dataset_type, source, base_dir, storage_options):
         location = resolve_location(keys.dataset_uri, base_dir)
     else:
         raise ConfigError("dataset_uri", "expected a dataset location, found none (no source passed and no dataset_uri)")
-    files = list_files(location, storage_options)
+    files = _list(location, storage_options, log)
     if dataset_type == CSV:
-        return read_csv_files(files, headers, storage_options), files, None
+        return read_csv_files(files, headers, storage_options, log=log), files, None
     if dataset_type == PARQUET:
-        return read_parquet_files(files, headers, storage_options), files, None
+        return read_parquet_files(files, headers, storage_options, log=log), files, None
     # With a predicted-label dataset, predicted_label addresses that CSV, not the JSON records.
     in_records = keys.predicted_label if keys.predicted_label_dataset_uri is None else None
     columns = JsonColumns(keys.features, keys.label, in_records)
     reader = read_jsonlines_files if dataset_type == JSONLINES else read_json_files
-    frame = reader(files, columns, headers, storage_options)
+    frame = reader(files, columns, headers, storage_options, log=log)
     roles = [k for k in ("label", "predicted_label") if k in columns.compiled]
     n_features = frame.shape[1] - len(roles)
     return frame, files, {key: frame.columns[n_features + i] for i, key in enumerate(roles)}
 
 
-def _read_side(uri, headers_key, headers, base_dir, storage_options, what):
-    files = list_files(resolve_location(uri, base_dir), storage_options)
-    frame = read_csv_files(files, _check_headers(headers_key, headers), storage_options, what=what.capitalize())
+def _read_side(uri, headers_key, headers, base_dir, storage_options, what, log: ReadLog):
+    files = _list(resolve_location(uri, base_dir), storage_options, log)
+    frame = read_csv_files(files, _check_headers(headers_key, headers), storage_options, what=what.capitalize(),
+                           log=log)
     return frame, files
 
 
@@ -198,20 +220,30 @@ def load_dataset(config: Any, source: Any = None, *, base_dir: Any = None, stora
         Missing/invalid ``dataset_type``, no dataset location, duplicate headers, a
         JMESPath that does not compile.
     DataError
-        A file cannot be read or parsed, header count mismatch, a column named in the
-        config does not exist, or the facet/predicted-label datasets cannot be joined.
+        A file cannot be read or parsed, header count mismatch, a header-like first row
+        that differs from ``headers``, an unclosed quote, a JSON record without features or
+        label, a column named in the config does not exist, or the facet/predicted-label
+        datasets cannot be joined.
     NotSupportedError
         ``application/x-image`` and ``application/sagemakercapturejson`` datasets.
 
     Notes
     -----
     Read rules (header rows, default names, joins) are in ``docs/datasets.md``; key
-    meanings follow the Clarify analysis configuration reference (contract §2.1).
+    meanings follow the Clarify analysis configuration reference (contract §2.1). Rows and
+    files read and skipped are logged at INFO and kept in ``Dataset.read_report``.
     """
+    with _warnings.collect() as found:
+        dataset = _load(config, source, base_dir, storage_options)
+    return dataclasses.replace(dataset, warnings=tuple(found))
+
+
+def _load(config, source, base_dir, storage_options) -> Dataset:
     keys = data_keys(config)
     dataset_type = _dataset_type(keys)
+    logs = {"dataset": ReadLog("dataset")}
 
-    frame, files, json_roles = _read_main(keys, dataset_type, source, base_dir, storage_options)
+    frame, files, json_roles = _read_main(keys, dataset_type, source, base_dir, storage_options, logs["dataset"])
     main_columns = list(frame.columns)
     source_files = list(files)
 
@@ -228,8 +260,9 @@ def load_dataset(config: Any, source: Any = None, *, base_dir: Any = None, stora
     facet_frame_columns = None
     if keys.facet_dataset_uri is not None:
         what = "facet dataset"
+        logs["facet_dataset"] = ReadLog(what)
         side, side_files = _read_side(keys.facet_dataset_uri, "facet_headers", keys.facet_headers, base_dir,
-                                      storage_options, what)
+                                      storage_options, what, logs["facet_dataset"])
         side_key = _side_key(keys, joinsource, side, what)
         facet_frame_columns = list(side.columns)
         facet_columns = [c for c in side.columns if c != side_key]
@@ -239,8 +272,10 @@ def load_dataset(config: Any, source: Any = None, *, base_dir: Any = None, stora
     predicted_label = None
     if keys.predicted_label_dataset_uri is not None:
         what = "predicted label dataset"
+        logs["predicted_label_dataset"] = ReadLog(what)
         side, side_files = _read_side(keys.predicted_label_dataset_uri, "predicted_label_headers",
-                                      keys.predicted_label_headers, base_dir, storage_options, what)
+                                      keys.predicted_label_headers, base_dir, storage_options, what,
+                                      logs["predicted_label_dataset"])
         side_key = _side_key(keys, joinsource, side, what)
         predicted_label, side = _predicted_label_column(keys, side, side_key)
         if predicted_label == side_key:
@@ -272,6 +307,8 @@ def load_dataset(config: Any, source: Any = None, *, base_dir: Any = None, stora
     for i, column in enumerate(keys.excluded_columns or ()):
         excluded.add(resolve_column(f"excluded_columns[{i}]", column, main_columns))
 
+    for log in logs.values():
+        log.log_summary()
     not_features = {label, predicted_label, joinsource, *excluded} - {None}
     features = [c for c in main_columns if c not in not_features]
 
@@ -284,4 +321,5 @@ def load_dataset(config: Any, source: Any = None, *, base_dir: Any = None, stora
         group_variable=group_variable,
         joinsource=joinsource,
         source_files=source_files,
+        read_report={name: log.to_dict() for name, log in logs.items()},
     )

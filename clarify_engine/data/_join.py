@@ -2,23 +2,21 @@
 
 With a join key (``joinsource_name_or_index``) the join is an inner join, as Clarify
 documents it: main rows keep their order, main rows whose key is absent from the other
-dataset are dropped (a warning is logged with the count), and keys must be unique in
+dataset are dropped (a job warning gives the count and the first key), and keys must be unique in
 the other dataset (a duplicated key would duplicate main rows, so it is an error).
 Without a join key, rows are matched by position and the row counts must be equal.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Sequence
 
 import pandas as pd
 
+from clarify_engine._warnings import warn
 from clarify_engine.errors import DataError
 
 __all__ = ["join_columns"]
-
-logger = logging.getLogger(__name__)
 
 
 def join_columns(
@@ -92,8 +90,12 @@ def join_columns(
         )
     dropped = len(main) - len(joined)
     if dropped:
-        logger.warning(
-            "Inner join with the %s on %r dropped %d of %d main rows whose key it does not have.",
-            what, main_key, dropped, len(main),
+        missing = main[main_key][~main[main_key].isin(keys)]
+        warn(
+            "join_dropped_rows",
+            f"the inner join with the {what} on {main_key!r} dropped {dropped} of {len(main)} main rows whose key "
+            f"it does not have (first: {missing.iloc[0]!r}).",
+            fix=f"add those keys to the {what}, or remove those rows from the main dataset.",
+            where=f"joinsource_name_or_index {main_key!r}",
         )
     return joined.reset_index(drop=True)

@@ -12,6 +12,10 @@ column (when ``label`` is set), then the predicted-label column (when
 Without ``features`` the record (JSON Lines line, or JSON document) must itself be the
 feature list (resp. list of lists).
 
+A JMESPath projection (``data[*].features``) leaves out the items where it finds nothing;
+the JSON reader evaluates projections item by item instead, so a record without features
+or label is an error naming it, never a shorter list that shifts labels against features.
+
 Column names: the first ``n_features`` headers name the features, the next ones the
 label and then the predicted label. Names not given are ``column_0``, ``column_1``, ...
 for features, ``"label"`` for the label and ``"predicted_label"`` for the predicted label.
@@ -25,6 +29,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from clarify_engine.errors import ConfigError, DataError
+from clarify_engine.data._readlog import ReadLog
 from clarify_engine.data._sources import open_binary
 from clarify_engine.data._tabular import HEADER_MISMATCH, default_names
 
@@ -70,6 +75,23 @@ class JsonColumns:
                 return None
             document = document.get(name)
         return document
+
+    def search_items(self, key: str, document: Any) -> Any:
+        """Like :meth:`search`, but a top-level projection keeps one value per item.
+
+        ``data[*].label`` gives one value per item of ``data``, None where ``label`` finds
+        nothing (JMESPath itself would leave that item out and shorten the list).
+        """
+        if key not in self.compiled or self.compiled[key].parsed.get("type") != "projection":
+            return self.search(key, document)
+        from jmespath.parser import ParsedResult
+
+        left, right = self.compiled[key].parsed["children"]
+        items = ParsedResult(self.texts[key], left).search(document)
+        if not isinstance(items, list):
+            return None
+        per_item = ParsedResult(self.texts[key], right)
+        return [None if item is None else per_item.search(item) for item in items]
 
 
 def _field_chain(node: dict) -> tuple[str, ...] | None:
@@ -176,7 +198,8 @@ def _read_jsonlines_file(location, columns: JsonColumns, storage_options):
 
 
 def read_jsonlines_files(
-    files: Sequence[str], columns: JsonColumns, headers: Sequence[str] | None, storage_options=None
+    files: Sequence[str], columns: JsonColumns, headers: Sequence[str] | None, storage_options=None,
+    log: ReadLog | None = None,
 ) -> pd.DataFrame:
     """Read JSON Lines files into one frame (features, label, predicted label columns).
 
@@ -186,10 +209,11 @@ def read_jsonlines_files(
         Shape ``(n_records, n_features [+1 label] [+1 predicted label])``; each column's
         dtype is what ``pandas.Series`` infers from its values (int64, float64, bool, str, object).
     """
-    return _read_files(files, _read_jsonlines_file, columns, headers, storage_options, "JSON Lines records")
+    return _read_files(files, _read_jsonlines_file, columns, headers, storage_options, "JSON Lines records", log)
 
 
-def _read_files(files, read_file, columns: JsonColumns, headers, storage_options, what: str) -> pd.DataFrame:
+def _read_files(files, read_file, columns: JsonColumns, headers, storage_options, what: str,
+                log: ReadLog | None = None) -> pd.DataFrame:
     """Read each file with ``read_file`` and stack the records in file order.
 
     Every file must give the same number of features per record (the error names both files).
@@ -203,6 +227,8 @@ def _read_files(files, read_file, columns: JsonColumns, headers, storage_options
                 f"{len(features[0])}; every file of a dataset must have the same columns."
             )
         features.extend(rows)
+        if log is not None:
+            log.read(location, len(rows))
         for key in extras:
             extras[key].extend(file_extras[key])
     if not features:
@@ -221,18 +247,24 @@ def _read_json_file(location, columns: JsonColumns, storage_options):
                 f"{location}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})."
             ) from exc
     path_text = columns.texts["features"] or "<whole document>"
-    rows = columns.search("features", document)
+    rows = columns.search_items("features", document)
     if not isinstance(rows, list):
         found = "nothing" if rows is None else f"{type(rows).__name__} {_short(rows)}"
         raise DataError(f"{location}: features path {path_text!r} yielded {found}, expected a list of records (2-D list).")
     width = None
     for i, row in enumerate(rows):
+        if row is None:
+            raise DataError(
+                f"{location} record {i}: features path {path_text!r} found nothing; without it the record's "
+                f"label would pair with the next record's features. Give record {i} its features, or remove the "
+                "whole record."
+            )
         width = _check_width(row, width, location, f"record {i}", path_text)
     extras = {}
     for key in ("label", "predicted_label"):
         if key not in columns.compiled:
             continue
-        values = columns.search(key, document)
+        values = columns.search_items(key, document)
         if not isinstance(values, list):
             found = "nothing" if values is None else f"{type(values).__name__} {_short(values)}"
             raise DataError(
@@ -243,12 +275,20 @@ def _read_json_file(location, columns: JsonColumns, storage_options):
                 f"{location}: {key} path {columns.texts[key]!r} yielded {len(values)} values, but features path "
                 f"{path_text!r} yielded {len(rows)} records; the lengths must match."
             )
+        if columns.compiled[key].parsed.get("type") == "projection" and None in values:
+            i = values.index(None)
+            raise DataError(
+                f"{location} record {i}: {key} path {columns.texts[key]!r} found nothing; without it the "
+                f"{key} values would shift against the features. Give record {i} its {key}, or remove the "
+                "whole record."
+            )
         extras[key] = values
     return rows, extras
 
 
 def read_json_files(
-    files: Sequence[str], columns: JsonColumns, headers: Sequence[str] | None, storage_options=None
+    files: Sequence[str], columns: JsonColumns, headers: Sequence[str] | None, storage_options=None,
+    log: ReadLog | None = None,
 ) -> pd.DataFrame:
     """Read ``application/json`` files (one document each) into one frame.
 
@@ -258,4 +298,4 @@ def read_json_files(
         Shape ``(n_records, n_features [+1 label] [+1 predicted label])``; the records of
         several files follow each other in file order.
     """
-    return _read_files(files, _read_json_file, columns, headers, storage_options, "records")
+    return _read_files(files, _read_json_file, columns, headers, storage_options, "records", log)

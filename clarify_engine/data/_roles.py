@@ -48,10 +48,12 @@ def resolve_column(key: str, name_or_index, columns: Sequence[str], what: str = 
             return columns[name_or_index]
         raise DataError(
             f"{key}: column index {name_or_index} is out of range; the {what} has {len(columns)} "
-            f"columns (indices 0 to {len(columns) - 1}): {describe_columns(columns)}."
+            f"columns (indices 0 to {len(columns) - 1}): {describe_columns(columns)}. "
+            f"Set {key} to the index or name of one of these columns."
         )
     if name_or_index in columns:
         return name_or_index
     raise DataError(
-        f"{key}: column \"{name_or_index}\" not found in {what}; columns are: {describe_columns(columns)}."
+        f"{key}: column \"{name_or_index}\" not found in {what}; columns are: {describe_columns(columns)}. "
+        f"Add column \"{name_or_index}\" to the {what}, or set {key} to one of these columns."
     )

@@ -2,9 +2,11 @@
 
 A dataset location is a single file or a folder (an S3 prefix lands as a folder in a
 processing job). A folder stands for every data file below it, recursively, in path
-order; hidden entries and Spark/Hadoop markers (any path component starting with
-``.`` or ``_``, e.g. ``_SUCCESS``, ``.part-0.crc``) are skipped. Gzip-compressed files
-are recognised by their magic bytes (whatever their name) and decompressed on the fly.
+order, symbolic links to files and folders followed (a link back to a folder already
+being read is skipped); hidden entries and Spark/Hadoop markers (any path component
+starting with ``.`` or ``_``, e.g. ``_SUCCESS``, ``.part-0.crc``) are skipped. Every
+skipped entry is listed with its reason (:func:`scan_files`). Gzip-compressed files are
+recognised by their magic bytes (whatever their name) and decompressed on the fly.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import IO, Iterator
 
 from clarify_engine.errors import DataError
 
-__all__ = ["is_url", "list_files", "open_binary", "resolve_location"]
+__all__ = ["is_url", "list_files", "open_binary", "resolve_location", "scan_files"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -72,7 +74,42 @@ def _skipped(relative: str) -> bool:
 
 
 def list_files(location: str, storage_options: dict | None = None) -> list[str]:
-    """List the data files a location stands for, in the order they are read.
+    """The data files a location stands for, in the order they are read (see :func:`scan_files`)."""
+    return scan_files(location, storage_options)[0]
+
+
+_HIDDEN = "hidden or marker name (starts with '.' or '_')"
+
+
+def _walk_local(root: Path, skipped: list[dict]) -> list[str]:
+    """Files below ``root``, following symbolic links; entries left out go to ``skipped``."""
+    found: list[str] = []
+    seen = {os.path.realpath(root)}
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        kept = []
+        for d in sorted(dirs):
+            path = os.path.join(folder, d)
+            if _skipped(d):
+                skipped.append({"file": path + "/", "reason": _HIDDEN})
+                continue
+            real = os.path.realpath(path)
+            if real in seen:
+                skipped.append({"file": path + "/", "reason": f"link to a folder already read ({real})"})
+                continue
+            seen.add(real)
+            kept.append(d)
+        dirs[:] = kept
+        for f in sorted(files):
+            path = os.path.join(folder, f)
+            if _skipped(f):
+                skipped.append({"file": path, "reason": _HIDDEN})
+            else:
+                found.append(path)
+    return found
+
+
+def scan_files(location: str, storage_options: dict | None = None) -> tuple[list[str], list[dict]]:
+    """List the data files a location stands for, in the order they are read, and what was left out.
 
     Parameters
     ----------
@@ -83,32 +120,33 @@ def list_files(location: str, storage_options: dict | None = None) -> list[str]:
 
     Returns
     -------
-    list of str
-        One entry for a file; for a folder every non-hidden file below it sorted by
-        path. URLs keep their scheme so :func:`open_binary` can open them.
+    files : list of str
+        One entry for a file; for a folder every non-hidden file below it (symbolic links
+        followed) sorted by path. URLs keep their scheme so :func:`open_binary` can open them.
+    skipped : list of dict
+        ``{"file", "reason"}`` for every entry below a folder that is not read (hidden or
+        marker names, links back to a folder already read).
 
     Raises
     ------
     DataError
         The location does not exist, or it is a folder without data files.
     """
+    skipped: list[dict] = []
     if not is_url(location):
         path = Path(location)
         if path.is_file():
-            return [str(path)]
+            return [str(path)], skipped
         if not path.is_dir():
             raise DataError(f"Dataset location {location} does not exist (expected a file or a folder).")
-        found = []
-        for root, dirs, files in os.walk(path):
-            dirs[:] = [d for d in dirs if not _skipped(d)]
-            found.extend(os.path.join(root, f) for f in files if not _skipped(f))
+        found = _walk_local(path, skipped)
         found.sort(key=lambda p: Path(p).relative_to(path).as_posix())
     else:
         fs, path = _fs_and_path(location, storage_options)
         protocol = location.split("://", 1)[0]
         try:
             if fs.isfile(path):
-                return [location]
+                return [location], skipped
             if not fs.isdir(path):
                 raise DataError(f"Dataset location {location} does not exist (expected a file or a folder).")
             root = path.rstrip("/")
@@ -117,6 +155,8 @@ def list_files(location: str, storage_options: dict | None = None) -> list[str]:
                 relative = posixpath.relpath(name, root)
                 if not _skipped(relative):
                     found.append(f"{protocol}://{name}")
+                else:
+                    skipped.append({"file": f"{protocol}://{name}", "reason": _HIDDEN})
         except DataError:
             raise
         except Exception as exc:  # noqa: BLE001 - any backend failure becomes a DataError
@@ -125,7 +165,7 @@ def list_files(location: str, storage_options: dict | None = None) -> list[str]:
         raise DataError(
             f"Dataset folder {location} holds no data files (hidden files and names starting with '_' are skipped)."
         )
-    return found
+    return found, skipped
 
 
 @contextmanager

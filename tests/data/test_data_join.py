@@ -46,13 +46,17 @@ def test_facet_dataset_joined_on_key_drops_unmatched_main_rows(tmp_path, caplog)
               "facet_headers": ["RecordId", "Race"], "facet": [{"name_or_index": "Race", "value_or_threshold": ["x"]}],
               "group_variable": "Race"}
     write(tmp_path / "f.csv", "RecordId,Race\n9,x\n7,y\n")
-    with caplog.at_level(logging.WARNING, logger="clarify_engine.data._join"):
+    with caplog.at_level(logging.WARNING, logger="clarify_engine"):
         ds = load_dataset(config, write(tmp_path / "main.csv", MAIN), base_dir=str(tmp_path))
     assert ds.frame["RecordId"].tolist() == [7, 9]
     assert ds.frame["Race"].tolist() == ["y", "x"]
     assert ds.facets == [("Race", ["x"])]
     assert ds.group_variable == "Race"
     assert "dropped 1 of 3 main rows" in caplog.text
+    (warning,) = ds.warnings  # goes to the manifest and analysis.json's "warnings"
+    assert warning.code == "join_dropped_rows"
+    assert warning.message.startswith("the inner join with the facet dataset on 'RecordId' dropped 1 of 3 main rows")
+    assert warning.fix == "add those keys to the facet dataset, or remove those rows from the main dataset."
 
 
 def test_joinsource_by_index_addresses_each_dataset(tmp_path):
@@ -123,7 +127,8 @@ def test_side_dataset_missing_join_column(tmp_path):
     config = {**sdk_config("07"), "predicted_label_headers": ["Id", "PredictedTarget"],
               "predicted_label_dataset_uri": str(write(tmp_path / "p.csv", "7,1\n"))}
     with pytest.raises(DataError, match=r'^joinsource_name_or_index: column "RecordId" not found in predicted label '
-                                        r"dataset; columns are: 'Id', 'PredictedTarget'\.$"):
+                                        r"dataset; columns are: 'Id', 'PredictedTarget'\. Add column \"RecordId\" to the predicted label "
+                                        r"dataset, or set joinsource_name_or_index to one of these columns\.$"):
         load_dataset(config, write(tmp_path / "m.csv", MAIN))
 
 

@@ -86,10 +86,45 @@ def test_json_several_files_concatenate(tmp_path):
 
 
 def test_json_label_length_mismatch(tmp_path):
-    doc = {"data": [{"features": [1, 2, 3, 4], "label": 1}, {"features": [1, 2, 3, 4]}]}
-    with pytest.raises(DataError, match=r"label path 'data\[\*\]\.label' yielded 1 values, but features path "
-                                        r"'data\[\*\]\.features' yielded 2 records; the lengths must match"):
-        load_dataset(sdk_config("12"), write(tmp_path / "d.json", json.dumps(doc)))
+    doc = {"features": [[1, 2, 3, 4], [1, 2, 3, 4]], "labels": [1]}
+    config = {**sdk_config("12"), "features": "features", "label": "labels"}
+    with pytest.raises(DataError, match=r"label path 'labels' yielded 1 values, but features path "
+                                        r"'features' yielded 2 records; the lengths must match"):
+        load_dataset(config, write(tmp_path / "d.json", json.dumps(doc)))
+
+
+def test_json_record_without_label_is_named_not_shifted(tmp_path):
+    # JMESPath's projection would drop record 1's label and pair record 2's with record 1.
+    doc = {"data": [{"features": [1, 2, 3, 4], "label": 1}, {"features": [1, 2, 3, 4]},
+                    {"features": [5, 6, 7, 8], "label": 0}]}
+    path = write(tmp_path / "d.json", json.dumps(doc))
+    with pytest.raises(DataError) as info:
+        load_dataset(sdk_config("12"), path)
+    assert str(info.value) == (f"{path} record 1: label path 'data[*].label' found nothing; without it the label "
+                               "values would shift against the features. Give record 1 its label, or remove the "
+                               "whole record.")
+
+
+def test_json_null_features_and_null_label_in_other_records_are_not_a_shift(tmp_path):
+    records = [{"features": [i, i % 2, 0, 1], "label": i % 2} for i in range(200)]
+    records[3]["features"] = None
+    records[150]["label"] = None
+    path = write(tmp_path / "d.json", json.dumps({"data": records}))
+    with pytest.raises(DataError) as info:
+        load_dataset(sdk_config("12"), path)
+    assert str(info.value) == (f"{path} record 3: features path 'data[*].features' found nothing; without it the "
+                               "record's label would pair with the next record's features. Give record 3 its "
+                               "features, or remove the whole record.")
+    records[3]["features"] = [3, 1, 0, 1]
+    write(tmp_path / "d.json", json.dumps({"data": records}))
+    with pytest.raises(DataError, match=r".*record 150: label path 'data\[\*\]\.label' found nothing"):
+        load_dataset(sdk_config("12"), path)
+    records[150]["label"] = 0
+    write(tmp_path / "d.json", json.dumps({"data": records}))
+    ds = load_dataset(sdk_config("12"), path)
+    assert len(ds.frame) == 200
+    assert ds.frame[ds.label].tolist() == [r["label"] for r in records]
+    assert ds.read_report["dataset"]["files"] == [{"file": str(path), "rows": 200}]
 
 
 def test_json_features_not_2d(tmp_path):
