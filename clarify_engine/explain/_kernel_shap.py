@@ -179,6 +179,8 @@ class _Solver:
         pinv = vt[:rank].T @ (u_mat[:, :rank].T / sing[:rank, None])  # (M-1, C)
         self.h_mat = np.ascontiguousarray(basis @ pinv * sw[None, :])  # (M, C)
         self.h_vec = (1.0 - self.h_mat @ z.sum(axis=1)) / m  # (M,)
+        if a_mat.shape[0] < a_mat.shape[1]:  # fewer coalitions than free directions: vt is short
+            vt = np.linalg.svd(a_mat, full_matrices=True)[2]
         null = basis @ vt[rank:].T  # (M, M-1-rank), orthonormal columns
         #: Features whose value the coalitions do not determine (True = undetermined).
         self.undetermined = np.linalg.norm(null, axis=1) > 1e-8 if null.shape[1] else np.zeros(m, dtype=bool)
