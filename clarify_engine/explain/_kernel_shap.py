@@ -161,55 +161,97 @@ class _Solver:
     plan : CoalitionPlan
     keep : ndarray of int, optional
         Solve for these features only (the others are fixed at 0); None = every feature.
+    parent : _Solver, optional
+        The solver of the same plan on every feature. When it determines the values they are
+        determined on ``keep`` too: the unique solution is then taken from the KKT system
+        ``[[Z^T W Z, 1], [1^T, 0]]``, an (M+1)-square solve, instead of a factorisation of the
+        tall ``W^1/2 Z P``, and what does not depend on ``keep`` is shared. One such solver is
+        built per set of baseline-equal features.
     """
 
-    def __init__(self, plan: CoalitionPlan, keep=None):
-        z = plan.masks.astype(np.float64)
+    def __init__(self, plan: CoalitionPlan, keep=None, parent=None):
+        z = plan.masks.astype(np.float64) if parent is None else parent.z
         if keep is not None:
             z = np.ascontiguousarray(z[:, keep])
-        w = plan.weights
-        m = z.shape[1]
+        else:
+            self.z = z
         self.exact = plan.exact
+        determined = parent is not None and not parent.undetermined.any()
+        if not (determined and self._kkt(z, plan.weights)):
+            self._min_norm(z, plan.weights)
+        self._pairs(plan, z, parent)
+
+    def _kkt(self, z, w):
+        """``H`` and ``h`` from the KKT system; False when it is singular (then use the SVD)."""
+        m = z.shape[1]
+        kkt = np.zeros((m + 1, m + 1))
+        kkt[:m, :m] = z.T @ (w[:, None] * z)
+        kkt[:m, m] = 1.0
+        kkt[m, :m] = 1.0
+        try:
+            inv = np.linalg.inv(kkt)
+        except np.linalg.LinAlgError:
+            return False
+        if not np.all(np.isfinite(inv)):
+            return False
+        self.h_mat = np.ascontiguousarray(inv[:m, :m] @ (z.T * w[None, :]))  # (M, C)
+        self.h_vec = inv[:m, m].copy()
+        self.undetermined = np.zeros(m, dtype=bool)
+        return True
+
+    def _min_norm(self, z, w):
+        """``H``, ``h`` and the undetermined features from the minimum-norm solution."""
+        m = z.shape[1]
         sw = np.sqrt(w)
         basis = _sum_zero_basis(m)
         a_mat = (sw[:, None] * z) @ basis  # (C, M-1)
-        u_mat, sing, vt = np.linalg.svd(a_mat, full_matrices=False)
+        # A = Q R, R = U S V^T (small), so pinv(A) = V S^-2 V^T A^T on the rank kept: the SVD of
+        # the (M-1)-square R instead of the tall A (several times faster, as accurate).
+        r_mat = np.linalg.qr(a_mat, mode="r") if a_mat.shape[0] >= a_mat.shape[1] else a_mat
+        _, sing, vt = np.linalg.svd(r_mat, full_matrices=True)
         tol = sing.max(initial=0.0) * max(a_mat.shape) * np.finfo(np.float64).eps
         rank = int(np.count_nonzero(sing > tol))
-        pinv = vt[:rank].T @ (u_mat[:, :rank].T / sing[:rank, None])  # (M-1, C)
+        pinv = (vt[:rank].T / sing[:rank] ** 2) @ (vt[:rank] @ a_mat.T)  # (M-1, C)
         self.h_mat = np.ascontiguousarray(basis @ pinv * sw[None, :])  # (M, C)
         self.h_vec = (1.0 - self.h_mat @ z.sum(axis=1)) / m  # (M,)
-        if a_mat.shape[0] < a_mat.shape[1]:  # fewer coalitions than free directions: vt is short
-            vt = np.linalg.svd(a_mat, full_matrices=True)[2]
         null = basis @ vt[rank:].T  # (M, M-1-rank), orthonormal columns
         #: Features whose value the coalitions do not determine (True = undetermined).
         self.undetermined = np.linalg.norm(null, axis=1) > 1e-8 if null.shape[1] else np.zeros(m, dtype=bool)
-        sampled = np.flatnonzero(plan.partner > -2)
-        first = sampled[(plan.partner[sampled] < 0) | (plan.partner[sampled] > sampled)]
-        self.pair_a = first  # one coalition of each drawn pair
-        self.pair_b = plan.partner[first]  # its complement, -1 when missing
-        self.pair_n = plan.counts[first]
-        self.n_draws = float(self.pair_n.sum())
-        self.min_draws = min_draws(plan.masks.shape[1])
-        # Everything of the standard errors that does not depend on y, built once:
-        # the pairs' coalitions (a then b, a missing b replaced by a with a zero coefficient),
-        # their masks, and the coefficients of sum_q n_q g_q and sum_q n_q g_q^2.
-        has_b = self.pair_b >= 0
-        b = np.where(has_b, self.pair_b, first)
+
+    def _pairs(self, plan, z, parent):
+        """Everything of the standard errors that does not depend on ``y``: the pairs' coalitions
+        (a then b, a missing b replaced by a with a zero coefficient), their masks, and the
+        coefficients of ``sum_q n_q g_q`` and ``sum_q n_q g_q^2``. Nothing when no standard error
+        is computed (exact plan, or fewer than ``min_draws`` draws)."""
+        if parent is None:
+            sampled = np.flatnonzero(plan.partner > -2)
+            first = sampled[(plan.partner[sampled] < 0) | (plan.partner[sampled] > sampled)]
+            self.pair_a = first  # one coalition of each drawn pair
+            self.pair_b = plan.partner[first]  # its complement, -1 when missing
+            self.pair_n = plan.counts[first]
+            self.n_draws = float(self.pair_n.sum())
+            self.min_draws = min_draws(plan.masks.shape[1])
+            self.has_b = self.pair_b >= 0
+            self.pair_rows = np.concatenate([first, np.where(self.has_b, self.pair_b, first)])  # (2Q,)
+            # sum_q n_q g_q = H[:, sampled] r[sampled] = -H[:, enumerated] r[enumerated], because
+            # the residuals of the fit satisfy H r = 0 (class docstring): the few enumerated
+            # coalitions give it at a fraction of the cost.
+            self.enum = np.flatnonzero(plan.partner == -2)
+        else:
+            for name in ("pair_a", "pair_b", "pair_n", "n_draws", "min_draws", "has_b", "pair_rows", "enum"):
+                setattr(self, name, getattr(parent, name))
+        self.with_se = not self.exact and self.n_draws >= self.min_draws
+        if not self.with_se:
+            return
+        q = self.pair_a.shape[0]
         n = self.pair_n
-        h_a = self.h_mat[:, first]
-        h_b = np.where(has_b[None, :], self.h_mat[:, b], 0.0)
-        self.pair_rows = np.concatenate([first, b])  # (2Q,)
+        h_a = self.h_mat[:, self.pair_a]
+        h_b = np.where(self.has_b[None, :], self.h_mat[:, self.pair_rows[q:]], 0.0)
         self.z_pairs = np.ascontiguousarray(z[self.pair_rows])  # (2Q, M)
-        # sum_q n_q g_q = H[:, sampled] r[sampled] = -H[:, enumerated] r[enumerated], because the
-        # residuals of the fit satisfy H r = 0 (class docstring): the few enumerated coalitions
-        # give it at a fraction of the cost.
-        self.enum = np.flatnonzero(plan.partner == -2)
         self.h_enum = np.ascontiguousarray(self.h_mat[:, self.enum])  # (M, E)
         self.z_enum = np.ascontiguousarray(z[self.enum])  # (E, M)
-        if first.shape[0]:
-            self.coef2 = np.ascontiguousarray(
-                np.concatenate([h_a * h_a / n, 2.0 * h_a * h_b / n, h_b * h_b / n], axis=1))  # (M, 3Q)
+        self.coef2 = np.ascontiguousarray(
+            np.concatenate([h_a * h_a / n, 2.0 * h_a * h_b / n, h_b * h_b / n], axis=1))  # (M, 3Q)
 
     def solve(self, y, delta):
         """SHAP values and standard errors for many rows and outputs.
@@ -235,7 +277,7 @@ class _Solver:
         """The sandwich standard errors of :meth:`solve` (class docstring), (M, R)."""
         if self.exact:
             return np.zeros_like(phi)
-        if self.n_draws < self.min_draws:
+        if not self.with_se:
             return np.full_like(phi, np.inf)
         n_pairs = self.pair_a.shape[0]
         resid = y[self.pair_rows]  # (2Q, R): residuals of the a's, then of the b's
@@ -528,7 +570,7 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
             sol = reduced.get(token)
             if sol is None:
                 with _one_blas_thread():
-                    sol = reduced[token] = _Solver(plan, keep)
+                    sol = reduced[token] = _Solver(plan, keep, parent=solver)
         nr = rows.shape[0]
         ymat = yadj[rows].transpose(1, 0, 2).reshape(n_plan, nr * n_out)  # (C, nr*D)
         with _one_blas_thread():

@@ -510,3 +510,26 @@ def test_table_path_same_bytes_for_one_and_two_workers():
     for name in ("values", "standard_errors", "fx", "expected_value", "reference"):
         assert getattr(runs[1], name).tobytes() == getattr(runs[0], name).tobytes()
     assert runs[0].values[7].tobytes() == runs[0].values[3].tobytes()
+
+
+@settings(max_examples=30, deadline=None)
+@given(m=st.integers(3, 13), extra=st.integers(0, 300), seed=st.integers(0, 1000), data=st.data())
+def test_reduced_solver_from_the_kkt_system_equals_the_minimum_norm_one(m, extra, seed, data):
+    """Records with baseline-equal features use the (M'+1)-square KKT solve when the plan
+    determines the values; it is the same linear map as the general minimum-norm solver."""
+    from clarify_engine.explain._kernel_shap import _Solver
+
+    plan = coalition_plan(m, determining_budget(m) + extra, seed)
+    parent = _Solver(plan)
+    assert not parent.undetermined.any()
+    dropped = data.draw(st.lists(st.integers(0, m - 1), min_size=1, max_size=m - 2, unique=True))
+    keep = np.setdiff1d(np.arange(m), dropped)
+    fast = _Solver(plan, keep, parent=parent)
+    general = _Solver(plan, keep)
+    np.testing.assert_allclose(fast.h_mat, general.h_mat, atol=1e-9, rtol=0)
+    np.testing.assert_allclose(fast.h_vec, general.h_vec, atol=1e-9, rtol=0)
+    assert not general.undetermined.any()
+    y = np.random.default_rng(seed).normal(size=(plan.masks.shape[0], 3))
+    delta = y.sum(axis=0)
+    for a, b in zip(fast.solve(y, delta), general.solve(y, delta)):
+        np.testing.assert_allclose(a, b, atol=1e-9, rtol=0)
