@@ -445,8 +445,8 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     M == 0 gives empty values; M == 1 gives ``link(f(x)) - link(v(empty))`` (as shap).
     The plan, its weights and the factorised regression are shared by all rows.
 
-    Any ``num_samples >= 1`` runs. Below ``determining_budget(M) = min(2M, 2^M - 2)`` the drawn
-    coalitions may not determine every value: the values are then the minimum-norm solution of
+    Any ``num_samples >= 1`` runs. Below ``determining_budget(M) = 2M - 3`` the coalitions do
+    not determine every value: the values are then the minimum-norm solution of
     the constrained regression (:class:`_Solver`), they still add up to ``fx - reference``, and
     the standard errors of the undetermined ones are ``inf``.
 

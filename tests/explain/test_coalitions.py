@@ -106,7 +106,7 @@ def test_same_seed_same_plan_below_two_m_and_different_seeds_differ(m, budget):
     assert not np.array_equal(plans[0].masks, plans[2].masks)
 
 
-@pytest.mark.parametrize("m, expected", [(2, 2), (3, 6), (4, 8), (14, 28), (70, 140)])
+@pytest.mark.parametrize("m, expected", [(2, 1), (3, 3), (4, 5), (14, 25), (70, 137)])
 def test_determining_budget(m, expected):
     assert determining_budget(m) == expected
 
@@ -126,22 +126,31 @@ def test_from_two_m_on_every_single_feature_and_its_complement_is_in_the_plan(m)
     assert more.n_enumerated == 2 * m and more.masks.shape[0] == budget + 5
 
 
-@pytest.mark.parametrize("m, budget", [(14, 1), (14, 15), (14, 27), (5, 2), (2, 1)])
-def test_small_budgets_give_a_plan_of_that_size(m, budget):
+@pytest.mark.parametrize("m, budget", [(14, 1), (14, 15), (14, 24), (14, 25), (14, 27), (5, 2), (2, 1)])
+def test_below_two_m_the_budget_goes_to_single_features_and_their_complements(m, budget):
     for seed in (0, None):
         plan = coalition_plan(m, budget, seed)
-        assert plan.masks.shape[0] == budget and not plan.exact
-        assert plan.n_enumerated == 0  # nothing enumerated: every coalition drawn
+        assert plan.masks.shape[0] == budget and not plan.exact and plan.n_enumerated == 0
+        masks = plan.masks
+        alone = masks.sum(axis=1) == 1
+        pairs = budget // 2
+        # pairs first: a feature alone, then every feature but it; an odd budget ends alone
+        np.testing.assert_array_equal(masks[0: 2 * pairs: 2], 1 - masks[1: 2 * pairs: 2])
+        assert alone[0: 2 * pairs: 2].all() and alone.sum() == pairs + budget % 2
+        singles = np.flatnonzero(masks[alone].any(axis=0))
+        assert singles.shape[0] == pairs + budget % 2  # distinct features
+        np.testing.assert_allclose(plan.weights, 1.0 / budget)
+        assert determines_every_value(masks) == (budget >= determining_budget(m))
 
 
 def test_budget_note_names_the_budget_that_determines_every_value():
     assert budget_note(14, 15) == (
-        "num_samples=15 is below the 28 coalitions that determine every value for 14 features; values are a "
+        "num_samples=15 is below the 25 coalitions that determine every value for 14 features; values are a "
         "minimum-norm estimate (features the drawn coalitions cannot tell apart share equally what those "
         "coalitions leave unexplained), they still add up to the model output, and their standard errors are "
-        "inf where the coalitions cannot bound the error; set num_samples to at least 28 to determine every value")
-    assert budget_note(14, 28) is None and budget_note(14, None) is None
-    assert budget_note(3, 5).startswith("num_samples=5 is below the 6 coalitions that determine every value for 3 ")
+        "inf where the coalitions cannot bound the error; set num_samples to at least 25 to determine every value")
+    assert budget_note(14, 25) is None and budget_note(14, None) is None
+    assert budget_note(4, 4).startswith("num_samples=4 is below the 5 coalitions that determine every value for 4 ")
     assert budget_note(1, 1) is None and budget_note(0, 1) is None
     with pytest.raises(ValueError, match="num_samples must be a positive integer; found 0"):
         budget_note(5, 0)

@@ -365,11 +365,15 @@ def test_manifest_records_the_budget_and_calls():
 
 
 def test_manifest_says_whether_the_budget_determines_every_value():
-    config = _config({"baseline": [[40, 2500.0, 5]], "num_samples": 6, "seed": 0})
+    config = _config({"baseline": [[40, 2500.0, 5]], "num_samples": 3, "seed": 0})
     _, _, extras, _ = _run(config, _frame(4), linear)
     manifest = extras["manifest"]
     assert manifest["budget_small"] is False and manifest["budget_note"] is None
-    assert manifest["budget_to_determine_every_value"] == 6 and manifest["values_determined"] is True
+    assert manifest["budget_to_determine_every_value"] == 3 and manifest["values_determined"] is True
+    config = _config({"baseline": [[40, 2500.0, 5]], "num_samples": 2, "seed": 0})
+    manifest = _run(config, _frame(4), linear)[2]["manifest"]
+    assert manifest["budget_small"] is True and manifest["values_determined"] is False
+    assert manifest["budget_note"] == budget_note(3, 2)
 
 
 class _Records(logging.Handler):
@@ -415,7 +419,7 @@ def test_the_notebooks_small_budget_runs_end_to_end_and_says_so(tmp_path):
     note = budget_note(14, 15)
     assert ("WARNING", "Kernel SHAP: " + note) in records.messages
     assert manifest["budget_small"] is True and manifest["budget_note"] == note
-    assert manifest["budget_to_determine_every_value"] == 28 and manifest["values_determined"] is False
+    assert manifest["budget_to_determine_every_value"] == 25 and manifest["values_determined"] is False
     assert manifest["n_coalitions"] == 15 and not manifest["exact"]
     written = json.loads((tmp_path / "run_manifest.json").read_text())
     assert written["kernel_shap"]["budget_small"] is True
