@@ -105,13 +105,19 @@ def test_file_baseline_in_dataset_format(csv_dataset, tmp_path):
         baseline_from_config({"baseline": str(tmp_path / "bad.csv")}, csv_dataset, dataset_type="text/csv")
 
 
-def test_baseline_written_by_us_reads_back(csv_dataset, tmp_path):
-    from clarify_engine.report._shap_outputs import write_shap_outputs
+def test_baseline_written_by_the_job_reads_back(csv_dataset, tmp_path):
+    """A job computes a baseline and writes explanations_shap/baseline.csv (the production path,
+    analyze -> run.py); that file, given back as methods.shap.baseline, reads as the same rows."""
+    from clarify_engine import analyze
 
+    config = {**CSV_CONFIG, "methods": {"shap": {"num_clusters": 2, "seed": 0}}}
+    analyze(config, csv_dataset.frame, lambda f: f["Age"].to_numpy() * 0.01 + (f["Gender"] == "F") * 0.1,
+            output_dir=tmp_path)
+    path = tmp_path / "explanations_shap" / "baseline.csv"
     frame, _ = cluster_baseline(csv_dataset.frame[csv_dataset.features], 2, seed=0)
-    (path,) = write_shap_outputs(tmp_path, baseline=frame)
     again = baseline_from_config({"baseline": str(path)}, csv_dataset, dataset_type="text/csv")
     pd.testing.assert_frame_equal(again, frame, check_dtype=False)
+    assert again["Gender"].tolist() == frame["Gender"].tolist()
 
 
 # ------------------------------------------------------------------------ computed baselines
