@@ -154,7 +154,7 @@ class _Solver:
     ``= 2M`` draws. With no draw the kernel mass of the classes not enumerated is simply missing
     from the fit, an error no formula sees; with few draws the first-order formula is not
     calibrated: measured at M = 10 and 14 (``docs/explainability.md``), the RMS of
-    ``error / standard error`` is 3 to 34 with at most M draws, 1.3 to 1.6 at 2M, 1.1 at 4M.
+    ``error / standard error`` was 2.5 to 34 below 2M draws, 1.35 to 1.6 at 2M, 1.1 at 4M.
 
     Parameters
     ----------
