@@ -121,8 +121,8 @@ class _Solver:
     and, among the minimisers, the one of least ``|phi|`` (minimum norm). Writing
     ``phi = delta/M 1 + P u`` with ``P`` (M, M-1) an orthonormal basis of the vectors summing to
     0, the constraint holds for every ``u`` and ``|phi|^2 = delta^2/M + |u|^2``, so the answer is
-    ``u = pinv(W^1/2 Z P) W^1/2 (y - delta/M Z 1)`` (pseudo-inverse by SVD, singular values below
-    ``max(C, M) * eps * s_max`` dropped). It depends only on the plan: ``phi = H y + h delta``
+    ``u = pinv(W^1/2 Z P) W^1/2 (y - delta/M Z 1)`` (pseudo-inverse from the SVD of the R factor
+    of a QR, singular values below ``max(C, M) * eps * s_max`` dropped). It depends only on the plan: ``phi = H y + h delta``
     with ``H`` (M, C) and ``h`` (M,), and every row and output is one GEMM ``H @ Y``.
 
     When the coalitions determine the values (``W^1/2 Z P`` of rank ``M - 1``, always from
