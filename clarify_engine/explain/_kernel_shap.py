@@ -71,6 +71,10 @@ class KernelShapResult:
         (all features explained) every row equals ``expected_value``; with ``explain`` the
         features left out keep the record's value, so the reference depends on the row and
         ``fx - expected_value`` also contains their joint effect, ``reference - expected_value``.
+    determined : bool
+        True when the plan's coalitions determine every value (always from
+        ``determining_budget(M)`` on). When False the values are the minimum-norm estimate
+        and the standard errors of the undetermined ones are ``inf``.
     """
 
     values: np.ndarray
@@ -80,6 +84,7 @@ class KernelShapResult:
     n_coalitions: int
     exact: bool
     reference: np.ndarray
+    determined: bool = True
 
 
 def _apply_link(p, link):
@@ -90,6 +95,21 @@ def _apply_link(p, link):
     return np.log(q) - np.log1p(-q)
 
 
+def min_draws(m: int) -> int:
+    """Draws of the random part below which standard errors are ``inf`` (``2 * m``)."""
+    return 2 * m
+
+
+def _sum_zero_basis(m):
+    """Orthonormal basis (m, m - 1) of the vectors whose entries sum to 0 (Helmert's columns)."""
+    basis = np.zeros((m, m - 1))
+    for k in range(1, m):
+        basis[:k, k - 1] = 1.0
+        basis[k, k - 1] = -float(k)
+        basis[:, k - 1] /= np.sqrt(k * (k + 1.0))
+    return basis
+
+
 class _Solver:
     """The constrained weighted least squares of Kernel SHAP, factorised once per plan.
 
@@ -98,11 +118,20 @@ class _Solver:
 
         minimise  sum_c w_c (y_c - z_c . phi)^2   subject to   sum_j phi_j = delta
 
-    The KKT system ``[[G, 1], [1^T, 0]] [phi; lam] = [Z^T W y; delta]`` with ``G = Z^T W Z``
-    depends only on the plan, so it is solved once for the matrix right-hand side
-    ``[Z^T W; 0]`` and the unit vector: ``phi = H y + h delta`` with ``H`` (M, C) and ``h`` (M,).
-    Every row and output is then one GEMM ``H @ Y``. This is the same estimator as shap's
-    elimination of the last feature (spec ``kernel-shap.md`` §2 step 8), without l1 selection.
+    and, among the minimisers, the one of least ``|phi|`` (minimum norm). Writing
+    ``phi = delta/M 1 + P u`` with ``P`` (M, M-1) an orthonormal basis of the vectors summing to
+    0, the constraint holds for every ``u`` and ``|phi|^2 = delta^2/M + |u|^2``, so the answer is
+    ``u = pinv(W^1/2 Z P) W^1/2 (y - delta/M Z 1)`` (pseudo-inverse from the SVD of the R factor
+    of a QR, singular values below ``max(C, M) * eps * s_max`` dropped). It depends only on the plan: ``phi = H y + h delta``
+    with ``H`` (M, C) and ``h`` (M,), and every row and output is one GEMM ``H @ Y``.
+
+    When the coalitions determine the values (``W^1/2 Z P`` of rank ``M - 1``, always from
+    :func:`._coalitions.determining_budget` on) this is the unique constrained least-squares
+    solution, the estimator of shap's elimination of the last feature (spec ``kernel-shap.md``
+    §2 step 8) without l1 selection, and exactly the Shapley values for a plan holding every
+    coalition. Below it the directions the coalitions do not see are set to 0: features the
+    coalitions cannot tell apart share equally what the coalitions leave unexplained. Those
+    features are ``undetermined`` (the null space of the regression has a component on them).
 
     Standard errors (paired-draw sandwich, Covert & Lee 2021 §4 in spirit): the random part of
     the plan is ``N`` independent draws, each a (subset, complement) pair ``q`` drawn ``n_q``
@@ -113,66 +142,116 @@ class _Solver:
         Var(phi) ~= N / (N - 1) * ( sum_q n_q g_q^2 - (sum_q n_q g_q)^2 / N )
 
     (elementwise), the sample variance of the per-draw contributions times ``N``. The first sum
-    is computed as ``-H[:, E] r[E]`` over the enumerated coalitions ``E`` (the constrained fit's
-    residuals satisfy ``H r = 0``), the second as one GEMM over the pairs. Enumerated
-    coalitions are not random and add nothing. So the standard errors are 0 when the plan is
-    exact, and 0 (to rounding) whenever the residuals cancel within each pair: additive models,
-    and with paired sampling also models with only pairwise interactions, whose Kernel SHAP
-    estimate is exact. With fewer than 2 draws they are NaN.
+    is computed as ``-H[:, E] r[E]`` over the enumerated coalitions ``E`` (the fit's residuals
+    satisfy ``H r = 0``: ``H = P pinv(A) W^1/2`` and ``pinv(A) W^1/2 r = u - pinv(A) A u = 0``
+    because ``u`` lies in the row space of ``A``), the second as one GEMM over the pairs.
+    Enumerated coalitions are not random and add nothing. So the standard errors are 0 when the
+    plan is exact, and 0 (to rounding) whenever the residuals cancel within each pair: additive
+    models, and with paired sampling also models with only pairwise interactions, whose Kernel
+    SHAP estimate is exact. They are ``inf`` where no error bound can be given: for an
+    undetermined feature (the coalitions say nothing about part of its value), and for every
+    feature when the plan is not exact and its random part has fewer than :func:`min_draws`
+    ``= 2M`` draws. With no draw the kernel mass of the classes not enumerated is simply missing
+    from the fit, an error no formula sees; with few draws the first-order formula is not
+    calibrated: measured at M = 10 and 14 (``docs/explainability.md``), the RMS of
+    ``error / standard error`` was 2.5 to 34 below 2M draws, 1.35 to 1.6 at 2M, 1.1 at 4M.
+
+    Parameters
+    ----------
+    plan : CoalitionPlan
+    keep : ndarray of int, optional
+        Solve for these features only (the others are fixed at 0); None = every feature.
+    parent : _Solver, optional
+        The solver of the same plan on every feature. When it determines the values they are
+        determined on ``keep`` too: the unique solution is then taken from the KKT system
+        ``[[Z^T W Z, 1], [1^T, 0]]``, an (M+1)-square solve, instead of a factorisation of the
+        tall ``W^1/2 Z P``, and what does not depend on ``keep`` is shared. One such solver is
+        built per set of baseline-equal features.
     """
 
-    def __init__(self, plan: CoalitionPlan):
-        z = plan.masks.astype(np.float64)
-        w = plan.weights
-        m = z.shape[1]
-        self.z = z
-        self.w = w
+    def __init__(self, plan: CoalitionPlan, keep=None, parent=None):
+        z = plan.masks.astype(np.float64) if parent is None else parent.z
+        if keep is not None:
+            z = np.ascontiguousarray(z[:, keep])
+        else:
+            self.z = z
         self.exact = plan.exact
+        determined = parent is not None and not parent.undetermined.any()
+        if not (determined and self._kkt(z, plan.weights)):
+            self._min_norm(z, plan.weights)
+        self._pairs(plan, z, parent)
+
+    def _kkt(self, z, w):
+        """``H`` and ``h`` from the KKT system; False when it is singular (then use the SVD)."""
+        m = z.shape[1]
         kkt = np.zeros((m + 1, m + 1))
         kkt[:m, :m] = z.T @ (w[:, None] * z)
         kkt[:m, m] = 1.0
         kkt[m, :m] = 1.0
-        rhs = np.zeros((m + 1, z.shape[0] + 1 + m))
-        rhs[:m, : z.shape[0]] = z.T * w[None, :]
-        rhs[m, z.shape[0]] = 1.0
-        rhs[:m, z.shape[0] + 1:] = np.eye(m)
         try:
-            sol = np.linalg.solve(kkt, rhs)
-        except np.linalg.LinAlgError as exc:
-            raise ValueError(
-                f"the {z.shape[0]} coalitions sampled for M={m} features do not determine the "
-                f"SHAP values (singular regression); raise num_samples") from exc
-        if not np.all(np.isfinite(sol)):
-            raise ValueError(
-                f"the {z.shape[0]} coalitions sampled for M={m} features do not determine the "
-                f"SHAP values (singular regression); raise num_samples")
-        self.h_mat = np.ascontiguousarray(sol[:m, : z.shape[0]])  # (M, C)
-        self.h_vec = sol[:m, z.shape[0]].copy()  # (M,)
-        sampled = np.flatnonzero(plan.partner > -2)
-        first = sampled[(plan.partner[sampled] < 0) | (plan.partner[sampled] > sampled)]
-        self.pair_a = first  # one coalition of each drawn pair
-        self.pair_b = plan.partner[first]  # its complement, -1 when missing
-        self.pair_n = plan.counts[first]
-        self.n_draws = float(self.pair_n.sum())
-        # Everything of the standard errors that does not depend on y, built once:
-        # the pairs' coalitions (a then b, a missing b replaced by a with a zero coefficient),
-        # their masks, and the coefficients of sum_q n_q g_q and sum_q n_q g_q^2.
-        has_b = self.pair_b >= 0
-        b = np.where(has_b, self.pair_b, first)
+            inv = np.linalg.inv(kkt)
+        except np.linalg.LinAlgError:
+            return False
+        if not np.all(np.isfinite(inv)):
+            return False
+        self.h_mat = np.ascontiguousarray(inv[:m, :m] @ (z.T * w[None, :]))  # (M, C)
+        self.h_vec = inv[:m, m].copy()
+        self.undetermined = np.zeros(m, dtype=bool)
+        return True
+
+    def _min_norm(self, z, w):
+        """``H``, ``h`` and the undetermined features from the minimum-norm solution."""
+        m = z.shape[1]
+        sw = np.sqrt(w)
+        basis = _sum_zero_basis(m)
+        a_mat = (sw[:, None] * z) @ basis  # (C, M-1)
+        # A = Q R, R = U S V^T (small), so pinv(A) = V S^-2 V^T A^T on the rank kept: the SVD of
+        # the (M-1)-square R instead of the tall A (several times faster, as accurate).
+        r_mat = np.linalg.qr(a_mat, mode="r") if a_mat.shape[0] >= a_mat.shape[1] else a_mat
+        _, sing, vt = np.linalg.svd(r_mat, full_matrices=True)
+        tol = sing.max(initial=0.0) * max(a_mat.shape) * np.finfo(np.float64).eps
+        rank = int(np.count_nonzero(sing > tol))
+        pinv = (vt[:rank].T / sing[:rank] ** 2) @ (vt[:rank] @ a_mat.T)  # (M-1, C)
+        self.h_mat = np.ascontiguousarray(basis @ pinv * sw[None, :])  # (M, C)
+        self.h_vec = (1.0 - self.h_mat @ z.sum(axis=1)) / m  # (M,)
+        null = basis @ vt[rank:].T  # (M, M-1-rank), orthonormal columns
+        #: Features whose value the coalitions do not determine (True = undetermined).
+        self.undetermined = np.linalg.norm(null, axis=1) > 1e-8 if null.shape[1] else np.zeros(m, dtype=bool)
+
+    def _pairs(self, plan, z, parent):
+        """Everything of the standard errors that does not depend on ``y``: the pairs' coalitions
+        (a then b, a missing b replaced by a with a zero coefficient), their masks, and the
+        coefficients of ``sum_q n_q g_q`` and ``sum_q n_q g_q^2``. Nothing when no standard error
+        is computed (exact plan, or fewer than ``min_draws`` draws)."""
+        if parent is None:
+            sampled = np.flatnonzero(plan.partner > -2)
+            first = sampled[(plan.partner[sampled] < 0) | (plan.partner[sampled] > sampled)]
+            self.pair_a = first  # one coalition of each drawn pair
+            self.pair_b = plan.partner[first]  # its complement, -1 when missing
+            self.pair_n = plan.counts[first]
+            self.n_draws = float(self.pair_n.sum())
+            self.min_draws = min_draws(plan.masks.shape[1])
+            self.has_b = self.pair_b >= 0
+            self.pair_rows = np.concatenate([first, np.where(self.has_b, self.pair_b, first)])  # (2Q,)
+            # sum_q n_q g_q = H[:, sampled] r[sampled] = -H[:, enumerated] r[enumerated], because
+            # the residuals of the fit satisfy H r = 0 (class docstring): the few enumerated
+            # coalitions give it at a fraction of the cost.
+            self.enum = np.flatnonzero(plan.partner == -2)
+        else:
+            for name in ("pair_a", "pair_b", "pair_n", "n_draws", "min_draws", "has_b", "pair_rows", "enum"):
+                setattr(self, name, getattr(parent, name))
+        self.with_se = not self.exact and self.n_draws >= self.min_draws
+        if not self.with_se:
+            return
+        q = self.pair_a.shape[0]
         n = self.pair_n
-        h_a = self.h_mat[:, first]
-        h_b = np.where(has_b[None, :], self.h_mat[:, b], 0.0)
-        self.pair_rows = np.concatenate([first, b])  # (2Q,)
+        h_a = self.h_mat[:, self.pair_a]
+        h_b = np.where(self.has_b[None, :], self.h_mat[:, self.pair_rows[q:]], 0.0)
         self.z_pairs = np.ascontiguousarray(z[self.pair_rows])  # (2Q, M)
-        # sum_q n_q g_q = H[:, sampled] r[sampled] = -H[:, enumerated] r[enumerated], because the
-        # residuals of the constrained fit satisfy H r = 0 (H Z = I - h 1^T from the KKT system,
-        # and 1^T phi = delta): the few enumerated coalitions give it at a fraction of the cost.
-        self.enum = np.flatnonzero(plan.partner == -2)
         self.h_enum = np.ascontiguousarray(self.h_mat[:, self.enum])  # (M, E)
         self.z_enum = np.ascontiguousarray(z[self.enum])  # (E, M)
-        if first.shape[0]:
-            self.coef2 = np.ascontiguousarray(
-                np.concatenate([h_a * h_a / n, 2.0 * h_a * h_b / n, h_b * h_b / n], axis=1))  # (M, 3Q)
+        self.coef2 = np.ascontiguousarray(
+            np.concatenate([h_a * h_a / n, 2.0 * h_a * h_b / n, h_b * h_b / n], axis=1))  # (M, 3Q)
 
     def solve(self, y, delta):
         """SHAP values and standard errors for many rows and outputs.
@@ -189,11 +268,18 @@ class _Solver:
         """
         phi = self.h_mat @ y
         phi += self.h_vec[:, None] * delta[None, :]
+        phi += ((delta - phi.sum(axis=0)) / phi.shape[0])[None, :]  # additivity to rounding of delta
+        se = self._standard_errors(y, phi)
+        se[self.undetermined] = np.inf
+        return phi, se
+
+    def _standard_errors(self, y, phi):
+        """The sandwich standard errors of :meth:`solve` (class docstring), (M, R)."""
+        if self.exact:
+            return np.zeros_like(phi)
+        if not self.with_se:
+            return np.full_like(phi, np.inf)
         n_pairs = self.pair_a.shape[0]
-        if n_pairs == 0:
-            return phi, np.zeros_like(phi)
-        if self.n_draws < 2:
-            return phi, np.full_like(phi, np.nan)
         resid = y[self.pair_rows]  # (2Q, R): residuals of the a's, then of the b's
         resid -= self.z_pairs @ phi
         if self.enum.shape[0]:
@@ -209,7 +295,7 @@ class _Solver:
         np.multiply(rb, rb, out=sq[2 * n_pairs:])
         s2 = self.coef2 @ sq  # sum_q n_q g_q^2
         var = (s2 - s1 * s1 / self.n_draws) * (self.n_draws / (self.n_draws - 1.0))
-        return phi, np.sqrt(np.clip(var, 0.0, None))
+        return np.sqrt(np.clip(var, 0.0, None))
 
 
 def _check_matrix(name, a):
@@ -291,6 +377,17 @@ class _Builder:
         return self.rows[:n_unique], inverse
 
 
+def _dummy_features(X, baseline, cols):
+    """(n, M) bool: explained feature ``j`` of record ``i`` is bit-identical to column
+    ``cols[j]`` of every baseline row, so it cannot change any synthetic row of the record."""
+    xb = X.view(np.uint64)[:, cols]
+    bb = baseline.view(np.uint64)[:, cols]
+    out = np.ones(xb.shape, dtype=bool)
+    for k in range(bb.shape[0]):
+        out &= xb == bb[k][None, :]
+    return out
+
+
 def _distinct_records(X):
     """Bit-identical records of ``X`` found once: (first index of each distinct record, inverse),
     or (None, None) when every record is distinct. Distinct records keep their order."""
@@ -348,6 +445,17 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     M == 0 gives empty values; M == 1 gives ``link(f(x)) - link(v(empty))`` (as shap).
     The plan, its weights and the factorised regression are shared by all rows.
 
+    Any ``num_samples >= 1`` runs. Below ``determining_budget(M) = 2M - 3`` the coalitions do
+    not determine every value: the values are then the minimum-norm solution of
+    the constrained regression (:class:`_Solver`), they still add up to ``fx - reference``, and
+    the standard errors of the undetermined ones are ``inf``.
+
+    A feature whose value in a record is bit-identical to its value in every baseline row
+    cannot change any synthetic row of that record, so its Shapley value is exactly 0 (the
+    dummy axiom). It gets exactly ``0.0`` (standard error 0) and is left out of that record's
+    regression, which is solved over the other features (one factorisation per distinct set of
+    such features; shap drops these features the same way).
+
     Rows sent to ``predict`` (identical = bit-identical, so NaN payloads and the sign of zero
     count): within one explained record no synthetic row is sent twice (coalitions that collide
     where the record equals a baseline row, the full coalition once for all baseline rows);
@@ -393,6 +501,8 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
         inner = plan.masks
     else:
         plan, solver, inner = None, None, np.zeros((0, m), dtype=np.uint8)
+    # Solvers for records with features equal to every baseline row (dummies), by that set.
+    reduced = {}
     n_plan = inner.shape[0]
     masks = np.concatenate([np.zeros((1, m), np.uint8), inner, np.ones((1, m), np.uint8)])
     n_coal = masks.shape[0]
@@ -404,6 +514,7 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
         X = np.ascontiguousarray(X[first])
         n_rows = X.shape[0]
 
+    dummy = _dummy_features(X, baseline, idx)  # (n, M) bool
     values = np.zeros((n_rows, m, n_out))
     ses = np.zeros((n_rows, m, n_out))
     fx = np.zeros((n_rows, n_out))
@@ -429,14 +540,51 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
         fx[start:stop] = full
         reference[start:stop] = ref
         if m == 1:
-            values[start:stop, 0, :] = full - ref
+            values[start:stop, 0, :] = np.where(dummy[start:stop], 0.0, full - ref)
         elif m >= 2:
             yadj = _apply_link(ey[:, 1:-1, :], link) - ref[:, None, :]  # (nb, C, D)
-            ymat = yadj.transpose(1, 0, 2).reshape(n_plan, nb * n_out)  # (C, nb*D)
-            with _one_blas_thread():
-                phi, se = solver.solve(ymat, (full - ref).reshape(nb * n_out))  # (M, nb*D)
-            values[start:stop] = phi.reshape(m, nb, n_out).transpose(1, 0, 2)
-            ses[start:stop] = se.reshape(m, nb, n_out).transpose(1, 0, 2)
+            block_dummy = dummy[start:stop]
+            if not block_dummy.any():
+                groups = [(None, np.arange(nb))]
+            else:
+                keys, group_of = np.unique(block_dummy, axis=0, return_inverse=True)
+                groups = [(keys[g], np.flatnonzero(group_of.reshape(-1) == g)) for g in range(keys.shape[0])]
+            for key, rows in groups:
+                solve_group(key, rows, start, yadj, full - ref)
+
+    def solve_group(key, rows, start, yadj, delta):
+        """SHAP values of block rows ``rows`` (block-local) whose dummy features are ``key``."""
+        at = start + rows
+        if key is None or not key.any():
+            sol, keep = solver, None
+        else:
+            keep = np.flatnonzero(~key)
+            if keep.shape[0] < 2:  # 0 or 1 feature can change the output: no regression
+                vals = np.zeros((rows.shape[0], m, n_out))
+                if keep.shape[0] == 1:
+                    vals[:, keep[0], :] = delta[rows]
+                values[at] = vals
+                ses[at] = 0.0
+                return
+            token = key.tobytes()
+            sol = reduced.get(token)
+            if sol is None:
+                with _one_blas_thread():
+                    sol = reduced[token] = _Solver(plan, keep, parent=solver)
+        nr = rows.shape[0]
+        ymat = yadj[rows].transpose(1, 0, 2).reshape(n_plan, nr * n_out)  # (C, nr*D)
+        with _one_blas_thread():
+            phi, se = sol.solve(ymat, delta[rows].reshape(nr * n_out))  # (M', nr*D)
+        mk = phi.shape[0]
+        phi = phi.reshape(mk, nr, n_out).transpose(1, 0, 2)
+        se = se.reshape(mk, nr, n_out).transpose(1, 0, 2)
+        if keep is None:
+            values[at], ses[at] = phi, se
+        else:
+            vals = np.zeros((nr, m, n_out))
+            errs = np.zeros((nr, m, n_out))
+            vals[:, keep, :], errs[:, keep, :] = phi, se
+            values[at], ses[at] = vals, errs
 
     # Pipelined, one worker thread runs, in this order: build(0), build(1), finish(0), build(2),
     # finish(1), ... while this thread calls the model. FIFO order keeps a builder's buffers alive
@@ -472,4 +620,5 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
         fx, reference = fx[record_inverse], reference[record_inverse]
     return KernelShapResult(values=values, expected_value=expected_value, fx=fx, standard_errors=ses,
                             n_coalitions=n_plan, exact=bool(plan is None or plan.exact),
-                            reference=reference)
+                            reference=reference,
+                            determined=bool(solver is None or not solver.undetermined.any()))

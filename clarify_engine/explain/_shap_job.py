@@ -123,6 +123,13 @@ def _local_frame(values: np.ndarray, features, labels, joinsource: pd.Series | N
     return frame
 
 
+def _json_error(value) -> float | None:
+    """A standard error for analysis.json: a float, or None (JSON null) when it is inf or NaN,
+    i.e. when the coalitions evaluated cannot bound the error (analysis.json holds no inf)."""
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
 def _shap_config(config):
     shap_cfg = getattr(getattr(config, "methods", None), "shap", None)
     if shap_cfg is None and isinstance(config, Mapping):
@@ -137,7 +144,7 @@ def _get(obj, key, default=None):
     return default if value is None else value
 
 
-def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, base_dir=None,
+def run_shap(config, dataset, predictor, *, workers: int = 1, base_dir=None,
              storage_options: dict | None = None, max_rows_per_call: int = 100_000):
     """Explain every record of ``dataset`` with Kernel SHAP as ``methods.shap`` asks.
 
@@ -149,9 +156,6 @@ def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, b
         The job's dataset; ``dataset.features`` are the model inputs (model order).
     predictor : Predictor
         ``predict(frame) -> ModelOutput`` and ``label_headers`` (names of the scores).
-    output_dir : str or path-like, optional
-        When given, ``explanations_shap/`` files are written there (see
-        :func:`clarify_engine.report._shap_outputs.write_shap_outputs`).
     workers : int, default 1
         Threads of the Kernel SHAP core; results do not depend on it.
     base_dir : str or path-like, optional
@@ -174,7 +178,8 @@ def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, b
         ``standard_errors`` (DataFrame laid out like ``local``), ``standard_error_section``
         (for ``explanations.kernel_shap_standard_errors``), ``baseline`` (DataFrame),
         ``baseline_weights`` (ndarray), ``manifest`` (dict for ``run_manifest.json``),
-        ``result`` (the core's KernelShapResult), ``files`` (paths written).
+        ``result`` (the core's KernelShapResult). The job (``clarify_engine.run``) writes
+        ``local``, ``standard_errors`` and ``baseline`` to ``explanations_shap/``.
 
     Raises
     ------
@@ -184,6 +189,7 @@ def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, b
         Bad ``features_to_explain``, baseline rows of the wrong width, ``label_headers`` whose
         count is not the number of scores.
     """
+    from clarify_engine.explain._coalitions import budget_note, determining_budget
     from clarify_engine.explain._kernel_shap import default_num_samples, kernel_shap
     from clarify_engine.predict import score_columns
 
@@ -232,6 +238,9 @@ def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, b
              len(X), m, len(features), len(B), baseline_source,
              num_samples if num_samples is not None else f"auto ({budget})",
              len(X) * coalitions * len(B), len(X), coalitions, len(B))
+    note = budget_note(m, num_samples)
+    if note is not None:
+        log.warning("Kernel SHAP: %s", note)
     started = time.perf_counter()
     result = kernel_shap(predict, X, B, weights=weights, explain=explain, num_samples=num_samples, seed=seed,
                          link=link, max_rows_per_call=max_rows_per_call, workers=workers)
@@ -254,11 +263,11 @@ def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, b
             "expected_value": float(result.expected_value[k]),
         }
         se_section[label] = {
-            "global_shap_values": {f: float(glob_se[j, k]) for j, f in enumerate(explained)},
+            "global_shap_values": {f: _json_error(glob_se[j, k]) for j, f in enumerate(explained)},
             "mean_local_standard_error": {
-                f: float(result.standard_errors[:, j, k].mean()) for j, f in enumerate(explained)},
+                f: _json_error(result.standard_errors[:, j, k].mean()) for j, f in enumerate(explained)},
             "max_local_standard_error": {
-                f: float(result.standard_errors[:, j, k].max()) for j, f in enumerate(explained)},
+                f: _json_error(result.standard_errors[:, j, k].max()) for j, f in enumerate(explained)},
         }
 
     joinsource = None
@@ -277,6 +286,10 @@ def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, b
         "num_samples": num_samples if num_samples is not None else (default_num_samples(m) if m >= 2 else None),
         "n_coalitions": int(result.n_coalitions),
         "exact": bool(result.exact),
+        "budget_small": note is not None,
+        "budget_to_determine_every_value": determining_budget(m) if m >= 2 else 0,
+        "values_determined": bool(result.determined),
+        "budget_note": note,
         "baseline": {"source": baseline_source, "rows": int(len(baseline)),
                      "weights": [float(w) for w in weights]},
         "model_rows_sent": int(predict.rows_sent),
@@ -294,12 +307,5 @@ def run_shap(config, dataset, predictor, *, output_dir=None, workers: int = 1, b
         "baseline_weights": np.asarray(weights, dtype=np.float64),
         "manifest": manifest,
         "result": result,
-        "files": [],
     }
-    save_local = _get(shap_cfg, "save_local_shap_values", True)
-    if output_dir is not None:
-        from clarify_engine.report._shap_outputs import write_shap_outputs
-
-        extras["files"] = write_shap_outputs(output_dir, local if save_local else None,
-                                             standard_errors if save_local else None, baseline)
     return section, local, extras

@@ -94,3 +94,30 @@ def exact_shapley(f, x, B, weights=None, explain=None, link_name="identity"):
             with_j = bits[:j] + (1,) + bits[j + 1:]
             phi[j] += factorial(s) * factorial(m - s - 1) / factorial(m) * (value[with_j] - v)
     return phi, value[(0,) * m], value[(1,) * m]
+
+
+def coalition_values(f, x, B, masks, weights=None):
+    """``v(S) = sum_k w_k f(x_S, b_k[~S])`` for each row of ``masks`` (all columns explained): (C, D)."""
+    B = np.atleast_2d(B)
+    w = np.full(B.shape[0], 1.0 / B.shape[0]) if weights is None else np.asarray(weights) / np.sum(weights)
+    out = []
+    for mask in masks:
+        rows = np.where(mask.astype(bool)[None, :], x[None, :], B)
+        out.append(w @ np.asarray(f(rows), dtype=np.float64).reshape(B.shape[0], -1))
+    return np.array(out)
+
+
+def constrained_wls(masks, weights, y, delta, keep):
+    """shap's solve, written plainly: features ``keep`` only (the others are 0), the last kept
+    feature eliminated with ``phi_last = delta - sum(others)``, weighted least squares by lstsq.
+    ``y`` (C,), ``delta`` scalar; returns phi (M,)."""
+    z = masks[:, keep].astype(np.float64)
+    last = z[:, -1]
+    design = z[:, :-1] - last[:, None]
+    target = y - last * delta
+    sw = np.sqrt(weights)
+    head = np.linalg.lstsq(design * sw[:, None], target * sw, rcond=None)[0]
+    phi = np.zeros(masks.shape[1])
+    phi[keep[:-1]] = head
+    phi[keep[-1]] = delta - head.sum()
+    return phi

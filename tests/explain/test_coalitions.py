@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clarify_engine.explain._coalitions import coalition_plan, default_num_samples, size_class_mass
+from clarify_engine.explain import budget_note
+from clarify_engine.explain._coalitions import (
+    coalition_plan,
+    default_num_samples,
+    determining_budget,
+    size_class_mass,
+)
 
 
 def shapley_kernel(m, s):
@@ -65,38 +70,92 @@ def test_sampled_plan_enumerates_small_sizes_then_pairs():
     np.testing.assert_allclose(plan.weights[plan.n_enumerated:].sum(), mass[1:].sum() / mass.sum(), rtol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+def determines_every_value(masks):
+    """The constrained regression over ``masks`` has one solution: [Z; 1] has rank M."""
+    m = masks.shape[1]
+    return np.linalg.matrix_rank(np.vstack([masks, np.ones((1, m), dtype=np.uint8)]).astype(np.float64)) == m
+
+
+@settings(max_examples=60, deadline=None)
 @given(m=st.integers(2, 14), budget=st.integers(1, 3000), seed=st.integers(0, 2**31))
 def test_plan_invariants(m, budget, seed):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            plan = coalition_plan(m, budget, seed)
-        except ValueError as exc:
-            assert f"num_samples={budget}" in str(exc)
-            assert budget < m - 1 or "free directions" in str(exc)
-            return
+    plan = coalition_plan(m, budget, seed)
     c = plan.masks.shape[0]
-    assert c <= max(budget, 1) or plan.exact
+    assert 1 <= c <= budget or plan.exact
+    assert plan.exact == (budget >= 2**m - 2)
     assert len({r.tobytes() for r in plan.masks}) == c  # distinct
     sizes = plan.masks.sum(axis=1)
     assert sizes.min() >= 1 and sizes.max() <= m - 1  # neither empty nor full
     assert np.all(plan.weights > 0)
     np.testing.assert_allclose(plan.weights.sum(), 1.0, rtol=1e-12)
-    again = coalition_plan(m, budget, seed) if budget >= 2 * m else plan
+    if budget >= determining_budget(m):
+        assert determines_every_value(plan.masks)
+    # the same seed gives the same plan at every budget, below 2M too
+    again = coalition_plan(m, budget, seed)
     np.testing.assert_array_equal(again.masks, plan.masks)
     np.testing.assert_array_equal(again.weights, plan.weights)
+    np.testing.assert_array_equal(again.counts, plan.counts)
 
 
-def test_refuses_budget_below_m_minus_one():
-    with pytest.raises(ValueError, match=r"num_samples=3 is too small for M=8"):
-        coalition_plan(8, 3, seed=0)
+@pytest.mark.parametrize("m, budget", [(14, 15), (10, 7), (8, 3)])
+def test_same_seed_same_plan_below_two_m_and_different_seeds_differ(m, budget):
+    plans = [coalition_plan(m, budget, seed) for seed in (5, 5, 6)]
+    assert plans[0].masks.shape[0] == budget
+    np.testing.assert_array_equal(plans[0].masks, plans[1].masks)
+    np.testing.assert_array_equal(plans[0].weights, plans[1].weights)
+    assert not np.array_equal(plans[0].masks, plans[2].masks)
 
 
-def test_warns_far_below_2m():
-    with pytest.warns(UserWarning, match=r"num_samples=19 is below 2\*M=20"):
-        plan = coalition_plan(10, 19, seed=2)
-    assert plan.masks.shape[0] == 19
+@pytest.mark.parametrize("m, expected", [(2, 1), (3, 3), (4, 5), (14, 25), (70, 137)])
+def test_determining_budget(m, expected):
+    assert determining_budget(m) == expected
+
+
+@pytest.mark.parametrize("m", [4, 9, 14])
+def test_from_two_m_on_every_single_feature_and_its_complement_is_in_the_plan(m):
+    """shap's share rule would sample the first class at random up to 2M / mass[0]; unseeded
+    runs at 2M then drew too few independent pairs (8 of 20 at M = 14): never now."""
+    budget = 2 * m
+    assert budget < 2 * m / size_class_mass(m)[0]  # below shap's enumeration point
+    for _ in range(30):
+        plan = coalition_plan(m, budget, seed=None)
+        assert plan.n_enumerated == 2 * m
+        assert set(plan.masks[: 2 * m].sum(axis=1).tolist()) == {1, m - 1}
+        assert determines_every_value(plan.masks)
+    more = coalition_plan(m, budget + 5, seed=1)
+    assert more.n_enumerated == 2 * m and more.masks.shape[0] == budget + 5
+
+
+@pytest.mark.parametrize("m, budget", [(14, 1), (14, 15), (14, 24), (14, 25), (14, 27), (5, 2), (2, 1)])
+def test_below_two_m_the_budget_goes_to_single_features_and_their_complements(m, budget):
+    for seed in (0, None):
+        plan = coalition_plan(m, budget, seed)
+        assert plan.masks.shape[0] == budget and not plan.exact and plan.n_enumerated == 0
+        masks = plan.masks
+        alone = masks.sum(axis=1) == 1
+        pairs = budget // 2
+        # pairs first: a feature alone, then every feature but it; an odd budget ends alone
+        np.testing.assert_array_equal(masks[0: 2 * pairs: 2], 1 - masks[1: 2 * pairs: 2])
+        assert alone[0: 2 * pairs: 2].all() and alone.sum() == pairs + budget % 2
+        singles = np.flatnonzero(masks[alone].any(axis=0))
+        assert singles.shape[0] == pairs + budget % 2  # distinct features
+        np.testing.assert_allclose(plan.weights, 1.0 / budget)
+        assert determines_every_value(masks) == (budget >= determining_budget(m))
+
+
+def test_budget_note_names_the_budget_that_determines_every_value():
+    assert budget_note(14, 15) == (
+        "num_samples=15 is below the 25 coalitions that determine every value for 14 features; values are a "
+        "minimum-norm estimate (features the drawn coalitions cannot tell apart share equally what those "
+        "coalitions leave unexplained), they still add up to the model output, and their standard errors are "
+        "inf where the coalitions cannot bound the error; set num_samples to at least 25 to determine every value")
+    assert budget_note(14, 25) is None and budget_note(14, None) is None
+    assert budget_note(4, 4).startswith("num_samples=4 is below the 5 coalitions that determine every value for 4 ")
+    assert budget_note(1, 1) is None and budget_note(0, 1) is None
+    with pytest.raises(ValueError, match="num_samples must be a positive integer; found 0"):
+        budget_note(5, 0)
+    with pytest.raises(ValueError, match="n_features must be a non-negative integer; found -1"):
+        budget_note(-1, 5)
 
 
 @pytest.mark.parametrize("bad", [0, -5, 2.5, True])
@@ -109,20 +168,3 @@ def test_different_seeds_give_different_samples():
     a = coalition_plan(20, 500, seed=1)
     b = coalition_plan(20, 500, seed=2)
     assert not np.array_equal(a.masks, b.masks)
-
-
-@pytest.mark.filterwarnings("ignore:num_samples=5 is below")
-def test_refuses_plans_whose_pairs_do_not_determine_the_values():
-    # M=4, budget 5: sizes 1/3 are not enumerated and 2 pairs + 1 give at most 3 of the 4
-    # needed ranks with the constraint row: refused with the budget named.
-    refused = 0
-    for seed in range(20):
-        try:
-            plan = coalition_plan(4, 5, seed)
-        except ValueError as exc:
-            assert "num_samples=5" in str(exc) and "M=4" in str(exc)
-            refused += 1
-            continue
-        rank = np.linalg.matrix_rank(np.vstack([plan.masks, np.ones((1, 4))]).astype(float))
-        assert rank == 4
-    assert refused > 0

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from clarify_engine import analyze
+from clarify_engine.explain import budget_note
 from clarify_engine.config import load_config
 from clarify_engine.data import load_dataset
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.explain._aggregate import aggregate, aggregate_standard_error
 from clarify_engine.explain._shap_job import SE_SECTION_KEY, local_columns, resolve_features_to_explain, run_shap
 from clarify_engine.predict import make_predictor
+from clarify_engine.run import run_analysis
 
 WEIGHTS = {"Age": 0.5, "Income": -0.002, "Tenure": 3.0}
 
@@ -41,16 +45,25 @@ def _run(config, frame, model, **kwargs):
         return (*run_shap(config, dataset, predictor, **kwargs), dataset)
 
 
+def _job(config, frame, model, output_dir, **kwargs):
+    """The production path: ``analyze`` runs the job (run.py) and writes every file of it."""
+    result = analyze(config, frame, model, output_dir=output_dir, **kwargs)
+    return result.analysis["explanations"]["kernel_shap"], result.manifest["kernel_shap"], result
+
+
+def _out(folder, name="out.csv"):
+    return pd.read_csv(folder / "explanations_shap" / name)
+
+
 def test_linear_model_exact_values_section_and_out_csv(tmp_path):
     frame = _frame()
     baseline = [[40, 2500.0, 5]]
     config = _config({"baseline": baseline, "seed": 7})
-    section, local, extras, dataset = _run(config, frame, linear, output_dir=tmp_path)
+    section, manifest, _ = _job(config, frame, linear, tmp_path)
+    dataset = load_dataset(config, frame)
 
     b = pd.DataFrame(baseline, columns=list(WEIGHTS))
     expected = np.column_stack([w * (frame[c] - b[c][0]) for c, w in WEIGHTS.items()])
-    assert list(local.columns) == ["Age_label0", "Income_label0", "Tenure_label0"]
-    np.testing.assert_allclose(local.to_numpy(), expected, atol=1e-10)
     assert list(section) == ["label0"]
     assert list(section["label0"]) == ["global_shap_values", "expected_value"]
     assert list(section["label0"]["global_shap_values"]) == ["Age", "Income", "Tenure"]
@@ -59,8 +72,11 @@ def test_linear_model_exact_values_section_and_out_csv(tmp_path):
     assert section["label0"]["expected_value"] == pytest.approx(float(linear(b)[0]), abs=1e-10)
     assert all(type(v) is float for v in section["label0"]["global_shap_values"].values())
 
-    out = pd.read_csv(tmp_path / "explanations_shap" / "out.csv")
+    out = _out(tmp_path)
+    assert list(out.columns) == ["Age_label0", "Income_label0", "Tenure_label0"]
     np.testing.assert_allclose(out.to_numpy(), expected, atol=1e-10)
+    written = json.loads((tmp_path / "analysis.json").read_text())["explanations"]["kernel_shap"]
+    assert written == section
     # What public notebooks do: strip _label0, then additivity with expected_value.
     assert [c.replace("_label0", "") for c in out.columns] == dataset.features
     np.testing.assert_allclose(out.sum(axis=1) + section["label0"]["expected_value"], linear(frame), atol=1e-9)
@@ -68,7 +84,7 @@ def test_linear_model_exact_values_section_and_out_csv(tmp_path):
     assert base_csv.to_numpy().tolist() == [[40, 2500.0, 5]]
     se = pd.read_csv(tmp_path / "explanations_shap" / "out_standard_errors.csv")
     assert list(se.columns) == list(out.columns) and (se.to_numpy() >= 0).all()
-    assert extras["manifest"]["baseline"] == {"source": "config", "rows": 1, "weights": [1.0]}
+    assert manifest["baseline"] == {"source": "config", "rows": 1, "weights": [1.0]}
 
 
 def test_section_serialises_like_the_developer_guide_example():
@@ -162,9 +178,14 @@ def test_categorical_feature_decoded_for_the_model():
 def test_agg_method_in_section(method):
     frame = _frame(9)
     config = _config({"baseline": [[40, 2500.0, 5]], "agg_method": method, "seed": 2})
-    section, local, _, _ = _run(config, frame, linear)
-    got = np.array(list(section["label0"]["global_shap_values"].values()))
-    np.testing.assert_allclose(got, aggregate(local.to_numpy(), method), atol=1e-12)
+    section, _, _, _ = _run(config, frame, linear)
+    got = [section["label0"]["global_shap_values"][c] for c in WEIGHTS]
+    # the exact local values of the linear model, aggregated by Clarify's definitions, by hand
+    for j, (column, w) in enumerate(WEIGHTS.items()):
+        phi = sorted(w * (float(v) - [40, 2500.0, 5][j]) for v in frame[column])
+        want = {"mean_abs": sum(abs(p) for p in phi) / len(phi), "mean_sq": sum(p * p for p in phi) / len(phi),
+                "median": phi[len(phi) // 2]}[method]  # 9 records: the middle one
+        assert got[j] == pytest.approx(want, abs=1e-9)
 
 
 def test_aggregations_and_their_standard_errors():
@@ -187,32 +208,35 @@ def test_joinsource_column_first_and_excluded_columns_not_explained(tmp_path):
     config = load_config({"dataset_type": "text/csv", "label": "Target", "headers": list(frame.columns),
                           "joinsource_name_or_index": "RecordId", "excluded_columns": ["RecordId"],
                           "methods": {"shap": {"baseline": [[40, 2500.0, 5]], "seed": 0}}})
-    section, local, _, _ = _run(config, frame, linear, output_dir=tmp_path)
-    assert local.columns.tolist() == ["RecordId", "Age_label0", "Income_label0", "Tenure_label0"]
-    out = pd.read_csv(tmp_path / "explanations_shap" / "out.csv")
+    _job(config, frame, linear, tmp_path)
+    out = _out(tmp_path)
+    assert out.columns.tolist() == ["RecordId", "Age_label0", "Income_label0", "Tenure_label0"]
     assert out["RecordId"].tolist() == ["r0", "r1", "r2", "r3", "r4"]
+    np.testing.assert_allclose(out["Tenure_label0"], 3.0 * (frame["Tenure"] - 5), atol=1e-10)
+    assert _out(tmp_path, "out_standard_errors.csv")["RecordId"].tolist() == out["RecordId"].tolist()
 
 
 def test_computed_baseline_is_weighted_and_written(tmp_path):
     frame = _frame(40, seed=4)
     config = _config({"num_clusters": 3, "seed": 5})
-    section, local, extras, _ = _run(config, frame, linear, output_dir=tmp_path)
-    base, w = extras["baseline"], extras["baseline_weights"]
+    section, manifest, _ = _job(config, frame, linear, tmp_path)
+    base = _out(tmp_path, "baseline.csv")
+    w = np.array(manifest["baseline"]["weights"])
     assert len(base) == 3 and w.sum() == 40
-    assert extras["manifest"]["baseline"]["source"] == "k-means"
+    assert base.columns.tolist() == list(WEIGHTS)
+    assert manifest["baseline"]["source"] == "k-means"
     expected_value = float(np.average(linear(base), weights=w))
     assert section["label0"]["expected_value"] == pytest.approx(expected_value, abs=1e-9)
     mean_base = np.average(base.to_numpy(dtype=float), axis=0, weights=w)
-    np.testing.assert_allclose(local.to_numpy(), (frame[list(WEIGHTS)].to_numpy() - mean_base) *
+    np.testing.assert_allclose(_out(tmp_path).to_numpy(), (frame[list(WEIGHTS)].to_numpy() - mean_base) *
                                np.array(list(WEIGHTS.values())), atol=1e-9)
-    written = pd.read_csv(tmp_path / "explanations_shap" / "baseline.csv")
-    assert written.columns.tolist() == list(WEIGHTS) and len(written) == 3
 
 
 def test_save_local_shap_values_false_writes_only_the_baseline(tmp_path):
     config = _config({"baseline": [[40, 2500.0, 5]], "save_local_shap_values": False})
-    _run(config, _frame(4), linear, output_dir=tmp_path)
+    _job(config, _frame(4), linear, tmp_path)
     assert sorted(p.name for p in (tmp_path / "explanations_shap").iterdir()) == ["baseline.csv"]
+    assert (tmp_path / "analysis.json").exists()
 
 
 def test_standard_errors_live_under_their_own_key():
@@ -253,10 +277,14 @@ def test_same_seed_same_bytes_with_one_and_two_workers(tmp_path):
     config = load_config({"dataset_type": "text/csv", "label": "y", "headers": list(frame.columns),
                           "methods": {"shap": {"num_clusters": 2, "num_samples": 300, "seed": 9}}})
     outputs = []
+    dataset = load_dataset(config, frame)
     for workers, folder in ((1, "a"), (2, "b"), (1, "c")):
-        _run(config, frame, model, output_dir=tmp_path / folder, workers=workers)
+        # analyze() takes the worker count from the machine; run_analysis is its worker-count seam
+        run_analysis(config, dataset, model, workers=workers).write(tmp_path / folder)
         outputs.append([(tmp_path / folder / "explanations_shap" / n).read_bytes()
                         for n in ("out.csv", "out_standard_errors.csv", "baseline.csv")])
+        analysis = json.loads((tmp_path / folder / "analysis.json").read_text())
+        outputs[-1].append(json.dumps(analysis["explanations"]))
     assert outputs[0] == outputs[1] == outputs[2]
 
 
@@ -300,7 +328,9 @@ def test_sdk_written_shap_configs_run(number, tmp_path):
         a = f.to_numpy(dtype=float)
         return 1 / (1 + np.exp(-(0.03 * (a[:, 0] - 45) + 0.3 * a[:, 1] + 0.0005 * (a[:, 2] - 4000))))
 
-    section, local, extras, dataset = _run(config, frame, model, output_dir=tmp_path)
+    section, manifest, _ = _job(config, frame, model, tmp_path)
+    dataset = load_dataset(config, frame)
+    local = _out(tmp_path)
     shap = raw["methods"]["shap"]
     explained = shap.get("features_to_explain", dataset.features)
     label = raw["predictor"].get("label_headers", ["label0"])[0]
@@ -308,10 +338,10 @@ def test_sdk_written_shap_configs_run(number, tmp_path):
     assert list(section[label]["global_shap_values"]) == [f for f in dataset.features if f in explained]
     assert len(local) == n
     if "num_clusters" in shap:
-        assert len(extras["baseline"]) == shap["num_clusters"]
+        assert len(_out(tmp_path, "baseline.csv")) == shap["num_clusters"]
+        assert len(manifest["baseline"]["weights"]) == shap["num_clusters"]
     if dataset.joinsource is not None:
         assert local.columns[0] == dataset.joinsource
-    assert (tmp_path / "explanations_shap" / "out.csv").exists()
 
 
 def test_write_shap_outputs_layout_and_bytes(tmp_path):
@@ -332,3 +362,83 @@ def test_manifest_records_the_budget_and_calls():
     manifest = extras["manifest"]
     assert manifest["num_samples"] == 6 and manifest["exact"] and manifest["n_coalitions"] == 6
     assert manifest["model_rows_sent"] > 0 and manifest["labels"] == ["label0"]
+
+
+def test_manifest_says_whether_the_budget_determines_every_value():
+    config = _config({"baseline": [[40, 2500.0, 5]], "num_samples": 3, "seed": 0})
+    _, _, extras, _ = _run(config, _frame(4), linear)
+    manifest = extras["manifest"]
+    assert manifest["budget_small"] is False and manifest["budget_note"] is None
+    assert manifest["budget_to_determine_every_value"] == 3 and manifest["values_determined"] is True
+    config = _config({"baseline": [[40, 2500.0, 5]], "num_samples": 2, "seed": 0})
+    manifest = _run(config, _frame(4), linear)[2]["manifest"]
+    assert manifest["budget_small"] is True and manifest["values_determined"] is False
+    assert manifest["budget_note"] == budget_note(3, 2)
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append((record.levelname, record.getMessage()))
+
+
+def _notebook_frame(n=25, m=14, seed=3):
+    rng = np.random.default_rng(seed)
+    names = [f"f{j}" for j in range(m)]
+    frame = pd.DataFrame(rng.normal(size=(n, m)).round(3), columns=names)
+    frame.insert(0, "y", rng.integers(0, 2, n))
+    return frame, names
+
+
+def notebook_model(f):
+    a = f.to_numpy(dtype=float)
+    z = a @ np.linspace(-0.8, 0.8, a.shape[1]) + 0.6 * a[:, 0] * a[:, 3] - 0.4 * a[:, 5] * a[:, 9]
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def test_the_notebooks_small_budget_runs_end_to_end_and_says_so(tmp_path):
+    """SHAPConfig(num_samples=15), 14 features, no seed (issue 9): the job writes every file,
+    warns with the budget that would determine every value, and records it in the manifest."""
+    frame, names = _notebook_frame()
+    config = load_config({"dataset_type": "text/csv", "label": "y", "headers": list(frame.columns),
+                          "methods": {"shap": {"baseline": [[0.0] * 14], "num_samples": 15, "use_logit": True,
+                                               "save_local_shap_values": True}}})
+    records = _Records()
+    logger = logging.getLogger("clarify_engine")
+    logger.addHandler(records)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        section, manifest, result = _job(config, frame, notebook_model, tmp_path)
+    finally:
+        logger.removeHandler(records)
+        logger.setLevel(old_level)
+    note = budget_note(14, 15)
+    assert ("WARNING", "Kernel SHAP: " + note) in records.messages
+    assert manifest["budget_small"] is True and manifest["budget_note"] == note
+    assert manifest["budget_to_determine_every_value"] == 25 and manifest["values_determined"] is False
+    assert manifest["n_coalitions"] == 15 and not manifest["exact"]
+    written = json.loads((tmp_path / "run_manifest.json").read_text())
+    assert written["kernel_shap"]["budget_small"] is True
+    analysis = json.loads((tmp_path / "analysis.json").read_text())
+    # inf standard errors are JSON null in analysis.json (which holds no inf); the values add up
+    errors = analysis["explanations"][SE_SECTION_KEY]["label0"]
+    assert set(errors["global_shap_values"].values()) == {None}
+    out = _out(tmp_path)
+    p = notebook_model(frame[names])
+    np.testing.assert_allclose(out.sum(axis=1) + analysis["explanations"]["kernel_shap"]["label0"]["expected_value"],
+                               np.log(p / (1 - p)), atol=1e-9)
+    assert np.isinf(_out(tmp_path, "out_standard_errors.csv").to_numpy()).all()
+
+
+def test_determined_values_have_finite_standard_errors_in_analysis_json(tmp_path):
+    frame, names = _notebook_frame(n=6)
+    config = load_config({"dataset_type": "text/csv", "label": "y", "headers": list(frame.columns),
+                          "methods": {"shap": {"baseline": [[0.0] * 14], "num_samples": 200, "seed": 1}}})
+    _, manifest, _ = _job(config, frame, notebook_model, tmp_path)
+    assert manifest["budget_small"] is False and manifest["values_determined"] is True
+    errors = json.loads((tmp_path / "analysis.json").read_text())["explanations"][SE_SECTION_KEY]["label0"]
+    assert all(isinstance(v, float) and v > 0 for v in errors["global_shap_values"].values())
