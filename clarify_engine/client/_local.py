@@ -337,8 +337,11 @@ class _LocalJob:
     def _log(self, line: str) -> None:
         with self._lock:
             self._lines.append(line)
-        with open(self.log_file, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        try:
+            with open(self.log_file, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+        except OSError as exc:  # the lines stay in memory (describe/logs); say why the file lacks them
+            log.warning("Local job %s: cannot append to %s: %s", self.name, self.log_file, exc)
 
     def describe(self) -> dict:
         """The DescribeProcessingJob answer, from the request and the job's state."""
@@ -424,6 +427,15 @@ class _LocalJob:
         return [str(self._host_path(w)) if w.startswith("/opt/ml/") else w for w in words]
 
     def _run(self) -> None:
+        """The job's thread: whatever goes wrong ends the job ``Failed`` with the reason, never hangs it."""
+        try:
+            self._run_job()
+        except Exception as exc:  # noqa: BLE001 - reported as the job's FailureReason
+            log.exception("Local job %s: the runner failed", self.name)
+            if not self.done.is_set():
+                self._finish("Failed", f"ClientError: the local job runner failed: {type(exc).__name__}: {exc}")
+
+    def _run_job(self) -> None:
         try:
             self._prepare()
         except Exception as exc:  # noqa: BLE001 - any preparation fault fails the job with its reason
@@ -442,8 +454,13 @@ class _LocalJob:
         with self._lock:
             self.start_time = _now()
         self._log(f"Running: {' '.join(command)}")
-        self.proc = subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+        try:
+            self.proc = subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True, errors="replace",
+                                         start_new_session=True)
+        except OSError as exc:
+            self._finish("Failed", f"ClientError: the job's command {command[0]!r} could not be started: {exc}")
+            return
         syncer = threading.Thread(target=self._sync_continuous_loop, daemon=True)
         syncer.start()
         limit = (self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
