@@ -31,6 +31,7 @@ import logging
 import os
 import tempfile
 
+from clarify_engine._io import atomic_write
 from clarify_engine.client._clarify_config import ProcessingOutputHandler
 from clarify_engine.client._clarify_generator import _AnalysisConfigGenerator
 from clarify_engine.client._processing import ProcessingInput, ProcessingOutput, Processor, name_from_base
@@ -64,12 +65,11 @@ def write_analysis_config(analysis_config: dict, directory: str | os.PathLike) -
 
     Notes
     -----
-    ``json.dump(config, f)``: separators ``", "`` and ``": "``, ASCII only
+    The bytes of ``json.dump(config, f)`` (written atomically): separators ``", "`` and ``": "``, ASCII only
     (``ensure_ascii``), no trailing newline.
     """
     path = os.path.join(os.fspath(directory), ANALYSIS_CONFIG_FILE)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(analysis_config, f)
+    atomic_write(path, json.dumps(analysis_config))
     return path
 
 

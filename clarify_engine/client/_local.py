@@ -547,8 +547,12 @@ class _LocalJob:
         if not outputs:
             return
         while self.proc is not None and self.proc.poll() is None:
-            for s3 in outputs:
-                self._sync_output(s3, synced)
+            try:
+                for s3 in outputs:
+                    self._sync_output(s3, synced)
+            except Exception as exc:  # noqa: BLE001 - the end-of-job upload retries and fails the job with it
+                self._log(f"Continuous output sync stopped: {exc}")
+                return
             time.sleep(self.session.poll_seconds)
 
     def _upload_outputs(self, final: bool) -> None:

@@ -97,3 +97,35 @@ def test_a_symlink_in_the_output_cannot_hand_out_a_host_file(tmp_path, session):
     assert f"leads to {str(secret)!r}, outside " in str(info.value)
     assert not (tmp_path / "results" / "copied.txt").exists()
 
+
+
+def test_a_symlink_in_a_continuous_output_stops_the_sync_and_fails_the_job(tmp_path, session):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host secret")
+    results = tmp_path / "results"
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import os, pathlib, sys, time\n"
+        "secret, results, job_log = sys.argv[1:4]\n"
+        "open('/opt/ml/processing/output/real.txt', 'w').write('mine')\n"
+        "def wait(test):\n"
+        "    for _ in range(2400):\n"
+        "        if test():\n"
+        "            return\n"
+        "        time.sleep(0.05)\n"
+        "    sys.exit('timed out')\n"
+        "wait(lambda: pathlib.Path(results, 'real.txt').exists())\n"
+        "os.symlink(secret, '/opt/ml/processing/output/copied.txt')\n"
+        "wait(lambda: 'Continuous output sync stopped' in pathlib.Path(job_log).read_text())\n")
+    if session.isolation_problem():
+        pytest.skip(session.isolation_problem())
+    processor = ScriptProcessor(command=["python3"], sagemaker_session=session)
+    processor.run(code=str(script), arguments=[str(secret), str(results), str(session.jobs_root / "cont-1/job.log")],
+                  outputs=[ProcessingOutput(OUTPUT_DIR, str(results), s3_upload_mode="Continuous")],
+                  job_name="cont-1", wait=False, logs=False)
+    with pytest.raises(UnexpectedStatusException, match="uploading outputs failed: output file "):
+        processor.latest_job.wait(logs=False)
+    lines = session._job("cont-1").log_lines()
+    assert any(line.startswith("Continuous output sync stopped: output file /opt/ml/processing/output/copied.txt: ")
+               for line in lines), lines
+    assert (results / "real.txt").read_text() == "mine" and not (results / "copied.txt").exists()
