@@ -22,9 +22,10 @@ it would read and write the host's ``/opt/ml``.
 Every path the session writes is resolved under its folder and refused if it leaves it: job
 names follow SageMaker's rule (letters, digits, hyphens), container paths must lie below
 ``/opt/ml/processing/`` without ``..``, S3 keys and output files may not lead outside their
-folders, and a job folder that already exists is not reused. ``DescribeProcessingJob`` answers come from the job's own record;
-``FailureReason`` and ``ExitMessage`` from ``opt/ml/output/message`` (first 1 KB), as on
-SageMaker. ``stop`` sends SIGTERM to the job's process group, then SIGKILL after
+folders, and a job folder that already exists is not reused.
+
+``DescribeProcessingJob`` answers come from the job's own record; ``FailureReason`` and
+``ExitMessage`` from ``opt/ml/output/message`` (first 1 KB), as on SageMaker. ``stop`` sends SIGTERM to the job's process group, then SIGKILL after
 :attr:`LocalSession.stop_grace_seconds`. One instance runs whatever ``InstanceCount`` says.
 """
 
@@ -571,7 +572,8 @@ class _LocalJob:
                 continue
             rel = path.relative_to(folder).as_posix()
             # A symlink the job left in its output must not hand out a file from outside its layout.
-            contained_path(self.root, path.relative_to(self.root).as_posix(), f"output file {s3['LocalPath']}/{rel}")
+            contained_path(self.root, path.relative_to(self.root).as_posix(), f"output file {s3['LocalPath']}/{rel}",
+                           action="copying it")
             if remote:
                 bucket, prefix = split_s3_uri(destination)
                 key = f"{prefix.rstrip('/')}/{rel}" if prefix.strip("/") else rel

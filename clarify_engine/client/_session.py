@@ -90,7 +90,7 @@ def _s3_failures() -> tuple[type[BaseException], ...]:
     return (BotoCoreError, ClientError, Boto3Error)
 
 
-def contained_path(root: Path, relative: str, what: str) -> Path:
+def contained_path(root: Path, relative: str, what: str, action: str = "writing there") -> Path:
     """``root / relative``, refused unless it stays inside ``root`` (symlinks followed).
 
     Empty segments and leading slashes of ``relative`` are dropped (``a//b`` is ``a/b``, as
@@ -99,7 +99,7 @@ def contained_path(root: Path, relative: str, what: str) -> Path:
     Raises
     ------
     ValueError
-        The path escapes ``root``; the message names ``what``.
+        The path escapes ``root``; the message names ``what`` and ``action`` (what was refused).
     """
     parts = [p for p in str(relative).split("/") if p not in ("", ".")]
     base = Path(os.path.abspath(root))
@@ -108,7 +108,7 @@ def contained_path(root: Path, relative: str, what: str) -> Path:
     real = candidate.resolve()
     if not (candidate == base or base in candidate.parents) or not (real == real_base or real_base in real.parents):
         raise ValueError(f"{what}: {str(relative)!r} leads to {str(real)!r}, outside {str(base)!r}; "
-                         "refusing to write there. Use a name without '..' segments or symlinks that leave the folder")
+                         f"refusing {action}. Use a name without '..' segments or symlinks that leave the folder")
     return candidate
 
 

@@ -95,6 +95,8 @@ def test_a_symlink_in_the_output_cannot_hand_out_a_host_file(tmp_path, session):
     assert "Reason: ClientError: uploading outputs failed: output file /opt/ml/processing/output/copied.txt: " in str(
         info.value)
     assert f"leads to {str(secret)!r}, outside " in str(info.value)
+    assert str(info.value).endswith("; refusing copying it. Use a name without '..' segments or symlinks that leave "
+                                    "the folder")
     assert not (tmp_path / "results" / "copied.txt").exists()
 
 

@@ -317,7 +317,7 @@ def test_s3_keys_cannot_write_outside_the_input_folder(aws, tmp_path):
         with pytest.raises(ValueError) as info:
             download_prefix(s3, "s3://keys-bucket/data", target)
         assert str(info.value).startswith(f"S3 object s3://keys-bucket/{key}: ")
-        assert str(info.value).endswith(f", outside {str(target)!r}; refusing to write there. Use a name without "
+        assert str(info.value).endswith(f", outside {str(target)!r}; refusing writing there. Use a name without "
                                         "'..' segments or symlinks that leave the folder")
         s3.delete_object(Bucket="keys-bucket", Key=key)
     assert sorted(p.name for p in tmp_path.rglob("*escape*")) == []
