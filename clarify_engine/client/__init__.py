@@ -1,6 +1,7 @@
 """The thin client: SageMaker SDK-compatible processing and Clarify classes (local or SageMaker jobs)."""
 
 # Processing classes and sessions (client engineer B).
+from clarify_engine.client._isolation import IsolationUnavailable
 from clarify_engine.client._local import LocalSession
 from clarify_engine.client._processing import (
     NetworkConfig,
@@ -12,7 +13,7 @@ from clarify_engine.client._processing import (
     ScriptProcessor,
 )
 from clarify_engine.client._sagemaker import Session
-from clarify_engine.client._session import UnexpectedStatusException
+from clarify_engine.client._session import S3AccessError, UnexpectedStatusException
 
 # Clarify config classes and processor (client engineer A).
 from clarify_engine.client._clarify import SageMakerClarifyProcessor

@@ -14,10 +14,14 @@ Differences from the SDK
   ``CLARIFY_ENGINE_IMAGE_URI``; local jobs need none.
 * ``instance_count`` / ``instance_type`` left at None mean 1 and ``"local"`` (the
   SDK would read them from its config file).
-* Early validation uses :func:`clarify_engine.config.load_config`, which names the
-  key at fault; its :class:`~clarify_engine.errors.ConfigError` is a ``ValueError``
-  (the SDK raises ``schema.SchemaError``, a plain ``Exception``, from the ``schema``
-  package, which we do not depend on).
+* Early validation (:func:`early_validation`) uses :func:`clarify_engine.config.load_config`,
+  which names the key at fault, and refuses what this version cannot run
+  (:class:`~clarify_engine.errors.NotSupportedError`); its
+  :class:`~clarify_engine.errors.ConfigError` is a ``ValueError`` (the SDK raises
+  ``schema.SchemaError``, a plain ``Exception``, from the ``schema`` package, which we do
+  not depend on).
+* In SageMaker mode a local ``s3_output_path`` is refused (the SDK would send the results
+  to a place the user did not name).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import logging
 import os
 import tempfile
 
+from clarify_engine._io import atomic_write
 from clarify_engine.client._clarify_config import ProcessingOutputHandler
 from clarify_engine.client._clarify_generator import _AnalysisConfigGenerator
 from clarify_engine.client._processing import ProcessingInput, ProcessingOutput, Processor, name_from_base
@@ -60,12 +65,11 @@ def write_analysis_config(analysis_config: dict, directory: str | os.PathLike) -
 
     Notes
     -----
-    ``json.dump(config, f)``: separators ``", "`` and ``": "``, ASCII only
+    The bytes of ``json.dump(config, f)`` (written atomically): separators ``", "`` and ``": "``, ASCII only
     (``ensure_ascii``), no trailing newline.
     """
     path = os.path.join(os.fspath(directory), ANALYSIS_CONFIG_FILE)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(analysis_config, f)
+    atomic_write(path, json.dumps(analysis_config))
     return path
 
 
@@ -98,11 +102,60 @@ def clarify_io_specs(data_config, analysis_config: dict, config_uri: str) -> tup
     return dataset, config, output
 
 
-def _validate(analysis_config: dict) -> None:
-    """The engine's full check of a config, before anything is uploaded or started."""
-    from clarify_engine.config import load_config
+def early_validation(analysis_config: dict) -> None:
+    """Check, before anything is uploaded or started, everything a job would refuse later.
 
-    load_config(analysis_config)
+    The single hook of the client's early validation (``skip_early_validation=True`` skips
+    it). Today it runs the engine's config parser (:func:`clarify_engine.config.load_config`,
+    every key and rule), the "a model is needed but not given" rule, and refuses what this
+    version cannot run: image datasets and Model Monitor captures, image/NumPy model requests,
+    text and image explanations.
+
+    Raises
+    ------
+    ConfigError
+        A key is missing, mistyped or inconsistent; or a method needs a model and the config
+        names none.
+    NotSupportedError
+        The config asks for something this version cannot compute.
+
+    Notes
+    -----
+    LEAD (merge): when ``clarify_engine.validate(config, data=None, model=None)`` exists,
+    call it here first (``validate(analysis_config)``): it carries the budget checks too.
+    """
+    from clarify_engine.config import load_config
+    from clarify_engine.config._rules import check_model_source
+    from clarify_engine.errors import NotSupportedError
+
+    config = load_config(analysis_config)
+    check_model_source(config)
+    dataset_type = str(analysis_config.get("dataset_type", "")).lower()
+    if dataset_type in _UNSUPPORTED_DATASET_TYPES:
+        raise NotSupportedError(f"dataset_type {analysis_config['dataset_type']!r}: "
+                                f"{_UNSUPPORTED_DATASET_TYPES[dataset_type]}")
+    predictor = analysis_config.get("predictor") or {}
+    content_type = str(predictor.get("content_type", "")).split(";")[0].strip().lower()
+    if content_type in _UNSUPPORTED_CONTENT_TYPES:
+        raise NotSupportedError(f"predictor.content_type {predictor['content_type']!r}: image and NumPy requests "
+                                "(computer-vision models) cannot be run by this version; tabular models take "
+                                "text/csv, application/jsonlines or application/json")
+    shap = (analysis_config.get("methods") or {}).get("shap") or {}
+    for key, what in (("text_config", "text features (TextConfig)"), ("image_config", "images (ImageConfig)")):
+        if shap.get(key) is not None:
+            raise NotSupportedError(f"methods.shap.{key}: SHAP explanations of {what} cannot be run by this "
+                                    f"version; remove {key} from the SHAPConfig to explain the columns as "
+                                    "tabular features, or pass skip_early_validation=True to run the rest "
+                                    "of the analysis without them")
+
+
+#: Dataset types a job of this version would refuse, and why.
+_UNSUPPORTED_DATASET_TYPES = {
+    "application/x-image": "image datasets cannot be run by this version (no image loader yet)",
+    "application/sagemakercapturejson": "Model Monitor capture data is not supported (the SageMaker SDK refuses "
+                                        "it too); convert the capture to JSON Lines or CSV",
+}
+_UNSUPPORTED_CONTENT_TYPES = ("image/jpeg", "image/jpg", "image/png", "application/x-npy")
 
 
 class SageMakerClarifyProcessor(Processor):
@@ -188,7 +241,8 @@ class SageMakerClarifyProcessor(Processor):
         self._last_analysis_config = analysis_config
         log.info("Analysis Config: %s", analysis_config)
         if not self.skip_early_validation:
-            _validate(analysis_config)
+            early_validation(analysis_config)
+        self._check_output_paths(data_config)
         with tempfile.TemporaryDirectory() as tmp:
             local_file = write_analysis_config(analysis_config, tmp)
             destination = data_config.s3_analysis_config_output_path or data_config.s3_output_path
@@ -197,6 +251,18 @@ class SageMakerClarifyProcessor(Processor):
             return super().run(inputs=[ProcessingInput(**dataset), ProcessingInput(**config)],
                                outputs=[ProcessingOutput(**output)], wait=wait, logs=logs,
                                job_name=job_name, kms_key=kms_key, experiment_config=experiment_config)
+
+    def _check_output_paths(self, data_config) -> None:
+        """A SageMaker job writes to S3 only: refuse a local output path before any upload."""
+        if self.sagemaker_session.local_mode:
+            return
+        for key in ("s3_output_path", "s3_analysis_config_output_path"):
+            value = getattr(data_config, key, None)
+            if value is not None and not str(value).startswith("s3://"):
+                raise ValueError(
+                    f"DataConfig.{key} {value!r}: a SageMaker job writes its results to S3, not to a local "
+                    "path; give an s3:// URI (e.g. 's3://<bucket>/<prefix>'), or run the job on this machine "
+                    "with instance_type='local'")
 
     def _job_name(self, job_name, default_prefix: str) -> str:
         """``job_name`` if given (non-empty), else ``<job_name_prefix or default_prefix>-<timestamp>``."""

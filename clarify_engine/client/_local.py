@@ -4,18 +4,28 @@ A :class:`LocalSession` takes the same ``process(...)`` call as the SageMaker se
 job it builds a processing layout under its jobs folder (``<jobs_root>/<job name>/root``):
 inputs are copied (local paths) or downloaded (``s3://`` URIs, boto3) to their container
 paths below that root, ``opt/ml/config/resourceconfig.json`` and
-``processingjobconfig.json`` are written as SageMaker does, and the job's command runs with
-``CLARIFY_PROCESSING_ROOT`` pointing at the root. Outputs are copied to local folders or
-uploaded to ``s3://`` when the job succeeds (``Continuous`` outputs also while it runs).
+``processingjobconfig.json`` are written as SageMaker does, and the job's command runs in a
+private mount namespace where ``/opt/ml`` is that layout's ``opt/ml`` (:mod:`._isolation`).
+Outputs are copied to local folders or uploaded to ``s3://`` when the job succeeds
+(``Continuous`` outputs also while it runs).
 
 Notes
 -----
 The command is the request's ``ContainerEntrypoint`` plus ``ContainerArguments`` (the image's
-entrypoint ``clarify-engine container`` when there is none), run with this Python. Container
-paths (``/opt/ml/...``) among its words are moved under the root; ``python``/``python3``
-becomes this interpreter. ``DescribeProcessingJob`` answers come from the job's own record;
-``FailureReason`` and ``ExitMessage`` from ``opt/ml/output/message`` (first 1 KB), as on
-SageMaker. ``stop`` sends SIGTERM to the job's process group, then SIGKILL after
+entrypoint ``clarify-engine container`` when there is none), run with this Python
+(``python``/``python3`` becomes this interpreter). Where no mount namespace can be made
+(not Linux, or neither root nor user namespaces), the engine's own entrypoint still runs with
+``CLARIFY_PROCESSING_ROOT`` pointing at the root (its container paths among the arguments are
+moved under the root), and any other command is refused with :class:`IsolationUnavailable`:
+it would read and write the host's ``/opt/ml``.
+
+Every path the session writes is resolved under its folder and refused if it leaves it: job
+names follow SageMaker's rule (letters, digits, hyphens), container paths must lie below
+``/opt/ml/processing/`` without ``..``, S3 keys and output files may not lead outside their
+folders, and a job folder that already exists is not reused.
+
+``DescribeProcessingJob`` answers come from the job's own record; ``FailureReason`` and
+``ExitMessage`` from ``opt/ml/output/message`` (first 1 KB), as on SageMaker. ``stop`` sends SIGTERM to the job's process group, then SIGKILL after
 :attr:`LocalSession.stop_grace_seconds`. One instance runs whatever ``InstanceCount`` says.
 """
 
@@ -26,6 +36,8 @@ import datetime as _dt
 import json
 import logging
 import os
+import posixpath
+import re
 import shutil
 import signal
 import subprocess
@@ -37,9 +49,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from clarify_engine._io import atomic_write
+from clarify_engine.client import _isolation
+from clarify_engine.client._isolation import IsolationUnavailable
 from clarify_engine.client._session import (
+    S3AccessError,
+    _s3_failures,
+    aws_configured,
     check_job_status,
+    contained_path,
     download_prefix,
+    s3_error,
     split_s3_uri,
     upload_path,
 )
@@ -50,6 +70,10 @@ ROOT_ENV = "CLARIFY_PROCESSING_ROOT"
 MESSAGE_LIMIT = 1024
 LOCAL_ACCOUNT = "000000000000"
 LOCAL_REGION = "local"
+#: SageMaker's rule for processing job names.
+JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+#: Where SageMaker lets processing inputs and outputs live inside the container.
+CONTAINER_PREFIX = "/opt/ml/processing/"
 
 
 def _now() -> _dt.datetime:
@@ -62,7 +86,8 @@ class LocalSession:
     Parameters
     ----------
     jobs_root : str or Path, optional
-        Folder for the jobs' layouts and logs; default: a new temporary folder.
+        Folder for the jobs' layouts and logs (a relative path is taken from the current
+        folder, once, here); default: a new temporary folder.
     s3_client : boto3 S3 client, optional
         For ``s3://`` inputs and outputs; default: one from the standard AWS settings
         (``AWS_ENDPOINT_URL`` included), made when first needed.
@@ -75,12 +100,15 @@ class LocalSession:
     local_mode = True
 
     def __init__(self, jobs_root=None, s3_client=None, stop_grace_seconds: float = 30.0, poll_seconds: float = 0.2):
-        self.jobs_root = Path(jobs_root) if jobs_root else Path(tempfile.mkdtemp(prefix="clarify-engine-jobs-"))
+        root = Path(jobs_root).expanduser() if jobs_root else Path(tempfile.mkdtemp(prefix="clarify-engine-jobs-"))
+        self.jobs_root = Path(os.path.abspath(root))
         self.jobs_root.mkdir(parents=True, exist_ok=True)
         self._s3 = s3_client
         self.stop_grace_seconds = stop_grace_seconds
         self.poll_seconds = poll_seconds
         self._jobs: dict[str, _LocalJob] = {}
+        self._isolation_checked = False
+        self._isolation_problem: str | None = None
 
     # -- AWS-side helpers ---------------------------------------------------------------
 
@@ -97,7 +125,20 @@ class LocalSession:
 
     def default_output_dir(self, job_name: str, output_name: str) -> str:
         """Where an output without a destination goes: ``<jobs_root>/<job>/output/<name>``."""
+        check_job_name(job_name)
+        if "/" in output_name or output_name in ("", ".", ".."):
+            raise ValueError(f"ProcessingOutput output_name {output_name!r}: must be a plain name (letters, digits, "
+                             "'-', '_'), as it names a folder under the job's folder")
         return str(self.jobs_root / job_name / "output" / output_name)
+
+    def isolation_problem(self) -> str | None:
+        """Why jobs cannot get a private ``/opt/ml`` on this machine, or None (checked once)."""
+        if not self._isolation_checked:
+            self._isolation_problem = _isolation.probe()
+            self._isolation_checked = True
+            if self._isolation_problem:
+                log.info("Local jobs get no private /opt/ml here: %s", self._isolation_problem)
+        return self._isolation_problem
 
     def expand_role(self, role):
         """Roles are not used locally; returned unchanged."""
@@ -109,23 +150,70 @@ class LocalSession:
         Returns the URI/path of the file (or of the destination, for a folder).
         """
         if urlparse(str(destination)).scheme == "s3":
+            self._check_credentials(str(destination))
             return upload_path(self.s3_client, local_path, str(destination), kms_key)
         return copy_local(Path(local_path), Path(destination))
 
     def upload_string_as_file_body(self, body, bucket, key, kms_key=None) -> str:
         """Write ``body`` to ``s3://bucket/key`` and return that URI."""
+        uri = f"s3://{bucket}/{key}"
+        self._check_credentials(uri)
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
-        self.s3_client.put_object(Body=body.encode("utf-8") if isinstance(body, str) else body, Bucket=bucket,
-                                  Key=key, **extra)
-        return f"s3://{bucket}/{key}"
+        try:
+            self.s3_client.put_object(Body=body.encode("utf-8") if isinstance(body, str) else body, Bucket=bucket,
+                                      Key=key, **extra)
+        except _s3_failures() as exc:
+            raise s3_error(uri, "upload to", exc) from None
+        return uri
+
+    def _check_credentials(self, uri: str) -> None:
+        """Refuse an ``s3://`` transfer up front when boto3 would find no credentials for it."""
+        if self._s3 is None and not aws_configured():
+            from botocore.exceptions import NoCredentialsError
+
+            raise s3_error(uri, "read or write", NoCredentialsError())
 
     # -- jobs ---------------------------------------------------------------------------
 
     def process(self, inputs, output_config, job_name, resources, stopping_condition, app_specification,
                 environment, network_config, role_arn, tags, experiment_config=None):
-        """Start a local job from the pieces of a ``CreateProcessingJob`` request."""
+        """Start a local job from the pieces of a ``CreateProcessingJob`` request.
+
+        Raises
+        ------
+        ValueError
+            A bad job name (or one already used in ``jobs_root``), or an input/output path
+            outside ``/opt/ml/processing/``.
+        IsolationUnavailable
+            The command is not the engine's and no private ``/opt/ml`` can be made here.
+        S3AccessError
+            An ``s3://`` input or output and no AWS credentials.
+        """
+        check_job_name(job_name)
         if job_name in self._jobs:
             raise ValueError(f"a processing job named {job_name!r} already exists in this session; pick another job_name")
+        for item in inputs or []:
+            if "S3Input" in item:
+                check_container_path(item["S3Input"].get("LocalPath"), f"ProcessingInput {item.get('InputName')!r}")
+        for item in (output_config or {}).get("Outputs", []):
+            if "S3Output" in item:
+                check_container_path(item["S3Output"].get("LocalPath"), f"ProcessingOutput {item.get('OutputName')!r}")
+        uris = [i["S3Input"]["S3Uri"] for i in inputs or [] if "S3Input" in i]
+        uris += [o["S3Output"]["S3Uri"] for o in (output_config or {}).get("Outputs", []) if "S3Output" in o]
+        for uri in uris:
+            if urlparse(str(uri)).scheme == "s3":
+                self._check_credentials(str(uri))
+        entrypoint = (app_specification or {}).get("ContainerEntrypoint")
+        problem = self.isolation_problem()
+        if problem and entrypoint:
+            raise IsolationUnavailable(
+                f"{problem}. The job {job_name!r} runs {' '.join(entrypoint)!r}, which would read and write the "
+                "host's /opt/ml instead of its own layout, so it is refused. Jobs of the engine's own entrypoint "
+                "(Processor without entrypoint, SageMakerClarifyProcessor) still run here")
+        folder = self.jobs_root / job_name
+        if folder.exists():
+            raise ValueError(f"job folder {str(folder)!r} already exists (a job named {job_name!r} ran with this "
+                             "jobs_root before); pick another job_name or jobs_root")
         request = {"ProcessingJobName": job_name, "ProcessingInputs": inputs,
                    "ProcessingOutputConfig": output_config, "ProcessingResources": resources,
                    "AppSpecification": app_specification}
@@ -134,7 +222,7 @@ class LocalSession:
                            ("ExperimentConfig", experiment_config), ("Tags", tags)):
             if value is not None:
                 request[key] = value
-        job = _LocalJob(self, copy.deepcopy(request), self.jobs_root / job_name)
+        job = _LocalJob(self, copy.deepcopy(request), folder, isolated=problem is None)
         self._jobs[job_name] = job
         job.start()
         return {"ProcessingJobArn": job.arn}
@@ -179,6 +267,23 @@ class LocalSession:
             check_job_status(job_name, local.describe())
 
 
+def check_job_name(job_name) -> None:
+    """Refuse a job name SageMaker would refuse (it also names the job's folder here)."""
+    if not isinstance(job_name, str) or not JOB_NAME_PATTERN.match(job_name):
+        raise ValueError(f"job_name {job_name!r}: a processing job name is 1 to 63 letters, digits and hyphens, "
+                         "starting and ending with a letter or digit (SageMaker's pattern "
+                         "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$); pick a name like 'my-job-1'")
+
+
+def check_container_path(path, what: str) -> None:
+    """Refuse a container path that is not below ``/opt/ml/processing/`` or has ``..`` in it."""
+    text = str(path) if path is not None else ""
+    if ".." in text.split("/") or not text.startswith(CONTAINER_PREFIX) or \
+            not posixpath.normpath(text).startswith(CONTAINER_PREFIX):
+        raise ValueError(f"{what}: container path {path!r} must lie below {CONTAINER_PREFIX} without '..' "
+                         "segments (SageMaker's rule), e.g. '/opt/ml/processing/input/data'")
+
+
 def copy_local(source: Path, destination: Path) -> str:
     """Copy a file into the folder ``destination`` (or a folder's contents); return the result path."""
     destination.mkdir(parents=True, exist_ok=True)
@@ -195,8 +300,9 @@ def copy_local(source: Path, destination: Path) -> str:
 class _LocalJob:
     """One local job: its layout, its process, its state (what DescribeProcessingJob shows)."""
 
-    def __init__(self, session: LocalSession, request: dict, folder: Path):
+    def __init__(self, session: LocalSession, request: dict, folder: Path, isolated: bool = True):
         self.session = session
+        self.isolated = isolated
         self.request = request
         self.name = request["ProcessingJobName"]
         self.arn = f"arn:aws:sagemaker:{LOCAL_REGION}:{LOCAL_ACCOUNT}:processing-job/{self.name}"
@@ -232,8 +338,11 @@ class _LocalJob:
     def _log(self, line: str) -> None:
         with self._lock:
             self._lines.append(line)
-        with open(self.log_file, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        try:
+            with open(self.log_file, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+        except OSError as exc:  # the lines stay in memory (describe/logs); say why the file lacks them
+            log.warning("Local job %s: cannot append to %s: %s", self.name, self.log_file, exc)
 
     def describe(self) -> dict:
         """The DescribeProcessingJob answer, from the request and the job's state."""
@@ -267,11 +376,15 @@ class _LocalJob:
     # -- running --------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir()
+        except FileExistsError:
+            raise ValueError(f"job folder {str(self.folder)!r} already exists; pick another job_name or jobs_root") from None
         threading.Thread(target=self._run, name=f"local-job-{self.name}", daemon=True).start()
 
     def _host_path(self, container_path: str) -> Path:
-        return self.root / container_path.lstrip("/")
+        return contained_path(self.root, container_path, f"container path of job {self.name!r}")
 
     def _prepare(self) -> None:
         """Inputs into the layout, the config files SageMaker writes, empty output folders."""
@@ -297,11 +410,11 @@ class _LocalJob:
                 self._host_path(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
         config = self.root / "opt/ml/config"
         config.mkdir(parents=True, exist_ok=True)
-        (config / "resourceconfig.json").write_text(json.dumps(
+        atomic_write(config / "resourceconfig.json", json.dumps(
             {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}))
         job_config = {**self.request, "ProcessingJobArn": self.arn}
         job_config.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": 86400})
-        (config / "processingjobconfig.json").write_text(json.dumps(job_config, indent=2, default=str))
+        atomic_write(config / "processingjobconfig.json", json.dumps(job_config, indent=2, default=str))
         (self.root / "opt/ml/output").mkdir(parents=True, exist_ok=True)
 
     def _command(self) -> list[str]:
@@ -310,15 +423,28 @@ class _LocalJob:
         words = list(entry) + list(app.get("ContainerArguments") or [])
         if words and words[0] in ("python", "python3"):
             words[0] = sys.executable
+        if self.isolated:
+            return _isolation.wrap(words, self.root / "opt/ml", self.root / "opt/ml/output/message", self.root)
         return [str(self._host_path(w)) if w.startswith("/opt/ml/") else w for w in words]
 
     def _run(self) -> None:
+        """The job's thread: whatever goes wrong ends the job ``Failed`` with the reason, never hangs it."""
+        try:
+            self._run_job()
+        except Exception as exc:  # noqa: BLE001 - reported as the job's FailureReason
+            log.exception("Local job %s: the runner failed", self.name)
+            if not self.done.is_set():
+                self._finish("Failed", f"ClientError: the local job runner failed: {type(exc).__name__}: {exc}")
+
+    def _run_job(self) -> None:
         try:
             self._prepare()
         except Exception as exc:  # noqa: BLE001 - any preparation fault fails the job with its reason
             self._finish("Failed", f"ClientError: {exc}")
             return
-        env = {**os.environ, **(self.request.get("Environment") or {}), ROOT_ENV: str(self.root)}
+        # Isolated, the job's /opt/ml is its own; else the engine finds its layout through ROOT_ENV.
+        env = {**os.environ, **(self.request.get("Environment") or {}),
+               ROOT_ENV: "/" if self.isolated else str(self.root)}
         env["PYTHONUNBUFFERED"] = "1"
         command = self._command()
         if self.request["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1) > 1:
@@ -329,8 +455,13 @@ class _LocalJob:
         with self._lock:
             self.start_time = _now()
         self._log(f"Running: {' '.join(command)}")
-        self.proc = subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+        try:
+            self.proc = subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True, errors="replace",
+                                         start_new_session=True)
+        except OSError as exc:
+            self._finish("Failed", f"ClientError: the job's command {command[0]!r} could not be started: {exc}")
+            return
         syncer = threading.Thread(target=self._sync_continuous_loop, daemon=True)
         syncer.start()
         limit = (self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
@@ -355,7 +486,7 @@ class _LocalJob:
             return
         try:
             self._upload_outputs(final=True)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any upload fault fails the job with its reason
             self._finish("Failed", f"ClientError: uploading outputs failed: {exc}")
             return
         self._finish("Completed", None)
@@ -417,8 +548,12 @@ class _LocalJob:
         if not outputs:
             return
         while self.proc is not None and self.proc.poll() is None:
-            for s3 in outputs:
-                self._sync_output(s3, synced)
+            try:
+                for s3 in outputs:
+                    self._sync_output(s3, synced)
+            except Exception as exc:  # noqa: BLE001 - the end-of-job upload retries and fails the job with it
+                self._log(f"Continuous output sync stopped: {exc}")
+                return
             time.sleep(self.session.poll_seconds)
 
     def _upload_outputs(self, final: bool) -> None:
@@ -436,16 +571,22 @@ class _LocalJob:
             if synced is not None and synced.get(path) == stamp:
                 continue
             rel = path.relative_to(folder).as_posix()
+            # A symlink the job left in its output must not hand out a file from outside its layout.
+            contained_path(self.root, path.relative_to(self.root).as_posix(), f"output file {s3['LocalPath']}/{rel}",
+                           action="copying it")
             if remote:
                 bucket, prefix = split_s3_uri(destination)
                 key = f"{prefix.rstrip('/')}/{rel}" if prefix.strip("/") else rel
-                self.session.s3_client.upload_file(str(path), bucket, key)
+                try:
+                    self.session.s3_client.upload_file(str(path), bucket, key)
+                except _s3_failures() as exc:
+                    raise s3_error(f"s3://{bucket}/{key}", "upload to", exc) from None
             else:
-                target = Path(destination) / rel
+                target = contained_path(Path(destination), rel, f"output file {s3['LocalPath']}/{rel}")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)
             if synced is not None:
                 synced[path] = stamp
 
 
-__all__ = ["LocalSession"]
+__all__ = ["IsolationUnavailable", "LocalSession", "S3AccessError"]

@@ -35,6 +35,11 @@ DEFAULT_BASE_NAME = "clarify-engine"
 #: SageMaker job names: at most 63 characters.
 MAX_JOB_NAME = 63
 
+#: Logged when a SageMaker job's output names a local folder (the SDK replaces it silently).
+LOCAL_DESTINATION_WARNING = ("ProcessingOutput %r: destination %r is not an s3:// URI; a SageMaker job writes its "
+                             "outputs to S3, so they go to %s. Give an s3:// destination, or run the job on this "
+                             "machine with instance_type='local'")
+
 #: The SDK's message (v2.199 ``Processor.run``), triple-quoted string indentation included.
 LOGS_WITHOUT_WAIT = (
     "Logs can only be shown if wait is set to True.\n"
@@ -368,6 +373,8 @@ class Processor:
                 else:
                     item.destination = s3_path_join("s3://", session.default_bucket(), self._current_job_name,
                                                     "output", item.output_name)
+                    if destination:
+                        log.warning(LOCAL_DESTINATION_WARNING, item.output_name, destination, item.destination)
             normalized.append(item)
         return normalized
 

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from clarify_engine._io import atomic_write
+
 ANALYSIS_JSON = "analysis.json"
 MANIFEST_JSON = "run_manifest.json"
 
@@ -36,22 +38,17 @@ def dumps_analysis(analysis: Mapping[str, Any]) -> str:
     return json.dumps(analysis, indent=2, allow_nan=False) + "\n"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_outputs(output_dir: str | os.PathLike, analysis: Mapping[str, Any], manifest: Mapping[str, Any]) -> list[Path]:
     """Write ``analysis.json`` and ``run_manifest.json`` into ``output_dir`` (created if needed).
 
-    Each file is written to a temporary name and renamed, so a reader never sees half a file.
+    Each file is written to a fresh temporary name and renamed (:func:`clarify_engine._io.atomic_write`),
+    so a reader never sees half a file.
     Returns the paths written.
     """
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     analysis_path = out / ANALYSIS_JSON
     manifest_path = out / MANIFEST_JSON
-    _atomic_write(analysis_path, dumps_analysis(analysis))
-    _atomic_write(manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
+    atomic_write(analysis_path, dumps_analysis(analysis))
+    atomic_write(manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
     return [analysis_path, manifest_path]

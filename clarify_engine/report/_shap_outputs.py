@@ -18,10 +18,11 @@ give the same bytes.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
+
+from clarify_engine._io import atomic_write
 
 __all__ = ["BASELINE_CSV", "LOCAL_CSV", "SHAP_DIR", "STANDARD_ERRORS_CSV", "write_shap_outputs"]
 
@@ -32,10 +33,7 @@ BASELINE_CSV = "baseline.csv"
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    frame.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, frame.to_csv(index=False, lineterminator="\n"))
 
 
 def write_shap_outputs(output_dir, local: pd.DataFrame | None = None, standard_errors: pd.DataFrame | None = None,

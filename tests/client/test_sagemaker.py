@@ -232,3 +232,132 @@ def test_clarify_processor_puts_the_config_in_s3_and_starts_the_job(session, aws
         ("analysis_config", "s3://clarify-bucket/output/analysis_config.json")]
     assert request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == "s3://clarify-bucket/output"
     assert processor.latest_job.describe()["ProcessingJobStatus"] == "Completed"  # moto completes at once
+
+
+def _no_credentials(monkeypatch, tmp_path):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_a_real_instance_type_without_credentials_warns_that_it_runs_locally(aws, monkeypatch, tmp_path, caplog):
+    _no_credentials(monkeypatch, tmp_path)
+    with caplog.at_level("WARNING", logger="clarify_engine.client"):
+        processor = Processor(instance_type="ml.c5.xlarge")
+    assert isinstance(processor.sagemaker_session, LocalSession)
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [(
+        "WARNING",
+        "No AWS credentials found: instance_type='ml.c5.xlarge' runs as a LOCAL job on this machine, not on "
+        "SageMaker (role, network_config, volume and KMS settings are not applied). Pass instance_type='local' to "
+        "say so and silence this warning, or configure AWS credentials to run on SageMaker.")]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="clarify_engine.client"):
+        Processor(instance_type="local")
+    assert caplog.records == []
+
+
+def test_an_s3_output_without_credentials_names_the_uri_and_the_fix(aws, monkeypatch, tmp_path):
+    from clarify_engine.client import BiasConfig, DataConfig, S3AccessError, SageMakerClarifyProcessor
+
+    _no_credentials(monkeypatch, tmp_path)
+    local = LocalSession(jobs_root=tmp_path / "jobs")
+    data_config = DataConfig(s3_data_input_path=str(DEMO / "loans.csv"), s3_output_path="s3://my-bucket/clarify/run-1",
+                             label="Target", headers=["Target", "Age", "Gender", "Income", "Occupation",
+                                                      "YearsEmployed", "CreditScore"], dataset_type="text/csv")
+    bias_config = BiasConfig(label_values_or_threshold=[1], facet_name="Gender", facet_values_or_threshold=[0])
+    processor = SageMakerClarifyProcessor(instance_type="local", sagemaker_session=local)
+    with pytest.raises(S3AccessError) as info:
+        processor.run_pre_training_bias(data_config, bias_config, logs=False)
+    assert str(info.value) == (
+        "cannot read or write s3://my-bucket/clarify/run-1: no AWS credentials found (Unable to locate "
+        "credentials). Configure credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile in ~/.aws, "
+        "or SSO), or use a local path instead of the s3:// URI")
+    assert info.value.__cause__ is None and info.value.__context__ is None  # no botocore traceback
+    assert processor.latest_job is None and list((tmp_path / "jobs").iterdir()) == []
+    # An S3 client of the user's own skips the up-front check; botocore's refusal is then translated.
+    own = LocalSession(jobs_root=tmp_path / "jobs", s3_client=boto3.Session(region_name=REGION).client("s3"))
+    processor = SageMakerClarifyProcessor(instance_type="local", sagemaker_session=own)
+    with pytest.raises(S3AccessError) as info:
+        processor.run_pre_training_bias(data_config, bias_config, logs=False)
+    assert str(info.value).startswith("cannot upload to s3://my-bucket/clarify/run-1/analysis_config.json: no AWS "
+                                      "credentials found (Unable to locate credentials). Configure credentials")
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    # A plain job with an s3:// input is refused the same way, before it starts.
+    with pytest.raises(S3AccessError, match="^cannot read or write s3://my-bucket/in: no AWS credentials found"):
+        Processor(sagemaker_session=local).run(inputs=[ProcessingInput("s3://my-bucket/in", DATA_DIR)], logs=False)
+    assert list((tmp_path / "jobs").iterdir()) == []
+
+
+def test_a_missing_bucket_fails_the_local_job_with_the_uri(aws, tmp_path):
+    local = LocalSession(jobs_root=tmp_path / "jobs", poll_seconds=0.05)
+    processor = Processor(sagemaker_session=local)
+    processor.run(inputs=[ProcessingInput("s3://no-such-bucket/data", DATA_DIR)], wait=False, logs=False)
+    with pytest.raises(UnexpectedStatusException) as info:
+        processor.latest_job.wait(logs=False)
+    assert str(info.value).endswith(
+        "Reason: ClientError: cannot list s3://no-such-bucket/data: NoSuchBucket: The specified bucket does not "
+        "exist. Check that the bucket exists and that your AWS identity is allowed to access it")
+
+
+def test_s3_keys_cannot_write_outside_the_input_folder(aws, tmp_path):
+    from clarify_engine.client._session import download_prefix
+
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="keys-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    target = tmp_path / "job" / "input"
+    s3.put_object(Bucket="keys-bucket", Key="data/ok.csv", Body=b"1")
+    s3.put_object(Bucket="keys-bucket", Key="data//abs/dir/doubled.csv", Body=b"2")
+    assert sorted(p.relative_to(target).as_posix() for p in download_prefix(s3, "s3://keys-bucket/data", target)) == [
+        "abs/dir/doubled.csv", "ok.csv"]  # empty segments dropped, as a container path join would
+    for key in ("data/../../escape.csv", "data/sub/../../../escape.csv", "data/.."):
+        s3.put_object(Bucket="keys-bucket", Key=key, Body=b"3")
+        assert key in {o["Key"] for o in s3.list_objects_v2(Bucket="keys-bucket")["Contents"]}, "moto renamed the key"
+        with pytest.raises(ValueError) as info:
+            download_prefix(s3, "s3://keys-bucket/data", target)
+        assert str(info.value).startswith(f"S3 object s3://keys-bucket/{key}: ")
+        assert str(info.value).endswith(f", outside {str(target)!r}; refusing writing there. Use a name without "
+                                        "'..' segments or symlinks that leave the folder")
+        s3.delete_object(Bucket="keys-bucket", Key=key)
+    assert sorted(p.name for p in tmp_path.rglob("*escape*")) == []
+    assert not (tmp_path / "job" / "escape.csv").exists() and not (tmp_path / "escape.csv").exists()
+
+
+def test_a_sagemaker_clarify_job_refuses_a_local_output_path_before_any_upload(session, aws):
+    from clarify_engine.client import BiasConfig, DataConfig, SageMakerClarifyProcessor
+
+    data_config = DataConfig(s3_data_input_path="s3://clarify-bucket/data/train.csv", s3_output_path="results/",
+                             label="Target", headers=["Target", "Age", "Gender"], dataset_type="text/csv")
+    bias_config = BiasConfig(label_values_or_threshold=[1], facet_name="Gender", facet_values_or_threshold=[0])
+    processor = SageMakerClarifyProcessor(role=ROLE, image_uri=IMAGE, instance_type="ml.c5.xlarge",
+                                          sagemaker_session=session)
+    s3 = aws.client("s3")
+
+    def stored():
+        return {(b["Name"], o["Key"]) for b in s3.list_buckets()["Buckets"]
+                for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])} | {
+                    b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+    before = stored()
+    with pytest.raises(ValueError) as info:
+        processor.run_pre_training_bias(data_config, bias_config, wait=False, logs=False)
+    assert str(info.value) == (
+        "DataConfig.s3_output_path 'results/': a SageMaker job writes its results to S3, not to a local path; "
+        "give an s3:// URI (e.g. 's3://<bucket>/<prefix>'), or run the job on this machine with "
+        "instance_type='local'")
+    assert session.sent == [] and processor.latest_job is None
+    assert stored() == before  # nothing uploaded, no bucket made
+
+
+def test_a_sagemaker_processor_output_with_a_local_destination_warns_where_it_goes(session, caplog):
+    processor = Processor(role=ROLE, image_uri=IMAGE, instance_type="ml.m5.large", sagemaker_session=session)
+    with caplog.at_level("WARNING", logger="clarify_engine.client"):
+        processor.run(outputs=[ProcessingOutput(OUTPUT_DIR, "results/", "analysis_result")], job_name="warn-1",
+                      wait=False, logs=False)
+    bucket = session.default_bucket()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "ProcessingOutput 'analysis_result': destination 'results/' is not an s3:// URI; a SageMaker job writes "
+        f"its outputs to S3, so they go to s3://{bucket}/warn-1/output/analysis_result. Give an s3:// "
+        "destination, or run the job on this machine with instance_type='local'"]
+    assert processor.latest_job.outputs[0].destination == f"s3://{bucket}/warn-1/output/analysis_result"

@@ -1,0 +1,81 @@
+"""The client's early validation: what a job would refuse is refused before any upload or job.
+
+``early_validation`` is the single hook ``SageMakerClarifyProcessor`` calls before it writes
+``analysis_config.json``; these tests give it the configs an SDK user would build and check
+the refusal, its words and that nothing was started.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from clarify_engine.client import (
+    DataConfig,
+    LocalSession,
+    ModelConfig,
+    SageMakerClarifyProcessor,
+    SHAPConfig,
+    TextConfig,
+)
+from clarify_engine.client._clarify import early_validation
+from clarify_engine.errors import ConfigError, NotSupportedError
+from tests.client.test_local import DEMO
+from tests.helpers import SDK_CONFIGS
+
+HEADERS = ["Target", "Age", "Gender", "Income", "Occupation", "YearsEmployed", "CreditScore"]
+POST = json.loads((SDK_CONFIGS / "05_csv_posttraining_model_name_probability_threshold.json").read_text())
+
+
+def test_text_explanations_are_refused_before_the_config_is_written_or_a_job_starts(tmp_path):
+    session = LocalSession(jobs_root=tmp_path / "jobs")
+    processor = SageMakerClarifyProcessor(instance_type="local", sagemaker_session=session)
+    data_config = DataConfig(s3_data_input_path=str(DEMO / "loans.csv"), s3_output_path=str(tmp_path / "out"),
+                             label="Target", headers=HEADERS, dataset_type="text/csv")
+    model_config = ModelConfig(endpoint_name="loans-endpoint", content_type="text/csv", accept_type="text/csv")
+    shap_config = SHAPConfig(baseline=[[30, 1, 50000, 2, 5, 700]], num_samples=10,
+                             text_config=TextConfig(granularity="token", language="english"))
+    with pytest.raises(NotSupportedError) as info:
+        processor.run_explainability(data_config, model_config, shap_config, logs=False)
+    assert str(info.value) == (
+        "methods.shap.text_config: SHAP explanations of text features (TextConfig) cannot be run by this version; "
+        "remove text_config from the SHAPConfig to explain the columns as tabular features, or pass "
+        "skip_early_validation=True to run the rest of the analysis without them")
+    assert processor.latest_job is None
+    assert not (tmp_path / "out").exists() and list(session.jobs_root.iterdir()) == []
+
+
+@pytest.mark.parametrize("content_type", ["image/jpeg", "image/png", "application/x-npy"])
+def test_image_and_numpy_model_requests_are_refused(content_type):
+    config = copy.deepcopy(POST)
+    config["predictor"]["content_type"] = content_type
+    with pytest.raises(NotSupportedError) as info:
+        early_validation(config)
+    assert str(info.value) == (
+        f"predictor.content_type {content_type!r}: image and NumPy requests (computer-vision models) cannot be run "
+        "by this version; tabular models take text/csv, application/jsonlines or application/json")
+
+
+def test_model_monitor_capture_data_is_refused():
+    config = copy.deepcopy(POST)
+    config["dataset_type"] = "application/sagemakercapturejson"
+    with pytest.raises(NotSupportedError) as info:
+        early_validation(config)
+    assert str(info.value) == ("dataset_type 'application/sagemakercapturejson': Model Monitor capture data is not "
+                               "supported (the SageMaker SDK refuses it too); convert the capture to JSON Lines or CSV")
+
+
+def test_a_method_that_needs_a_model_without_one_is_refused():
+    config = copy.deepcopy(POST)
+    del config["predictor"]
+    with pytest.raises(ConfigError) as info:
+        early_validation(config)
+    assert str(info.value) == ("predictor: required by methods.post_training_bias: give endpoint_name, or model_name "
+                               "with instance_type and initial_instance_count; or give predicted_label / "
+                               "predicted_label_dataset_uri")
+
+
+def test_a_runnable_config_passes():
+    early_validation(copy.deepcopy(POST))
