@@ -12,6 +12,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from clarify_engine import _stop
 from clarify_engine.errors import DataError
 from clarify_engine.data._sources import open_binary
 
@@ -116,6 +117,7 @@ def read_csv_files(
     """
     frames, read = [], []
     for location in files:
+        _stop.check()
         frame = _read_csv_file(location, headers, storage_options)
         if frame is not None:
             frames.append(frame)
@@ -142,6 +144,7 @@ def read_parquet_files(
 
     tables = []
     for location in files:
+        _stop.check()
         with open_binary(location, storage_options) as stream:
             try:
                 tables.append(pq.read_table(stream))
