@@ -27,6 +27,8 @@ import threading
 import time
 from typing import Callable, Iterator
 
+from clarify_engine.errors import ClarifyError
+
 __all__ = [
     "JobStopped",
     "STOP_MESSAGE",
@@ -111,7 +113,13 @@ def _wait_for_guarded(limit: float) -> None:
 
 
 def grace_seconds() -> float:
-    """The grace period from :data:`GRACE_ENV`, or the default."""
+    """The grace period from :data:`GRACE_ENV`, or the default.
+
+    Raises
+    ------
+    ClarifyError
+        The variable is not a number of seconds >= 0 (names it and the fix).
+    """
     text = os.environ.get(GRACE_ENV)
     if text is None:
         return DEFAULT_GRACE_SECONDS
@@ -120,7 +128,7 @@ def grace_seconds() -> float:
     except ValueError:
         value = -1.0
     if not value >= 0:
-        raise ValueError(f"{GRACE_ENV}: expected a number of seconds >= 0, found {text!r}; unset it for "
+        raise ClarifyError(f"{GRACE_ENV}: expected a number of seconds >= 0, found {text!r}; unset it for "
                          f"the default {DEFAULT_GRACE_SECONDS:g}")
     return value
 

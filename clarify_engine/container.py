@@ -229,7 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         print(refusal, file=sys.stderr)
         return NOT_A_CONTAINER_EXIT_CODE
     layout = ProcessingLayout.from_env()
-    uninstall = _stop.install_sigterm(on_deadline=lambda: _exit_stopped(layout))
+    try:
+        uninstall = _stop.install_sigterm(on_deadline=lambda: _exit_stopped(layout))
+    except ClarifyError as exc:
+        log.error("Job failed: %s", exc)
+        write_message(layout.message_file, str(exc))
+        return 1
     try:
         try:
             run(layout)
