@@ -339,3 +339,39 @@ def test_cli_analyze_stopped_while_in_service_deletes_the_endpoint(tmp_path, con
     assert proc.returncode == 143, err
     assert "clarify-engine analyze: Signal 15 received, cleaning up." in err
     assert _ours(client, "win-cli") == ([], [])
+
+
+def test_the_local_session_deletes_what_its_killed_job_left(tmp_path, control_plane):
+    """A job that ignores SIGTERM is SIGKILLed by the session after the grace period; the session
+    then deletes the shadow endpoint that job created (and only it)."""
+    import time
+
+    from clarify_engine.client import LocalSession, ScriptProcessor
+
+    url, client = control_plane
+    script = tmp_path / "stuck.py"
+    script.write_text(
+        "import signal, time\n"
+        "from clarify_engine.predict._shadow import ShadowEndpoint\n"
+        "name = ShadowEndpoint('loans-model', 'ml.m5.large', 1, endpoint_name_prefix='win-local',\n"
+        "                      poll_interval=0).__enter__()\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('in service', name, flush=True)\n"
+        "time.sleep(300)\n")
+    session = LocalSession(jobs_root=tmp_path / "jobs", poll_seconds=0.05, stop_grace_seconds=1)
+    processor = ScriptProcessor(command=["python3"], sagemaker_session=session,
+                                env={"AWS_ENDPOINT_URL_SAGEMAKER": url, **AWS})
+    processor.run(code=str(script), wait=False, logs=False)
+    job = processor.latest_job
+    local = session._job(job.job_name)
+    deadline = time.monotonic() + 120
+    while not any("in service" in line for line in local.log_lines()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    name = next(line for line in local.log_lines() if "in service" in line).split()[-1]
+    assert _ours(client, "win-local") == ([name], [name])
+    job.stop()
+    job.wait(logs=False)
+    assert job.describe()["ProcessingJobStatus"] == "Stopped"
+    lines = local.log_lines()
+    assert any(f"Cleanup after the killed job: deleted: endpoint {name}" in line for line in lines), lines
+    assert _ours(client, "win-local") == ([], [])

@@ -33,7 +33,7 @@ from typing import Any, Callable
 from clarify_engine import _stop
 from clarify_engine.errors import ModelError
 
-__all__ = ["Leftover", "ShadowEndpoint", "cleanup_leftovers", "shadow_endpoint_name"]
+__all__ = ["Leftover", "ShadowEndpoint", "cleanup_after_killed_process", "cleanup_leftovers", "shadow_endpoint_name"]
 
 log = logging.getLogger("clarify_engine.predict")
 
@@ -418,3 +418,22 @@ def cleanup_leftovers(client: Any = None, *, older_than: float = DEFAULT_LEFTOVE
         log.warning("Cleanup: deleted %s %s left by job %s: %s", kind, name, job, reason)
         report.append(Leftover(kind, name, job, who, created, "deleted", reason))
     return report
+
+
+def cleanup_after_killed_process(pid: int, env: dict) -> list[str]:
+    """Delete the shadow endpoints a process killed by a signal (SIGKILL) left behind.
+
+    Runs ``clarify-engine cleanup --owner HOST:PID`` in the environment the process had (its
+    AWS settings), so only what that process created is touched. For callers that ran a job
+    as a subprocess (the local session); returns the command's output lines, to be logged.
+    """
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "clarify_engine.cli", "cleanup", "--owner", f"{socket.gethostname()}:{pid}"]
+    try:
+        proc = subprocess.run(command, env=dict(env), capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return [f"Cleanup after the killed job failed: {exc}; run clarify-engine cleanup"]
+    lines = (proc.stdout + proc.stderr).splitlines()
+    return [f"Cleanup after the killed job: {line}" for line in lines]
