@@ -3,7 +3,9 @@
 This module decides which of the requested methods can run, runs them, and gathers
 their sections into Clarify's ``analysis.json`` shape. Methods this engine cannot run
 yet are not silently dropped: each is recorded with its reason in
-:attr:`AnalysisResult.not_run`, logged, and written to the run manifest.
+:attr:`AnalysisResult.not_run`, logged, and written to the run manifest. A method that
+starts and fails does not discard the others: it is recorded as :class:`Failed`, the rest
+run, and :class:`~clarify_engine.errors.PartialFailure` carries what completed.
 """
 
 from __future__ import annotations
