@@ -77,8 +77,9 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
                          "URL (AWS_ENDPOINT_URL_SAGEMAKER)") from exc
     for item in report:
         print(f"{item.action}: {item.kind} {item.name} (job {item.job}): {item.reason}")
-    counts = {action: sum(item.action == action for item in report) for action in ("deleted", "kept", "failed")}
-    print(f"{counts['deleted']} deleted, {counts['kept']} kept, {counts['failed']} failed"
+    actions = ("would delete" if args.dry_run else "deleted", "kept", "failed")
+    counts = {action: sum(item.action == action for item in report) for action in actions}
+    print(", ".join(f"{n} {action}" for action, n in counts.items())
           + (" (dry run: nothing deleted)" if args.dry_run else ""))
     return 1 if counts["failed"] else 0
 

@@ -249,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 log.error("Job failed with an unexpected error:\n%s", "".join(traceback.format_exception(exc)))
             write_message(layout.message_file, reason)
+            if _stop.is_set():  # the stop arrived while the failure was being recorded
+                _exit_stopped(layout)
             return 1
         if _stop.is_set():  # stopped after the last check: still a stopped job
             _exit_stopped(layout)

@@ -266,6 +266,7 @@ def test_cleanup_deletes_what_a_killed_job_left(tmp_path, control_plane, runtime
     dry = run_cli("cleanup", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert f"would delete: endpoint {name} (job {name}): its job's process " in dry.stdout
+    assert "2 would delete, 0 kept, 0 failed (dry run: nothing deleted)" in dry.stdout
     assert _ours(client, "win-killed") == ([name], [name])
     proc = run_cli("cleanup", env=env)
     assert proc.returncode == 0, proc.stderr

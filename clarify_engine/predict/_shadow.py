@@ -378,7 +378,7 @@ def cleanup_leftovers(client: Any = None, *, older_than: float = DEFAULT_LEFTOVE
     for item in _pages(client.list_endpoint_configs, "EndpointConfigs", **filters):
         found.append(("endpoint-config", item["EndpointConfigName"], item["EndpointConfigArn"]))
     report: list[Leftover] = []
-    for kind, name, arn in found:  # endpoints first: a config in use cannot be deleted
+    for kind, name, arn in found:  # endpoints first, then configs, as a job deletes them
         try:
             tags = {t["Key"]: t["Value"] for t in _pages(client.list_tags, "Tags", ResourceArn=arn)}
         except Exception as exc:  # noqa: BLE001 - deleted meanwhile, or not ours to read
