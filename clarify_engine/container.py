@@ -119,16 +119,14 @@ def write_message(path: Path, text: str) -> None:
 
 
 def _locations(config) -> list[tuple[str, str]]:
-    """(key, location) of every file or URL the config names."""
+    """(key, location) of every file or URL the config names (:data:`LOCATION_KEYS`)."""
     found = []
-    for key in ("dataset_uri", "facet_dataset_uri", "predicted_label_dataset_uri"):
-        value = getattr(config, key, None)
+    for key in LOCATION_KEYS:
+        value = config
+        for part in key.split("."):
+            value = getattr(value, part, None)
         if isinstance(value, str):
             found.append((key, value))
-    shap = getattr(config.methods, "shap", None)
-    baseline = getattr(shap, "baseline", None) if shap is not None else None
-    if isinstance(baseline, str):
-        found.append(("methods.shap.baseline", baseline))
     return found
 
 
