@@ -5,8 +5,8 @@ dataset and returns an :class:`AnalysisResult` whose ``to_dict()`` is ``analysis
 """
 
 from clarify_engine._api import analyze
-from clarify_engine.errors import ClarifyError, ConfigError, DataError, ModelError, NotSupportedError
-from clarify_engine.run import AnalysisResult, NotRun
+from clarify_engine.errors import ClarifyError, ConfigError, DataError, ModelError, NotSupportedError, PartialFailure
+from clarify_engine.run import AnalysisResult, Failed, NotRun
 
 from clarify_engine._version import __version__  # noqa: E402
 
@@ -15,9 +15,11 @@ __all__ = [
     "ClarifyError",
     "ConfigError",
     "DataError",
+    "Failed",
     "ModelError",
     "NotRun",
     "NotSupportedError",
+    "PartialFailure",
     "__version__",
     "analyze",
 ]

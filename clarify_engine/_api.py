@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from clarify_engine.config import AnalysisConfig, load_config
+from clarify_engine.errors import PartialFailure
 from clarify_engine.data import load_dataset
 from clarify_engine.predict import ClientOptions
 from clarify_engine.run import AnalysisResult, run_analysis
@@ -48,6 +49,16 @@ def analyze(
     AnalysisResult
         ``result.to_dict()`` is the ``analysis.json`` content.
 
+    Raises
+    ------
+    PartialFailure
+        Some requested methods failed and others completed (e.g. Kernel SHAP failed after
+        the bias metrics were computed). ``error.result`` is the :class:`AnalysisResult` of
+        what completed, ``error.result.failed`` names each failed method and its reason;
+        with ``output_dir`` its files were written before the error was raised.
+    ClarifyError
+        The config, the data or the model is unusable, or every method failed.
+
     Examples
     --------
     >>> result = analyze("analysis_config.json", data="train.csv")  # doctest: +SKIP
@@ -58,8 +69,17 @@ def analyze(
     is_path = isinstance(config, os.PathLike) or (isinstance(config, str) and not config.lstrip().startswith(("{", "[")))
     base_dir = Path(config).parent if is_path else None
     dataset = load_dataset(cfg, data, base_dir=base_dir)
-    result = run_analysis(cfg, dataset, model=model, options=options, base_dir=base_dir)
+    try:
+        result = run_analysis(cfg, dataset, model=model, options=options, base_dir=base_dir)
+    except PartialFailure as exc:
+        if output_dir is not None:  # what completed is kept, then the failure is reported
+            _write(exc.result, output_dir)
+        raise
     if output_dir is not None:
-        for path in result.write(output_dir):
-            log.info("Wrote %s", path)
+        _write(result, output_dir)
     return result
+
+
+def _write(result: AnalysisResult, output_dir) -> None:
+    for path in result.write(output_dir):
+        log.info("Wrote %s", path)

@@ -5,6 +5,7 @@ Subcommands
 analyze    run an analysis_config.json on a dataset and write analysis.json
 validate   check a config (and optionally a dataset) without computing anything
 container  the processing-container entrypoint (SageMaker layout, ``CLARIFY_PROCESSING_ROOT``)
+cleanup    delete shadow endpoints that stopped or killed jobs left behind (by their tags)
 serve-model  serve a model file over HTTP (/ping, /invocations, /endpoints/NAME/invocations)
 demo       run a full analysis on the dataset shipped with the package, offline
 """
@@ -13,13 +14,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
-from clarify_engine import _logging
+from clarify_engine import _logging, _stop
+from clarify_engine._stop import STOP_MESSAGE
 from clarify_engine._version import __version__
 from clarify_engine.errors import ClarifyError
 
 log = logging.getLogger("clarify_engine")
+
+#: Exit code of a command stopped by SIGTERM (128 + 15).
+STOPPED_EXIT_CODE = 143
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
@@ -58,6 +64,25 @@ def _cmd_container(args: argparse.Namespace) -> int:
     from clarify_engine.container import main as container_main
 
     return container_main()
+
+
+def _cmd_cleanup(args: argparse.Namespace) -> int:
+    from clarify_engine.errors import ModelError
+    from clarify_engine.predict._shadow import cleanup_leftovers
+
+    try:
+        report = cleanup_leftovers(older_than=args.older_than, name_contains=args.name_contains,
+                                   owner=args.owner, dry_run=args.dry_run)
+    except Exception as exc:  # noqa: BLE001 - any AWS fault, reported with the fix
+        raise ModelError(f"listing endpoints failed: {exc}; check the AWS credentials, region and endpoint "
+                         "URL (AWS_ENDPOINT_URL_SAGEMAKER)") from exc
+    for item in report:
+        print(f"{item.action}: {item.kind} {item.name} (job {item.job}): {item.reason}")
+    actions = ("would delete" if args.dry_run else "deleted", "kept", "failed")
+    counts = {action: sum(item.action == action for item in report) for action in actions}
+    print(", ".join(f"{n} {action}" for action, n in counts.items())
+          + (" (dry run: nothing deleted)" if args.dry_run else ""))
+    return 1 if counts["failed"] else 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -99,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("container", help="processing-container entrypoint")
     p.set_defaults(func=_cmd_container)
 
+    p = sub.add_parser("cleanup", help="delete shadow endpoints that stopped or killed jobs left behind")
+    p.add_argument("--older-than", type=float, default=86400.0,
+                   help="delete tagged endpoints older than this many seconds whoever owns them; those whose "
+                        "owning process on this host is gone are deleted at any age (default: %(default)s)")
+    p.add_argument("--name-contains", default=None, help="only endpoints whose name contains this text")
+    p.add_argument("--owner", default=None, help="only endpoints created by this process (HOST:PID)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    p.set_defaults(func=_cmd_cleanup)
+
     from clarify_engine import serve
 
     p = sub.add_parser("serve-model", help="serve a model file over SageMaker's /invocations protocol")
@@ -111,15 +145,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stopped_exit() -> None:
+    """End ``analyze`` stopped by SIGTERM that reached no check within the grace period."""
+    print(f"clarify-engine analyze: {STOP_MESSAGE}", file=sys.stderr, flush=True)
+    os._exit(STOPPED_EXIT_CODE)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _logging.configure(logging.WARNING if args.quiet else logging.INFO)
+    uninstall = None
     try:
+        if args.command == "analyze":  # SIGTERM stops it cleanly too (a shadow endpoint is deleted)
+            uninstall = _stop.install_sigterm(on_deadline=_stopped_exit)
         return args.func(args)
     except ClarifyError as exc:
+        if _stop.is_set():
+            return _stopped(args.command)
         print(f"clarify-engine {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except _stop.JobStopped:
+        return _stopped(args.command)
+    finally:
+        if uninstall is not None:
+            uninstall()
+
+
+def _stopped(command: str) -> int:
+    print(f"clarify-engine {command}: {STOP_MESSAGE}", file=sys.stderr)
+    return STOPPED_EXIT_CODE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,14 @@ failure it writes a short reason to ``/opt/ml/output/message`` (SageMaker surfac
 first 1 KB as the job's ``ExitMessage``/``FailureReason``) and exits non-zero.
 
 The root ``/`` of that layout moves with the environment variable
-``CLARIFY_PROCESSING_ROOT`` (for local runs and tests).
+``CLARIFY_PROCESSING_ROOT`` (for local runs and tests); without it and without
+``/opt/ml/processing/input/config`` the entrypoint refuses to run and creates nothing.
+
+When some methods fail and others complete, ``analysis.json`` holds the completed ones, the
+manifest and the message name the failed ones with their reasons, and the exit code is 1.
+SIGTERM stops the job through the stop flag (:mod:`clarify_engine._stop`): exit 143, reason
+in the message file. Dataset and baseline locations must be ``s3://`` or files under
+``/opt/ml/processing/input`` unless ``CLARIFY_ALLOW_ANY_URI=1``.
 
 Notes
 -----
@@ -18,22 +25,32 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from clarify_engine import _logging
-from clarify_engine.errors import ClarifyError, ConfigError
+from clarify_engine import _logging, _stop
+from clarify_engine._stop import STOP_MESSAGE, JobStopped
+from clarify_engine.errors import ClarifyError, ConfigError, PartialFailure
+
+__all__ = ["JobStopped", "ProcessingLayout", "check_locations", "failure_reason", "main", "run"]
 
 log = logging.getLogger("clarify_engine")
 
 ROOT_ENV = "CLARIFY_PROCESSING_ROOT"
+#: Set to 1 to let the container read dataset and baseline locations outside its inputs.
+ALLOW_ANY_URI_ENV = "CLARIFY_ALLOW_ANY_URI"
 #: SageMaker keeps the first 1 KB of the message file.
 MESSAGE_LIMIT = 1024
 SCHEMA_ERROR = "Analysis configuration schema validation error."
 LOAD_ERROR = "Unable to load analysis configuration as JSON."
+#: Exit code of a job stopped by SIGTERM (128 + 15), as SageMaker's containers exit.
+STOPPED_EXIT_CODE = 143
+#: Exit code when the entrypoint refuses to run outside a processing container.
+NOT_A_CONTAINER_EXIT_CODE = 2
+#: Config keys that name a file or URL the container reads.
+LOCATION_KEYS = ("dataset_uri", "facet_dataset_uri", "predicted_label_dataset_uri", "methods.shap.baseline")
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,10 @@ class ProcessingLayout:
         return self.root / "opt/ml/processing/input/config/analysis_config.json"
 
     @property
+    def input_dir(self) -> Path:
+        return self.root / "opt/ml/processing/input"
+
+    @property
     def data_dir(self) -> Path:
         return self.root / "opt/ml/processing/input/data"
 
@@ -63,8 +84,19 @@ class ProcessingLayout:
         return self.root / "opt/ml/output/message"
 
 
-class JobStopped(BaseException):
-    """Raised in the main thread when the job receives SIGTERM (StopProcessingJob)."""
+def not_a_container_reason() -> str | None:
+    """Why this is not a processing container, or None when it is (or a root was given).
+
+    Outside a container, writing the failure message would create ``/opt/ml`` on the host.
+    """
+    if ROOT_ENV in os.environ:
+        return None
+    config_dir = Path("/opt/ml/processing/input/config")
+    if config_dir.is_dir():
+        return None
+    return (f"clarify-engine container: refusing to run: {config_dir} does not exist, so this is not a "
+            f"processing container and nothing was read or written; set {ROOT_ENV} to a folder holding "
+            "opt/ml/processing/input/config/analysis_config.json, or run clarify-engine analyze")
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -75,7 +107,7 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, ClarifyError):
         return str(exc)
     if isinstance(exc, JobStopped):
-        return "Signal 15 received, cleaning up. The job was stopped before it finished."
+        return STOP_MESSAGE
     return f"Internal error: {type(exc).__name__}: {exc}"
 
 
@@ -86,19 +118,64 @@ def write_message(path: Path, text: str) -> None:
     path.write_text(data, encoding="utf-8")
 
 
-def _on_sigterm(signum, frame):  # pragma: no cover - exercised by a subprocess test
-    log.warning("Signal %d received, cleaning up", signum)
-    raise JobStopped()
+def _locations(config) -> list[tuple[str, str]]:
+    """(key, location) of every file or URL the config names (:data:`LOCATION_KEYS`)."""
+    found = []
+    for key in LOCATION_KEYS:
+        value = config
+        for part in key.split("."):
+            value = getattr(value, part, None)
+        if isinstance(value, str):
+            found.append((key, value))
+    return found
+
+
+def check_locations(config, layout: ProcessingLayout) -> None:
+    """Refuse dataset and baseline locations outside the job's inputs and ``s3://``.
+
+    Relative paths are taken from the data folder. Local paths must lie (symbolic links
+    resolved) under ``opt/ml/processing/input``; URLs must be ``s3://``. The environment
+    variable :data:`ALLOW_ANY_URI_ENV` = ``1`` lifts the restriction.
+
+    Raises
+    ------
+    ConfigError
+        Names the key, the location and the two ways out.
+    """
+    if os.environ.get(ALLOW_ANY_URI_ENV) == "1":
+        return
+    from clarify_engine.data._sources import is_url, resolve_location
+
+    inputs = layout.input_dir.resolve()
+    for key, location in _locations(config):
+        if is_url(location):
+            if location.lower().startswith("s3://"):
+                continue
+        else:
+            path = Path(resolve_location(location, layout.data_dir)).resolve()
+            if path == inputs or inputs in path.parents:
+                continue
+        raise ConfigError(
+            key,
+            f"{location!r} is outside the processing job's inputs: the container reads only s3:// URIs and "
+            f"files under {layout.input_dir}; give an s3:// URI or the path of a ProcessingInput, or set "
+            f"{ALLOW_ANY_URI_ENV}=1 to allow any location",
+        )
 
 
 def run(layout: ProcessingLayout) -> None:
-    """Run the job described by the files of ``layout``; raise on failure."""
+    """Run the job described by the files of ``layout``; raise on failure.
+
+    When some methods fail and others complete, the completed ones are written before the
+    :class:`~clarify_engine.errors.PartialFailure` is raised.
+    """
     from clarify_engine.config import load_config
     from clarify_engine.data import load_dataset
     from clarify_engine.run import run_analysis
 
     log.info("clarify-engine container: config %s", layout.config_file)
     config = load_config(layout.config_file)
+    check_locations(config, layout)
     if config.dataset_uri:
         source = config.dataset_uri
         log.info("Dataset: dataset_uri %s (wins over the dataset input)", source)
@@ -106,36 +183,79 @@ def run(layout: ProcessingLayout) -> None:
         source = layout.data_dir
         log.info("Dataset: %s", source)
     dataset = load_dataset(config, source, base_dir=layout.data_dir)
-    result = run_analysis(config, dataset, base_dir=layout.data_dir)
+    try:
+        result = run_analysis(config, dataset, base_dir=layout.data_dir)
+    except PartialFailure as exc:
+        _write(exc.result, layout)
+        raise
+    _write(result, layout)
+
+
+def _write(result, layout: ProcessingLayout) -> None:
     for path in result.write(layout.output_dir):
         log.info("Wrote %s", path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entrypoint: returns the process exit code (0 on success)."""
-    _logging.configure()
-    layout = ProcessingLayout.from_env()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+def _exit_stopped(layout: ProcessingLayout) -> None:
+    """Record the stop and leave with SageMaker's code, without waiting for worker threads.
+
+    Model requests may still be in flight on worker threads; the interpreter would wait for
+    them at exit.
+    """
+    log.error("Job stopped: %s", STOP_MESSAGE)
     try:
-        run(layout)
-    except (Exception, JobStopped) as exc:
-        reason = failure_reason(exc)
-        if isinstance(exc, ClarifyError) or isinstance(exc, JobStopped):
-            log.error("Job failed: %s", reason)
-        else:
-            log.error("Job failed with an unexpected error:\n%s", "".join(traceback.format_exception(exc)))
-        write_message(layout.message_file, reason)
-        if isinstance(exc, JobStopped):
-            # Model requests may still be in flight on worker threads; the interpreter would
-            # wait for them at exit. The job is stopped: leave now, with SageMaker's code.
-            logging.shutdown()
-            sys.stdout.flush()
-            os._exit(143)
-        return 1
+        write_message(layout.message_file, STOP_MESSAGE)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-    log.info("Job completed")
-    return 0
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(STOPPED_EXIT_CODE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entrypoint: returns the process exit code (0 on success).
+
+    SIGTERM sets the stop flag (:mod:`clarify_engine._stop`); the job stops at its next check,
+    cleans up (shadow endpoints are deleted) and exits 143 with the reason in the message
+    file, also when the stop lands while a failure is being handled or after the last
+    method finished. Outside a processing container (no ``CLARIFY_PROCESSING_ROOT`` and no
+    ``/opt/ml/processing/input/config``) it refuses at once, creating nothing.
+    """
+    _logging.configure()
+    refusal = not_a_container_reason()
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return NOT_A_CONTAINER_EXIT_CODE
+    layout = ProcessingLayout.from_env()
+    try:
+        uninstall = _stop.install_sigterm(on_deadline=lambda: _exit_stopped(layout))
+    except ClarifyError as exc:
+        log.error("Job failed: %s", exc)
+        write_message(layout.message_file, str(exc))
+        return 1
+    try:
+        try:
+            run(layout)
+        except JobStopped:
+            _exit_stopped(layout)
+        except Exception as exc:
+            if _stop.is_set():  # the failure came from (or raced with) the stop: the stop wins
+                _exit_stopped(layout)
+            reason = failure_reason(exc)
+            if isinstance(exc, ClarifyError):
+                log.error("Job failed: %s", reason)
+            else:
+                log.error("Job failed with an unexpected error:\n%s", "".join(traceback.format_exception(exc)))
+            write_message(layout.message_file, reason)
+            if _stop.is_set():  # the stop arrived while the failure was being recorded
+                _exit_stopped(layout)
+            return 1
+        if _stop.is_set():  # stopped after the last check: still a stopped job
+            _exit_stopped(layout)
+        log.info("Job completed")
+        return 0
+    finally:
+        uninstall()
 
 
 if __name__ == "__main__":  # pragma: no cover

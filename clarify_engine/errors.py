@@ -7,7 +7,7 @@ what was found, what was expected and, where it helps, what to do next.
 
 from __future__ import annotations
 
-__all__ = ["ClarifyError", "ConfigError", "DataError", "ModelError", "NotSupportedError"]
+__all__ = ["ClarifyError", "ConfigError", "DataError", "ModelError", "NotSupportedError", "PartialFailure"]
 
 
 class ClarifyError(Exception):
@@ -45,3 +45,20 @@ class ModelError(ClarifyError, RuntimeError):
 
 class NotSupportedError(ClarifyError):
     """The configuration asks for an analysis this engine does not run yet."""
+
+
+class PartialFailure(ClarifyError):
+    """Some requested methods failed; the others completed and their result is kept.
+
+    Parameters
+    ----------
+    message : str
+        Which methods failed and why, and which completed.
+    result : AnalysisResult
+        The completed sections (``result.to_dict()``), with ``result.failed`` naming each
+        failed method and its reason. Already written when an output folder was given.
+    """
+
+    def __init__(self, message: str, result):
+        super().__init__(message)
+        self.result = result

@@ -3,7 +3,9 @@
 This module decides which of the requested methods can run, runs them, and gathers
 their sections into Clarify's ``analysis.json`` shape. Methods this engine cannot run
 yet are not silently dropped: each is recorded with its reason in
-:attr:`AnalysisResult.not_run`, logged, and written to the run manifest.
+:attr:`AnalysisResult.not_run`, logged, and written to the run manifest. A method that
+starts and fails does not discard the others: it is recorded as :class:`Failed`, the rest
+run, and :class:`~clarify_engine.errors.PartialFailure` carries what completed.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from clarify_engine._version import __version__
 from clarify_engine.bias import FacetSpec, bias_section
 from clarify_engine.config import AnalysisConfig, check_model_source
 from clarify_engine.data import Dataset
-from clarify_engine.errors import ConfigError, NotSupportedError
+from clarify_engine import _stop
+from clarify_engine.errors import ClarifyError, ConfigError, NotSupportedError, PartialFailure
 from clarify_engine.predict import ClientOptions, make_predictor
 from clarify_engine.report import write_outputs
 from clarify_engine.report._shap_outputs import write_shap_outputs
@@ -55,6 +58,60 @@ class NotRun:
         return {"method": self.method, "reason": self.reason}
 
 
+@dataclass(frozen=True)
+class Failed:
+    """A requested method that started and failed, and why; the other methods still ran."""
+
+    method: str
+    reason: str
+    error: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"method": self.method, "reason": self.reason, "error": self.error}
+
+
+#: Why PDP fails when it was to pick its features by global SHAP and SHAP failed.
+PDP_NEEDS_SHAP = ("methods.pdp lists no features and picks the top_k_features by global SHAP, but SHAP "
+                  "failed; list methods.pdp.features to plot them without SHAP")
+
+
+def _reason(exc: BaseException) -> str:
+    """The text of a failure: the message of an engine error, the type and message of any other."""
+    if isinstance(exc, ClarifyError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _Failures:
+    """The methods of one job that failed, in order, with the errors that ended them."""
+
+    def __init__(self) -> None:
+        self.items: list[Failed] = []
+        self.errors: list[BaseException] = []
+        self.model_error: BaseException | None = None
+
+    def failed(self, method: str) -> bool:
+        return any(item.method == method for item in self.items)
+
+    def attempt(self, method: str, step, *args) -> None:
+        """Run ``step(*args)``; a failure is recorded and logged, and the job goes on.
+
+        A stop request (:class:`clarify_engine._stop.JobStopped`) is not a failure: it passes,
+        also when it arrives while a failure is being handled.
+        """
+        _stop.check()
+        try:
+            step(*args)
+        except Exception as exc:
+            _stop.check()
+            self.items.append(Failed(method, _reason(exc), type(exc).__name__))
+            self.errors.append(exc)
+            if isinstance(exc, ClarifyError):
+                log.error("Failed: %s: %s", method, _reason(exc))
+            else:
+                log.error("Failed: %s: %s", method, _reason(exc), exc_info=exc)
+
+
 @dataclass
 class AnalysisResult:
     """The outcome of one job.
@@ -69,6 +126,9 @@ class AnalysisResult:
         Requested methods that were not computed, with reasons.
     manifest : dict
         What ran, on what, with which versions and timings (``run_manifest.json``).
+    failed : list of Failed
+        Requested methods that started and failed, with reasons (only on the result a
+        :class:`~clarify_engine.errors.PartialFailure` carries).
     """
 
     analysis: dict[str, Any]
@@ -76,6 +136,7 @@ class AnalysisResult:
     manifest: dict[str, Any] = field(default_factory=dict)
     #: Tables written beside analysis.json: ``"shap"`` -> (local values, standard errors, baseline).
     files: dict[str, Any] = field(default_factory=dict)
+    failed: list[Failed] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[dict[str, str]]:
@@ -223,10 +284,23 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
     -------
     AnalysisResult
 
+    Raises
+    ------
+    PartialFailure
+        Some methods failed and others completed: the error's ``result`` holds the completed
+        sections and, in ``result.failed`` and its manifest, each failed method with its
+        reason. A failure of one method never discards the others.
+    ClarifyError, Exception
+        Every method that ran failed: the first failure, unchanged.
+    JobStopped
+        The job was asked to stop (SIGTERM in the container); checked between methods.
+
     Notes
     -----
     One predictor serves the whole job, so a shadow endpoint is created once, used for
-    the predicted labels and the SHAP synthetic rows, and deleted at the end.
+    the predicted labels and the SHAP synthetic rows, and deleted at the end. When the
+    model cannot be used (e.g. its endpoint cannot be created), the methods that need it
+    fail with that reason and the pre-training bias metrics are still computed.
     """
     started = time.time()
     if workers is None:
@@ -241,25 +315,38 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
     model_info: dict[str, Any] = {}
     extra_manifest: dict[str, Any] = {}
     files: dict[str, Any] = {}
-    bias_frame = None
-    predicted_label = dataset.predicted_label
+    failures = _Failures()
+    state: dict[str, Any] = {"bias_frame": None, "predicted_label": dataset.predicted_label}
     facets = [FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets]
     with contextlib.ExitStack() as stack:
         found = stack.enter_context(_warnings.collect())
         predictor = None
         if _needs_model(runnable, dataset):
-            predictor = stack.enter_context(make_predictor(config, dataset.features, model, options))
-            model_info["description"] = predictor.description
-            log.info("Model: %s", predictor.description)
-        for method, stage, key in BIAS_STAGES:
-            if method not in runnable:
-                continue
-            if bias_frame is None:
-                bias_frame = _bias_frame(dataset)
+            try:
+                predictor = stack.enter_context(make_predictor(config, dataset.features, model, options))
+            except Exception as exc:  # every method that needs the model fails with this reason
+                _stop.check()
+                failures.model_error = exc
+                log.error("The model cannot be used: %s", _reason(exc))
+            else:
+                model_info["description"] = predictor.description
+                log.info("Model: %s", predictor.description)
+
+        def use_model():
+            if failures.model_error is not None:
+                raise failures.model_error
+            return predictor
+
+        def bias_stage(method: str, stage: str, key: str) -> None:
+            if state["bias_frame"] is None:
+                state["bias_frame"] = _bias_frame(dataset)
+            bias_frame = state["bias_frame"]
+            predicted_label = state["predicted_label"]
             if stage == "post_training" and predicted_label is None:
                 t0 = time.perf_counter()
+                labels = _predict_labels(dataset, use_model(), model_info)
                 predicted_label = _unused_name(bias_frame.columns, "predicted_label")
-                bias_frame = bias_frame.assign(**{predicted_label: _predict_labels(dataset, predictor, model_info)})
+                bias_frame = bias_frame.assign(**{predicted_label: labels})
                 timings["predictions"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             metrics = getattr(config.methods, method).methods
@@ -279,9 +366,10 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
             )
             timings[key] = time.perf_counter() - t0
             log.info("Finished %s in %.3f s", key, timings[key])
-        if "shap" in runnable:
+
+        def shap() -> None:
             t0 = time.perf_counter()
-            section, local, extras = run_shap(config, dataset, predictor, workers=workers, base_dir=base_dir)
+            section, local, extras = run_shap(config, dataset, use_model(), workers=workers, base_dir=base_dir)
             explanations = analysis.setdefault("explanations", {})
             explanations["kernel_shap"] = section
             explanations[SE_SECTION_KEY] = extras["standard_error_section"]
@@ -291,15 +379,28 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
                              extras["baseline"])
             timings["kernel_shap"] = time.perf_counter() - t0
             log.info("Finished kernel_shap in %.3f s", timings["kernel_shap"])
-        if "pdp" in runnable:
+
+        def pdp() -> None:
+            if config.methods.pdp.features is None and failures.failed("shap"):
+                raise NotSupportedError(PDP_NEEDS_SHAP)
             t0 = time.perf_counter()
             shap_section = analysis.get("explanations", {}).get("kernel_shap")
-            entries, pdp_manifest = run_pdp(config, dataset, predictor, shap_section=shap_section)
+            entries, pdp_manifest = run_pdp(config, dataset, use_model(), shap_section=shap_section)
             analysis.setdefault("explanations", {})["pdp"] = entries
             extra_manifest["pdp"] = pdp_manifest
             timings["pdp"] = time.perf_counter() - t0
             log.info("Finished pdp in %.3f s", timings["pdp"])
 
+        for method, stage, key in BIAS_STAGES:
+            if method in runnable:
+                failures.attempt(method, bias_stage, method, stage, key)
+        if "shap" in runnable:
+            failures.attempt("shap", shap)
+        if "pdp" in runnable:
+            failures.attempt("pdp", pdp)
+    _stop.check()
+
+    completed = [name for name in runnable if not failures.failed(name)]
     job_warnings = [w.to_dict() for w in dict.fromkeys([*getattr(dataset, "warnings", ()), *found])]
     if job_warnings:
         analysis["warnings"] = job_warnings
@@ -312,11 +413,25 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
         "dataset": {"rows": int(len(dataset.frame)), "columns": list(map(str, dataset.frame.columns)),
                     "files": list(getattr(dataset, "source_files", []) or []),
                     "read": getattr(dataset, "read_report", None) or {}},
-        "methods_run": runnable,
+        "status": "partial" if failures.items else "completed",
+        "methods_run": completed,
+        "failed": [item.to_dict() for item in failures.items],
         "not_run": [item.to_dict() for item in not_run],
         "model": model_info,
         **extra_manifest,
         "timings_seconds": timings,
         "warnings": job_warnings,
     }
-    return AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest, files=files)
+    result = AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest, files=files,
+                            failed=list(failures.items))
+    if failures.items:
+        if not completed:
+            raise failures.errors[0]  # nothing to keep: the job fails with its first error, as is
+        failed_names = ", ".join(item.method for item in failures.items)
+        details = " ".join(f"{item.method}: {item.reason}" for item in failures.items)
+        raise PartialFailure(
+            f"Partial result: {failed_names} failed; analysis.json holds the methods that completed "
+            f"({', '.join(completed)}). {details}",
+            result,
+        ) from failures.errors[0]
+    return result

@@ -63,6 +63,7 @@ from clarify_engine.client._session import (
     split_s3_uri,
     upload_path,
 )
+from clarify_engine.predict._shadow import cleanup_after_killed_process
 
 log = logging.getLogger("clarify_engine.client")
 
@@ -472,6 +473,9 @@ class _LocalJob:
         for line in self.proc.stdout:
             self._log(line.rstrip("\n"))
         code = self.proc.wait()
+        if code < 0:  # killed by a signal: delete the shadow endpoints it could not delete itself
+            for line in cleanup_after_killed_process(self.proc.pid, env):
+                self._log(line)
         if timer:
             timer.cancel()
         message = self._read_message()

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from clarify_engine import _stop
 from clarify_engine.errors import ConfigError, DataError
 from clarify_engine.data._readlog import ReadLog
 from clarify_engine.data._sources import open_binary
@@ -220,6 +221,7 @@ def _read_files(files, read_file, columns: JsonColumns, headers, storage_options
     """
     features, extras = [], {k: [] for k in ("label", "predicted_label") if k in columns.compiled}
     for location in files:
+        _stop.check()
         rows, file_extras = read_file(location, columns, storage_options)
         if features and rows and len(rows[0]) != len(features[0]):
             raise DataError(

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from clarify_engine import _stop
 from clarify_engine.errors import DataError
 from clarify_engine.data._readlog import ReadLog
 from clarify_engine.data._roles import describe_columns
@@ -281,6 +282,7 @@ def read_csv_files(
     log = log if log is not None else ReadLog(what.lower())
     frames, read = [], []
     for location in files:
+        _stop.check()
         frame = _read_csv_file(location, headers, storage_options, what)
         if frame is None:
             log.skip(location, "empty file")
@@ -311,6 +313,7 @@ def read_parquet_files(
 
     tables = []
     for location in files:
+        _stop.check()
         with open_binary(location, storage_options) as stream:
             try:
                 tables.append(pq.read_table(stream))

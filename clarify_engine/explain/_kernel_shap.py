@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from clarify_engine import _stop
 from clarify_engine.explain import _kernels
 from clarify_engine.explain._coalitions import CoalitionPlan, coalition_plan, default_num_samples
 
@@ -593,6 +594,7 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     try:
         pending = pool.submit(builders[0].build, 0, min(n_rows, block)) if pipelined else None
         for b_no, start in enumerate(starts):
+            _stop.check()
             stop = min(n_rows, start + block)
             if pipelined:
                 rows, inverse = pending.result()

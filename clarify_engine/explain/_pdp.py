@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from clarify_engine import _stop
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.explain._pdp_grid import column_grid, data_type
 
@@ -202,6 +203,7 @@ def partial_dependence(records: pd.DataFrame, feature: str, grid: pd.Series, sco
     sums: np.ndarray | None = None
     means: dict[int, np.ndarray] = {}
     for start, stop in _chunks(g, n, max_rows_per_call):
+        _stop.check()
         rows = np.arange(start, stop)
         record, point = rows % n, rows // n  # row r of the virtual table: record r mod n, grid value r div n
         frame = base.take(record).reset_index(drop=True)

@@ -55,6 +55,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from clarify_engine import _stop
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import (
     ModelOutput,
@@ -541,7 +542,8 @@ class Batcher:
 
     def _collect(self, run, pending, futures, outputs, timeout, started, clock) -> set:
         """Take the answers of finished requests (waiting up to ``timeout``); report progress."""
-        done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        done, pending = wait(pending, timeout=min(timeout, _stop.POLL_SECONDS), return_when=FIRST_COMPLETED)
+        _stop.check()  # a stopped job leaves at once; workers end with the process
         for future in done:
             error = future.exception()
             if error is not None:

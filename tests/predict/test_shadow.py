@@ -94,16 +94,16 @@ def test_unknown_model_fails_clearly_and_leaves_nothing(sagemaker):
 
 
 def test_sigterm_in_a_real_process_deletes_the_endpoint(sagemaker, moto_url):
-    """The container's SIGTERM handler raises JobStopped; the endpoint is deleted before exit."""
+    """SIGTERM sets the stop flag; the loop's check raises JobStopped; the endpoint is deleted before exit."""
     script = textwrap.dedent(
         """
-        import signal, sys, time
-        from clarify_engine.container import _on_sigterm
+        import os
+        from clarify_engine import _stop
         from clarify_engine.predict._shadow import ShadowEndpoint
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        _stop.install_sigterm(on_deadline=lambda: os._exit(99))
         with ShadowEndpoint("loans-model", "ml.m5.large", 1, poll_interval=0) as name:
             print(name, flush=True)
-            time.sleep(60)
+            _stop.sleep(60)
         """
     )
     env = {**os.environ, **AWS, "AWS_ENDPOINT_URL": moto_url}
