@@ -24,7 +24,7 @@ from clarify_engine.config import AnalysisConfig, check_model_source
 from clarify_engine.data import Dataset
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.predict import ClientOptions, make_predictor
-from clarify_engine.report import write_outputs
+from clarify_engine.report import ReportRequest, report_request, write_job_report, write_outputs
 from clarify_engine.report._shap_outputs import write_shap_outputs
 from clarify_engine.explain import SE_SECTION_KEY, run_pdp, run_shap
 
@@ -39,7 +39,6 @@ BIAS_STAGES = (
 #: Methods (and top-level keys) this engine validates but does not compute yet, with the reason.
 _NOT_YET = {
     "asymmetric_shapley_value": "time-series asymmetric Shapley values are not implemented yet",
-    "report": "the notebook/HTML/PDF report is not implemented yet; analysis.json was written",
 }
 
 
@@ -73,17 +72,26 @@ class AnalysisResult:
     manifest: dict[str, Any] = field(default_factory=dict)
     #: Tables written beside analysis.json: ``"shap"`` -> (local values, standard errors, baseline).
     files: dict[str, Any] = field(default_factory=dict)
+    #: The report to write after analysis.json (``methods.report``), or None.
+    report: ReportRequest | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the ``analysis.json`` content."""
         return self.analysis
 
     def write(self, output_dir: str | Path) -> list[Path]:
-        """Write ``analysis.json``, ``run_manifest.json`` and ``explanations_shap/`` into ``output_dir``."""
+        """Write ``analysis.json``, ``run_manifest.json``, ``explanations_shap/`` and the report into ``output_dir``.
+
+        The report comes last: a failure to render it is logged and recorded in the manifest.
+        """
         written = []
         if "shap" in self.files:
             written += write_shap_outputs(output_dir, *self.files["shap"])
-        return written + write_outputs(output_dir, self.analysis, self.manifest)
+        written += write_outputs(output_dir, self.analysis, self.manifest)
+        if self.report is not None:
+            local, _, baseline = self.files.get("shap", (None, None, None))
+            written += write_job_report(output_dir, self.report, self.analysis, self.manifest, local, baseline)
+        return written
 
 
 def _bias_frame(dataset: Dataset):
@@ -128,7 +136,7 @@ def _requested(config: AnalysisConfig) -> list[str]:
     methods = config.methods
     names = [
         name
-        for name in ("pre_training_bias", "post_training_bias", "shap", "pdp", "asymmetric_shapley_value", "report")
+        for name in ("pre_training_bias", "post_training_bias", "shap", "pdp", "asymmetric_shapley_value")
         if getattr(methods, name, None) is not None
     ]
     return names
@@ -299,4 +307,5 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
         **extra_manifest,
         "timings_seconds": timings,
     }
-    return AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest, files=files)
+    return AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest, files=files,
+                          report=report_request(config, dataset, bias_frame, predicted_label))
