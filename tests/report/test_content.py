@@ -141,6 +141,14 @@ def test_bias_only_job_with_several_facets_and_failed_metrics(bias_job):
     assert ("Facet 'YearsEmployed' value(s)/threshold '99,98' occurs in no row: its metrics compare an empty "
             "group; check the value's spelling and type against the data") in p.text
     assert ["rows", "0", "400"] in p.rows
+    # the group sizes behind every computed CI agree with it, the continuous facet included
+    stats = {(g["facet"], g["value_or_threshold"]): g for g in result.manifest["report"]["group_stats"]}
+    for facet, entries in facets.items():
+        for entry in entries:
+            s = stats[(facet, entry["value_or_threshold"])]
+            ci = next(m["value"] for m in entry["metrics"] if m["name"] == "CI")
+            if ci is not None:
+                assert ci == pytest.approx((s["n_a"] - s["n_d"]) / (s["n_a"] + s["n_d"]))
     assert "Explanations" not in " ".join(p.heading_texts("h2"))
     assert p.images and all(a.startswith("Bias metrics of facet") for a in p.chart_alts())
 
