@@ -129,3 +129,29 @@ def test_rerendering_a_time_series_analysis_is_refused(tmp_path):
         "asymmetric_shapley_value": {"label0": {}}}}))
     with pytest.raises(clarify_engine.NotSupportedError, match="time-series job"):
         render_outputs(tmp_path / "analysis.json")
+
+
+def test_real_clarify_explanations_without_manifest_or_standard_errors(tmp_path):
+    # the shape of Clarify's explainability analysis.json (fraud-detection example): no
+    # manifest, no standard errors, local values in out.csv with the _label0 suffix
+    analysis = {"version": "1.0", "explanations": {"kernel_shap": {"label0": {
+        "global_shap_values": {"amount": 0.0423, "customer_age": 0.0112, "num_claims": 0.0008},
+        "expected_value": 0.0261}}, "pdp": [{
+            "feature_name": "amount", "data_type": "numerical", "feature_values": [10.0, 20.0, 30.0],
+            "data_distribution": [0.5, 0.3, 0.2], "model_predictions": [[0.1, 0.2, 0.4]], "label_headers": ["fraud"]}]}}
+    (tmp_path / "analysis.json").write_text(json.dumps(analysis))
+    (tmp_path / "explanations_shap").mkdir()
+    (tmp_path / "explanations_shap" / "out.csv").write_text(
+        "amount_label0,customer_age_label0,num_claims_label0\n" + "\n".join(
+            f"{i * 0.001},{-i * 0.0005},{0.0001}" for i in range(50)) + "\n")
+    written = render_outputs(tmp_path / "analysis.json")
+    assert [p.name for p in written] == ["report.html", "report.ipynb", "report.pdf"]
+    p = page(tmp_path)
+    assert p.heading_texts("h2") == ["Job summary", "Explanations: Kernel SHAP", "Partial Dependence Plots"]
+    assert ["amount", "0.0423", "not available"] in p.rows
+    facts = {r[0]: r[1] for r in p.rows if len(r) == 2}
+    assert facts["Values exact"] == "not available" and facts["Baseline"] == "not available"
+    assert p.chart_alts() == ["Global SHAP values of output label0", "Local SHAP values of output label0",
+                              "Partial dependence on amount"]
+    assert "Summary of local SHAP values: 50 rows sampled evenly from the local values." in p.text
+    assert "error bars" not in p.text
