@@ -218,8 +218,12 @@ def test_notebook_holds_the_same_sections_with_outputs(all_job):
 
 
 def test_pdf_is_a4_with_a_page_per_section_at_least(all_job):
+    import shutil
     import subprocess
 
+    if shutil.which("pdfinfo") is None or shutil.which("pdftotext") is None:
+        pytest.fail("pdfinfo/pdftotext are not installed: the PDF test reads the report back with them; "
+                    "install them with `apt-get install -y poppler-utils` (Debian) and run the test again")
     folder, _ = all_job
     pdf = folder / "report.pdf"
     assert pdf.read_bytes().startswith(b"%PDF-")
