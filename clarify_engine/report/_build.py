@@ -199,6 +199,8 @@ class Report:
         for source in (self.analysis.get("warnings"), self._m.get("warnings")):
             for item in source or []:
                 text = item.get("message") if isinstance(item, Mapping) else str(item)
+                if text and isinstance(item, Mapping) and item.get("fix"):
+                    text = f"{text} Fix: {item['fix']}"
                 if text and text not in out:
                     out.append(str(text))
         for key in BIAS_TITLES:

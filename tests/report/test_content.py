@@ -194,12 +194,15 @@ def test_methods_not_run_and_warnings_are_listed_with_their_reasons(all_job, tmp
     manifest["not_run"] = [{"method": "segment_config", "reason": "per-segment bias is not implemented yet"}]
     analysis = dict(result.to_dict())
     analysis["warnings"] = [{"message": "Column Income has 3 missing values", "code": "missing"}]
-    manifest["warnings"] = [{"message": "Column Income has 3 missing values"}, {"message": "Endpoint throttled twice"}]
+    manifest["warnings"] = [{"message": "Column Income has 3 missing values"}, {"message": "Endpoint throttled twice"},
+                            {"code": "typing", "where": "facet Age", "message": "Age typed continuous.",
+                             "fix": "give value_or_threshold=[threshold]"}]
     html = Report(analysis, manifest).section("summary").html
     p = type(page(folder))(html)
     assert "segment_config: per-segment bias is not implemented yet" in p.text
     assert p.text.count("Column Income has 3 missing values") == 1
     assert "Endpoint throttled twice" in p.text
+    assert "Age typed continuous. Fix: give value_or_threshold=[threshold]" in p.text
 
 
 def test_notebook_holds_the_same_sections_with_outputs(all_job):
