@@ -90,7 +90,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     result = run_demo(args.output)
     print(f"demo analysis written to {args.output}/analysis.json")
+    report = result.result.manifest.get("report") or {}
+    if report.get("files"):
+        print(f"report written to {', '.join(f'{args.output}/{name}' for name in report['files'])}")
+    elif report.get("error"):
+        print(f"report not written: {report['error']}", file=sys.stderr)
     print(result.summary())
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from clarify_engine.report import render_outputs
+
+    for path in render_outputs(args.analysis_json, args.output, name=args.name, title=args.title):
+        print(f"wrote {path}")
     return 0
 
 
@@ -142,6 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="full analysis on the shipped example, offline")
     p.add_argument("--output", default="clarify-demo-output", help="output folder (default: %(default)s)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("report", help="re-render the report files from a finished job's outputs")
+    p.add_argument("analysis_json", help="the job's analysis.json (run_manifest.json and explanations_shap/ "
+                                         "beside it are read when present)")
+    p.add_argument("--output", default=None, help="folder for the report files (default: beside analysis.json)")
+    p.add_argument("--name", default=None, help="base name of the files (default: the job's methods.report.name, "
+                                                "else report)")
+    p.add_argument("--title", default=None, help="report title (default: the job's, else 'Analysis Report')")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 

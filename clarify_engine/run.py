@@ -28,7 +28,7 @@ from clarify_engine.data import Dataset
 from clarify_engine import _stop
 from clarify_engine.errors import ClarifyError, ConfigError, NotSupportedError, PartialFailure
 from clarify_engine.predict import ClientOptions, make_predictor
-from clarify_engine.report import write_outputs
+from clarify_engine.report import ReportRequest, report_request, write_job_report, write_outputs
 from clarify_engine.report._shap_outputs import write_shap_outputs
 from clarify_engine.explain import SE_SECTION_KEY, run_pdp, run_shap
 
@@ -43,7 +43,6 @@ BIAS_STAGES = (
 #: Methods (and top-level keys) this engine validates but does not compute yet, with the reason.
 _NOT_YET = {
     "asymmetric_shapley_value": "time-series asymmetric Shapley values are not implemented yet",
-    "report": "the notebook/HTML/PDF report is not implemented yet; analysis.json was written",
 }
 
 
@@ -137,6 +136,8 @@ class AnalysisResult:
     #: Tables written beside analysis.json: ``"shap"`` -> (local values, standard errors, baseline).
     files: dict[str, Any] = field(default_factory=dict)
     failed: list[Failed] = field(default_factory=list)
+    #: The report to write after analysis.json (``methods.report``), or None.
+    report: ReportRequest | None = None
 
     @property
     def warnings(self) -> list[dict[str, str]]:
@@ -151,11 +152,18 @@ class AnalysisResult:
         return {key: value for key, value in self.analysis.items() if key != "warnings"}
 
     def write(self, output_dir: str | Path) -> list[Path]:
-        """Write ``analysis.json``, ``run_manifest.json`` and ``explanations_shap/`` into ``output_dir``."""
+        """Write ``analysis.json``, ``run_manifest.json``, ``explanations_shap/`` and the report into ``output_dir``.
+
+        The report comes last: a failure to render it is logged and recorded in the manifest.
+        """
         written = []
         if "shap" in self.files:
             written += write_shap_outputs(output_dir, *self.files["shap"])
-        return written + write_outputs(output_dir, self.analysis, self.manifest)
+        written += write_outputs(output_dir, self.analysis, self.manifest)
+        if self.report is not None:
+            local, _, baseline = self.files.get("shap", (None, None, None))
+            written += write_job_report(output_dir, self.report, self.analysis, self.manifest, local, baseline)
+        return written
 
 
 def _bias_frame(dataset: Dataset):
@@ -200,7 +208,7 @@ def _requested(config: AnalysisConfig) -> list[str]:
     methods = config.methods
     names = [
         name
-        for name in ("pre_training_bias", "post_training_bias", "shap", "pdp", "asymmetric_shapley_value", "report")
+        for name in ("pre_training_bias", "post_training_bias", "shap", "pdp", "asymmetric_shapley_value")
         if getattr(methods, name, None) is not None
     ]
     return names
@@ -347,6 +355,7 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
                 labels = _predict_labels(dataset, use_model(), model_info)
                 predicted_label = _unused_name(bias_frame.columns, "predicted_label")
                 bias_frame = bias_frame.assign(**{predicted_label: labels})
+                state["bias_frame"], state["predicted_label"] = bias_frame, predicted_label  # for the report
                 timings["predictions"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             metrics = getattr(config.methods, method).methods
@@ -423,7 +432,8 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
         "warnings": job_warnings,
     }
     result = AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest, files=files,
-                            failed=list(failures.items))
+                            failed=list(failures.items),
+                            report=report_request(config, dataset, state["bias_frame"], state["predicted_label"]))
     if failures.items:
         if not completed:
             raise failures.errors[0]  # nothing to keep: the job fails with its first error, as is

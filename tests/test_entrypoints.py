@@ -124,14 +124,16 @@ def test_python_api_accepts_frames_and_arrow_tables(tmp_path):
     assert from_arrow == from_path
 
 
-def test_python_api_writes_files_and_reports_what_did_not_run(tmp_path):
+def test_python_api_writes_the_outputs_and_the_report(tmp_path):
     config = _demo_config()
     config["methods"]["report"] = {"name": "report", "title": "Analysis Report"}
     result = clarify_engine.analyze(config, data=DEMO_DATA, model=DEMO_MODEL, output_dir=tmp_path)
-    assert [n.method for n in result.not_run] == ["report"]
+    assert result.not_run == []
     assert manifest_model(tmp_path)["description"].startswith("in-process model")
     manifest = json.loads((tmp_path / "run_manifest.json").read_text())
-    assert manifest["not_run"][0]["method"] == "report"
+    assert manifest["not_run"] == []
+    assert manifest["report"]["files"] == ["report.html", "report.ipynb", "report.pdf"]
+    assert all((tmp_path / name).is_file() for name in manifest["report"]["files"])
     assert json.loads((tmp_path / "analysis.json").read_text()) == result.to_dict()
 
 
@@ -227,6 +229,9 @@ def test_cli_demo(tmp_path):
     assert "kernel_shap label0 (expected value" in proc.stdout
     assert [e["feature_name"] for e in analysis["explanations"]["pdp"]] == ["CreditScore", "Income", "YearsEmployed"]
     assert (tmp_path / "demo" / "explanations_shap" / "out.csv").exists()
+    for name in ("report.html", "report.ipynb", "report.pdf"):
+        assert (tmp_path / "demo" / name).is_file()
+        assert f"{tmp_path / 'demo'}/{name}" in proc.stdout
 
 
 class _SlowModelHandler(__import__("http.server").server.BaseHTTPRequestHandler):

@@ -26,7 +26,10 @@ DOCKERFILE = CONTAINER / "Dockerfile"
 REQUIREMENTS = CONTAINER / "requirements.txt"
 INSTALL_REQUIREMENTS = "pip install --no-cache-dir --no-deps -r requirements.txt"
 INSTALL_ENGINE = "pip install --no-cache-dir --no-deps ."
-TEST_ONLY = {"pytest", "pytest-timeout", "hypothesis", "moto", "jsonschema", "xgboost-cpu", "shap"}
+# (jsonschema is a runtime dependency: nbformat validates report.ipynb with it)
+TEST_ONLY = {"pytest", "pytest-timeout", "hypothesis", "moto", "xgboost-cpu", "shap"}
+#: System packages the final stage may install: the run-time libraries of WeasyPrint, and fonts.
+RUNTIME_APT = {"libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"}
 
 
 def _final_stage() -> str:
@@ -57,7 +60,10 @@ def test_dockerfile_runs_the_entrypoint_as_a_non_root_user_from_a_slim_base():
 
 def test_final_stage_installs_no_compilers_or_build_tools():
     final = _final_stage()
-    assert "apt-get" not in final and "gcc" not in final and "build-essential" not in final
+    assert "gcc" not in final and "build-essential" not in final and "-dev" not in final
+    installed = re.findall(r"apt-get install -y --no-install-recommends ([^\\&\n]+)", final)
+    assert final.count("apt-get install") == len(installed)
+    assert {name for line in installed for name in line.split()} <= RUNTIME_APT, installed
     assert "pip install" not in final  # everything comes from the build stage's venv
 
 
@@ -104,7 +110,7 @@ def test_install_step_replayed_in_a_fresh_venv_runs_the_container_entrypoint(tmp
 
     root = tmp_path / "layout"
     config = json.loads((REPO / "clarify_engine/demo/analysis_config.json").read_text())
-    config["methods"] = {"pre_training_bias": {"methods": "all"}}
+    config["methods"] = {"pre_training_bias": {"methods": "all"}, "report": {"name": "report"}}
     config.pop("predictor")
     (root / "opt/ml/processing/input/config").mkdir(parents=True)
     (root / "opt/ml/processing/input/config/analysis_config.json").write_text(json.dumps(config))
@@ -118,6 +124,8 @@ def test_install_step_replayed_in_a_fresh_venv_runs_the_container_entrypoint(tmp
     facets = analysis["pre_training_bias_metrics"]["facets"]
     assert set(facets) == {"Gender", "Occupation"}
     assert {m["name"] for m in facets["Gender"][0]["metrics"]} >= {"CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"}
+    for name in ("report.html", "report.ipynb", "report.pdf"):  # the report extra is in the image
+        assert (root / "opt/ml/processing/output" / name).is_file(), run.stdout[-3000:]
     # The engine in the venv is the copy, not the repository checkout.
     where = subprocess.run([str(bin_dir / "python"), "-c", "import clarify_engine; print(clarify_engine.__file__)"],
                            env=clean_env, cwd=tmp_path, capture_output=True, text=True, check=True).stdout
