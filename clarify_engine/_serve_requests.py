@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any, Iterator
 
 import numpy as np
@@ -199,7 +200,52 @@ def _bad_line(body: bytes, start: int) -> BadRequest:
     return BadRequest("application/jsonlines body is not one JSON value per line")
 
 
+_JSON_HEAD = re.compile(rb'\s*(?:\{\s*"instances"\s*:\s*)?\[\s*\[')
+_JSON_TAIL = re.compile(rb'\]\s*\]\s*(\}\s*)?\Z')
+
+
+def _numeric_pieces(body: bytes) -> list[tuple[int, int]] | None:
+    """Byte ranges of record runs when the body is ``[[numbers...], ...]`` (bare or as instances).
+
+    Such a list holds no strings and no objects, so every ``]`` of it closes a record and the
+    body can be decoded ~2 MB at a time instead of all at once. None when the body has another
+    shape (strings, objects, other keys): it is then decoded whole.
+    """
+    head = _JSON_HEAD.match(body)
+    if head is None:
+        return None
+    instances = body[:head.end()].count(b"{") == 1
+    tail = _JSON_TAIL.search(body, head.end())
+    if tail is None or instances != (tail.group(1) is not None):
+        return None
+    start, stop = head.end() - 1, tail.start() + 1  # from the first record's "[" to the last's "]"
+    if body.find(b'"', start, stop) >= 0 or body.find(b"{", start, stop) >= 0:
+        return None
+    pieces = []
+    while start < stop:
+        cut = body.find(b"]", min(start + _JSONL_CHUNK_BYTES, stop - 1), stop) + 1
+        if cut <= 0 or body.count(b"[", start, cut) != body.count(b"]", start, cut):
+            return None  # nested lists: a cut could fall inside a record
+        pieces.append((start, cut))
+        start = cut
+    return pieces
+
+
 def _json_chunks(body: bytes, model: InProcessModel, chunk_records: int) -> Iterator[pd.DataFrame]:
+    pieces = _numeric_pieces(body)
+    if pieces is not None:
+        first = 0
+        for start, stop in pieces:
+            try:
+                records = orjson.loads(b"[" + body[start:stop].lstrip(b" \t\r\n,") + b"]")
+            except orjson.JSONDecodeError as exc:
+                if first:
+                    raise BadRequest(f"application/json body is not JSON after record {first - 1}: {exc}") from exc
+                break  # not JSON after all: the whole-body decoder below says where
+            yield _records_frame(records, "application/json instances", model, first)
+            first += len(records)
+        else:
+            return
     try:
         doc = _loads(body)
     except ValueError as exc:
