@@ -220,3 +220,13 @@ def test_peak_memory_of_one_large_request(model_file, kind, bound):
         proc.stop()
     growth = (hwm1 - rss0) * 1024 / len(body)
     assert growth < bound, f"peak RSS grew by {growth:.2f} x the {len(body)} byte body (before: {hwm0} kB peak)"
+
+
+# -- what --help says about model files --------------------------------------------------------
+@pytest.mark.parametrize("command", ["serve-model", "analyze"])
+def test_help_says_pickles_run_code_and_recommends_safe_formats(command):
+    proc = run_cli(command, "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "RUNS CODE from the file" in text
+    assert ".skops" in text and "xgboost .json/.ubj" in text and "recommended" in text
