@@ -111,8 +111,8 @@ def parse_auth(value: str, where: str) -> str:
     """
     user, sep, _ = value.partition(":")
     if not sep or not user:
-        raise ClarifyError(f"{where}: expected USER:PASSWORD (a colon between them), found a value without "
-                           "one; give e.g. --auth alice:secret, or set CLARIFY_SERVE_AUTH=alice:secret")
+        raise ClarifyError(f"{where}: expected USER:PASSWORD (a user name, a colon, the password); give e.g. "
+                           "--auth alice:secret, or set CLARIFY_SERVE_AUTH=alice:secret")
     return "Basic " + base64.b64encode(value.encode("utf-8")).decode("ascii")
 
 

@@ -211,3 +211,21 @@ def test_analyze_with_a_skops_model_file(tmp_path, artifacts, data):
     direct = clarify_engine.analyze(config, data=data_path, model=sio.load(artifacts["ll_binary"])).to_dict()
     assert from_file == direct
     assert from_file["post_training_bias_metrics"]["facets"]["Gender"][0]["metrics"]
+
+
+def test_serve_model_trust_type_for_a_skops_xgboost_classifier(tmp_path, data):
+    X, y = data
+    clf = xgb.XGBClassifier(n_estimators=3, max_depth=2).fit(X, y)
+    path = tmp_path / "xgb.skops"
+    sio.dump(clf, path)
+    proc = run_cli("serve-model", str(path), "--port", "0", env={"CLARIFY_SKOPS_TRUSTED": ""})
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"clarify-engine serve-model: error: skops model file {str(path)!r} holds types "
+                                  "skops does not trust by default: ['xgboost.core.Booster', "
+                                  "'xgboost.sklearn.XGBClassifier']; if you trust them")
+    server = ServerProcess(path, "--trust-type", "xgboost.core.Booster", "--trust-type", "xgboost.sklearn.XGBClassifier")
+    try:
+        reply = _post(server, X.head(5), "text/csv")
+        np.testing.assert_array_equal([float(v) for v in reply.data.decode().split()], clf.predict_proba(X.head(5))[:, 1])
+    finally:
+        server.stop()

@@ -166,12 +166,14 @@ def test_basic_auth(model_file, how):
         proc.stop()
 
 
-def test_auth_without_a_colon_is_a_clear_error(model_file):
-    proc = run_cli("serve-model", str(model_file), "--port", "0", "--auth", "alice")
+@pytest.mark.parametrize("args, env, where", [(("--auth", "alice"), {}, "--auth"),
+                                               ((), {"CLARIFY_SERVE_AUTH": ":secret"}, "CLARIFY_SERVE_AUTH")])
+def test_auth_without_user_and_colon_is_a_clear_error(model_file, args, env, where):
+    proc = run_cli("serve-model", str(model_file), "--port", "0", *args, env=env)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
-        "clarify-engine serve-model: error: --auth: expected USER:PASSWORD (a colon between them), found a value "
-        "without one; give e.g. --auth alice:secret, or set CLARIFY_SERVE_AUTH=alice:secret"
+        f"clarify-engine serve-model: error: {where}: expected USER:PASSWORD (a user name, a colon, the password); "
+        "give e.g. --auth alice:secret, or set CLARIFY_SERVE_AUTH=alice:secret"
     ]
 
 
