@@ -37,6 +37,7 @@ import io
 import json
 import logging
 import os
+import re
 import tarfile
 from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
@@ -238,9 +239,17 @@ def _load_xgboost(where: str, src: Path | bytes) -> Any:
         return _from_booster(xgboost, booster)
     except Exception as exc:
         raise ModelError(
-            f"xgboost model file {where!r} could not be loaded: {type(exc).__name__}: {exc} (files in "
-            "xgboost's old binary format need xgboost < 3: load the model there and save_model it as .json)"
+            f"xgboost model file {where!r} could not be loaded: {type(exc).__name__}: {_reason(exc)} (files in "
+            "xgboost's old binary format may need the older xgboost that wrote them: load the model there and "
+            "save_model it as .json)"
         ) from exc
+
+
+def _reason(exc: Exception) -> str:
+    """An error's message on one line, without xgboost's native stack trace and source location."""
+    text = str(exc).split("Stack trace:", 1)[0].strip()
+    text = re.sub(r"^\[[\d:]+\] \S+: ", "", text)
+    return " ".join(text.split())
 
 
 def _from_booster(xgboost: Any, booster: Any) -> Any:
@@ -259,5 +268,5 @@ def _as_estimator(where: str, obj: Any) -> Any:
         try:
             return _from_booster(xgboost, obj)
         except Exception as exc:
-            raise ModelError(f"xgboost booster in {where!r} could not be used: {type(exc).__name__}: {exc}") from exc
+            raise ModelError(f"xgboost booster in {where!r} could not be used: {type(exc).__name__}: {_reason(exc)}") from exc
     return obj
