@@ -237,8 +237,8 @@ def _json_chunks(body: bytes, model: InProcessModel, chunk_records: int) -> Iter
         first = 0
         for start, stop in pieces:
             try:
-                records = orjson.loads(b"[" + body[start:stop].lstrip(b" \t\r\n,") + b"]")
-            except orjson.JSONDecodeError as exc:
+                records = _loads(b"[" + body[start:stop].lstrip(b" \t\r\n,") + b"]")
+            except ValueError as exc:
                 if first:
                     raise BadRequest(f"application/json body is not JSON after record {first - 1}: {exc}") from exc
                 break  # not JSON after all: the whole-body decoder below says where

@@ -376,7 +376,25 @@ def test_large_numeric_json_is_decoded_in_pieces_and_errors_name_the_record(chun
     X = pd.DataFrame(rows, columns=FEATURES)
     np.testing.assert_allclose(np.loadtxt(reply.data.decode().splitlines()), models.binary.predict_proba(X)[:, 1],
                                rtol=0, atol=1e-15)
-    broken = body[:-3] + b",[1,2,x]]}"
+    broken = body[:-2] + b",[1,2,x]]}"
     reply = post(chunked_server.url + "/invocations", broken, "application/json", "text/csv")
     assert reply.status == 400
     assert reply.data.startswith(b"application/json body is not JSON after record "), reply.data
+
+
+def test_nan_in_a_later_piece_of_a_large_json_body_is_read_like_in_a_small_one():
+    """NaN literals (which the standard json module reads) are accepted in every piece."""
+    server = make_server(lambda frame: np.isnan(frame.to_numpy(dtype=float)).sum(axis=1).astype(float), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        rows = np.random.default_rng(4).normal(size=(40_000, 4)).tolist()
+        body = json.dumps({"instances": rows + [[1.0, float("nan"), 2.0, float("nan")]]}).encode()
+        assert len(body) > 2 * 1024 * 1024 and body.endswith(b"NaN]]}")
+        reply = post(server.url + "/invocations", body, "application/json", "text/csv")
+        assert reply.status == 200, reply.data[:300]
+        got = np.loadtxt(reply.data.decode().splitlines())
+        assert got.shape == (40_001,) and got[-1] == 2 and not got[:-1].any()
+    finally:
+        server.shutdown()
+        server.server_close()
