@@ -118,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="dataset file, folder or s3:// URI (default: the config's dataset_uri)")
     p.add_argument("--output", required=True, help="folder for analysis.json and run_manifest.json")
     p.add_argument("--model", default=None,
-                   help="model for predictions: a joblib/pickle/xgboost file, or the http:// URL of a model "
+                   help="model for predictions: a model file (.skops or xgboost .json/.ubj: loading runs no "
+                        "code, recommended; .joblib/.pkl: pickle, loading RUNS CODE from the file, use only files "
+                        "you trust; a SageMaker model.tar.gz or xgboost-model), or the http:// URL of a model "
                         "server (default: the config's predictor endpoint)")
     p.add_argument("--concurrency", type=int, default=4, help="requests in flight to a remote model, at most: fewer while it throttles (default: %(default)s)")
     p.add_argument("--max-payload-mb", type=float, default=5.8, help="largest request body in MB (default: %(default)s)")

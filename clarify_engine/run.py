@@ -145,11 +145,9 @@ class AnalysisResult:
         return list(self.analysis.get("warnings", []))
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the ``analysis.json`` content in Clarify's shape: without the ``"warnings"`` list.
-
-        The written file and :attr:`analysis` carry the warnings; :attr:`warnings` lists them.
-        """
-        return {key: value for key, value in self.analysis.items() if key != "warnings"}
+        """Return the ``analysis.json`` content: Clarify's keys, plus the extension key
+        ``"warnings"`` when the job had warnings (:attr:`warnings`)."""
+        return self.analysis
 
     def write(self, output_dir: str | Path) -> list[Path]:
         """Write ``analysis.json``, ``run_manifest.json``, ``explanations_shap/`` and the report into ``output_dir``.

@@ -1,13 +1,15 @@
 """A local model server that speaks the SageMaker container protocol.
 
 ``clarify-engine serve-model MODEL_FILE --port N`` (or ``python -m clarify_engine.serve``)
-loads a joblib/pickle/xgboost model file and serves it, so that an analysis can run against a
-real HTTP endpoint without AWS, and so that the model client is tested against a real server.
+loads a model file (see :mod:`clarify_engine.predict._model_files`: ``.skops``, xgboost
+``.json``/``.ubj``, joblib/pickle, a SageMaker ``model.tar.gz`` or ``xgboost-model``) and
+serves it, so that an analysis can run against a real HTTP endpoint without AWS, and so that
+the model client is tested against a real server.
 
 Routes
 ------
 ``GET /ping``
-    200 with an empty body once the model is loaded.
+    200 with an empty body once the model is loaded (never asks for credentials).
 ``POST /invocations``
     The container route (what SageMaker itself calls).
 ``POST /endpoints/<NAME>/invocations``
@@ -18,280 +20,69 @@ Routes
     ``OriginalMessage``; an unknown endpoint name (when ``--endpoint-name`` is given) is 400
     ``ValidationError``.
 
-Requests (``Content-Type``)
----------------------------
-``text/csv``
-    One record per line, no header, feature values in the model's order.
-``application/jsonlines``
-    One JSON value per line: a list of feature values, or an object with one list-valued
-    field holding them (``{"features": [...]}``, ``{"Features": [...]}``, any name).
-``application/json``
-    ``{"instances": [...]}`` or a bare list; each instance a list of feature values, an
-    object with one list-valued field (as above), or a ``{feature_name: value}`` object
-    (ordered by the model's ``feature_names_in_`` when it has them).
+Requests and replies
+--------------------
+Request bodies (``Content-Type``): see :mod:`clarify_engine._serve_requests`. Replies
+(``Accept``; default: the request's content type) in the shape of ``--reply-format``:
+``default``, or that of SageMaker's built-in ``xgboost`` or ``linear-learner`` algorithm; see
+:mod:`clarify_engine._serve_replies`. The ``default`` CSV layout is ``--csv-output``, or per
+request the header ``X-Clarify-Output`` or the custom attribute ``clarify-output=...`` in
+``X-Amzn-SageMaker-Custom-Attributes``.
 
-Responses (``Accept``; default: the request's content type)
------------------------------------------------------------
-Scores follow :mod:`clarify_engine.predict._inprocess`: the *probability* of a binary
-classifier is the positive-class probability; of a multi-class one, the probability of the
-predicted label (all class probabilities are in ``probabilities``); of a regressor, its value.
+Bad requests are answered 400 (411 without ``Content-Length``, 413 above ``--max-body-mb``,
+415 for an unsupported content type, 406 for an unsupported accept type) with a one-line
+message; model failures 500 with the model's message.
 
-``text/csv``
-    One line per record, chosen by the *CSV output* setting (``--csv-output`` for the server,
-    or per request the header ``X-Clarify-Output`` or the custom attribute
-    ``clarify-output=...`` in ``X-Amzn-SageMaker-Custom-Attributes``):
-    ``probability`` (default: the probability; all class probabilities for a multi-class
-    model; the label for a label-only model), ``label``, ``label,probability`` (the label,
-    then what ``probability`` gives), ``probabilities`` (every class probability, both for a
-    binary model).
-``application/jsonlines``
-    ``{"predicted_label": l, "probability": p}`` per line, plus ``"probabilities": [...]``
-    for a multi-class model; a regressor gives ``{"score": v}``.
-``application/json``
-    ``{"predictions": [{"predicted_label": l, "score": p, "probabilities": [...]}, ...]}``
-    (``probabilities`` for classifiers; a regressor gives ``{"score": v}``).
-
-Bad requests are answered 400 (415 for an unsupported content type, 406 for an unsupported
-accept type) with a one-line message; model failures 500 with the model's message.
+Limits
+------
+* ``--auth USER:PASSWORD`` (or the environment variable ``CLARIFY_SERVE_AUTH``): POST routes
+  need HTTP basic auth; others get 401 and their body is not read.
+* ``--idle-timeout`` seconds (default 60): a connection that sends nothing for that long
+  (idle between keep-alive requests, or stalled inside one) is closed.
+* ``--max-body-mb`` (default 256): larger bodies (and a negative ``Content-Length``) are
+  refused before any is read.
+* A request is parsed, predicted and answered in chunks of records: it costs the body, the
+  reply and one chunk, not copies of the body as Python objects (see ``docs/models.md``).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import base64
+import errno
+import hmac
 import json
 import logging
+import os
 import socket
 import sys
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from clarify_engine._serve_replies import CSV_OUTPUTS, REPLY_FORMATS, check_accept, reply_pieces
+from clarify_engine._serve_requests import BadRequest, media_type, parse_request
+from clarify_engine.errors import ClarifyError
+from clarify_engine.predict._inprocess import InProcessModel
+from clarify_engine.predict._model_files import MODEL_FILE_HELP, TRUSTED_ENV, load_model
 
-from clarify_engine.errors import ClarifyError, ModelError
-from clarify_engine.predict._base import ModelOutput
-from clarify_engine.predict._inprocess import InProcessModel, load_model
-
-__all__ = ["CSV_OUTPUTS", "ModelServer", "build_parser", "main", "make_server", "serve"]
+__all__ = ["AUTH_ENV", "CSV_OUTPUTS", "REPLY_FORMATS", "ModelServer", "build_parser", "main", "make_server", "serve"]
 
 log = logging.getLogger("clarify_engine.serve")
 
-CSV_OUTPUTS = ("probability", "label", "label,probability", "probabilities")
-_CSV = "text/csv"
-_JSONL = "application/jsonlines"
-_JSON = "application/json"
-_ALIASES = {
-    "text/csv": _CSV,
-    "application/csv": _CSV,
-    "application/jsonlines": _JSONL,
-    "application/x-jsonlines": _JSONL,
-    "application/jsonl": _JSONL,
-    "application/json": _JSON,
-}
-#: Request bodies larger than this are refused (SageMaker's real-time limit is 6 MB; local
-#: use can send more, but not unbounded).
+#: Environment variable holding ``USER:PASSWORD`` for basic auth (kept out of ``ps`` output).
+AUTH_ENV = "CLARIFY_SERVE_AUTH"
+#: Request bodies larger than this are refused by default (SageMaker's real-time limit is
+#: 6 MB; local use can send more, but not unbounded).
 MAX_BODY = 256 * 1024 * 1024
-#: CSV bodies up to this size are first tried with :func:`numpy.loadtxt` (faster when small).
-_LOADTXT_MAX = 64 * 1024
+#: Seconds a connection may stay silent (between requests, or inside one) before it is closed.
+IDLE_TIMEOUT = 60.0
+#: Records parsed, predicted and formatted at a time.
+CHUNK_RECORDS = 20_000
 
 
-class BadRequest(Exception):
-    """The request cannot be read: answered with ``status`` and the message."""
+class _Abort(Exception):
+    """The client went away or stalled: close the connection without a reply."""
 
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
-
-
-def _media_type(value: str | None) -> str | None:
-    if not value:
-        return None
-    return _ALIASES.get(value.split(";", 1)[0].strip().lower())
-
-
-# -- request parsing ------------------------------------------------------------------------
-def _feature_list(record: Any, where: str) -> Any:
-    """A record that is a list, or an object holding its features in its one list-valued field."""
-    if isinstance(record, list):
-        return record
-    if isinstance(record, dict):
-        lists = [v for v in record.values() if isinstance(v, list)]
-        if len(lists) == 1:
-            return lists[0]
-        return record
-    raise BadRequest(f"{where}: expected a list of feature values or an object, found {type(record).__name__}")
-
-
-def _records_frame(records: list, where: str, model: InProcessModel) -> pd.DataFrame:
-    """Frame of feature rows from JSON records (all lists, or all name->value objects)."""
-    if not records:
-        raise BadRequest(f"{where}: no records in the request")
-    first = _feature_list(records[0], f"{where} record 0")
-    if isinstance(first, list):
-        rows = [r if isinstance(r, list) else _feature_list(r, f"{where} record {i}") for i, r in enumerate(records)]
-        bad = [i for i, r in enumerate(rows) if not isinstance(r, list)]
-        if bad:
-            raise BadRequest(f"{where} record {bad[0]}: expected a list of feature values like record 0, found an object")
-        widths = {len(r) for r in rows}
-        if len(widths) != 1:
-            lengths = [len(r) for r in rows]
-            i = next(i for i, n in enumerate(lengths) if n != lengths[0])
-            raise BadRequest(f"{where} record {i}: {lengths[i]} feature values, but record 0 has {lengths[0]}")
-        return _positional(pd.DataFrame(rows), model)
-    if not all(isinstance(r, dict) for r in records):
-        i = next(i for i, r in enumerate(records) if not isinstance(r, dict))
-        raise BadRequest(f"{where} record {i}: expected a {{name: value}} object like record 0")
-    frame = pd.DataFrame.from_records(records)
-    if model.feature_names is not None:
-        missing = [n for n in model.feature_names if n not in frame.columns]
-        if missing:
-            raise BadRequest(f"{where}: records lack the model's features {missing}; found keys {list(frame.columns)}")
-        frame = frame[model.feature_names]
-    return frame
-
-
-def _positional(frame: pd.DataFrame, model: InProcessModel) -> pd.DataFrame:
-    expected = getattr(model.model, "n_features_in_", None)
-    if expected is not None and frame.shape[1] != expected:
-        raise BadRequest(f"records have {frame.shape[1]} feature values; the model expects {expected}")
-    if model.feature_names is not None:
-        frame.columns = model.feature_names
-    return frame
-
-
-def parse_request(body: bytes, content_type: str, model: InProcessModel) -> pd.DataFrame:
-    """Feature frame of shape (n_records, n_features) from a request body.
-
-    Raises
-    ------
-    BadRequest
-        The body does not hold records of the content type.
-    """
-    if not body.strip():
-        raise BadRequest("empty request body: expected at least one record")
-    if content_type == _CSV:
-        if len(body) <= _LOADTXT_MAX:
-            # numpy's C reader has a fraction of pandas' fixed cost on small, all-numeric bodies
-            try:
-                return _positional(pd.DataFrame(np.loadtxt(io.BytesIO(body), delimiter=",", ndmin=2)), model)
-            except ValueError:
-                pass  # text cells, ragged or malformed rows: pandas reads or explains them
-        try:
-            frame = pd.read_csv(io.BytesIO(body), header=None, skipinitialspace=True)
-        except (ValueError, pd.errors.ParserError) as exc:
-            raise BadRequest(f"text/csv body could not be read: {exc}") from exc
-        return _positional(frame, model)
-    if content_type == _JSONL:
-        lines = [line for line in body.split(b"\n") if line.strip()]
-        try:
-            records = json.loads(b"[" + b",".join(lines) + b"]")
-        except ValueError:
-            for i, line in enumerate(lines):
-                try:
-                    json.loads(line)
-                except ValueError as exc:
-                    raise BadRequest(f"application/jsonlines line {i + 1} is not JSON: {exc}: {line[:100]!r}") from exc
-            raise BadRequest("application/jsonlines body is not one JSON value per line")
-        return _records_frame(records, "application/jsonlines", model)
-    try:
-        doc = json.loads(body)
-    except ValueError as exc:
-        raise BadRequest(f"application/json body is not JSON: {exc}") from exc
-    if isinstance(doc, dict):
-        if "instances" not in doc:
-            raise BadRequest(f'application/json body: expected {{"instances": [...]}} or a list, found keys {list(doc)[:10]}')
-        doc = doc["instances"]
-    if not isinstance(doc, list):
-        raise BadRequest(f"application/json instances: expected a list, found {type(doc).__name__}")
-    return _records_frame(doc, "application/json instances", model)
-
-
-# -- response formatting --------------------------------------------------------------------
-@dataclass
-class _Answer:
-    """A model's answer in the server's terms: labels, 'the' probability, all probabilities."""
-
-    labels: list | None
-    probability: np.ndarray | None  # (n,) or None
-    probabilities: np.ndarray | None  # (n, k) or None (classifiers)
-    scores: np.ndarray | None  # (n, k) regression/other scores when not a classifier
-
-
-def _answer(out: ModelOutput) -> _Answer:
-    labels = None if out.labels is None else np.asarray(out.labels).tolist()
-    scores = out.scores
-    if scores is None:
-        return _Answer(labels, None, None, None)
-    if labels is None:
-        return _Answer(None, scores[:, 0] if scores.shape[1] == 1 else None, None, scores)
-    if scores.shape[1] == 1:
-        p = scores[:, 0]
-        return _Answer(labels, p, np.column_stack([1.0 - p, p]), None)
-    return _Answer(labels, scores.max(axis=1), scores, None)
-
-
-def _csv_quote(text: str) -> str:
-    if any(c in text for c in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _csv_column(values: list) -> list[str]:
-    """Cells of one column as text: floats in shortest round-trip form, text quoted if needed."""
-    if all(type(v) is float for v in values):
-        return list(map(repr, values))
-    if all(type(v) in (int, bool) for v in values):
-        return list(map(str, values))
-    return [_csv_quote(repr(v) if isinstance(v, float) else str(v)) for v in values]
-
-
-def _csv_lines(columns: list[list]) -> bytes:
-    cells = [_csv_column(col) for col in columns]
-    lines = cells[0] if len(cells) == 1 else map(",".join, zip(*cells))
-    return ("\n".join(lines) + "\n").encode()
-
-
-def format_csv(ans: _Answer, output: str) -> bytes:
-    """CSV reply, one line per record, for one of :data:`CSV_OUTPUTS`."""
-    if ans.probabilities is not None:
-        multi = ans.probabilities.shape[1] > 2
-        probs = ans.probabilities.T.tolist() if multi or output == "probabilities" else [ans.probability.tolist()]
-    elif ans.scores is not None:
-        probs = ans.scores.T.tolist()
-    else:
-        probs = None
-    if output == "label" or probs is None:
-        if ans.labels is None:
-            raise ModelError("the model gives no labels; ask for csv output 'probability'")
-        return _csv_lines([ans.labels])
-    if output == "label,probability" and ans.labels is not None:
-        return _csv_lines([ans.labels, *probs])
-    return _csv_lines(probs)
-
-
-def _records(ans: _Answer, score_key: str) -> list[dict]:
-    if ans.probabilities is not None:
-        p = ans.probability.tolist()
-        if ans.probabilities.shape[1] > 2 or score_key == "score":
-            allp = ans.probabilities.tolist()
-            return [{"predicted_label": l, score_key: s, "probabilities": a} for l, s, a in zip(ans.labels, p, allp)]
-        return [{"predicted_label": l, score_key: s} for l, s in zip(ans.labels, p)]
-    if ans.scores is not None:
-        values = ans.scores[:, 0].tolist() if ans.scores.shape[1] == 1 else ans.scores.tolist()
-        return [{"score": v} for v in values]
-    return [{"predicted_label": l} for l in ans.labels]
-
-
-def format_reply(out: ModelOutput, accept: str, csv_output: str) -> bytes:
-    """The reply body for ``accept`` (see the module notes)."""
-    ans = _answer(out)
-    if accept == _CSV:
-        return format_csv(ans, csv_output)
-    if accept == _JSONL:
-        return ("\n".join(map(json.dumps, _records(ans, "probability"))) + "\n").encode()
-    return json.dumps({"predictions": _records(ans, "score")}).encode()
 
 
 def _csv_output_of(headers, default: str) -> str:
@@ -310,12 +101,29 @@ def _csv_output_of(headers, default: str) -> str:
     return value
 
 
+def parse_auth(value: str, where: str) -> str:
+    """The ``Authorization`` header value expected for ``USER:PASSWORD``.
+
+    Raises
+    ------
+    ClarifyError
+        ``value`` has no colon or an empty user.
+    """
+    user, sep, _ = value.partition(":")
+    if not sep or not user:
+        raise ClarifyError(f"{where}: expected USER:PASSWORD (a user name, a colon, the password); give e.g. "
+                           "--auth alice:secret, or set CLARIFY_SERVE_AUTH=alice:secret")
+    return "Basic " + base64.b64encode(value.encode("utf-8")).decode("ascii")
+
+
 # -- the server -----------------------------------------------------------------------------
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "ModelServer"
 
     def setup(self) -> None:
+        # every wait for bytes (the next request line, headers, body) ends after idle_timeout
+        self.timeout = self.server.idle_timeout
         super().setup()
         # Headers and body are written separately: without this, Nagle + delayed ACK stall
         # every keep-alive reply by tens of milliseconds.
@@ -324,20 +132,43 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s " + format, self.address_string(), *args)
 
-    def _reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8", extra: dict | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (extra or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
+    def _reply(self, status: int, body: bytes | list[bytes], content_type: str = "text/plain; charset=utf-8",
+               extra: dict | None = None) -> None:
+        pieces = [body] if isinstance(body, bytes) else body
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(sum(map(len, pieces))))
+            for key, value in (extra or {}).items():
+                self.send_header(key, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            for piece in pieces:
+                self.wfile.write(piece)
+        except OSError as exc:  # the client left or stopped reading (timeout): nothing to answer
+            log.debug("reply to %s not sent: %s", self.address_string(), exc)
+            self.close_connection = True
 
     def do_GET(self) -> None:
         if self.path.split("?", 1)[0] == "/ping":
             self._reply(200, b"")
         else:
             self._reply(404, f"no route GET {self.path}; try GET /ping or POST /invocations".encode())
+
+    def _authorized(self) -> bool:
+        expected = self.server.auth_header
+        if expected is None:
+            return True
+        given = self.headers.get("Authorization") or ""
+        if hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("ascii")):
+            return True
+        self.close_connection = True  # the body is not read: the connection cannot be reused
+        what = "no Authorization header" if not given else "wrong credentials"
+        self._reply(401, f"{what}: this server needs HTTP basic auth with the user:password it was started "
+                         f"with (serve-model --auth or {AUTH_ENV})".encode(),
+                    extra={"WWW-Authenticate": 'Basic realm="clarify-engine serve-model", charset="UTF-8"'})
+        return False
 
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
@@ -349,10 +180,23 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             raise BadRequest(f"Content-Length {length!r} is not an integer") from None
-        if n > MAX_BODY:
+        if n < 0:
             self.close_connection = True
-            raise BadRequest(f"request body of {n} bytes is larger than {MAX_BODY} bytes", status=413)
-        return self.rfile.read(n)
+            raise BadRequest(f"Content-Length {n} is negative; send the body's size in bytes")
+        limit = self.server.max_body
+        if n > limit:
+            self.close_connection = True
+            raise BadRequest(f"request body of {n} bytes is larger than {limit} bytes; send fewer records per "
+                             "request (or start serve-model with a larger --max-body-mb)", status=413)
+        try:
+            body = self.rfile.read(n)
+        except OSError as exc:  # TimeoutError: stalled inside the body
+            self.close_connection = True
+            raise _Abort(f"body not received: {exc}") from exc
+        if len(body) != n:
+            self.close_connection = True
+            raise _Abort(f"connection closed after {len(body)} of {n} body bytes")
+        return body
 
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
@@ -361,34 +205,44 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         elif path.startswith("/endpoints/") and path.endswith("/invocations"):
             runtime = True
+        else:
+            if self._authorized() and self._read_body_quietly():
+                self._reply(404, f"no route POST {self.path}; use /invocations or /endpoints/NAME/invocations".encode())
+            return
+        if not self._authorized():
+            return
+        if runtime:
             name = path[len("/endpoints/"):-len("/invocations")]
             wanted = self.server.endpoint_name
             if wanted is not None and name != wanted:
-                self._read_body_quietly()
-                self._runtime_error(400, "ValidationError", f"Endpoint {name} not found (this server serves {wanted}).")
+                if self._read_body_quietly():
+                    self._runtime_error(400, "ValidationError", f"Endpoint {name} not found (this server serves {wanted}).")
                 return
-        else:
-            self._read_body_quietly()
-            self._reply(404, f"no route POST {self.path}; use /invocations or /endpoints/NAME/invocations".encode())
-            return
         try:
-            body = self._read_body()
-            status, reply, ctype = self.server.invoke(body, self.headers)
+            # (the body is not kept here: invoke can drop it once parsed)
+            status, reply, ctype = self.server.invoke(self._read_body(), self.headers)
+        except _Abort as exc:
+            log.info("%s: %s; connection closed", self.address_string(), exc)
+            return
         except BadRequest as exc:
-            status, reply, ctype = exc.status, str(exc).encode(), "text/plain; charset=utf-8"
+            status, reply, ctype = exc.status, [str(exc).encode()], "text/plain; charset=utf-8"
         except Exception as exc:  # a bug or an unforeseen input: answer, keep serving
             log.exception("invocation failed")
-            status, reply, ctype = 500, f"{type(exc).__name__}: {exc}".encode(), "text/plain; charset=utf-8"
+            status, reply, ctype = 500, [f"{type(exc).__name__}: {exc}".encode()], "text/plain; charset=utf-8"
         if status >= 400 and runtime:
-            self._model_error(status, reply.decode("utf-8", errors="replace"))
+            self._model_error(status, b"".join(reply).decode("utf-8", errors="replace"))
             return
         self._reply(status, reply, ctype)
 
-    def _read_body_quietly(self) -> None:
+    def _read_body_quietly(self) -> bool:
+        """Read and drop the body; False when the connection is gone (nothing to answer)."""
         try:
             self._read_body()
         except BadRequest:
             pass
+        except _Abort:
+            return False
+        return True
 
     def _runtime_error(self, status: int, code: str, message: str, **fields: Any) -> None:
         body = json.dumps({"ErrorCode": code, "message": message, **fields}).encode()
@@ -417,20 +271,49 @@ class ModelServer(ThreadingHTTPServer):
     endpoint_name : str, optional
         Only this name is accepted on ``/endpoints/<NAME>/invocations`` (any name when None).
     csv_output : str, default "probability"
-        Default CSV reply layout, one of :data:`CSV_OUTPUTS`.
+        Default CSV reply layout of the ``default`` reply format, one of :data:`CSV_OUTPUTS`.
+    reply_format : str, default "default"
+        Reply shape, one of :data:`REPLY_FORMATS` (see :mod:`clarify_engine._serve_replies`).
+    auth : str, optional
+        ``USER:PASSWORD``: POST routes then need HTTP basic auth with them.
+    idle_timeout : float, default 60
+        Seconds a connection may send nothing before it is closed.
+    max_body : int, default 256 MiB
+        Largest request body accepted, in bytes.
+    chunk_records : int, default 20000
+        Records parsed, predicted and formatted at a time.
+
+    Raises
+    ------
+    ClarifyError
+        The address cannot be bound (port in use, no permission, unknown host).
     """
 
     daemon_threads = True
     request_queue_size = 128
     allow_reuse_address = True
 
-    def __init__(self, model: Any, address: tuple[str, int], *, endpoint_name: str | None = None, csv_output: str = "probability"):
+    def __init__(self, model: Any, address: tuple[str, int], *, endpoint_name: str | None = None,
+                 csv_output: str = "probability", reply_format: str = "default", auth: str | None = None,
+                 idle_timeout: float = IDLE_TIMEOUT, max_body: int = MAX_BODY, chunk_records: int = CHUNK_RECORDS):
         if csv_output not in CSV_OUTPUTS:
             raise ValueError(f"csv_output: expected one of {CSV_OUTPUTS}, found {csv_output!r}")
+        if reply_format not in REPLY_FORMATS:
+            raise ValueError(f"reply_format: expected one of {REPLY_FORMATS}, found {reply_format!r}")
+        if not idle_timeout > 0:
+            raise ValueError(f"idle_timeout: expected a number of seconds > 0, found {idle_timeout!r}")
         self.model = model if isinstance(model, InProcessModel) else InProcessModel(model)
         self.endpoint_name = endpoint_name
         self.csv_output = csv_output
-        super().__init__(address, _Handler)
+        self.reply_format = reply_format
+        self.auth_header = None if auth is None else parse_auth(auth, "auth")
+        self.idle_timeout = float(idle_timeout)
+        self.max_body = int(max_body)
+        self.chunk_records = int(chunk_records)
+        try:
+            super().__init__(address, _Handler)
+        except OSError as exc:
+            raise _bind_error(address, exc) from exc
 
     @property
     def port(self) -> int:
@@ -443,9 +326,9 @@ class ModelServer(ThreadingHTTPServer):
         host = self.server_address[0]
         return f"http://{host}:{self.port}"
 
-    def invoke(self, body: bytes, headers) -> tuple[int, bytes, str]:
-        """Answer one invocation: (status, body, content type)."""
-        content_type = _media_type(headers.get("Content-Type"))
+    def invoke(self, body: bytes, headers) -> tuple[int, list[bytes], str]:
+        """Answer one invocation: (status, body pieces, content type)."""
+        content_type = media_type(headers.get("Content-Type"))
         if content_type is None:
             raise BadRequest(
                 f"Content-Type {headers.get('Content-Type')!r} is not supported; expected text/csv, "
@@ -453,29 +336,45 @@ class ModelServer(ThreadingHTTPServer):
                 status=415,
             )
         raw_accept = headers.get("Accept")
-        accept = content_type if raw_accept in (None, "", "*/*") else _media_type(raw_accept)
+        accept = content_type if raw_accept in (None, "", "*/*") else media_type(raw_accept)
         if accept is None:
             raise BadRequest(
                 f"Accept {raw_accept!r} is not supported; expected text/csv, application/jsonlines or application/json",
                 status=406,
             )
+        check_accept(accept, self.reply_format)
         csv_output = _csv_output_of(headers, self.csv_output)
-        frame = parse_request(body, content_type, self.model)
+        frames = parse_request(body, content_type, self.model, self.chunk_records)
+        del body  # the handler's reference goes too once it returns
         try:
-            out = self.model.predict(frame)
-            reply = format_reply(out, accept, csv_output)
+            pieces = reply_pieces(map(self.model.predict, frames), accept, csv_output, self.reply_format)
         except ClarifyError as exc:
             log.warning("model failure: %s", exc)
-            return 500, str(exc).encode(), "text/plain; charset=utf-8"
-        return 200, reply, accept
+            return 500, [str(exc).encode()], "text/plain; charset=utf-8"
+        return 200, pieces, accept
 
 
-def make_server(model: Any, host: str = "127.0.0.1", port: int = 8080, *, endpoint_name: str | None = None, csv_output: str = "probability") -> ModelServer:
-    """A bound, not yet serving :class:`ModelServer` (call ``serve_forever`` or use a thread)."""
-    return ModelServer(model, (host, port), endpoint_name=endpoint_name, csv_output=csv_output)
+def _bind_error(address: tuple[str, int], exc: OSError) -> ClarifyError:
+    host, port = address
+    if exc.errno == errno.EADDRINUSE:
+        return ClarifyError(f"port {port} on {host} is already in use; stop the program using it, or choose "
+                            "another port with --port (0 picks a free one)")
+    if exc.errno == errno.EACCES:
+        return ClarifyError(f"no permission to listen on port {port} of {host}; ports below 1024 need "
+                            "privileges: choose a port of 1024 or more with --port")
+    reason = exc.strerror or str(exc)
+    return ClarifyError(f"cannot listen on {host}:{port}: {reason}; check --host and --port")
 
 
-def serve(model: Any, host: str = "127.0.0.1", port: int = 8080, *, endpoint_name: str | None = None, csv_output: str = "probability", ready: Any = None) -> None:
+def make_server(model: Any, host: str = "127.0.0.1", port: int = 8080, **options: Any) -> ModelServer:
+    """A bound, not yet serving :class:`ModelServer` (call ``serve_forever`` or use a thread).
+
+    ``options`` are the keyword arguments of :class:`ModelServer`.
+    """
+    return ModelServer(model, (host, port), **options)
+
+
+def serve(model: Any, host: str = "127.0.0.1", port: int = 8080, *, ready: Any = None, **options: Any) -> None:
     """Serve ``model`` until interrupted (KeyboardInterrupt stops it cleanly).
 
     Parameters
@@ -484,14 +383,13 @@ def serve(model: Any, host: str = "127.0.0.1", port: int = 8080, *, endpoint_nam
         Estimator, callable or :class:`InProcessModel`.
     host, port : str, int
         Address to bind (port 0: any free port).
-    endpoint_name : str, optional
-        See :class:`ModelServer`.
-    csv_output : str, default "probability"
-        See :class:`ModelServer`.
     ready : callable, optional
         Called with the bound server before serving (e.g. to print its port).
+    **options
+        Keyword arguments of :class:`ModelServer` (``endpoint_name``, ``csv_output``,
+        ``reply_format``, ``auth``, ``idle_timeout``, ``max_body``).
     """
-    server = make_server(model, host, port, endpoint_name=endpoint_name, csv_output=csv_output)
+    server = make_server(model, host, port, **options)
     try:
         if ready is not None:
             ready(server)
@@ -506,24 +404,48 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     """Arguments of ``serve-model`` (added to ``parser`` when given, e.g. a CLI subparser)."""
     if parser is None:
         parser = argparse.ArgumentParser(prog="clarify-engine serve-model", description="Serve a model file over HTTP (SageMaker container protocol).")
-    parser.add_argument("model_file", help="joblib/pickle file, or xgboost .json/.ubj model file")
+    parser.add_argument("model_file", help=MODEL_FILE_HELP)
     parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     parser.add_argument("--endpoint-name", default=None, help="accept only this name on /endpoints/NAME/invocations")
-    parser.add_argument("--csv-output", default="probability", choices=CSV_OUTPUTS, help="text/csv reply layout (default: %(default)s)")
+    parser.add_argument("--reply-format", default="default", choices=REPLY_FORMATS,
+                        help="reply shape: this project's default, or that of SageMaker's built-in xgboost "
+                             "({\"predictions\": [{\"score\": ...}]}, CSV one score per line) or linear-learner "
+                             "({\"score\": ..., \"predicted_label\": ...}) algorithm (default: %(default)s)")
+    parser.add_argument("--csv-output", default="probability", choices=CSV_OUTPUTS, help="text/csv reply layout of the default reply format (default: %(default)s)")
+    parser.add_argument("--auth", default=None, metavar="USER:PASSWORD",
+                        help=f"require HTTP basic auth on POST routes (better: set {AUTH_ENV}=USER:PASSWORD, "
+                             "which other users cannot read in the process list)")
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT, metavar="SECONDS",
+                        help="close a connection that sends nothing for this long (default: %(default)s)")
+    parser.add_argument("--max-body-mb", type=float, default=MAX_BODY / 2**20, metavar="MB",
+                        help="refuse larger request bodies with 413 (default: %(default)s)")
+    parser.add_argument("--trust-type", action="append", default=None, metavar="TYPE",
+                        help=f"a type a .skops file may hold beyond skops' defaults (repeatable; default: the "
+                             f"comma-separated list in {TRUSTED_ENV})")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``serve-model`` from parsed arguments: prints the bound port alone on the first stdout line."""
-    model = load_model(args.model_file)
+    auth = args.auth if args.auth is not None else os.environ.get(AUTH_ENV) or None
+    if auth is not None:
+        parse_auth(auth, "--auth" if args.auth is not None else AUTH_ENV)
+    if not args.idle_timeout > 0:
+        raise ClarifyError(f"--idle-timeout: expected seconds > 0, found {args.idle_timeout}")
+    if not args.max_body_mb > 0:
+        raise ClarifyError(f"--max-body-mb: expected a size > 0, found {args.max_body_mb}")
+    model = load_model(args.model_file, trusted=args.trust_type)
 
     def ready(server: ModelServer) -> None:
         print(server.port, flush=True)
         print(f"serving {args.model_file} on {server.url} (GET /ping, POST /invocations, "
-              f"POST /endpoints/NAME/invocations)", flush=True)
+              f"POST /endpoints/NAME/invocations; reply format {args.reply_format}"
+              f"{', basic auth' if auth else ''})", flush=True)
 
-    serve(model, args.host, args.port, endpoint_name=args.endpoint_name, csv_output=args.csv_output, ready=ready)
+    serve(model, args.host, args.port, ready=ready, endpoint_name=args.endpoint_name, csv_output=args.csv_output,
+          reply_format=args.reply_format, auth=auth, idle_timeout=args.idle_timeout,
+          max_body=int(args.max_body_mb * 2**20))
     return 0
 
 

@@ -24,16 +24,14 @@ Score convention (documented here once, used by bias and by the model server)
 
 from __future__ import annotations
 
-import json
-import pickle
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import ModelOutput
+from clarify_engine.predict._model_files import load_model  # re-exported: model files load here
 
 __all__ = ["InProcessModel", "load_model"]
 
@@ -199,82 +197,3 @@ class InProcessModel:
         if as_labels:
             return ModelOutput(labels=out, scores=None)
         return ModelOutput(labels=None, scores=self._scores(out, "the callable"))
-
-
-# -- loading ----------------------------------------------------------------------------
-_PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle", ".sav", ".jbl")
-_XGB_SUFFIXES = (".json", ".ubj")
-
-
-def load_model(path: str | Path) -> Any:
-    """Load a model file written by joblib, pickle or xgboost.
-
-    Parameters
-    ----------
-    path : str or path-like
-        ``.joblib``/``.pkl``/``.pickle`` (joblib or pickle; compressed joblib files too), or an
-        xgboost model file ``.json``/``.ubj`` (``save_model``; needs the ``xgboost`` package).
-
-    Returns
-    -------
-    object
-        The estimator. An xgboost file becomes an ``XGBClassifier`` when its objective is a
-        classification one (``binary:*``, ``multi:*``), else an ``XGBRegressor``.
-
-    Raises
-    ------
-    ModelError
-        The file is missing, its format is unknown, or it cannot be read.
-
-    Notes
-    -----
-    Unpickling runs code from the file: load only models you trust.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"model file {str(path)!r} does not exist or is not a file")
-    suffix = path.suffix.lower()
-    if suffix in _XGB_SUFFIXES:
-        return _load_xgboost(path)
-    if suffix not in _PICKLE_SUFFIXES:
-        raise ModelError(
-            f"model file {str(path)!r}: unknown extension {suffix!r}; expected one of "
-            f"{', '.join(_PICKLE_SUFFIXES + _XGB_SUFFIXES)}"
-        )
-    try:
-        import joblib
-    except ImportError:  # pragma: no cover - joblib comes with scikit-learn
-        joblib = None
-    try:
-        if joblib is not None:
-            return joblib.load(path)
-        with path.open("rb") as fh:  # pragma: no cover
-            return pickle.load(fh)
-    except Exception as exc:
-        raise ModelError(f"model file {str(path)!r} could not be loaded: {type(exc).__name__}: {exc}") from exc
-
-
-def _xgb_objective(booster: Any) -> str:
-    config = json.loads(booster.save_config())
-    return str(config["learner"]["objective"]["name"])
-
-
-def _load_xgboost(path: Path) -> Any:
-    try:
-        import xgboost
-    except ImportError as exc:
-        raise ModelError(
-            f"model file {str(path)!r} is an xgboost model file but the xgboost package is not "
-            "installed; install it (pip install xgboost) or save the model with joblib"
-        ) from exc
-    try:
-        booster = xgboost.Booster()
-        booster.load_model(str(path))
-        objective = _xgb_objective(booster)
-        cls: Callable[[], Any]
-        cls = xgboost.XGBClassifier if objective.startswith(("binary:", "multi:")) else xgboost.XGBRegressor
-        model = cls()
-        model.load_model(str(path))
-    except Exception as exc:
-        raise ModelError(f"xgboost model file {str(path)!r} could not be loaded: {type(exc).__name__}: {exc}") from exc
-    return model

@@ -305,3 +305,96 @@ def test_string_features_reach_a_pipeline_as_strings(tmp_path):
 def test_main_reports_a_missing_model_file(tmp_path, capsys):
     assert serve_main([str(tmp_path / "nope.joblib"), "--port", "0"]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+# -- requests answered chunk by chunk -------------------------------------------------------
+@pytest.fixture(scope="module")
+def chunked_server(models):
+    """An in-process server that parses and predicts 7 records at a time."""
+    server = make_server(models.binary, "127.0.0.1", 0, chunk_records=7)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("shape", ["csv", "jsonl", "json_numeric", "json_objects", "json_kvp"])
+@pytest.mark.parametrize("accept", ["text/csv", "application/jsonlines", "application/json"])
+def test_chunked_answers_equal_one_prediction(chunked_server, models, shape, accept):
+    X = models.X.head(50)
+    rows = X.to_numpy().tolist()
+    body, content_type = {
+        "csv": (csv_body(X), "text/csv"),
+        "jsonl": ("\n".join(map(json.dumps, rows)).encode(), "application/jsonlines"),
+        "json_numeric": (json.dumps({"instances": rows}, indent=1).encode(), "application/json"),
+        "json_objects": (json.dumps({"instances": [{"features": r} for r in rows]}).encode(), "application/json"),
+        "json_kvp": (json.dumps(X.to_dict(orient="records")).encode(), "application/json"),
+    }[shape]
+    reply = post(chunked_server.url + "/invocations", body, content_type, accept)
+    assert reply.status == 200, reply.data
+    want_p, want_l = models.binary.predict_proba(X)[:, 1], models.binary.predict(X)
+    if accept == "text/csv":
+        np.testing.assert_allclose(np.loadtxt(reply.data.decode().splitlines()), want_p, rtol=0, atol=1e-15)
+        return
+    if accept == "application/jsonlines":
+        records = [json.loads(line) for line in reply.data.decode().splitlines()]
+        key = "probability"
+    else:
+        records = json.loads(reply.data)["predictions"]
+        key = "score"
+    # (chunks of 7 rows may round the last bit differently from one call on 50)
+    np.testing.assert_allclose([r[key] for r in records], want_p, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal([r["predicted_label"] for r in records], want_l)
+
+
+@pytest.mark.parametrize(
+    "body, content_type, message",
+    [
+        ("\n".join(["[1,2,3,4]"] * 10 + ["[1,2,3]"]), "application/jsonlines",
+         "application/jsonlines record 10: 3 feature values, but record 0 has 4"),
+        (json.dumps([[1, 2, 3, 4]] * 9 + [{"Age": 1, "Gender": 0, "Income": 1, "Occupation": 2}] * 2), "application/json",
+         "application/json instances record 9: expected a list of feature values like record 7, found an object"),
+        ("\n".join(["[1,2,3,4]"] * 12 + ["{bad"]), "application/jsonlines",
+         "application/jsonlines line 13 is not JSON"),
+    ],
+    ids=["jsonl_width_in_chunk_2", "json_mixed_in_chunk_2", "jsonl_bad_line_13"],
+)
+def test_errors_in_later_chunks_name_the_record(chunked_server, body, content_type, message):
+    reply = post(chunked_server.url + "/invocations", body.encode(), content_type, "text/csv")
+    assert reply.status == 400
+    assert reply.data.decode().startswith(message), reply.data
+
+
+def test_large_numeric_json_is_decoded_in_pieces_and_errors_name_the_record(chunked_server, models):
+    """A numeric {"instances": [[...]]} body over 2 MB is decoded piece by piece."""
+    rows = np.random.default_rng(2).normal(size=(40_000, 4))
+    body = json.dumps({"instances": rows.tolist()}).encode()
+    assert len(body) > 2 * 1024 * 1024
+    reply = post(chunked_server.url + "/invocations", body, "application/json", "text/csv")
+    assert reply.status == 200
+    X = pd.DataFrame(rows, columns=FEATURES)
+    np.testing.assert_allclose(np.loadtxt(reply.data.decode().splitlines()), models.binary.predict_proba(X)[:, 1],
+                               rtol=0, atol=1e-15)
+    broken = body[:-2] + b",[1,2,x]]}"
+    reply = post(chunked_server.url + "/invocations", broken, "application/json", "text/csv")
+    assert reply.status == 400
+    assert reply.data.startswith(b"application/json body is not JSON after record "), reply.data
+
+
+def test_nan_in_a_later_piece_of_a_large_json_body_is_read_like_in_a_small_one():
+    """NaN literals (which the standard json module reads) are accepted in every piece."""
+    server = make_server(lambda frame: np.isnan(frame.to_numpy(dtype=float)).sum(axis=1).astype(float), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        rows = np.random.default_rng(4).normal(size=(40_000, 4)).tolist()
+        body = json.dumps({"instances": rows + [[1.0, float("nan"), 2.0, float("nan")]]}).encode()
+        assert len(body) > 2 * 1024 * 1024 and body.endswith(b"NaN]]}")
+        reply = post(server.url + "/invocations", body, "application/json", "text/csv")
+        assert reply.status == 200, reply.data[:300]
+        got = np.loadtxt(reply.data.decode().splitlines())
+        assert got.shape == (40_001,) and got[-1] == 2 and not got[:-1].any()
+    finally:
+        server.shutdown()
+        server.server_close()
