@@ -196,7 +196,8 @@ def test_cli_validate(tmp_path):
     config["predictor"]["endpoint_name"] = "loans-endpoint"
     path = tmp_path / "analysis_config.json"
     path.write_text(json.dumps(config))
-    ok = run_cli("validate", str(path), "--data", str(DEMO_DATA))
+    # validate builds the endpoint's client as analyze would (without calling it): it needs a region
+    ok = run_cli("validate", str(path), "--data", str(DEMO_DATA), env={"AWS_DEFAULT_REGION": "us-east-1"})
     assert ok.returncode == 0, ok.stderr
     assert "would run: pre_training_bias, post_training_bias" in ok.stdout
     no_model = run_cli("validate", str(DEMO_CONFIG), "--data", str(DEMO_DATA))
