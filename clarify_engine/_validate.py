@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,9 @@ class ValidationReport:
         Whether the job calls a model (SHAP, PDP, or post-training bias without predicted labels).
     model : str or None
         The model that would be called and what was checked of it; None when none is needed.
+    checked : tuple of str
+        What was checked: ``config``, then ``dataset`` and ``plan`` when there was data, and
+        ``model`` when a model file was loaded, a server pinged or a client built.
     """
 
     would_run: tuple[str, ...]
@@ -87,7 +90,7 @@ class ValidationReport:
     dataset: DatasetSummary | None = None
     model_needed: bool = False
     model: str | None = None
-    checked: tuple[str, ...] = field(default=())
+    checked: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
@@ -181,7 +184,8 @@ def _plan_without_data(config: AnalysisConfig, model: Any) -> tuple[list[str], l
     return runnable, not_run
 
 
-def _needs_model(config: AnalysisConfig, runnable: list[str], predicted_label_known: bool) -> bool:
+def _needs_model(runnable: list[str], predicted_label_known: bool) -> bool:
+    """Whether the job calls a model (as ``run_analysis`` decides)."""
     return ("shap" in runnable or "pdp" in runnable
             or ("post_training_bias" in runnable and not predicted_label_known))
 
@@ -347,50 +351,58 @@ def validate(config: AnalysisConfig | dict | str | os.PathLike, data: Any = None
     ('pre_training_bias', 'shap')
     """
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
-    base_dir = _base_dir(config)
-    checked = ["config"]
-    warnings: list[str] = []
     if data is None and cfg.dataset_uri is None:
-        runnable, not_run = _plan_without_data(cfg, model)
-        needs = _needs_model(cfg, runnable, cfg.predictions_in_data)
-        summary = None
-        warnings.append("no dataset given (data or dataset_uri): columns, feature lists and the baseline are "
-                        "checked when the job runs")
-        model_checked = None
-        if needs and model is not None and (_is_url(model) or isinstance(model, (str, os.PathLike))):
-            # A model file or server can be checked without the data's columns.
-            if _is_url(model):
-                _ping(model)
-                model_checked = "answered GET /ping"
-            else:
-                model_checked = _load(model)[1]
+        report = _validate_config(cfg, model)
     else:
-        from clarify_engine.data import load_dataset
-        from clarify_engine.run import plan
+        report = _validate_job(cfg, data, model, _base_dir(config))
+    log.debug("Validated: %s", report.to_dict())
+    return report
 
-        dataset = load_dataset(cfg, data, base_dir=base_dir)
-        checked.append("dataset")
-        planned, planned_not_run = plan(cfg, dataset, model)
-        runnable = list(planned)
-        not_run = [MethodNotRun(n.method, n.reason) for n in planned_not_run]
-        checked.append("plan")
-        # The order of analyze: the model client is made before any method runs.
-        needs = _needs_model(cfg, runnable, dataset.predicted_label is not None)
-        model_checked = _check_model(cfg, list(dataset.features), model) if needs else None
-        _check_bias(cfg, dataset, runnable)
-        warnings += _check_explanations(cfg, dataset, runnable, base_dir)
-        summary = DatasetSummary(
-            rows=int(len(dataset.frame)), columns=tuple(map(str, dataset.frame.columns)), label=dataset.label,
-            facets=tuple(name for name, _ in dataset.facets), predicted_label=dataset.predicted_label,
-            features=tuple(dataset.features), files=tuple(map(str, getattr(dataset, "source_files", None) or ())))
+
+def _validate_config(cfg: AnalysisConfig, model: Any) -> ValidationReport:
+    """No dataset: the config, the plan from it, and a model file or server when given."""
+    runnable, not_run = _plan_without_data(cfg, model)
+    needs = _needs_model(runnable, cfg.predictions_in_data)
+    warnings = ["no dataset given (data or dataset_uri): columns, feature lists and the baseline are checked "
+                "when the job runs"]
+    model_checked = None
+    if needs and _is_url(model):
+        _ping(model)
+        model_checked = "answered GET /ping"
+    elif needs and isinstance(model, (str, os.PathLike)):
+        model_checked = _load(model)[1]
+    return _report(cfg, model, runnable, not_run, warnings, None, needs, model_checked, ["config"])
+
+
+def _validate_job(cfg: AnalysisConfig, data: Any, model: Any, base_dir: Path | None) -> ValidationReport:
+    """With a dataset: every check of ``analyze`` before compute, in its order."""
+    from clarify_engine.data import load_dataset
+    from clarify_engine.run import plan
+
+    dataset = load_dataset(cfg, data, base_dir=base_dir)
+    planned, planned_not_run = plan(cfg, dataset, model)
+    runnable = list(planned)
+    not_run = [MethodNotRun(n.method, n.reason) for n in planned_not_run]
+    # analyze makes the model client before any method runs, then bias, SHAP, PDP.
+    needs = _needs_model(runnable, dataset.predicted_label is not None)
+    model_checked = _check_model(cfg, list(dataset.features), model) if needs else None
+    _check_bias(cfg, dataset, runnable)
+    warnings = _check_explanations(cfg, dataset, runnable, base_dir)
+    summary = DatasetSummary(
+        rows=int(len(dataset.frame)), columns=tuple(map(str, dataset.frame.columns)), label=dataset.label,
+        facets=tuple(name for name, _ in dataset.facets), predicted_label=dataset.predicted_label,
+        features=tuple(dataset.features), files=tuple(map(str, getattr(dataset, "source_files", None) or ())))
+    return _report(cfg, model, runnable, not_run, warnings, summary, needs, model_checked,
+                   ["config", "dataset", "plan"])
+
+
+def _report(cfg, model, runnable, not_run, warnings, summary, needs, model_checked, checked) -> ValidationReport:
     described = None
     if needs:
         described, model_warnings = _describe_model(cfg, model)
-        warnings += model_warnings
+        warnings = [*warnings, *model_warnings]
         if model_checked is not None:
             described = f"{described}: {model_checked}"
-            checked.append("model")
-    report = ValidationReport(would_run=tuple(runnable), not_run=tuple(not_run), warnings=tuple(warnings),
-                              dataset=summary, model_needed=needs, model=described, checked=tuple(checked))
-    log.debug("Validated: %s", report.to_dict())
-    return report
+            checked = [*checked, "model"]
+    return ValidationReport(would_run=tuple(runnable), not_run=tuple(not_run), warnings=tuple(warnings),
+                            dataset=summary, model_needed=needs, model=described, checked=tuple(checked))
