@@ -60,3 +60,17 @@ def test_no_notice_when_jit_is_disabled(tmp_path):
     (tmp_path / "script.py").write_text(SCRIPT)
     out = _run(tmp_path, tmp_path / "cache", NUMBA_DISABLE_JIT="1")
     assert COMPILING_MESSAGE not in out and out.splitlines()[-1] == "4 3.5"
+
+
+def test_image_ships_a_generic_warm_cache():
+    """The final stage sets the cache and the generic target before warming it, as the user that runs jobs."""
+    from tests.helpers import REPO
+
+    text = (REPO / "container" / "Dockerfile").read_text()
+    final = text[text.rindex("\nFROM "):]
+    env = final.index("NUMBA_CACHE_DIR=/opt/clarify/numba-cache")
+    assert "NUMBA_CPU_NAME=generic" in final[env:final.index("RUN", env)]  # one ENV instruction, before the runs
+    user = final.index("USER clarify")
+    warm = final.index("RUN clarify-engine -q demo --output ")
+    assert env < user < warm < final.index("ENTRYPOINT")
+    assert "/tmp/numba-cache" not in text
