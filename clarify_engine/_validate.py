@@ -254,38 +254,25 @@ def _check_model(config: AnalysisConfig, features: list[str], model: Any) -> str
 
 
 def _check_bias(config: AnalysisConfig, dataset: Any, runnable: list[str]) -> None:
-    """The checks ``bias_section`` makes before counting, in its order (its DataErrors, word for word).
+    """``bias_section``'s own checks, called as ``run_analysis`` calls it, with one cheap metric.
 
     The label is binarised, each facet typed (a continuous facet needs a threshold) and its
-    values matched, predicted labels given in the data binarised like the label. Predicted
-    labels that come from the model are checked when the model has answered.
+    values matched, predicted labels given in the data binarised like the label: the
+    DataErrors ``bias_section`` raises before counting are those ``analyze`` would raise. One
+    metric (CI; DPPL after training) is computed to get there: one pass over the rows.
+    Predicted labels that come from the model are checked once the model has answered.
     """
     if "pre_training_bias" not in runnable and "post_training_bias" not in runnable:
         return
-    from clarify_engine.bias import _columns as C
-    from clarify_engine.errors import DataError
+    from clarify_engine.bias import FacetSpec, bias_section
 
-    frame = dataset.frame
-    values = list(config.label_values_or_threshold)
-    label_bin = C.binarise_label(frame[dataset.label], values)
-    predicted = dataset.predicted_label
-    if "post_training_bias" in runnable and predicted is not None:
-        C.binarise_predicted(frame[predicted], label_bin, values)
-    for name, facet_values in dataset.facets:
-        series = frame[name]
-        given = list(facet_values) if facet_values else None
-        what = f"facet {name!r}"
-        coded = C.code_column(series) if C.is_int(series.dtype) else None
-        if C.column_kind(series, given, coded) == C.CONTINUOUS:
-            if not given:
-                raise DataError(f"{what}: Threshold values must be provided for continuous features; "
-                                "the column is typed continuous, give value_or_threshold=[threshold]")
-            threshold = C.threshold_of(given, what)
-            C.interval_for(threshold, C.column_max(C.numeric(series)), what)
-        else:
-            coded = coded or C.code_column(series)
-            for chosen in ([given] if given else [[value] for value in coded.uniques]):
-                C.categorical_hits(series, coded, chosen, what)
+    facets = [FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets]
+    common = {"label": dataset.label, "label_values": list(config.label_values_or_threshold), "facets": facets,
+              "group_variable": dataset.group_variable}
+    bias_section(dataset.frame, stage="pre_training", methods=["CI"], **common)
+    if "post_training_bias" in runnable and dataset.predicted_label is not None:
+        bias_section(dataset.frame, stage="post_training", methods=["DPPL"], predicted_label=dataset.predicted_label,
+                     **common)
 
 
 def _check_explanations(config: AnalysisConfig, dataset: Any, runnable: list[str], base_dir: Path | None) -> list[str]:
