@@ -3,9 +3,10 @@
 :func:`validate` runs every check :func:`clarify_engine.analyze` runs before it computes
 anything, in the same order, and raises the same errors: the config's keys and rules; with a
 dataset, loading it and resolving the column roles, ``run.plan`` (what runs, what cannot),
-the SHAP and PDP feature lists and the given baseline; the model source: the config's
-``predictor`` or the given model, a model file loaded, a model server's ``/ping`` answered,
-the request/response formats built. It computes nothing and calls no model.
+the bias label and facet typing, the SHAP and PDP feature lists and the given baseline; the
+model source: the config's ``predictor`` or the given model, a model file loaded, a model
+server's ``/ping`` answered, the request/response formats built. It calls no model and
+writes nothing (the bias checks count one metric on the way, one pass over the rows).
 
 Without a dataset (no ``data`` and no ``dataset_uri``) only the config is checked, and
 nothing heavier than the standard library is imported: the plan is then worked out from the
