@@ -42,21 +42,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from clarify_engine.config import load_config
-    from clarify_engine.data import load_dataset
-    from clarify_engine.run import plan
+    from clarify_engine._validate import validate
 
-    config = load_config(args.config)
-    print(f"{args.config}: configuration is valid")
-    if args.data is not None or config.dataset_uri:
-        dataset = load_dataset(config, args.data)
-        runnable, not_run = plan(config, dataset)
-        print(f"dataset: {len(dataset.frame)} rows, columns {list(map(str, dataset.frame.columns))}")
-        print(f"label: {dataset.label}; facets: {[name for name, _ in dataset.facets]}; "
-              f"predicted label: {dataset.predicted_label}; features: {len(dataset.features)}")
-        print(f"would run: {', '.join(runnable)}")
-        for item in not_run:
-            print(f"would not run: {item.method}: {item.reason}")
+    # Every check runs before anything is printed: "valid" is the last line, never followed by an error.
+    report = validate(args.config, data=args.data, model=args.model)
+    for line in report.lines():
+        print(line)
+    checked = "configuration" if report.dataset is None else "configuration and dataset"
+    print(f"{args.config}: {checked} valid")
     return 0
 
 
@@ -107,7 +100,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _cmd_serve_model(args: argparse.Namespace) -> int:
+    from clarify_engine import serve
+
+    return serve.run(args)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``serve-model``'s options (and numpy/pandas with them) are only
+    loaded when ``argv`` asks for that command or for help, so ``--version`` and ``validate``
+    start in a fraction of a second."""
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="clarify-engine", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"clarify-engine {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stdout")
@@ -131,9 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds one request may take in all, however slowly its reply comes (default: twice --timeout)")
     p.set_defaults(func=_cmd_analyze)
 
-    p = sub.add_parser("validate", help="check a config (and dataset) without computing")
+    p = sub.add_parser("validate", help="check a config (and dataset, model) without computing")
     p.add_argument("config", help="path to analysis_config.json")
-    p.add_argument("--data", default=None, help="also load this dataset and resolve its columns")
+    p.add_argument("--data", default=None,
+                   help="also load this dataset, resolve its columns and plan the job (default: the config's "
+                        "dataset_uri, if any)")
+    p.add_argument("--model", default=None,
+                   help="the model analyze would get: a model file is loaded, a model server URL must answer "
+                        "/ping (default: the config's predictor)")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("container", help="processing-container entrypoint")
@@ -148,11 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
     p.set_defaults(func=_cmd_cleanup)
 
-    from clarify_engine import serve
-
     p = sub.add_parser("serve-model", help="serve a model file over SageMaker's /invocations protocol")
-    serve.build_parser(p)
-    p.set_defaults(func=serve.run)
+    if "serve-model" in argv or "-h" in argv or "--help" in argv:
+        from clarify_engine import serve
+
+        serve.build_parser(p)
+    p.set_defaults(func=_cmd_serve_model)
 
     p = sub.add_parser("demo", help="full analysis on the shipped example, offline")
     p.add_argument("--output", default="clarify-demo-output", help="output folder (default: %(default)s)")
@@ -176,7 +185,7 @@ def _stopped_exit() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     _logging.configure(logging.WARNING if args.quiet else logging.INFO)
     uninstall = None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from clarify_engine import _warnings
+from clarify_engine._methods import NOT_YET, requested
 from clarify_engine._version import __version__
 from clarify_engine.bias import FacetSpec, bias_section
 from clarify_engine.config import AnalysisConfig, check_model_source
@@ -39,12 +40,6 @@ BIAS_STAGES = (
     ("pre_training_bias", "pre_training", "pre_training_bias_metrics"),
     ("post_training_bias", "post_training", "post_training_bias_metrics"),
 )
-
-#: Methods (and top-level keys) this engine validates but does not compute yet, with the reason.
-_NOT_YET = {
-    "asymmetric_shapley_value": "time-series asymmetric Shapley values are not implemented yet",
-}
-
 
 @dataclass(frozen=True)
 class NotRun:
@@ -202,16 +197,6 @@ def _predict_labels(dataset: Dataset, predictor, info: dict):
     return labels
 
 
-def _requested(config: AnalysisConfig) -> list[str]:
-    methods = config.methods
-    names = [
-        name
-        for name in ("pre_training_bias", "post_training_bias", "shap", "pdp", "asymmetric_shapley_value")
-        if getattr(methods, name, None) is not None
-    ]
-    return names
-
-
 def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[list[str], list[NotRun]]:
     """Split the requested methods into those that will run and those that cannot, with reasons.
 
@@ -227,7 +212,7 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[l
     not_run: list[NotRun] = []
     if model is None:
         check_model_source(config)
-    for name in _requested(config):
+    for name in requested(config):
         if name in ("pre_training_bias", "post_training_bias"):
             if dataset.label is None:
                 raise ConfigError("label", f"methods.{name} needs a label column; the config names none")
@@ -238,8 +223,8 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[l
                     "label_values_or_threshold",
                     f"methods.{name} needs the positive label values or a threshold; the config gives none",
                 )
-        if name in _NOT_YET:
-            not_run.append(NotRun(name, _NOT_YET[name]))
+        if name in NOT_YET:
+            not_run.append(NotRun(name, NOT_YET[name]))
             continue
         if name == "shap" and (config.methods.shap.text_config or config.methods.shap.image_config):
             kind = "text" if config.methods.shap.text_config else "image"

@@ -45,3 +45,18 @@ def test_endpoint_throughput_against_the_ceiling(transport):
     assert [(cells[0], cells[1]) for cells in lines] == [("csv", "1"), ("csv", "2"), ("jsonlines", "1"),
                                                          ("jsonlines", "2")]
     assert all(cells[4].endswith("%") for cells in lines)  # client/ceiling printed for each cell
+
+
+def test_cold_start_cold_then_warm():
+    out = run("cold_start.py", "--workloads", "bias", "validate", "version", "--rows", "300")
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
+    assert set(rows) == {"bias", "validate", "version"}
+    assert rows["bias"][-1] == "yes/no"  # compiled on the empty cache, loaded from it the second time
+    assert rows["validate"][-1] == "no/no" and rows["version"][-1] == "no/no"
+    assert all(float(cell) >= 0 for cells in rows.values() for cell in cells[1:5])
+
+
+def test_cold_start_target_cost_host_vs_generic():
+    out = run("cold_start.py", "--target-cost", "--rows", "2000", "--repeats", "1", "--rounds", "1")
+    assert [line.split()[:2] for line in out.splitlines()[2:4]] == [["1", "host"], ["1", "generic"]]
+    assert out.splitlines()[-2].startswith("best bias: host ") and "generic/host" in out.splitlines()[-1]

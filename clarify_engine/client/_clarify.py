@@ -106,10 +106,12 @@ def early_validation(analysis_config: dict) -> None:
     """Check, before anything is uploaded or started, everything a job would refuse later.
 
     The single hook of the client's early validation (``skip_early_validation=True`` skips
-    it). Today it runs the engine's config parser (:func:`clarify_engine.config.load_config`,
-    every key and rule), the "a model is needed but not given" rule, and refuses what this
-    version cannot run: image datasets and Model Monitor captures, image/NumPy model requests,
-    text and image explanations.
+    it). It parses the config (:func:`clarify_engine.config.load_config`, every key and rule),
+    refuses what this version cannot run (image datasets and Model Monitor captures,
+    image/NumPy model requests, text and image explanations) with the client's own advice,
+    then runs :func:`clarify_engine.validate` on the config: the checks ``analyze`` makes
+    before computing that need no data (the "a model is needed but not given" rule, the plan
+    of what can run).
 
     Raises
     ------
@@ -119,17 +121,12 @@ def early_validation(analysis_config: dict) -> None:
     NotSupportedError
         The config asks for something this version cannot compute.
 
-    Notes
-    -----
-    LEAD (merge): when ``clarify_engine.validate(config, data=None, model=None)`` exists,
-    call it here first (``validate(analysis_config)``): it carries the budget checks too.
     """
+    from clarify_engine import validate
     from clarify_engine.config import load_config
-    from clarify_engine.config._rules import check_model_source
     from clarify_engine.errors import NotSupportedError
 
     config = load_config(analysis_config)
-    check_model_source(config)
     dataset_type = str(analysis_config.get("dataset_type", "")).lower()
     if dataset_type in _UNSUPPORTED_DATASET_TYPES:
         raise NotSupportedError(f"dataset_type {analysis_config['dataset_type']!r}: "
@@ -147,6 +144,8 @@ def early_validation(analysis_config: dict) -> None:
                                     f"version; remove {key} from the SHAPConfig to explain the columns as "
                                     "tabular features, or pass skip_early_validation=True to run the rest "
                                     "of the analysis without them")
+    # Config-only: the job's data is read by the job, not here (a dataset_uri may be a large s3:// object).
+    validate({key: value for key, value in config.to_dict().items() if key != "dataset_uri"})
 
 
 #: Dataset types a job of this version would refuse, and why.

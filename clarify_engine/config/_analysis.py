@@ -17,7 +17,7 @@ from clarify_engine.config._spec import ARR, BOOL, INT, NUM, SECTION, STR, decla
 
 __all__ = ["AnalysisConfig"]
 
-_NAME_OR_INDEX = (STR(), INT(minimum=0))
+_NAME_OR_INDEX = (STR(), INT(minimum=0, maximum=C.MAX_COLUMN_INDEX))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,16 @@ __all__ = [
     "ASV_BASELINE_FILLS",
     "ENDPOINT_NAME_PREFIX_PATTERN",
     "ENDPOINT_NAME_PREFIX_MAX_LENGTH",
+    "MAX_COLUMN_INDEX",
+    "MIN_INT64",
+    "MAX_INT64",
+    "MAX_FLOAT",
+    "MAX_GRID_RESOLUTION",
+    "MAX_NUM_SAMPLES",
+    "MAX_NUM_CLUSTERS",
+    "MAX_SEED",
+    "MAX_COUNT",
+    "MAX_INSTANCE_COUNT",
 ]
 
 #: Pre-training bias metrics, canonical (sorted) order; ``"all"`` expands to these.
@@ -110,3 +120,29 @@ ASV_BASELINE_FILLS = ("zero", "mean")
 #: string so such a prefix fails here, before any compute.
 ENDPOINT_NAME_PREFIX_PATTERN = "[a-zA-Z0-9](-*[a-zA-Z0-9])*"
 ENDPOINT_NAME_PREFIX_MAX_LENGTH = 23
+
+# ----------------------------------------------------------------- numeric bounds
+# Every integer key has an upper bound, so that a value no job could use (a 309-digit
+# integer, 2^63) is refused by name before any work instead of overflowing later. Numbers
+# compared with data must fit a 64-bit float (the engine's number type).
+
+#: Largest column index (``label``, ``facet[].name_or_index``, ...): a 32-bit index.
+MAX_COLUMN_INDEX = 2**31 - 1
+#: Largest integer compared with column values (``segments``, ``label_headers``): int64.
+MIN_INT64, MAX_INT64 = -(2**63), 2**63 - 1
+#: Largest magnitude of a JSON number (the largest finite 64-bit float).
+MAX_FLOAT = 1.7976931348623157e308
+#: ``methods.pdp.grid_resolution``: buckets of a feature's range; 1000 is already finer than
+#: a plot can show, and each bucket costs one model row per record.
+MAX_GRID_RESOLUTION = 1000
+#: ``methods.shap.num_samples`` and ``asymmetric_shapley_value.num_samples``: coalitions per
+#: record (each is crossed with every baseline row and sent to the model).
+MAX_NUM_SAMPLES = 1_000_000
+#: ``methods.shap.num_clusters``: rows of a computed baseline.
+MAX_NUM_CLUSTERS = 10_000
+#: Seeds are passed to numpy and scikit-learn, which take 0 .. 2^32 - 1.
+MAX_SEED = 2**32 - 1
+#: Counts of things shown or explained (top features, top tokens, superpixels, objects).
+MAX_COUNT = 100_000
+#: ``predictor.initial_instance_count`` of a shadow endpoint.
+MAX_INSTANCE_COUNT = 1000

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from clarify_engine.config._analysis import AnalysisConfig
+from clarify_engine.config._spec import FLOAT_MAX, MAX_DEPTH
 from clarify_engine.errors import ConfigError
 
 __all__ = ["load_config", "LOAD_ERROR"]
@@ -17,8 +20,73 @@ __all__ = ["load_config", "LOAD_ERROR"]
 LOAD_ERROR = "Unable to load analysis configuration as JSON."
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
+#: Longest integer literal read as a number; Python refuses to convert longer ones (4300
+#: digits), and anything past 309 digits is refused by the validator anyway.
+_MAX_INT_DIGITS = 4000
+
+#: A string token, or a bracket: used to measure nesting without parsing (strings may hold brackets).
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+class _Refused:
+    """A JSON literal the engine refuses, left in place while parsing so its key can be named."""
+
+    def __init__(self, what: str, fix: str):
+        self.what = what
+        self.fix = fix
+
+
+def _constant(name: str) -> _Refused:
+    return _Refused(f"{name} is not valid JSON", "write a finite number")
+
+
+def _integer(text: str):
+    digits = len(text.lstrip("-"))
+    if digits > _MAX_INT_DIGITS:
+        return _Refused(f"an integer of {digits} digits is out of range",
+                        f"write a number of magnitude at most {FLOAT_MAX:.1e}")
+    return int(text)
+
+
+def _number(text: str):
+    value = float(text)
+    if not math.isfinite(value):
+        return _Refused(f"the number {text[:40]} is out of the range of a 64-bit float",
+                        f"write a number of magnitude at most {FLOAT_MAX:.1e}")
+    return value
+
+
+def _check_depth(text: str, origin: str) -> None:
+    """Refuse a document nested deeper than :data:`MAX_DEPTH`, naming where (line, column)."""
+    depth = 0
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, match.start()) + 1
+                column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+                raise ConfigError("", f"{LOAD_ERROR} {origin}: nested more than {MAX_DEPTH} levels deep at line "
+                                      f"{line}, column {column}; an analysis configuration needs far fewer levels")
+        elif token in "]}":
+            depth -= 1
+
+
+def _find_refused(value: Any, path: str):
+    """``(json path, _Refused)`` of the first refused literal in ``value``, or None."""
+    if isinstance(value, _Refused):
+        return path, value
+    if isinstance(value, dict):
+        items = ((f"{path}.{k}" if path else k, v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for sub_path, sub in items:
+        hit = _find_refused(sub, sub_path)
+        if hit is not None:
+            return hit
+    return None
 
 
 def _read_json(source: str | os.PathLike) -> Any:
@@ -37,10 +105,17 @@ def _read_json(source: str | os.PathLike) -> Any:
         except UnicodeDecodeError as exc:
             raise ConfigError("", f"{LOAD_ERROR} {origin} is not UTF-8 text ({exc.reason} at byte "
                                   f"{exc.start}).") from exc
+    _check_depth(text, origin)
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_constant, parse_int=_integer, parse_float=_number)
     except (ValueError, RecursionError) as exc:
         raise ConfigError("", f"{LOAD_ERROR} {origin}: {exc}") from exc
+    hit = _find_refused(data, "")
+    if hit is not None:
+        where, refused = hit
+        raise ConfigError("", f"{LOAD_ERROR} {origin}: {refused.what} (at {where or 'the top level'}); "
+                              f"{refused.fix}")
+    return data
 
 
 def load_config(source: dict | str | os.PathLike) -> AnalysisConfig:

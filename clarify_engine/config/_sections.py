@@ -34,7 +34,8 @@ __all__ = [
     "PredictorConfig",
 ]
 
-_NAME_OR_INDEX = (STR(), INT(minimum=0))
+_INDEX = INT(minimum=0, maximum=C.MAX_COLUMN_INDEX)
+_NAME_OR_INDEX = (STR(), _INDEX)
 # Values compared with column values. The SDK schema's ``int`` admits Python bools
 # (``True`` is an ``int``), so a boolean facet or label value written by the SDK is valid.
 _SCALAR = (NUM(), STR(), BOOL)
@@ -64,7 +65,7 @@ class SegmentConfig(Section):
     name_or_index: str | int = declare(
         *_NAME_OR_INDEX, required=True, doc="Column the segments are defined on.")
     segments: tuple = declare(
-        ARR(ARR(STR(), INT(), min_items=1), min_items=1), required=True,
+        ARR(ARR(STR(), INT(minimum=C.MIN_INT64, maximum=C.MAX_INT64), min_items=1), min_items=1), required=True,
         doc="Each inner list is one segment: categorical values, or interval strings such as "
             "\"[1, 4]\" for a continuous column; remaining values form the __default__ segment.")
     display_aliases: tuple | None = declare(
@@ -86,17 +87,17 @@ class TimeSeriesDataConfig(Section):
     """Where the time-series fields are (``time_series_data_config``; JSON datasets only)."""
 
     target_time_series: str | int = declare(
-        STR(min_length=1), INT(minimum=0), required=True,
+        STR(min_length=1), _INDEX, required=True,
         doc="JMESPath (or index) of the target time series.")
     item_id: str | int = declare(
-        STR(min_length=1), INT(minimum=0), required=True, doc="JMESPath (or index) of the item id.")
+        STR(min_length=1), _INDEX, required=True, doc="JMESPath (or index) of the item id.")
     timestamp: str | int = declare(
-        STR(min_length=1), INT(minimum=0), required=True, doc="JMESPath (or index) of the timestamps.")
+        STR(min_length=1), _INDEX, required=True, doc="JMESPath (or index) of the timestamps.")
     related_time_series: tuple | None = declare(
-        ARR(STR(min_length=1), INT(minimum=0), min_items=1),
+        ARR(STR(min_length=1), _INDEX, min_items=1),
         doc="JMESPaths (or indices) of related time series.")
     static_covariates: tuple | None = declare(
-        ARR(STR(min_length=1), INT(minimum=0), min_items=1),
+        ARR(STR(min_length=1), _INDEX, min_items=1),
         doc="JMESPaths (or indices) of static covariates.")
     dataset_format: str | None = declare(
         STR(enum=C.TS_DATASET_FORMATS),
@@ -183,7 +184,7 @@ class TextConfig(Section):
         STR(enum=C.TEXT_LANGUAGES, lower=True), required=True,
         doc="Language of the text (name or ISO code; multi-language / xx for mixtures).")
     max_top_tokens: int | None = declare(
-        INT(minimum=1), default=50, doc="Number of top text units in the global explanation.")
+        INT(minimum=1, maximum=C.MAX_COUNT), default=50, doc="Number of top text units in the global explanation.")
 
     @property
     def max_top_tokens_or_default(self) -> int:
@@ -196,9 +197,9 @@ class ImageDebugConfig(Section):
     """``methods.shap.image_config.debug`` (present in the SDK schema, undocumented)."""
 
     image_names: tuple | None = declare(ARR(STR()), doc="Only explain these images.")
-    class_ids: tuple | None = declare(ARR(INT(minimum=0)), doc="Only explain these classes.")
-    sample_from: int | None = declare(INT(minimum=0), doc="First image index to explain.")
-    sample_to: int | None = declare(INT(minimum=0), doc="Last image index to explain.")
+    class_ids: tuple | None = declare(ARR(_INDEX), doc="Only explain these classes.")
+    sample_from: int | None = declare(_INDEX, doc="First image index to explain.")
+    sample_to: int | None = declare(_INDEX, doc="Last image index to explain.")
 
     def _validate(self, path: str) -> None:
         if self.sample_from is not None and self.sample_to is not None and self.sample_from > self.sample_to:
@@ -212,7 +213,7 @@ class ImageConfig(Section):
     """``methods.shap.image_config``: explain images through superpixels."""
 
     num_segments: int | None = declare(
-        INT(minimum=1), default=20, doc="Approximate number of SLIC superpixels.")
+        INT(minimum=1, maximum=C.MAX_COUNT), default=20, doc="Approximate number of SLIC superpixels.")
     # The SDK schema types it int, SDK ImageConfig float (contract §9 item 7): a JSON
     # number is accepted, since SLIC takes a float compactness.
     segment_compactness: float | None = declare(
@@ -225,7 +226,7 @@ class ImageConfig(Section):
     model_type: str = declare(
         STR(enum=C.IMAGE_MODEL_TYPES), required=True, doc="Computer-vision task of the model.")
     max_objects: int | None = declare(
-        INT(minimum=1), default=3, doc="Object detection: most detections explained per image.")
+        INT(minimum=1, maximum=C.MAX_COUNT), default=3, doc="Object detection: most detections explained per image.")
     iou_threshold: float | None = declare(
         NUM(minimum=0, maximum=1), default=0.5,
         doc="Object detection: smallest IoU for matching a box to the original detection.")
@@ -274,11 +275,11 @@ class ShapConfig(Section):
         doc="S3 URI of a baseline file, inline baseline rows (lists of feature values, or JSON "
             "objects for JSON Lines), or a JSON object. Absent: computed by clustering.")
     num_clusters: int | None = declare(
-        INT(minimum=1), doc="Baseline size when the baseline is computed by clustering.")
+        INT(minimum=1, maximum=C.MAX_NUM_CLUSTERS), doc="Baseline size when the baseline is computed by clustering.")
     use_logit: bool | None = declare(
         BOOL, default=False, doc="Apply logit to model outputs; SHAP values are then in log-odds.")
     num_samples: int | None = declare(
-        INT(minimum=1), doc="Kernel SHAP coalition samples per record; absent: chosen from the "
+        INT(minimum=1, maximum=C.MAX_NUM_SAMPLES), doc="Kernel SHAP coalition samples per record; absent: chosen from the "
                             "feature count.")
     agg_method: str | None = declare(
         STR(enum=C.AGG_METHODS, lower=True), default="mean_abs",
@@ -287,7 +288,9 @@ class ShapConfig(Section):
         BOOL, default=True, doc="Write per-record SHAP values (explanations_shap/out.csv).")
     text_config: TextConfig | None = declare(SECTION(TextConfig), doc="Text features.")
     image_config: ImageConfig | None = declare(SECTION(ImageConfig), doc="Image features.")
-    seed: int | None = declare(INT(), doc="Seed of the coalition sampler; absent: not deterministic.")
+    seed: int | None = declare(
+        INT(minimum=0, maximum=C.MAX_SEED), doc="Seed of the coalition sampler and of k-means; absent: not "
+                                                "deterministic.")
     features_to_explain: tuple | None = declare(
         ARR(*_NAME_OR_INDEX, min_items=1), doc="Explain only these features (tabular data only).")
 
@@ -334,12 +337,12 @@ class PdpConfig(Section):
     """``methods.pdp``: partial dependence plots."""
 
     grid_resolution: int = declare(
-        INT(minimum=1), required=True, doc="Number of buckets of a numeric feature's range.")
+        INT(minimum=1, maximum=C.MAX_GRID_RESOLUTION), required=True, doc="Number of buckets of a numeric feature's range.")
     features: tuple | None = declare(
         ARR(*_NAME_OR_INDEX, min_items=1),
         doc="Features to plot; required when shap is not requested.")
     top_k_features: int | None = declare(
-        INT(minimum=1), default=10, doc="Without features: plot the top k features by global SHAP.")
+        INT(minimum=1, maximum=C.MAX_COUNT), default=10, doc="Without features: plot the top k features by global SHAP.")
 
     @property
     def top_k_features_or_default(self) -> int:
@@ -385,7 +388,7 @@ class AsymmetricShapleyValueConfig(Section):
         STR(enum=C.ASV_GRANULARITIES), default="timewise",
         doc="timewise, or fine_grained (per time step and series).")
     num_samples: int | None = declare(
-        INT(minimum=1), doc="Samples; required for, and only allowed with, fine_grained.")
+        INT(minimum=1, maximum=C.MAX_NUM_SAMPLES), doc="Samples; required for, and only allowed with, fine_grained.")
     baseline: object = declare(
         STR(min_length=1), SECTION(AsymmetricShapleyValueBaseline),
         doc="S3 URI of a baseline, or fills per series kind.")
@@ -467,7 +470,7 @@ class PredictorConfig(Section):
     instance_type: str | None = declare(
         STR(min_length=1), doc="Shadow endpoint instance type (with model_name).")
     initial_instance_count: int | None = declare(
-        INT(minimum=1), doc="Shadow endpoint instance count (with model_name).")
+        INT(minimum=1, maximum=C.MAX_INSTANCE_COUNT), doc="Shadow endpoint instance count (with model_name).")
     accelerator_type: str | None = declare(
         STR(min_length=1), doc="Elastic Inference accelerator of the shadow endpoint.")
     content_type: str | None = declare(
@@ -481,7 +484,7 @@ class PredictorConfig(Section):
     probability: str | int | None = declare(
         *_NAME_OR_INDEX, doc="Scores in the response: CSV index or JMESPath.")
     label_headers: tuple | None = declare(
-        ARR(STR(), INT(), min_items=1), doc="Names of the score positions (required for images).")
+        ARR(STR(), INT(minimum=C.MIN_INT64, maximum=C.MAX_INT64), min_items=1), doc="Names of the score positions (required for images).")
     content_template: str | dict | None = declare(
         STR(min_length=1), MAP(STR()),
         doc="Request template: JSON Lines needs $features; JSON needs $record or $records.")

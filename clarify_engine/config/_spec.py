@@ -173,10 +173,30 @@ def json_kind(value: Any) -> str:
     return "unsupported"
 
 
+#: Largest magnitude of a JSON number: the largest finite 64-bit float.
+FLOAT_MAX = 1.7976931348623157e308
+#: Deepest nesting of a JSON value (free-form objects) or document (JSON text).
+MAX_DEPTH = 100
+
+
+def _digits(value: int) -> int:
+    """Decimal digits of ``abs(value)``, without converting it to text (Python refuses
+    ``str()`` of integers of more than 4300 digits)."""
+    n = abs(value)
+    estimate = max(1, int(n.bit_length() * 0.30102999566398120))  # log10(2)
+    return estimate + (n >= 10**estimate)
+
+
 def found(value: Any) -> str:
-    """Render a found value for an error message: ``"five" (str)``, ``null``, ``[1, 2] (list)``."""
+    """Render a found value for an error message: ``"five" (str)``, ``null``, ``[1, 2] (list)``.
+
+    Integers too long to show are described by their length: ``an integer of 310 digits (int)``.
+    """
     if value is None:
         return "null"
+    if isinstance(value, int) and not isinstance(value, bool) and _digits(value) > 40:
+        sign = "a negative integer" if value < 0 else "an integer"
+        return f"{sign} of {_digits(value)} digits (int)"
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=True, default=repr)
     except (TypeError, ValueError, RecursionError):
@@ -264,8 +284,8 @@ def _fail(path: str, alternatives: tuple, value: Any) -> ConfigError:
 def _check_plain_json(value: Any, path: str, depth: int = 0) -> Any:
     """Deep-copy an arbitrary JSON value, rejecting what JSON cannot hold."""
     kind = json_kind(value)
-    if depth > 100:
-        raise ConfigError(path, "expected JSON nested at most 100 levels deep, found deeper nesting")
+    if depth > MAX_DEPTH:
+        raise ConfigError(path, f"expected JSON nested at most {MAX_DEPTH} levels deep, found deeper nesting")
     if kind == "object":
         out = {}
         for k, v in value.items():
@@ -277,6 +297,9 @@ def _check_plain_json(value: Any, path: str, depth: int = 0) -> Any:
         return [_check_plain_json(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
     if kind == "number" and not math.isfinite(value):
         raise ConfigError(path, f"expected a finite number, found {found(value)}")
+    if kind == "integer" and abs(value) > FLOAT_MAX:
+        raise ConfigError(path, f"expected a number of magnitude at most {FLOAT_MAX:.1e} (a 64-bit float), "
+                                f"found {found(value)}")
     if kind == "unsupported":
         raise ConfigError(path, f"expected a JSON value, found {found(value)}")
     return value
@@ -296,8 +319,13 @@ def _check_constraints(t: Type, value: Any, path: str, alternatives: tuple) -> A
             raise _fail(path, alternatives, value)
         return probe
     if t.kind in ("integer", "number"):
-        if not math.isfinite(value):
+        # Integers are compared exactly (math.isfinite would overflow on a 309-digit one);
+        # a number must also fit the 64-bit float the engine computes with.
+        if isinstance(value, float) and not math.isfinite(value):
             raise _fail(path, alternatives, value)
+        if t.kind == "number" and abs(value) > FLOAT_MAX:
+            raise ConfigError(path, f"expected {_describe_one(t)} of magnitude at most {FLOAT_MAX:.1e} "
+                                    f"(a 64-bit float), found {found(value)}")
         if t.minimum is not None and value < t.minimum:
             raise _fail(path, alternatives, value)
         if t.exclusive_minimum is not None and value <= t.exclusive_minimum:
@@ -386,10 +414,14 @@ def _one_schema(t: Type, defs: dict) -> dict:
         s = {"type": t.kind}
         if t.minimum is not None:
             s["minimum"] = t.minimum
+        elif t.kind == "number" and t.exclusive_minimum is None:
+            s["minimum"] = -FLOAT_MAX
         if t.exclusive_minimum is not None:
             s["exclusiveMinimum"] = t.exclusive_minimum
         if t.maximum is not None:
             s["maximum"] = t.maximum
+        elif t.kind == "number":
+            s["maximum"] = FLOAT_MAX
         return s
     if t.kind in ("boolean", "null"):
         return {"type": t.kind}

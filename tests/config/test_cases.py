@@ -76,7 +76,7 @@ def test_expect(case):
 
 FAIL = [
     ExpectFail(edit(SHAP, methods__shap={"num_clusters": "five"}), ConfigError, "methods.shap.num_clusters",
-               'expected an integer >= 1, found "five" (str)', "template-example"),
+               'expected an integer in [1, 10000], found "five" (str)', "template-example"),
     ExpectFail(edit(SHAP, methods__shap={"num_clusters": True}), ConfigError, "methods.shap.num_clusters",
                "found true (bool)", "bool-is-not-int"),
     ExpectFail(edit(SHAP, methods__shap={"foo": 1}), ConfigError, "methods.shap.foo",

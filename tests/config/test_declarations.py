@@ -71,6 +71,9 @@ def _minimal(cls):
     return {name: _sample(d["types"]) for name, d in declared_fields(cls) if d["required"]}
 
 
+#: An integer of 310 digits: beyond any 64-bit float (``math.isfinite`` would overflow on it).
+HUGE = 10**309
+
 _KIND_OF = {"boolean": True, "string": "wrong-type", "number": 1.5, "object": {"k": 1}, "array": [], "integer": 7}
 
 
@@ -115,6 +118,10 @@ def _out_of_range(alts):
                 out.append((t.exclusive_minimum, ""))
             if t.maximum is not None:
                 out.append((t.maximum + 1, ""))
+            # integers no float can hold (309+ digits), and 2^63, must be refused by name
+            out += [(HUGE, ""), (-HUGE, "")]
+            if t.kind == "integer" and (t.maximum is None or t.maximum < 2**63):
+                out.append((2**63, ""))
         if t.kind == "array":
             if t.min_items:
                 out.append(([], ""))
@@ -157,6 +164,38 @@ def test_every_field_rejects_out_of_range(case):
             cls.from_dict(data, "sec")
         assert info.value.path == f"sec.{name}{suffix}", (bad, str(info.value))
         assert "expected " in info.value.message
+        if isinstance(bad, int) and abs(bad) == HUGE:
+            sign = "a negative integer" if bad < 0 else "an integer"
+            assert info.value.message.endswith(f", found {sign} of 310 digits (int)"), info.value.message
+
+
+def _numeric_types(alts):
+    for t in alts:
+        if t.kind in ("integer", "number"):
+            yield t
+        for sub in (t.items, t.values):
+            if sub:
+                yield from _numeric_types(sub)
+
+
+def test_every_integer_key_has_an_upper_bound():
+    """A bound on every integer key: no value that overflows later (2^63, 10^309) gets through."""
+    unbounded = [f"{cls.__name__}.{name}" for cls, name, decl in FIELD_CASES
+                 for t in _numeric_types(decl["types"]) if t.kind == "integer" and t.maximum is None]
+    assert unbounded == []
+
+
+def test_grid_resolution_bound_names_key_and_limit():
+    with pytest.raises(ConfigError) as info:
+        config_pkg.PdpConfig.from_dict({"grid_resolution": 10**6, "features": ["a"]}, "methods.pdp")
+    assert str(info.value) == "methods.pdp.grid_resolution: expected an integer in [1, 1000], found 1000000 (int)"
+
+
+def test_number_beyond_float_range_names_key():
+    with pytest.raises(ConfigError) as info:
+        config_pkg.FacetConfig.from_dict({"name_or_index": "s", "value_or_threshold": [HUGE]}, "facet[0]")
+    assert str(info.value) == ("facet[0].value_or_threshold[0]: expected a number of magnitude at most 1.8e+308 "
+                               "(a 64-bit float), found an integer of 310 digits (int)")
 
 
 @pytest.mark.parametrize("cls", SECTIONS, ids=lambda c: c.__name__)

@@ -1,0 +1,362 @@
+"""Check a job before any work: ``clarify_engine.validate`` and ``clarify-engine validate``.
+
+:func:`validate` runs every check :func:`clarify_engine.analyze` runs before it computes
+anything, in the same order, and raises the same errors: the config's keys and rules; with a
+dataset, loading it and resolving the column roles, ``run.plan`` (what runs, what cannot),
+the bias label and facet typing, the SHAP and PDP feature lists and the given baseline; the
+model source: the config's ``predictor`` or the given model, a model file loaded, a model
+server's ``/ping`` answered, the request/response formats built. It calls no model and
+writes nothing (the bias checks count one metric on the way, one pass over the rows).
+
+Without a dataset (no ``data`` and no ``dataset_uri``) only the config is checked, and
+nothing heavier than the standard library is imported: the plan is then worked out from the
+config alone (:func:`_plan_without_data`, kept equal to ``run.plan`` by the tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clarify_engine.config import AnalysisConfig, check_model_source, load_config
+from clarify_engine.errors import ModelError, NotSupportedError
+
+__all__ = ["DatasetSummary", "MethodNotRun", "ValidationReport", "validate"]
+
+from clarify_engine._methods import NOT_YET, requested
+
+log = logging.getLogger("clarify_engine")
+
+#: Above this many features a full enumeration of coalitions (2^M - 2) is out of reach, so a
+
+
+@dataclass(frozen=True)
+class MethodNotRun:
+    """A requested method that would not run, and why (as ``run.NotRun``)."""
+
+    method: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"method": self.method, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """The dataset as ``analyze`` would see it, when one was given."""
+
+    rows: int
+    columns: tuple[str, ...]
+    label: str | None
+    facets: tuple[str, ...]
+    predicted_label: str | None
+    features: tuple[str, ...]
+    files: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "columns": list(self.columns), "label": self.label, "facets": list(self.facets),
+                "predicted_label": self.predicted_label, "features": list(self.features), "files": list(self.files)}
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What a job would do, found without doing it.
+
+    Attributes
+    ----------
+    would_run : tuple of str
+        Methods that would be computed, in run order.
+    not_run : tuple of MethodNotRun
+        Requested methods that would not be computed, with the reason.
+    warnings : tuple of str
+        Things that will not stop the job but that its owner should know: a SHAP budget below
+        exact, checks that need the dataset or the endpoint and could not be made.
+    dataset : DatasetSummary or None
+        Rows, columns and column roles when a dataset was given (or named by ``dataset_uri``).
+    model_needed : bool
+        Whether the job calls a model (SHAP, PDP, or post-training bias without predicted labels).
+    model : str or None
+        The model that would be called and what was checked of it; None when none is needed.
+    checked : tuple of str
+        What was checked: ``config``, then ``dataset`` and ``plan`` when there was data, and
+        ``model`` when a model file was loaded, a server pinged or a client built.
+    """
+
+    would_run: tuple[str, ...]
+    not_run: tuple[MethodNotRun, ...] = ()
+    warnings: tuple[str, ...] = ()
+    dataset: DatasetSummary | None = None
+    model_needed: bool = False
+    model: str | None = None
+    checked: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {"would_run": list(self.would_run), "not_run": [n.to_dict() for n in self.not_run],
+                "warnings": list(self.warnings), "dataset": None if self.dataset is None else self.dataset.to_dict(),
+                "model_needed": self.model_needed, "model": self.model, "checked": list(self.checked)}
+
+    def lines(self) -> list[str]:
+        """The report as the lines ``clarify-engine validate`` prints."""
+        out = []
+        d = self.dataset
+        if d is not None:
+            out.append(f"dataset: {d.rows} rows, columns {list(d.columns)}")
+            out.append(f"label: {d.label}; facets: {list(d.facets)}; predicted label: {d.predicted_label}; "
+                       f"features: {len(d.features)}")
+        out.append(f"would run: {', '.join(self.would_run)}")
+        out += [f"would not run: {n.method}: {n.reason}" for n in self.not_run]
+        out.append(f"model: {self.model}" if self.model_needed else "model: not needed")
+        out += [f"warning: {w}" for w in self.warnings]
+        out.append(f"checked: {', '.join(self.checked)}")
+        return out
+
+
+def _base_dir(config: Any) -> Path | None:
+    """Folder relative paths of a config file are taken from (as ``analyze`` does)."""
+    is_path = isinstance(config, os.PathLike) or (
+        isinstance(config, str) and not config.lstrip().startswith(("{", "[")))
+    return Path(config).parent if is_path else None
+
+
+def _plan_without_data(config: AnalysisConfig, model: Any) -> tuple[list[str], list[MethodNotRun]]:
+    """``run.plan`` worked out from the config alone (no dataset: nothing heavy is imported).
+
+    The dataset-dependent parts of ``run.plan`` (a label or facet column missing from the
+    data) are covered by the config rules for tabular data; the tests keep both plans equal.
+    """
+    if model is None:
+        check_model_source(config)
+    runnable: list[str] = []
+    not_run: list[MethodNotRun] = []
+    shap = config.methods.shap
+    for name in requested(config):
+        if name in NOT_YET:
+            not_run.append(MethodNotRun(name, NOT_YET[name]))
+        elif name == "shap" and (shap.text_config or shap.image_config):
+            kind = "text" if shap.text_config else "image"
+            not_run.append(MethodNotRun(name, f"Kernel SHAP for {kind} features (methods.shap.{kind}_config) is "
+                                              "not implemented yet; no explanations were computed"))
+        else:
+            runnable.append(name)
+    if "pdp" in runnable and config.methods.pdp.features is None and "shap" not in runnable:
+        runnable.remove("pdp")
+        not_run.append(MethodNotRun("pdp", "methods.pdp lists no features and picks the top_k_features by global "
+                                           "SHAP, but SHAP did not run; list methods.pdp.features to plot them"))
+    if config.segment_config is not None:
+        not_run.append(MethodNotRun("segment_config",
+                                    "per-segment bias is not implemented yet; metrics cover the whole dataset"))
+    if not runnable:
+        reasons = "; ".join(f"{n.method}: {n.reason}" for n in not_run) or "no method requested"
+        raise NotSupportedError(f"none of the requested methods can run ({reasons})")
+    return runnable, not_run
+
+
+def _needs_model(runnable: list[str], predicted_label_known: bool) -> bool:
+    """Whether the job calls a model (as ``run_analysis`` decides)."""
+    return ("shap" in runnable or "pdp" in runnable
+            or ("post_training_bias" in runnable and not predicted_label_known))
+
+
+def _is_url(model: Any) -> bool:
+    return isinstance(model, str) and model.startswith(("http://", "https://"))
+
+
+def _describe_model(config: AnalysisConfig, model: Any) -> tuple[str, list[str]]:
+    """What would be called, and warnings about what validate cannot check of it."""
+    if model is not None:
+        if _is_url(model):
+            return f"model server {model}", []
+        if isinstance(model, (str, os.PathLike)):
+            return f"model file {model}", []
+        return f"in-process model {type(model).__module__}.{type(model).__qualname__}", []
+    p = config.predictor
+    if p.endpoint_name is not None:
+        return (f"SageMaker endpoint {p.endpoint_name}",
+                [f"the SageMaker endpoint {p.endpoint_name!r} is not called by validate; that it exists and "
+                 "answers is checked when the job starts"])
+    return (f"shadow endpoint of model {p.model_name} ({p.initial_instance_count} x {p.instance_type})",
+            [f"validate does not create the shadow endpoint of model {p.model_name!r}; that the model exists "
+             "is checked when the job starts"])
+
+
+def _ping(url: str) -> None:
+    """``GET /ping`` on a model server, as a :class:`ModelError` that says what to do."""
+    from clarify_engine.predict import ping
+
+    try:
+        ping(url, timeout=10.0)
+    except ModelError as exc:
+        raise ModelError(f"model server {url} did not answer GET /ping ({exc}); start the server or correct "
+                         "the model URL (--model, analyze(model=...))") from exc
+
+
+def _load(model: Any) -> tuple[Any, str]:
+    """A model file loaded (the error ``analyze`` would raise), and what it holds."""
+    from clarify_engine.predict import load_model
+
+    loaded = load_model(model)
+    return loaded, f"loaded ({type(loaded).__module__}.{type(loaded).__qualname__})"
+
+
+def _check_model(config: AnalysisConfig, features: list[str], model: Any) -> str:
+    """Build the model client as ``analyze`` does (no prediction), and reach a model server.
+
+    A model file is loaded, a model server must answer ``GET /ping``, request and response
+    formats are built for a remote model. Returns what was checked, for the report.
+    """
+    from clarify_engine.predict import _codecs, make_predictor
+
+    if model is None and config.predictor.endpoint_name is None:
+        # A shadow endpoint: creating it is work, so only its request/response formats are built.
+        _codecs(config, features)
+        return "request/response formats built"
+    done = "wrapped"
+    if isinstance(model, (str, os.PathLike)) and not _is_url(model):
+        model, done = _load(model)
+    make_predictor(config, features, model).close()
+    if _is_url(model):
+        _ping(model)
+        return "answered GET /ping; request/response formats built"
+    return "client and request/response formats built" if model is None else done
+
+
+def _check_bias(config: AnalysisConfig, dataset: Any, runnable: list[str]) -> None:
+    """``bias_section``'s own checks, called as ``run_analysis`` calls it, with one cheap metric.
+
+    The label is binarised, each facet typed (a continuous facet needs a threshold) and its
+    values matched, predicted labels given in the data binarised like the label: the
+    DataErrors ``bias_section`` raises before counting are those ``analyze`` would raise. One
+    metric (CI; DPPL after training) is computed to get there: one pass over the rows.
+    Predicted labels that come from the model are checked once the model has answered.
+    """
+    if "pre_training_bias" not in runnable and "post_training_bias" not in runnable:
+        return
+    from clarify_engine.bias import FacetSpec, bias_section
+
+    facets = [FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets]
+    common = {"label": dataset.label, "label_values": list(config.label_values_or_threshold), "facets": facets,
+              "group_variable": dataset.group_variable, "column_typing": config.column_typing_or_default,
+              # as run_analysis: a given probability_threshold turns predicted scores in the data into labels
+              "probability_threshold": config.probability_threshold if dataset.predicted_label else None}
+    bias_section(dataset.frame, stage="pre_training", methods=["CI"], **common)
+    if "post_training_bias" in runnable and dataset.predicted_label is not None:
+        bias_section(dataset.frame, stage="post_training", methods=["DPPL"], predicted_label=dataset.predicted_label,
+                     **common)
+
+
+def _check_explanations(config: AnalysisConfig, dataset: Any, runnable: list[str], base_dir: Path | None) -> list[str]:
+    """The checks ``run_shap`` and ``run_pdp`` make before computing; returns warnings."""
+    from clarify_engine.errors import ConfigError
+    from clarify_engine.explain import baseline_from_config, budget_note
+    from clarify_engine.explain._pdp import resolve_pdp_features
+    from clarify_engine.explain._shap_job import resolve_features_to_explain
+
+    warnings = []
+    features = list(dataset.features)
+    shap = config.methods.shap
+    if "shap" in runnable:
+        if not features:
+            raise ConfigError("methods.shap", "the dataset has no model-input features to explain")
+        explain = resolve_features_to_explain(shap.features_to_explain, features)
+        baseline_from_config(shap, dataset, dataset_type=config.dataset_type, base_dir=base_dir,
+                             features_path=config.features)
+        # Every budget runs; below the one that determines every value the job logs this note too.
+        note = budget_note(len(explain), shap.num_samples)
+        if note is not None:
+            warnings.append(note)
+    if "pdp" in runnable and config.methods.pdp.features is not None:
+        resolve_pdp_features(config.methods.pdp.features, features)
+    return warnings
+
+
+def validate(config: AnalysisConfig | dict | str | os.PathLike, data: Any = None, model: Any = None) -> ValidationReport:
+    """Check an analysis before running it: everything ``analyze`` checks before computing.
+
+    Parameters
+    ----------
+    config : dict, str, path-like or AnalysisConfig
+        The ``analysis_config.json`` content, or a path to it.
+    data : str, path-like, pandas.DataFrame or pyarrow.Table, optional
+        The dataset, as for :func:`clarify_engine.analyze`. When omitted, the config's
+        ``dataset_uri`` is loaded if it has one; otherwise only the config is checked.
+    model : estimator, callable, str or path-like, optional
+        The model, as for :func:`clarify_engine.analyze`: a model file is loaded, a model
+        server's URL must answer ``GET /ping``. When omitted, the config's ``predictor`` must
+        name one if the job needs predictions.
+
+    Returns
+    -------
+    ValidationReport
+        What would run and what would not (and why), warnings, the dataset's shape.
+
+    Raises
+    ------
+    ConfigError, DataError, ModelError, NotSupportedError
+        The error ``analyze`` would raise before computing anything, word for word.
+
+    Examples
+    --------
+    >>> report = validate("analysis_config.json", data="train.csv")  # doctest: +SKIP
+    >>> report.would_run  # doctest: +SKIP
+    ('pre_training_bias', 'shap')
+    """
+    cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
+    if data is None and cfg.dataset_uri is None:
+        report = _validate_config(cfg, model)
+    else:
+        report = _validate_job(cfg, data, model, _base_dir(config))
+    log.debug("Validated: %s", report.to_dict())
+    return report
+
+
+def _validate_config(cfg: AnalysisConfig, model: Any) -> ValidationReport:
+    """No dataset: the config, the plan from it, and a model file or server when given."""
+    runnable, not_run = _plan_without_data(cfg, model)
+    needs = _needs_model(runnable, cfg.predictions_in_data)
+    warnings = ["no dataset given (data or dataset_uri): columns, feature lists and the baseline are checked "
+                "when the job runs"]
+    model_checked = None
+    if needs and _is_url(model):
+        _ping(model)
+        model_checked = "answered GET /ping"
+    elif needs and isinstance(model, (str, os.PathLike)):
+        model_checked = _load(model)[1]
+    return _report(cfg, model, runnable, not_run, warnings, None, needs, model_checked, ["config"])
+
+
+def _validate_job(cfg: AnalysisConfig, data: Any, model: Any, base_dir: Path | None) -> ValidationReport:
+    """With a dataset: every check of ``analyze`` before compute, in its order."""
+    from clarify_engine.data import load_dataset
+    from clarify_engine.run import plan
+
+    dataset = load_dataset(cfg, data, base_dir=base_dir)
+    planned, planned_not_run = plan(cfg, dataset, model)
+    runnable = list(planned)
+    not_run = [MethodNotRun(n.method, n.reason) for n in planned_not_run]
+    # analyze makes the model client before any method runs, then bias, SHAP, PDP.
+    needs = _needs_model(runnable, dataset.predicted_label is not None)
+    model_checked = _check_model(cfg, list(dataset.features), model) if needs else None
+    _check_bias(cfg, dataset, runnable)
+    warnings = _check_explanations(cfg, dataset, runnable, base_dir)
+    summary = DatasetSummary(
+        rows=int(len(dataset.frame)), columns=tuple(map(str, dataset.frame.columns)), label=dataset.label,
+        facets=tuple(name for name, _ in dataset.facets), predicted_label=dataset.predicted_label,
+        features=tuple(dataset.features), files=tuple(map(str, getattr(dataset, "source_files", None) or ())))
+    return _report(cfg, model, runnable, not_run, warnings, summary, needs, model_checked,
+                   ["config", "dataset", "plan"])
+
+
+def _report(cfg, model, runnable, not_run, warnings, summary, needs, model_checked, checked) -> ValidationReport:
+    described = None
+    if needs:
+        described, model_warnings = _describe_model(cfg, model)
+        warnings = [*warnings, *model_warnings]
+        if model_checked is not None:
+            described = f"{described}: {model_checked}"
+            checked = [*checked, "model"]
+    return ValidationReport(would_run=tuple(runnable), not_run=tuple(not_run), warnings=tuple(warnings),
+                            dataset=summary, model_needed=needs, model=described, checked=tuple(checked))
