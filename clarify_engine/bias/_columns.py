@@ -278,6 +278,10 @@ def numeric(series: pd.Series) -> np.ndarray:
     return s.to_numpy()
 
 
+#: smclarify's words for a continuous column given a non-numeric value; our message starts with them.
+THRESHOLD_NOT_NUMERIC = "Facet/label value provided must be a single numeric threshold for continuous data"
+
+
 def threshold_of(values, what: str):
     """The single threshold of a continuous column; strings convert to float.
 
@@ -292,7 +296,8 @@ def threshold_of(values, what: str):
             t = float(t)
         except (TypeError, ValueError):
             raise DataError(
-                f"{what}: a continuous column needs a single numeric threshold; found {values[0]!r}"
+                f"{THRESHOLD_NOT_NUMERIC} ({what}: the column is continuous and {values[0]!r} is not a number; give "
+                "one numeric threshold, or several values to treat the column as categorical)"
             ) from None
     return t
 

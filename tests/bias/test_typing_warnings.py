@@ -297,3 +297,16 @@ def test_text_label_values_against_integer_predictions_name_the_values_to_give()
         "predicted label column 'p': none of the values ['yes'] occurs in the column, and they cannot be converted "
         "to the type of its values (int64): invalid literal for int() with base 10: 'yes'. Give values that occur in "
         f"the column (its values include {[int(df['p'].iloc[0]), 1 - int(df['p'].iloc[0])]!r}).")
+
+
+def test_a_non_numeric_threshold_keeps_smclarifys_words_first():
+    # smclarify: "Facet/label value provided must be a single numeric threshold for continuous data"
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"y": rng.integers(0, 2, 200), "age": rng.uniform(18, 80, 200)})
+    with pytest.raises(DataError) as info:
+        bias_section(frame, label="y", label_values=[1], facets=[FacetSpec("age", ["old"])], stage="pre_training",
+                     methods=["CI"])
+    assert str(info.value) == (
+        "Facet/label value provided must be a single numeric threshold for continuous data (facet 'age': the column "
+        "is continuous and 'old' is not a number; give one numeric threshold, or several values to treat the "
+        "column as categorical)")
