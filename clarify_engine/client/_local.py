@@ -447,6 +447,10 @@ class _LocalJob:
         env = {**os.environ, **(self.request.get("Environment") or {}),
                ROOT_ENV: "/" if self.isolated else str(self.root)}
         env["PYTHONUNBUFFERED"] = "1"
+        # The container reads dataset_uri / facet / predicted-label datasets / baselines only from
+        # s3:// and its inputs, against configs that name host files; a local job is the user's own
+        # machine and config, whose DataConfig may name local files (SageMaker would read s3:// there).
+        env.setdefault("CLARIFY_ALLOW_ANY_URI", "1")
         command = self._command()
         if self.request["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1) > 1:
             self._log("Local mode runs one instance (algo-1) whatever InstanceCount says")
