@@ -122,11 +122,21 @@ def test_cli_on_a_pipe_logs_a_progress_line_per_stage(tmp_path):
     assert "SHAP:" not in quiet.stdout and "\r" not in quiet.stderr
 
 
-def test_cli_on_a_terminal_draws_tqdm_bars_on_stderr(tmp_path):
-    """stderr is a pseudo-terminal: the stages draw bars (carriage returns, a rate per second)."""
+@pytest.fixture(scope="module")
+def demo_server():
+    server = ServerProcess(DEMO_MODEL)
+    yield server
+    server.stop()
+
+
+def test_cli_on_a_terminal_draws_tqdm_bars_on_stderr(tmp_path, demo_server):
+    """stderr is a pseudo-terminal (reporting no size, as a fresh one does): the stages draw bars
+    (carriage returns, a rate per second), the model's predictions too."""
     master, slave = pty.openpty()
     env = {**os.environ, "CLARIFY_PROGRESS": "auto"}
-    proc = subprocess.Popen([sys.executable, "-m", "clarify_engine.cli", *_analyze_args(tmp_path / "out")],
+    args = _analyze_args(tmp_path / "out")
+    args[args.index("--model") + 1] = demo_server.url
+    proc = subprocess.Popen([sys.executable, "-m", "clarify_engine.cli", *args],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env)
     os.close(slave)
     chunks = []
@@ -151,26 +161,23 @@ def test_cli_on_a_terminal_draws_tqdm_bars_on_stderr(tmp_path):
     assert "\r" in terminal
     assert re.search(r"SHAP: 100%.*records/s", terminal), terminal
     assert re.search(r"PDP: 100%.*features/s", terminal), terminal
+    assert re.search(r"\rPredictions: +\d+%.*rows/s", terminal), terminal
     # On a terminal the stage lines are the bar's, not the log's.
     assert "records done in" not in stdout.decode()
 
 
-def test_local_client_wait_logs_prints_the_progress_lines_of_a_shap_job(tmp_path, capsys):
+def test_local_client_wait_logs_prints_the_progress_lines_of_a_shap_job(tmp_path, capsys, demo_server):
     config = json.loads(DEMO_CONFIG.read_text())
     config["methods"] = {"shap": config["methods"]["shap"]}
     config["predictor"]["endpoint_name"] = "loans-endpoint"
     path = tmp_path / "config" / "analysis_config.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(config))
-    server = ServerProcess(DEMO_MODEL)
-    try:
-        session = LocalSession(jobs_root=tmp_path / "jobs", poll_seconds=0.05, stop_grace_seconds=20)
-        inputs, outputs = clarify_io(path, DEMO_DATA, tmp_path / "results")
-        processor = Processor(sagemaker_session=session, env={
-            **AWS_ENV, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url, "CLARIFY_PROGRESS_SECONDS": "0.001"})
-        processor.run(inputs=inputs, outputs=outputs)  # wait=True, logs=True
-    finally:
-        server.stop()
+    session = LocalSession(jobs_root=tmp_path / "jobs", poll_seconds=0.05, stop_grace_seconds=20)
+    inputs, outputs = clarify_io(path, DEMO_DATA, tmp_path / "results")
+    processor = Processor(sagemaker_session=session, env={
+        **AWS_ENV, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": demo_server.url, "CLARIFY_PROGRESS_SECONDS": "0.001"})
+    processor.run(inputs=inputs, outputs=outputs)  # wait=True, logs=True
     printed = capsys.readouterr().out
     assert re.search(TIMESTAMP + r"SHAP: \d+ of \d+ records \(\d+%\), [\d.]+ records/s, ETA ", printed), printed
     assert re.search(TIMESTAMP + r"SHAP: (\d+) of \1 records done in ", printed), printed
