@@ -181,3 +181,13 @@ def test_local_client_wait_logs_prints_the_progress_lines_of_a_shap_job(tmp_path
     printed = capsys.readouterr().out
     assert re.search(TIMESTAMP + r"SHAP: \d+ of \d+ records \(\d+%\), [\d.]+ records/s, ETA ", printed), printed
     assert re.search(TIMESTAMP + r"SHAP: (\d+) of \1 records done in ", printed), printed
+
+
+def test_long_etas_read_in_minutes_and_hours(logged):
+    progress = Progress("PDP", 7201, "features", stream=io.StringIO())
+    progress.done = 1
+    assert progress.line(1.0) == "PDP: 1 of 7201 features (0%), 1.0 features/s, ETA 2 h 00 min"
+    progress.total = 121
+    assert progress.line(1.0) == "PDP: 1 of 121 features (1%), 1.0 features/s, ETA 2 min 00 s"
+    progress.done = 0
+    assert progress.line(1.0).endswith("0.0 features/s, ETA unknown")
