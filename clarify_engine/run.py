@@ -29,6 +29,7 @@ from clarify_engine.data import Dataset
 from clarify_engine import _stop
 from clarify_engine.errors import ClarifyError, ConfigError, NotSupportedError, PartialFailure
 from clarify_engine.predict import ClientOptions, make_predictor
+from clarify_engine._progress import Progress
 from clarify_engine.report import ReportRequest, report_request, write_job_report, write_outputs
 from clarify_engine.report._shap_outputs import write_shap_outputs
 from clarify_engine.explain import SE_SECTION_KEY, run_pdp, run_shap
@@ -150,12 +151,17 @@ class AnalysisResult:
         The report comes last: a failure to render it is logged and recorded in the manifest.
         """
         written = []
-        if "shap" in self.files:
-            written += write_shap_outputs(output_dir, *self.files["shap"])
-        written += write_outputs(output_dir, self.analysis, self.manifest)
-        if self.report is not None:
-            local, _, baseline = self.files.get("shap", (None, None, None))
-            written += write_job_report(output_dir, self.report, self.analysis, self.manifest, local, baseline)
+        steps = ("shap" in self.files) + 1 + (self.report is not None)
+        with Progress("Writing outputs", steps, "parts") as progress:  # SHAP files, analysis.json, report
+            if "shap" in self.files:
+                written += write_shap_outputs(output_dir, *self.files["shap"])
+                progress.update()
+            written += write_outputs(output_dir, self.analysis, self.manifest)
+            progress.update()
+            if self.report is not None:
+                local, _, baseline = self.files.get("shap", (None, None, None))
+                written += write_job_report(output_dir, self.report, self.analysis, self.manifest, local, baseline)
+                progress.update()
         return written
 
 

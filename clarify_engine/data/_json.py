@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from clarify_engine import _stop
+from clarify_engine._progress import Progress
 from clarify_engine.errors import ConfigError, DataError
 from clarify_engine.data._readlog import ReadLog
 from clarify_engine.data._sources import open_binary
@@ -220,19 +221,21 @@ def _read_files(files, read_file, columns: JsonColumns, headers, storage_options
     Every file must give the same number of features per record (the error names both files).
     """
     features, extras = [], {k: [] for k in ("label", "predicted_label") if k in columns.compiled}
-    for location in files:
-        _stop.check()
-        rows, file_extras = read_file(location, columns, storage_options)
-        if features and rows and len(rows[0]) != len(features[0]):
-            raise DataError(
-                f"{location} has {len(rows[0])} features per record, but {files[0]} has "
-                f"{len(features[0])}; every file of a dataset must have the same columns."
-            )
-        features.extend(rows)
-        if log is not None:
-            log.read(location, len(rows))
-        for key in extras:
-            extras[key].extend(file_extras[key])
+    with Progress("Reading dataset", len(files), "files") as progress:
+        for location in files:
+            _stop.check()
+            rows, file_extras = read_file(location, columns, storage_options)
+            if features and rows and len(rows[0]) != len(features[0]):
+                raise DataError(
+                    f"{location} has {len(rows[0])} features per record, but {files[0]} has "
+                    f"{len(features[0])}; every file of a dataset must have the same columns."
+                )
+            features.extend(rows)
+            if log is not None:
+                log.read(location, len(rows))
+            for key in extras:
+                extras[key].extend(file_extras[key])
+            progress.update()
     if not features:
         raise DataError(f"Dataset is empty: no {what} in {', '.join(files)}.")
     return _build_frame(features, extras, columns, headers, files[0])

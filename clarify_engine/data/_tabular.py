@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine import _stop
+from clarify_engine._progress import Progress
 from clarify_engine.errors import DataError
 from clarify_engine.data._readlog import ReadLog
 from clarify_engine.data._roles import describe_columns
@@ -281,15 +282,17 @@ def read_csv_files(
     """
     log = log if log is not None else ReadLog(what.lower())
     frames, read = [], []
-    for location in files:
-        _stop.check()
-        frame = _read_csv_file(location, headers, storage_options, what)
-        if frame is None:
-            log.skip(location, "empty file")
-        else:
-            log.read(location, len(frame))
-            frames.append(frame)
-            read.append(location)
+    with Progress(f"Reading {what.lower()}", len(files), "files") as progress:
+        for location in files:
+            _stop.check()
+            frame = _read_csv_file(location, headers, storage_options, what)
+            if frame is None:
+                log.skip(location, "empty file")
+            else:
+                log.read(location, len(frame))
+                frames.append(frame)
+                read.append(location)
+            progress.update()
     if not frames:
         if headers is not None:
             return pd.DataFrame({name: pd.Series(dtype=object) for name in headers})
@@ -312,15 +315,17 @@ def read_parquet_files(
     import pyarrow.parquet as pq
 
     tables = []
-    for location in files:
-        _stop.check()
-        with open_binary(location, storage_options) as stream:
-            try:
-                tables.append(pq.read_table(stream))
-            except (pa.ArrowException, OSError, ValueError) as exc:
-                raise DataError(f"Cannot read Parquet file {location}: {exc}") from exc
-        if log is not None:
-            log.read(location, tables[-1].num_rows)
+    with Progress(f"Reading {what.lower()}", len(files), "files") as progress:
+        for location in files:
+            _stop.check()
+            with open_binary(location, storage_options) as stream:
+                try:
+                    tables.append(pq.read_table(stream))
+                except (pa.ArrowException, OSError, ValueError) as exc:
+                    raise DataError(f"Cannot read Parquet file {location}: {exc}") from exc
+            if log is not None:
+                log.read(location, tables[-1].num_rows)
+            progress.update()
     names = tables[0].column_names
     for table, location in zip(tables[1:], files[1:]):
         if table.column_names != names:

@@ -25,6 +25,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from clarify_engine import _stop
+from clarify_engine._progress import Progress
 from clarify_engine.explain import _kernels
 from clarify_engine.explain._coalitions import CoalitionPlan, coalition_plan, default_num_samples
 
@@ -591,6 +592,7 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     # finish(1), ... while this thread calls the model. FIFO order keeps a builder's buffers alive
     # until its block is finished (build(b + 2) reuses the buffers of block b).
     finishing = []
+    progress = Progress("SHAP", n_rows, "records")  # one update per block, not per row
     try:
         pending = pool.submit(builders[0].build, 0, min(n_rows, block)) if pipelined else None
         for b_no, start in enumerate(starts):
@@ -612,9 +614,12 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
                 finishing.append(pool.submit(finish, start, stop, y, inverse))
             else:
                 finish(start, stop, y, inverse)
+            progress.update(stop - start)
         for fut in finishing:
             fut.result()
+        progress.close()
     finally:
+        progress.close(finished=False)
         if pool is not None:
             pool.shutdown()
     if record_inverse is not None:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine import _stop
+from clarify_engine._progress import Progress
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.explain._pdp_grid import column_grid, data_type
 
@@ -306,9 +307,11 @@ def run_pdp(config, dataset, predictor, *, shap_section: Mapping | None = None,
             entries_meta[name] = {"data_type": grids[name].data_type, "error": "The dataset has no records to "
                                   "average the model's predictions over"}
     else:
-        for name, grid in grids.items():
-            curves[name] = partial_dependence(records, name, grid.column, model.scores,
-                                              max_rows_per_call=max_rows_per_call)
+        with Progress("PDP", len(grids), "features") as progress:  # one update per feature
+            for name, grid in grids.items():
+                curves[name] = partial_dependence(records, name, grid.column, model.scores,
+                                                  max_rows_per_call=max_rows_per_call)
+                progress.update()
 
     labels = None
     if model.first_output is not None:

@@ -56,6 +56,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from clarify_engine import _stop
+from clarify_engine._progress import Progress
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import (
     ModelOutput,
@@ -485,7 +486,8 @@ class Batcher:
         futures: dict = {}
         pending: set = set()
         started = time.perf_counter()
-        clock = {"last_log": started}
+        # A bar on a terminal only: the ETA log lines are this class's own (_log_progress).
+        clock = {"last_log": started, "bar": Progress("Predictions", n_rows, "rows", lines=False, leave=False)}
         pool = ThreadPoolExecutor(max_workers=self.concurrency + 1, thread_name_prefix="clarify-predict")
         try:
             planned_to = 0  # distinct records [0, planned_to) are in submitted requests
@@ -526,6 +528,7 @@ class Batcher:
                     run, pending, futures, outputs, self.progress_interval, started, clock
                 )
         except Exception:
+            clock["bar"].close(finished=False)
             run.abort.set()
             # Workers stop at their next check of run.abort; in-flight requests end within the
             # transport's request deadline, so this wait is bounded.
@@ -537,6 +540,7 @@ class Batcher:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+        clock["bar"].close()
         stats.elapsed = time.perf_counter() - started
         return [outputs[a] for a in sorted(outputs)]
 
@@ -551,6 +555,8 @@ class Batcher:
             outputs[futures.pop(future)] = future.result()
         now = time.perf_counter()
         run.stats.elapsed = now - started
+        if done:
+            clock["bar"].update_to(run.stats.rows_done, run.expected_unique())
         if done and self.on_progress is not None:
             self.on_progress(run.stats.rows_done, run.expected_unique())
         if pending and now - clock["last_log"] >= self.progress_interval:
