@@ -8,7 +8,9 @@ smclarify computes on silently in these cases; the engine keeps its numbers (unl
 * ``value_absent``: a given label or facet value occurs in no row;
 * ``facet_group_empty`` / ``facet_rest_empty``: no row, or every row, is in the sensitive group;
 * ``no_positive_label``: no row has a positive label;
-* ``rows_excluded``: intent typing left out rows with a missing cell.
+* ``rows_excluded``: intent typing left out rows with a missing cell;
+* ``facet_cells_missing``: rows with no facet value are counted with the rest of the facet
+  (not the given values), as smclarify counts them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import pandas as pd
 from clarify_engine._warnings import warn
 from clarify_engine.bias import _columns as C
 
-__all__ = ["absent_values", "check_label", "check_facet_entry", "check_typing", "rows_excluded"]
+__all__ = ["absent_values", "check_label", "check_facet_entry", "check_missing_facet", "check_typing",
+           "rows_excluded"]
 
 _INTENT_FIX = 'set "column_typing": "intent" at the top level of analysis_config.json'
 
@@ -141,6 +144,26 @@ def check_facet_entry(facet: str, text: str, n_d: int, n_a: int, where: str) -> 
             fix=f"give value_or_threshold values that leave some rows of column {facet!r} outside the sensitive group.",
             where=where,
         )
+
+
+def check_missing_facet(series: pd.Series, values: list, typing: str, where: str) -> None:
+    """Warn when rows with a missing facet cell count with the rest of the facet (Clarify typing).
+
+    Against ``value_or_threshold`` values, a row with no facet value is not one of them, so
+    smclarify (and the engine by default) counts it in the other group; a user who meant "rows
+    whose facet is not F" rarely means "or unknown".
+    """
+    missing = int(series.isna().sum())
+    if typing != C.CLARIFY_TYPING or not missing:
+        return
+    warn(
+        "facet_cells_missing",
+        f"{missing} of {len(series)} rows have no facet value; they are counted with the rows outside "
+        f"value_or_threshold {_show(values)}, as Clarify counts them.",
+        fix=f"fill or drop the missing facet cells, or {_INTENT_FIX} to exclude those rows (they are then counted "
+            "in the warnings).",
+        where=where,
+    )
 
 
 def rows_excluded(count: int, total: int, columns: list[str], where: str) -> None:

@@ -273,6 +273,7 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
         if values:
             hits = C.categorical_hits(series, coded, values, what)
             W.warn_absent(W.absent_values(series, coded, values), values, coded, where, "value_or_threshold")
+            W.check_missing_facet(series, values, typing, where)
             entries.append((",".join(map(str, values)), np.append(hits, False)))
         else:
             order = list(coded.uniques)

@@ -310,3 +310,20 @@ def test_a_non_numeric_threshold_keeps_smclarifys_words_first():
         "Facet/label value provided must be a single numeric threshold for continuous data (facet 'age': the column "
         "is continuous and 'old' is not a number; give one numeric threshold, or several values to treat the "
         "column as categorical)")
+
+
+def test_missing_facet_cells_counted_with_the_rest_are_said():
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"y": rng.integers(0, 2, 100), "sex": rng.choice(["F", "M"], 100)})
+    frame.loc[7, "sex"] = None
+    with _warnings.collect() as found:
+        bias_section(frame, label="y", label_values=[1], facets=[FacetSpec("sex", ["F"])], stage="pre_training",
+                     methods=["CI"])
+    (warning,) = [w for w in found if w.code == "facet_cells_missing"]
+    assert warning.message == ("1 of 100 rows have no facet value; they are counted with the rows outside "
+                               "value_or_threshold ['F'], as Clarify counts them.")
+    assert warning.fix.startswith('fill or drop the missing facet cells, or set "column_typing": "intent"')
+    with _warnings.collect() as found:
+        bias_section(frame.dropna(), label="y", label_values=[1], facets=[FacetSpec("sex", ["F"])],
+                     stage="pre_training", methods=["CI"])
+    assert not [w for w in found if w.code == "facet_cells_missing"]
