@@ -7,6 +7,7 @@ read one list.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 #: ``methods.*`` keys that start a computation, in job order (``report`` is written after them).
@@ -21,3 +22,14 @@ NOT_YET = {
 def requested(config: Any) -> list[str]:
     """The methods ``config`` (an :class:`~clarify_engine.config.AnalysisConfig`) asks for, in job order."""
     return [name for name in METHODS if getattr(config.methods, name, None) is not None]
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """A requested part of the analysis that was not (or would not be) computed, and why."""
+
+    method: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"method": self.method, "reason": self.reason}

@@ -24,24 +24,13 @@ from typing import Any
 from clarify_engine.config import AnalysisConfig, check_model_source, load_config
 from clarify_engine.errors import ModelError, NotSupportedError
 
-__all__ = ["DatasetSummary", "MethodNotRun", "ValidationReport", "validate"]
+__all__ = ["DatasetSummary", "ValidationReport", "validate"]
 
-from clarify_engine._methods import NOT_YET, requested
+from clarify_engine._methods import NOT_YET, NotRun, requested
 
 log = logging.getLogger("clarify_engine")
 
 #: Above this many features a full enumeration of coalitions (2^M - 2) is out of reach, so a
-
-
-@dataclass(frozen=True)
-class MethodNotRun:
-    """A requested method that would not run, and why (as ``run.NotRun``)."""
-
-    method: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"method": self.method, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -69,7 +58,7 @@ class ValidationReport:
     ----------
     would_run : tuple of str
         Methods that would be computed, in run order.
-    not_run : tuple of MethodNotRun
+    not_run : tuple of NotRun
         Requested methods that would not be computed, with the reason.
     warnings : tuple of str
         Things that will not stop the job but that its owner should know: a SHAP budget below
@@ -86,7 +75,7 @@ class ValidationReport:
     """
 
     would_run: tuple[str, ...]
-    not_run: tuple[MethodNotRun, ...] = ()
+    not_run: tuple[NotRun, ...] = ()
     warnings: tuple[str, ...] = ()
     dataset: DatasetSummary | None = None
     model_needed: bool = False
@@ -122,7 +111,7 @@ def _base_dir(config: Any) -> Path | None:
     return Path(config).parent if is_path else None
 
 
-def _plan_without_data(config: AnalysisConfig, model: Any) -> tuple[list[str], list[MethodNotRun]]:
+def _plan_without_data(config: AnalysisConfig, model: Any) -> tuple[list[str], list[NotRun]]:
     """``run.plan`` worked out from the config alone (no dataset: nothing heavy is imported).
 
     The dataset-dependent parts of ``run.plan`` (a label or facet column missing from the
@@ -131,23 +120,23 @@ def _plan_without_data(config: AnalysisConfig, model: Any) -> tuple[list[str], l
     if model is None:
         check_model_source(config)
     runnable: list[str] = []
-    not_run: list[MethodNotRun] = []
+    not_run: list[NotRun] = []
     shap = config.methods.shap
     for name in requested(config):
         if name in NOT_YET:
-            not_run.append(MethodNotRun(name, NOT_YET[name]))
+            not_run.append(NotRun(name, NOT_YET[name]))
         elif name == "shap" and (shap.text_config or shap.image_config):
             kind = "text" if shap.text_config else "image"
-            not_run.append(MethodNotRun(name, f"Kernel SHAP for {kind} features (methods.shap.{kind}_config) is "
+            not_run.append(NotRun(name, f"Kernel SHAP for {kind} features (methods.shap.{kind}_config) is "
                                               "not implemented yet; no explanations were computed"))
         else:
             runnable.append(name)
     if "pdp" in runnable and config.methods.pdp.features is None and "shap" not in runnable:
         runnable.remove("pdp")
-        not_run.append(MethodNotRun("pdp", "methods.pdp lists no features and picks the top_k_features by global "
+        not_run.append(NotRun("pdp", "methods.pdp lists no features and picks the top_k_features by global "
                                            "SHAP, but SHAP did not run; list methods.pdp.features to plot them"))
     if config.segment_config is not None:
-        not_run.append(MethodNotRun("segment_config",
+        not_run.append(NotRun("segment_config",
                                     "per-segment bias is not implemented yet; metrics cover the whole dataset"))
     if not runnable:
         reasons = "; ".join(f"{n.method}: {n.reason}" for n in not_run) or "no method requested"
@@ -336,7 +325,7 @@ def _validate_job(cfg: AnalysisConfig, data: Any, model: Any, base_dir: Path | N
     dataset = load_dataset(cfg, data, base_dir=base_dir)
     planned, planned_not_run = plan(cfg, dataset, model)
     runnable = list(planned)
-    not_run = [MethodNotRun(n.method, n.reason) for n in planned_not_run]
+    not_run = [NotRun(n.method, n.reason) for n in planned_not_run]
     # analyze makes the model client before any method runs, then bias, SHAP, PDP.
     needs = _needs_model(runnable, dataset.predicted_label is not None)
     model_checked = _check_model(cfg, list(dataset.features), model) if needs else None

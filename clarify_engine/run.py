@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from clarify_engine import _warnings
-from clarify_engine._methods import NOT_YET, requested
+from clarify_engine._methods import NOT_YET, NotRun, requested
 from clarify_engine._version import __version__
 from clarify_engine.bias import FacetSpec, bias_section
 from clarify_engine.config import AnalysisConfig, check_model_source
@@ -41,17 +41,6 @@ BIAS_STAGES = (
     ("pre_training_bias", "pre_training", "pre_training_bias_metrics"),
     ("post_training_bias", "post_training", "post_training_bias_metrics"),
 )
-
-@dataclass(frozen=True)
-class NotRun:
-    """A requested part of the analysis that was not computed, and why."""
-
-    method: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"method": self.method, "reason": self.reason}
-
 
 @dataclass(frozen=True)
 class Failed:
