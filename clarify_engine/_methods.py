@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from clarify_engine.errors import NotSupportedError
+
 #: ``methods.*`` keys that start a computation, in job order (``report`` is written after them).
 METHODS = ("pre_training_bias", "post_training_bias", "shap", "pdp", "asymmetric_shapley_value")
 
@@ -33,3 +35,35 @@ class NotRun:
 
     def to_dict(self) -> dict[str, str]:
         return {"method": self.method, "reason": self.reason}
+
+
+def split(config: Any) -> tuple[list[str], list[NotRun]]:
+    """The requested methods this version runs, and those it cannot with the reason, from the config alone.
+
+    Raises
+    ------
+    NotSupportedError
+        Nothing requested can run.
+    """
+    runnable: list[str] = []
+    not_run: list[NotRun] = []
+    shap = config.methods.shap
+    for name in requested(config):
+        if name in NOT_YET:
+            not_run.append(NotRun(name, NOT_YET[name]))
+        elif name == "shap" and (shap.text_config or shap.image_config):
+            kind = "text" if shap.text_config else "image"
+            not_run.append(NotRun(name, f"Kernel SHAP for {kind} features (methods.shap.{kind}_config) is not "
+                                        "implemented yet; no explanations were computed"))
+        else:
+            runnable.append(name)
+    if "pdp" in runnable and config.methods.pdp.features is None and "shap" not in runnable:
+        runnable.remove("pdp")
+        not_run.append(NotRun("pdp", "methods.pdp lists no features and picks the top_k_features by global SHAP, "
+                                     "but SHAP did not run; list methods.pdp.features to plot them"))
+    if config.segment_config is not None:
+        not_run.append(NotRun("segment_config", "per-segment bias is not implemented yet; metrics cover the whole dataset"))
+    if not runnable:
+        reasons = "; ".join(f"{n.method}: {n.reason}" for n in not_run) or "no method requested"
+        raise NotSupportedError(f"none of the requested methods can run ({reasons})")
+    return runnable, not_run

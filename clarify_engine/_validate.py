@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from clarify_engine.config import AnalysisConfig, check_model_source, load_config
-from clarify_engine.errors import ModelError, NotSupportedError
+from clarify_engine.errors import ModelError
 
 __all__ = ["DatasetSummary", "ValidationReport", "validate"]
 
-from clarify_engine._methods import NOT_YET, NotRun, requested
+from clarify_engine._methods import NotRun, split
 
 log = logging.getLogger("clarify_engine")
 
@@ -119,29 +119,7 @@ def _plan_without_data(config: AnalysisConfig, model: Any) -> tuple[list[str], l
     """
     if model is None:
         check_model_source(config)
-    runnable: list[str] = []
-    not_run: list[NotRun] = []
-    shap = config.methods.shap
-    for name in requested(config):
-        if name in NOT_YET:
-            not_run.append(NotRun(name, NOT_YET[name]))
-        elif name == "shap" and (shap.text_config or shap.image_config):
-            kind = "text" if shap.text_config else "image"
-            not_run.append(NotRun(name, f"Kernel SHAP for {kind} features (methods.shap.{kind}_config) is "
-                                              "not implemented yet; no explanations were computed"))
-        else:
-            runnable.append(name)
-    if "pdp" in runnable and config.methods.pdp.features is None and "shap" not in runnable:
-        runnable.remove("pdp")
-        not_run.append(NotRun("pdp", "methods.pdp lists no features and picks the top_k_features by global "
-                                           "SHAP, but SHAP did not run; list methods.pdp.features to plot them"))
-    if config.segment_config is not None:
-        not_run.append(NotRun("segment_config",
-                                    "per-segment bias is not implemented yet; metrics cover the whole dataset"))
-    if not runnable:
-        reasons = "; ".join(f"{n.method}: {n.reason}" for n in not_run) or "no method requested"
-        raise NotSupportedError(f"none of the requested methods can run ({reasons})")
-    return runnable, not_run
+    return split(config)
 
 
 def _needs_model(runnable: list[str], predicted_label_known: bool) -> bool:

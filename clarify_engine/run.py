@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from clarify_engine import _warnings
-from clarify_engine._methods import NOT_YET, NotRun, requested
+from clarify_engine._methods import NotRun, requested, split
 from clarify_engine._version import __version__
 from clarify_engine.bias import FacetSpec, bias_section
 from clarify_engine.config import AnalysisConfig, check_model_source
@@ -203,8 +203,6 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[l
         Bias methods are requested but the config names no label or no facet, or predictions
         are needed and neither ``model`` nor the config's ``predictor`` names a model.
     """
-    runnable: list[str] = []
-    not_run: list[NotRun] = []
     if model is None:
         check_model_source(config)
     for name in requested(config):
@@ -218,25 +216,7 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[l
                     "label_values_or_threshold",
                     f"methods.{name} needs the positive label values or a threshold; the config gives none",
                 )
-        if name in NOT_YET:
-            not_run.append(NotRun(name, NOT_YET[name]))
-            continue
-        if name == "shap" and (config.methods.shap.text_config or config.methods.shap.image_config):
-            kind = "text" if config.methods.shap.text_config else "image"
-            not_run.append(NotRun(name, f"Kernel SHAP for {kind} features (methods.shap.{kind}_config) is not "
-                                        "implemented yet; no explanations were computed"))
-            continue
-        runnable.append(name)
-    if "pdp" in runnable and config.methods.pdp.features is None and "shap" not in runnable:
-        runnable.remove("pdp")
-        not_run.append(NotRun("pdp", "methods.pdp lists no features and picks the top_k_features by global SHAP, "
-                                     "but SHAP did not run; list methods.pdp.features to plot them"))
-    if config.segment_config is not None:
-        not_run.append(NotRun("segment_config", "per-segment bias is not implemented yet; metrics cover the whole dataset"))
-    if not runnable:
-        reasons = "; ".join(f"{n.method}: {n.reason}" for n in not_run) or "no method requested"
-        raise NotSupportedError(f"none of the requested methods can run ({reasons})")
-    return runnable, not_run
+    return split(config)
 
 
 def _needs_model(runnable: list[str], dataset: Dataset) -> bool:
