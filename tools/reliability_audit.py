@@ -254,24 +254,17 @@ def _write_case(case: str, frame: pd.DataFrame, folder: Path, rng: random.Random
     meant = frame.copy()
     text = frame.to_csv(index=False)
     path = folder / "train.csv"
-    if case == "empty-label-cell":
+    if case in ("empty-label-cell", "empty-facet-cell"):
+        column = "Target" if case == "empty-label-cell" else "Gender"
         i = rng.randrange(len(frame))
-        meant.loc[i, "Target"] = np.nan
+        meant.loc[i, column] = np.nan
         lines = text.splitlines()
         cells = lines[i + 1].split(",")
-        cells[0] = ""
+        cells[headers.index(column)] = ""
         lines[i + 1] = ",".join(cells)
         text = "\n".join(lines) + "\n"
     elif case == "float-labels":
         text = frame.assign(Target=frame.Target.astype(float)).to_csv(index=False)
-    elif case == "empty-facet-cell":
-        i = rng.randrange(len(frame))
-        meant.loc[i, "Gender"] = np.nan
-        lines = text.splitlines()
-        cells = lines[i + 1].split(",")
-        cells[2] = ""
-        lines[i + 1] = ",".join(cells)
-        text = "\n".join(lines) + "\n"
     elif case == "header-case-differs":
         lines = text.splitlines()
         lines[0] = lines[0].lower()
