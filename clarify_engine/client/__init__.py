@@ -1,21 +1,16 @@
-"""The thin client: SageMaker SDK-compatible processing and Clarify classes (local or SageMaker jobs)."""
+"""The thin client: the SageMaker SDK's processing, Spark and Clarify classes, run locally or on SageMaker.
 
-# Processing classes and sessions (client engineer B).
-from clarify_engine.client._isolation import IsolationUnavailable
-from clarify_engine.client._local import LocalSession
-from clarify_engine.client._processing import (
-    NetworkConfig,
-    ProcessingInput,
-    ProcessingJob,
-    ProcessingOutput,
-    Processor,
-    RunArgs,
-    ScriptProcessor,
+``from clarify_engine import client as clarify`` stands in for ``sagemaker.clarify``;
+``clarify_engine.client.spark`` for ``sagemaker.spark`` (see ``docs/client.md``).
+"""
+
+from clarify_engine.client._api_object import (
+    AthenaDatasetDefinition,
+    DatasetDefinition,
+    FeatureStoreOutput,
+    RedshiftDatasetDefinition,
+    S3Input,
 )
-from clarify_engine.client._sagemaker import Session
-from clarify_engine.client._session import S3AccessError, UnexpectedStatusException
-
-# Clarify config classes and processor (client engineer A).
 from clarify_engine.client._clarify import SageMakerClarifyProcessor
 from clarify_engine.client._clarify_config import (
     BiasConfig,
@@ -31,4 +26,49 @@ from clarify_engine.client._clarify_config import (
     SHAPConfig,
     TextConfig,
 )
-from clarify_engine.client._clarify_generator import _AnalysisConfigGenerator
+from clarify_engine.client._isolation import IsolationUnavailable
+from clarify_engine.client._local import LocalSession
+from clarify_engine.client._processing import (
+    NetworkConfig,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingOutput,
+    Processor,
+    RunArgs,
+    ScriptProcessor,
+)
+from clarify_engine.client._sagemaker import Session
+from clarify_engine.client._session import S3AccessError, UnexpectedStatusException
+
+__all__ = [
+    "AthenaDatasetDefinition",
+    "BiasConfig",
+    "DataConfig",
+    "DatasetDefinition",
+    "DatasetType",
+    "ExplainabilityConfig",
+    "FeatureStoreOutput",
+    "ImageConfig",
+    "IsolationUnavailable",
+    "LocalSession",
+    "ModelConfig",
+    "ModelPredictedLabelConfig",
+    "NetworkConfig",
+    "PDPConfig",
+    "ProcessingInput",
+    "ProcessingJob",
+    "ProcessingOutput",
+    "ProcessingOutputHandler",
+    "Processor",
+    "RedshiftDatasetDefinition",
+    "RunArgs",
+    "S3AccessError",
+    "S3Input",
+    "SHAPConfig",
+    "SageMakerClarifyProcessor",
+    "ScriptProcessor",
+    "SegmentationConfig",
+    "Session",
+    "TextConfig",
+    "UnexpectedStatusException",
+]

@@ -73,6 +73,17 @@ LOCAL_ACCOUNT = "000000000000"
 LOCAL_REGION = "local"
 #: SageMaker's rule for processing job names.
 JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+#: Local jobs cannot write to a feature group: SageMaker's Feature Store ingests app-managed outputs.
+FEATURE_STORE_LOCAL = ("ProcessingOutput {name!r}: feature_store_output (feature group {group!r}) cannot run in a "
+                       "local job: the records go to SageMaker Feature Store, which only a SageMaker job reaches. "
+                       "Write the records to a ProcessingOutput folder (source=...) locally, or run the job on SageMaker")
+#: Local jobs cannot query Athena or Redshift: SageMaker runs the query and stages its result.
+DATASET_DEFINITION_LOCAL = ("ProcessingInput {name!r}: dataset_definition (an Athena or Redshift query) cannot run in "
+                            "a local job: SageMaker runs the query and stages its result for the job. Run the query "
+                            "yourself and pass its result as source= (a local path or s3:// URI), or run the job on "
+                            "SageMaker")
+#: The entry point of SageMaker's Spark processing image (PySparkProcessor, SparkJarProcessor).
+SPARK_ENTRYPOINT = "smspark-submit"
 #: Where SageMaker lets processing inputs and outputs live inside the container.
 CONTAINER_PREFIX = "/opt/ml/processing/"
 
@@ -123,6 +134,25 @@ class LocalSession:
 
     def default_bucket(self) -> str:
         raise ValueError("a LocalSession has no default bucket: give local or s3:// paths explicitly")
+
+    @property
+    def boto_region_name(self) -> str | None:
+        """The region of the standard AWS settings, or None (local jobs need none)."""
+        try:
+            import boto3
+
+            return boto3.Session().region_name
+        except Exception:  # pragma: no cover - a broken AWS config means no region
+            return None
+
+    def staging_dir(self) -> Path:
+        """Where processors stage generated files of a job (code bundles, configuration): ``<jobs_root>/.staging``.
+
+        Job names cannot start with a dot, so this never meets a job's folder.
+        """
+        folder = self.jobs_root / ".staging"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def default_output_dir(self, job_name: str, output_name: str) -> str:
         """Where an output without a destination goes: ``<jobs_root>/<job>/output/<name>``."""
@@ -194,9 +224,14 @@ class LocalSession:
         if job_name in self._jobs:
             raise ValueError(f"a processing job named {job_name!r} already exists in this session; pick another job_name")
         for item in inputs or []:
+            if "DatasetDefinition" in item:
+                raise ValueError(DATASET_DEFINITION_LOCAL.format(name=item.get("InputName")))
             if "S3Input" in item:
                 check_container_path(item["S3Input"].get("LocalPath"), f"ProcessingInput {item.get('InputName')!r}")
         for item in (output_config or {}).get("Outputs", []):
+            if "FeatureStoreOutput" in item:
+                raise ValueError(FEATURE_STORE_LOCAL.format(name=item.get("OutputName"),
+                                                            group=item["FeatureStoreOutput"].get("FeatureGroupName")))
             if "S3Output" in item:
                 check_container_path(item["S3Output"].get("LocalPath"), f"ProcessingOutput {item.get('OutputName')!r}")
         uris = [i["S3Input"]["S3Uri"] for i in inputs or [] if "S3Input" in i]
@@ -424,6 +459,9 @@ class _LocalJob:
         words = list(entry) + list(app.get("ContainerArguments") or [])
         if words and words[0] in ("python", "python3"):
             words[0] = sys.executable
+        elif words and words[0] == SPARK_ENTRYPOINT:
+            # The SageMaker Spark image's entry point, run on a local Spark (the pyspark wheel).
+            words[0:1] = [sys.executable, "-m", "clarify_engine.client.spark._submit"]
         if self.isolated:
             return _isolation.wrap(words, self.root / "opt/ml", self.root / "opt/ml/output/message", self.root)
         return [str(self._host_path(w)) if w.startswith("/opt/ml/") else w for w in words]

@@ -28,6 +28,8 @@ from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from clarify_engine.client._api_object import DatasetDefinition, FeatureStoreOutput
+
 log = logging.getLogger("clarify_engine.client")
 
 IMAGE_URI_ENV = "CLARIFY_ENGINE_IMAGE_URI"
@@ -45,6 +47,38 @@ LOGS_WITHOUT_WAIT = (
     "Logs can only be shown if wait is set to True.\n"
     "                Please either set wait to True or set logs to False."
 )
+
+
+#: The SDK's message (``Processor.__init__``) when a SageMaker job has no role.
+ROLE_REQUIRED = "An AWS IAM role is required to create a Processing job."
+#: The SDK's code-path messages end with their triple-quoted string's newline and indentation.
+SDK_TAIL = "\n                    "
+
+
+def bucket_prefix(session) -> str | None:
+    """The session's ``default_bucket_prefix`` (SDK config ``SageMaker.PythonSDK.Modules.Session``), or None."""
+    return getattr(session, "default_bucket_prefix", None) or None
+
+
+def upload(session, local_path, desired_s3_uri: str, kms_key: str | None = None) -> str:
+    """Upload a local file or folder under ``desired_s3_uri`` with whichever session is given.
+
+    A session of this package (``upload_file``) or a SageMaker SDK ``Session`` (``upload_data``,
+    as the SDK's ``S3Uploader.upload`` calls it). A file lands at ``<prefix>/<its name>`` and
+    that URI is returned; a folder's files keep their relative paths and the prefix is returned.
+    """
+    if hasattr(session, "upload_file"):
+        return session.upload_file(str(local_path), desired_s3_uri, kms_key=kms_key)
+    url = urlparse(desired_s3_uri)
+    extra = {"SSEKMSKeyId": kms_key, "ServerSideEncryption": "aws:kms"} if kms_key else None
+    return session.upload_data(path=str(local_path), bucket=url.netloc, key_prefix=url.path.lstrip("/"),
+                               extra_args=extra)
+
+
+def upload_string(session, body: str | bytes, desired_s3_uri: str, kms_key: str | None = None) -> str:
+    """Write ``body`` to the object ``desired_s3_uri`` (both session kinds have this method)."""
+    url = urlparse(desired_s3_uri)
+    return session.upload_string_as_file_body(body=body, bucket=url.netloc, key=url.path.lstrip("/"), kms_key=kms_key)
 
 
 def name_from_base(base: str, max_length: int = MAX_JOB_NAME) -> str:
@@ -125,10 +159,6 @@ class ProcessingInput:
     def __init__(self, source=None, destination=None, input_name=None, s3_data_type="S3Prefix",
                  s3_input_mode="File", s3_data_distribution_type="FullyReplicated",
                  s3_compression_type="None", s3_input=None, dataset_definition=None, app_managed=False):
-        if dataset_definition is not None:
-            raise NotImplementedError(
-                "ProcessingInput(dataset_definition=...) is not supported by clarify_engine.client: "
-                "pass source= (an s3:// URI or a local path) instead")
         self.source = source
         self.destination = destination
         self.input_name = input_name
@@ -136,7 +166,7 @@ class ProcessingInput:
         self.s3_input_mode = s3_input_mode
         self.s3_data_distribution_type = s3_data_distribution_type
         self.s3_compression_type = s3_compression_type
-        self.dataset_definition = None
+        self.dataset_definition = dataset_definition
         self.app_managed = app_managed
         if s3_input is not None:
             # An S3Input-like object (attributes s3_uri, local_path, ...) fills the fields.
@@ -145,7 +175,7 @@ class ProcessingInput:
             self.s3_data_type = s3_input.s3_data_type
             self.s3_input_mode = s3_input.s3_input_mode
             self.s3_data_distribution_type = s3_input.s3_data_distribution_type
-            self.s3_compression_type = getattr(s3_input, "s3_compression_type", "None")
+            self.s3_compression_type = getattr(s3_input, "s3_compression_type", None) or "None"
 
     def _to_request_dict(self) -> dict:
         """The ``ProcessingInputs[i]`` entry of ``CreateProcessingJob``."""
@@ -161,6 +191,8 @@ class ProcessingInput:
                 "S3DataDistributionType": self.s3_data_distribution_type,
                 "S3CompressionType": self.s3_compression_type,
             }
+        if self.dataset_definition is not None:
+            request["DatasetDefinition"] = DatasetDefinition.to_boto(self.dataset_definition)
         return request
 
     def __repr__(self) -> str:
@@ -188,14 +220,12 @@ class ProcessingOutput:
 
     def __init__(self, source=None, destination=None, output_name=None, s3_upload_mode="EndOfJob",
                  app_managed=False, feature_store_output=None):
-        if feature_store_output is not None:
-            raise NotImplementedError("ProcessingOutput(feature_store_output=...) is not supported by clarify_engine.client")
         self.source = source
         self.destination = destination
         self.output_name = output_name
         self.s3_upload_mode = s3_upload_mode
         self.app_managed = app_managed
-        self.feature_store_output = None
+        self.feature_store_output = feature_store_output
 
     def _to_request_dict(self) -> dict:
         """The ``ProcessingOutputConfig.Outputs[i]`` entry of ``CreateProcessingJob``."""
@@ -206,6 +236,8 @@ class ProcessingOutput:
                 "LocalPath": self.source,
                 "S3UploadMode": self.s3_upload_mode,
             }
+        if self.feature_store_output is not None:
+            request["FeatureStoreOutput"] = FeatureStoreOutput.to_boto(self.feature_store_output)
         return request
 
     def __repr__(self) -> str:
@@ -267,6 +299,9 @@ class Processor:
         self.max_runtime_in_seconds = max_runtime_in_seconds
         self.base_job_name = base_job_name
         self.sagemaker_session = sagemaker_session or default_session(instance_type)
+        if not role and not self.sagemaker_session.local_mode:
+            # The SDK's check and text, at the SDK's moment (construction).
+            raise ValueError(ROLE_REQUIRED)
         self.env = env
         self.tags = tags
         self.network_config = network_config
@@ -337,6 +372,9 @@ class Processor:
                 raise TypeError("Your inputs must be provided as ProcessingInput objects.")
             if item.input_name is None:
                 item.input_name = f"input-{count}"
+            if item.dataset_definition is not None:
+                normalized.append(item)  # SageMaker runs the query; nothing to upload
+                continue
             if item.source is None:
                 raise ValueError(f"ProcessingInput {item.input_name!r}: source is required (an s3:// URI or a local path), found None")
             if item.destination is None:
@@ -347,10 +385,10 @@ class Processor:
                 if session.local_mode:
                     item.source = str(_local_path(item.source, f"ProcessingInput {item.input_name!r}"))
                 else:
-                    desired = s3_path_join("s3://", session.default_bucket(), self._current_job_name, "input",
-                                           item.input_name)
-                    item.source = session.upload_file(str(_local_path(item.source, f"ProcessingInput {item.input_name!r}")),
-                                                      desired, kms_key=kms_key)
+                    desired = s3_path_join("s3://", session.default_bucket(), bucket_prefix(session),
+                                           self._current_job_name, "input", item.input_name)
+                    item.source = upload(session, _local_path(item.source, f"ProcessingInput {item.input_name!r}"),
+                                         desired, kms_key=kms_key)
             normalized.append(item)
         return normalized
 
@@ -371,8 +409,8 @@ class Processor:
                     item.destination = (str(_local_path(destination, f"ProcessingOutput {item.output_name!r}"))
                                         if destination else session.default_output_dir(self._current_job_name, item.output_name))
                 else:
-                    item.destination = s3_path_join("s3://", session.default_bucket(), self._current_job_name,
-                                                    "output", item.output_name)
+                    item.destination = s3_path_join("s3://", session.default_bucket(), bucket_prefix(session),
+                                                    self._current_job_name, "output", item.output_name)
                     if destination:
                         log.warning(LOCAL_DESTINATION_WARNING, item.output_name, destination, item.destination)
             normalized.append(item)
@@ -429,15 +467,16 @@ class ScriptProcessor(Processor):
         elif url.scheme in ("", "file"):
             path = url2pathname(url.path)
             if not os.path.exists(path):
-                raise ValueError(f"code {code} wasn't found. Please make sure that the file exists.")
+                raise ValueError(f"code {code} wasn't found. Please make sure that the file exists.{SDK_TAIL}")
             if not os.path.isfile(path):
-                raise ValueError(f"code {code} must be a file, not a directory. Please pass a path to a file.")
+                raise ValueError(f"code {code} must be a file, not a directory. Please pass a path to a file.{SDK_TAIL}")
             if self.sagemaker_session.local_mode:
                 source = str(pathlib.Path(path).resolve())
             else:
-                desired = s3_path_join("s3://", self.sagemaker_session.default_bucket(), self._current_job_name,
+                desired = s3_path_join("s3://", self.sagemaker_session.default_bucket(),
+                                       bucket_prefix(self.sagemaker_session), self._current_job_name,
                                        "input", self._CODE_CONTAINER_INPUT_NAME)
-                source = self.sagemaker_session.upload_file(path, desired, kms_key=kms_key)
+                source = upload(self.sagemaker_session, path, desired, kms_key=kms_key)
         else:
             raise ValueError(f"code {code} url scheme {url.scheme} is not recognized. Please pass a file path or S3 url")
         destination = str(pathlib.PurePosixPath(self._CODE_CONTAINER_BASE_PATH, self._CODE_CONTAINER_INPUT_NAME))
@@ -474,10 +513,9 @@ class ProcessingJob:
     def start_new(cls, processor, inputs, outputs, experiment_config) -> "ProcessingJob":
         """Submit the job ``processor`` describes, with normalised ``inputs`` and ``outputs``."""
         args = cls._get_process_args(processor, inputs, outputs, experiment_config)
-        print()
-        print("Job Name: ", args["job_name"])
-        print("Inputs: ", args["inputs"])
-        print("Outputs: ", args["output_config"]["Outputs"])
+        log.debug("Job Name: %s", args["job_name"])
+        log.debug("Inputs: %s", args["inputs"])
+        log.debug("Outputs: %s", args["output_config"]["Outputs"])
         processor.sagemaker_session.process(**args)
         return cls(processor.sagemaker_session, processor._current_job_name, inputs, outputs, processor.output_kms_key)
 
@@ -540,7 +578,8 @@ class ProcessingJob:
         if output_config.get("Outputs"):
             outputs = []
             for item in output_config["Outputs"]:
-                out = ProcessingOutput(output_name=item["OutputName"], app_managed=item.get("AppManaged", False))
+                out = ProcessingOutput(output_name=item["OutputName"], app_managed=item.get("AppManaged", False),
+                                       feature_store_output=FeatureStoreOutput.from_boto(item.get("FeatureStoreOutput")))
                 if "S3Output" in item:
                     out.source = item["S3Output"]["LocalPath"]
                     out.destination = item["S3Output"]["S3Uri"]
@@ -578,6 +617,38 @@ class ProcessingJob:
     def stop(self):
         """Ask the job to stop (``StopProcessingJob``); it ends ``Stopped``."""
         self.sagemaker_session.stop_processing_job(self.name)
+
+    @staticmethod
+    def prepare_app_specification(container_arguments, container_entrypoint, image_uri) -> dict:
+        """The ``AppSpecification`` of a request; arguments and entrypoint only when given."""
+        config: dict[str, Any] = {"ImageUri": image_uri}
+        if container_arguments is not None:
+            config["ContainerArguments"] = container_arguments
+        if container_entrypoint is not None:
+            config["ContainerEntrypoint"] = container_entrypoint
+        return config
+
+    @staticmethod
+    def prepare_output_config(kms_key_id, outputs) -> dict:
+        """The ``ProcessingOutputConfig`` of a request (``outputs``: request dicts); the key only when given."""
+        config: dict[str, Any] = {"Outputs": outputs}
+        if kms_key_id is not None:
+            config["KmsKeyId"] = kms_key_id
+        return config
+
+    @staticmethod
+    def prepare_processing_resources(instance_count, instance_type, volume_kms_key_id, volume_size_in_gb) -> dict:
+        """The ``ProcessingResources`` of a request; ``VolumeKmsKeyId`` only when given."""
+        cluster: dict[str, Any] = {"InstanceCount": instance_count, "InstanceType": instance_type,
+                                   "VolumeSizeInGB": volume_size_in_gb}
+        if volume_kms_key_id is not None:
+            cluster["VolumeKmsKeyId"] = volume_kms_key_id
+        return {"ClusterConfig": cluster}
+
+    @staticmethod
+    def prepare_stopping_condition(max_runtime_in_seconds) -> dict:
+        """The ``StoppingCondition`` of a request."""
+        return {"MaxRuntimeInSeconds": max_runtime_in_seconds}
 
 
 def _local_path(source, what: str) -> pathlib.Path:

@@ -26,8 +26,8 @@ from clarify_engine.client import (
     SegmentationConfig,
     SHAPConfig,
     TextConfig,
-    _AnalysisConfigGenerator,
 )
+from clarify_engine.client._clarify_generator import _AnalysisConfigGenerator
 from clarify_engine.errors import ConfigError
 from tests.client.test_clarify_config_fixtures import ROLE, RecordingSession
 

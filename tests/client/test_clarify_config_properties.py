@@ -21,8 +21,8 @@ from clarify_engine.client import (
     PDPConfig,
     SageMakerClarifyProcessor,
     SHAPConfig,
-    _AnalysisConfigGenerator,
 )
+from clarify_engine.client._clarify_generator import _AnalysisConfigGenerator
 from clarify_engine.config import BIAS_POSTTRAINING_METHODS, BIAS_PRETRAINING_METHODS, load_config
 from tests.client.test_clarify_config_fixtures import ROLE, RecordingSession
 

@@ -127,7 +127,7 @@ def test_image_uri_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("CLARIFY_ENGINE_IMAGE_URI", "acct.dkr.ecr.us-west-2.amazonaws.com/clarify-engine:0.1.0")
     processor = Processor(role="r", sagemaker_session=FakeSageMakerSession())
     assert processor.image_uri == "acct.dkr.ecr.us-west-2.amazonaws.com/clarify-engine:0.1.0"
-    assert Processor(image_uri="mine:1", sagemaker_session=FakeSageMakerSession()).image_uri == "mine:1"
+    assert Processor(role="r", image_uri="mine:1", sagemaker_session=FakeSageMakerSession()).image_uri == "mine:1"
 
 
 def test_gzip_input_needs_pipe_mode():

@@ -178,14 +178,15 @@ def test_wait_raises_with_the_failure_reason_when_the_job_failed(aws):
 def test_sagemaker_mode_requires_an_image_and_a_role(session):
     with pytest.raises(ValueError, match="image_uri is required.*CLARIFY_ENGINE_IMAGE_URI"):
         Processor(role=ROLE, instance_type="ml.m5.large", sagemaker_session=session).run(wait=False, logs=False)
-    with pytest.raises(ValueError, match="role is required"):
-        Processor(image_uri=IMAGE, instance_type="ml.m5.large", sagemaker_session=session).run(wait=False, logs=False)
+    # The SDK refuses a missing role when the processor is made, not when the job starts.
+    with pytest.raises(ValueError, match="^An AWS IAM role is required to create a Processing job.$"):
+        Processor(image_uri=IMAGE, instance_type="ml.m5.large", sagemaker_session=session)
     assert session.sent == []
 
 
 def test_default_session_follows_instance_type_and_credentials(aws, monkeypatch):
     assert isinstance(Processor().sagemaker_session, LocalSession)
-    assert isinstance(Processor(instance_type="ml.m5.large").sagemaker_session, Session)
+    assert isinstance(Processor(role=ROLE, instance_type="ml.m5.large").sagemaker_session, Session)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
