@@ -50,7 +50,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from clarify_engine._io import atomic_write
-from clarify_engine.client import _isolation
+from clarify_engine.client import _framework_venv, _isolation
 from clarify_engine.client._isolation import IsolationUnavailable
 from clarify_engine.client._session import (
     S3AccessError,
@@ -490,6 +490,15 @@ class _LocalJob:
         # machine and config, whose DataConfig may name local files (SageMaker would read s3:// there).
         env.setdefault("CLARIFY_ALLOW_ANY_URI", "1")
         command = self._command()
+        if list(self.request["AppSpecification"].get("ContainerEntrypoint") or [])[:2] == \
+                _framework_venv.FRAMEWORK_ENTRYPOINT:
+            try:  # a FrameworkProcessor job: its own venv, as the framework image is its own Python
+                bin_dir = _framework_venv.prepare(self._host_path(_framework_venv.BUNDLE_PATH), self._log)
+            except Exception as exc:  # noqa: BLE001 - reported as the job's FailureReason
+                self._finish("Failed", f"ClientError: the job's virtual environment could not be made: {exc}")
+                return
+            env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+            env["VIRTUAL_ENV"] = str(bin_dir.parent)
         if self.request["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1) > 1:
             self._log("Local mode runs one instance (algo-1) whatever InstanceCount says")
         if self._stop_requested.is_set():

@@ -481,9 +481,13 @@ class ScriptProcessor(Processor):
             raise ValueError(f"code {code} url scheme {url.scheme} is not recognized. Please pass a file path or S3 url")
         destination = str(pathlib.PurePosixPath(self._CODE_CONTAINER_BASE_PATH, self._CODE_CONTAINER_INPUT_NAME))
         code_input = ProcessingInput(source=source, destination=destination, input_name=self._CODE_CONTAINER_INPUT_NAME)
-        script = os.path.basename(url.path)
-        self.entrypoint = self.command + [str(pathlib.PurePosixPath(destination, script))]
+        self._set_entrypoint(self.command, os.path.basename(url.path))
         return (inputs or []) + [code_input]
+
+    def _set_entrypoint(self, command, user_script_name):
+        """The job's entrypoint: ``command`` and the script's container path."""
+        self.entrypoint = command + [str(pathlib.PurePosixPath(self._CODE_CONTAINER_BASE_PATH,
+                                                               self._CODE_CONTAINER_INPUT_NAME, user_script_name))]
 
 
 class ProcessingJob:
