@@ -1,0 +1,141 @@
+"""The client's public names, ProcessingJob's static request builders, API objects, SDK-shaped sessions."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+import clarify_engine.client as client
+from clarify_engine.client import (
+    AthenaDatasetDefinition,
+    DatasetDefinition,
+    FeatureStoreOutput,
+    LocalSession,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingOutput,
+    Processor,
+    ScriptProcessor,
+)
+from tests.helpers import moto_server_url
+
+PINNED = [
+    "AthenaDatasetDefinition", "BiasConfig", "DataConfig", "DatasetDefinition", "DatasetType", "ExplainabilityConfig",
+    "FeatureStoreOutput", "ImageConfig", "IsolationUnavailable", "LocalSession", "ModelConfig",
+    "ModelPredictedLabelConfig", "NetworkConfig", "PDPConfig", "ProcessingInput", "ProcessingJob", "ProcessingOutput",
+    "ProcessingOutputHandler", "Processor", "RedshiftDatasetDefinition", "RunArgs", "S3AccessError", "S3Input",
+    "SHAPConfig", "SageMakerClarifyProcessor", "ScriptProcessor", "SegmentationConfig", "Session", "TextConfig",
+    "UnexpectedStatusException",
+]
+
+
+def test_all_is_pinned_and_exports_no_private_name():
+    assert client.__all__ == PINNED
+    assert all(hasattr(client, name) for name in client.__all__)
+    assert not [n for n in vars(client) if n.startswith("_") and not n.startswith("__") and n[1:2].isupper()]
+    from clarify_engine.client import spark
+
+    assert spark.__all__ == ["FileType", "PySparkProcessor", "SparkConfigUtils", "SparkJarProcessor"]
+
+
+def test_prepare_helpers_build_the_request_pieces():
+    assert ProcessingJob.prepare_app_specification(None, None, "img") == {"ImageUri": "img"}
+    assert ProcessingJob.prepare_app_specification(["a"], ["python3", "x.py"], "img") == {
+        "ImageUri": "img", "ContainerArguments": ["a"], "ContainerEntrypoint": ["python3", "x.py"]}
+    assert ProcessingJob.prepare_output_config(None, [{"OutputName": "o"}]) == {"Outputs": [{"OutputName": "o"}]}
+    assert ProcessingJob.prepare_output_config("kms", []) == {"Outputs": [], "KmsKeyId": "kms"}
+    assert ProcessingJob.prepare_processing_resources(2, "ml.m5.xlarge", None, 30) == {
+        "ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}}
+    assert ProcessingJob.prepare_processing_resources(1, "ml.m5.xlarge", "vk", 50)["ClusterConfig"]["VolumeKmsKeyId"] == "vk"
+    assert ProcessingJob.prepare_stopping_condition(3600) == {"MaxRuntimeInSeconds": 3600}
+
+
+def test_feature_store_output_and_dataset_definition_convert_both_ways():
+    output = ProcessingOutput(output_name="feature_store_output", app_managed=True,
+                              feature_store_output=FeatureStoreOutput(feature_group_name="fg"))
+    assert output._to_request_dict() == {"OutputName": "feature_store_output", "AppManaged": True,
+                                         "FeatureStoreOutput": {"FeatureGroupName": "fg"}}
+    assert FeatureStoreOutput.from_boto({"FeatureGroupName": "fg"}) == FeatureStoreOutput(feature_group_name="fg")
+    definition = DatasetDefinition(local_path="/opt/ml/processing/input/q",
+                                   athena_dataset_definition=AthenaDatasetDefinition(database="db", query_string="q"))
+    boto = DatasetDefinition.to_boto(definition)
+    assert boto == {"DataDistributionType": "ShardedByS3Key", "InputMode": "File", "LocalPath": "/opt/ml/processing/input/q",
+                    "AthenaDatasetDefinition": {"Database": "db", "QueryString": "q"}}
+    back = DatasetDefinition.from_boto(boto)
+    assert back == definition and isinstance(back.athena_dataset_definition, AthenaDatasetDefinition)
+
+
+def test_local_jobs_refuse_feature_store_outputs_and_dataset_definitions_with_the_reason(tmp_path):
+    session = LocalSession(jobs_root=tmp_path)
+    processor = Processor(sagemaker_session=session)
+    with pytest.raises(ValueError, match=r"^ProcessingOutput 'feature_store_output': feature_store_output \(feature "
+                                         r"group 'fg'\) cannot run in a local job: .* or run the job on SageMaker$"):
+        processor.run(outputs=[ProcessingOutput(output_name="feature_store_output", app_managed=True,
+                                                feature_store_output=FeatureStoreOutput(feature_group_name="fg"))])
+    with pytest.raises(ValueError, match=r"^ProcessingInput 'athena': dataset_definition \(an Athena or Redshift "
+                                         r"query\) cannot run in a local job: .*pass its result as source="):
+        processor.run(inputs=[ProcessingInput(input_name="athena", dataset_definition=DatasetDefinition(
+            local_path="/opt/ml/processing/input/a", athena_dataset_definition=AthenaDatasetDefinition(query_string="q")))])
+    assert processor.jobs == [] and list(tmp_path.iterdir()) == []
+
+
+class SdkShapedSession:
+    """What a ``sagemaker.Session`` offers processors (2.199): ``upload_data``, no ``upload_file``.
+
+    Its S3 calls are real ones, against moto in server mode.
+    """
+
+    local_mode = False
+    default_bucket_prefix = "team-a"
+
+    def __init__(self, s3, sent):
+        self.s3 = s3
+        self.sent = sent
+        self.boto_region_name = "us-west-2"
+
+    def default_bucket(self):
+        return "sdk-shaped"
+
+    def upload_data(self, path, bucket, key_prefix="data", extra_args=None, callback=None):
+        key = f"{key_prefix}/{path.rsplit('/', 1)[-1]}"
+        self.s3.upload_file(path, bucket, key, ExtraArgs=extra_args)
+        return f"s3://{bucket}/{key}"
+
+    def upload_string_as_file_body(self, body, bucket, key, kms_key=None):
+        self.s3.put_object(Body=body, Bucket=bucket, Key=key)
+        return f"s3://{bucket}/{key}"
+
+    def expand_role(self, role):
+        return role
+
+    def process(self, **request):
+        self.sent.append(request)
+
+
+def test_a_sagemaker_sdk_session_is_used_through_the_methods_it_has(tmp_path, monkeypatch):
+    server = moto_server_url()
+    url = next(server)
+    try:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+        s3.create_bucket(Bucket="sdk-shaped")
+        sent: list = []
+        script = tmp_path / "prep.py"
+        script.write_text("print('hi')\n")
+        processor = ScriptProcessor(role="arn:aws:iam::1:role/r", image_uri="img", command=["python3"],
+                                    instance_type="ml.m5.large", sagemaker_session=SdkShapedSession(s3, sent))
+        processor.run(str(script), job_name="sdk-session", wait=False, logs=False,
+                      outputs=[ProcessingOutput(source="/opt/ml/processing/output")])
+        [request] = sent
+        assert request["inputs"][0]["S3Input"]["S3Uri"] == "s3://sdk-shaped/team-a/sdk-session/input/code/prep.py"
+        assert request["output_config"]["Outputs"][0]["S3Output"]["S3Uri"] == \
+            "s3://sdk-shaped/team-a/sdk-session/output/output-1"
+        body = s3.get_object(Bucket="sdk-shaped", Key="team-a/sdk-session/input/code/prep.py")["Body"].read()
+        assert body == b"print('hi')\n"
+        assert json.loads(json.dumps(request["app_specification"])) == {
+            "ImageUri": "img", "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/prep.py"]}
+    finally:
+        server.close()
