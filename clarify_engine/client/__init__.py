@@ -26,6 +26,7 @@ from clarify_engine.client._clarify_config import (
     SHAPConfig,
     TextConfig,
 )
+from clarify_engine.client._framework import FrameworkProcessor
 from clarify_engine.client._isolation import IsolationUnavailable
 from clarify_engine.client._local import LocalSession
 from clarify_engine.client._processing import (
@@ -48,6 +49,7 @@ __all__ = [
     "DatasetType",
     "ExplainabilityConfig",
     "FeatureStoreOutput",
+    "FrameworkProcessor",
     "ImageConfig",
     "IsolationUnavailable",
     "LocalSession",

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from clarify_engine.client import _sdk_config
 from clarify_engine.client._api_object import DatasetDefinition, FeatureStoreOutput
 
 log = logging.getLogger("clarify_engine.client")
@@ -299,12 +300,17 @@ class Processor:
         self.max_runtime_in_seconds = max_runtime_in_seconds
         self.base_job_name = base_job_name
         self.sagemaker_session = sagemaker_session or default_session(instance_type)
-        if not role and not self.sagemaker_session.local_mode:
+        # The SDK's config files fill what the caller left unset (docs/client.md).
+        self._sdk_config = _sdk_config.load()
+        self.output_kms_key = _sdk_config.resolve(output_kms_key, self._sdk_config, _sdk_config.OUTPUT_KMS)
+        self.volume_kms_key = _sdk_config.resolve(volume_kms_key, self._sdk_config, _sdk_config.VOLUME_KMS)
+        self.network_config = _sdk_config.resolve_network(network_config, self._sdk_config)
+        self.role = _sdk_config.resolve(role, self._sdk_config, _sdk_config.ROLE)
+        if not self.role and not self.sagemaker_session.local_mode:
             # The SDK's check and text, at the SDK's moment (construction).
             raise ValueError(ROLE_REQUIRED)
-        self.env = env
+        self.env = _sdk_config.resolve(env, self._sdk_config, _sdk_config.ENVIRONMENT)
         self.tags = tags
-        self.network_config = network_config
 
         self.jobs: list[ProcessingJob] = []
         self.latest_job: ProcessingJob | None = None
@@ -559,7 +565,7 @@ class ProcessingJob:
             "environment": processor.env,
             "network_config": processor.network_config._to_request_dict() if processor.network_config else None,
             "role_arn": session.expand_role(processor.role) if processor.role else None,
-            "tags": processor.tags,
+            "tags": _sdk_config.append_tags(processor.tags, getattr(processor, "_sdk_config", {})),
         }
 
     @classmethod

@@ -18,6 +18,7 @@ import logging
 import time
 from typing import Any
 
+from clarify_engine.client import _sdk_config
 from clarify_engine.client._session import TERMINAL_STATUSES, check_job_status, upload_path
 
 log = logging.getLogger("clarify_engine.client")
@@ -55,7 +56,10 @@ class Session:
         self.s3_client = s3_client or self.boto_session.client("s3")
         self._logs = logs_client
         self._iam = iam_client
-        self._default_bucket_name = default_bucket
+        config = _sdk_config.load()
+        self._default_bucket_name = default_bucket or _sdk_config.value(config, _sdk_config.BUCKET)
+        #: Key prefix under the default bucket (SDK config ``DefaultS3ObjectKeyPrefix``), or None.
+        self.default_bucket_prefix = _sdk_config.value(config, _sdk_config.PREFIX)
         self._default_bucket: str | None = None
         self.poll_seconds = poll_seconds
 
