@@ -34,7 +34,7 @@ import tempfile
 from clarify_engine._io import atomic_write
 from clarify_engine.client._clarify_config import ProcessingOutputHandler
 from clarify_engine.client._clarify_generator import _AnalysisConfigGenerator
-from clarify_engine.client._processing import ProcessingInput, ProcessingOutput, Processor, name_from_base
+from clarify_engine.client._processing import ProcessingInput, ProcessingOutput, Processor, name_from_base, upload
 
 __all__ = ["SageMakerClarifyProcessor", "write_analysis_config", "clarify_io_specs"]
 
@@ -245,7 +245,7 @@ class SageMakerClarifyProcessor(Processor):
         with tempfile.TemporaryDirectory() as tmp:
             local_file = write_analysis_config(analysis_config, tmp)
             destination = data_config.s3_analysis_config_output_path or data_config.s3_output_path
-            config_uri = self.sagemaker_session.upload_file(local_file, destination, kms_key=kms_key)
+            config_uri = upload(self.sagemaker_session, local_file, destination, kms_key=kms_key)
             dataset, config, output = clarify_io_specs(data_config, analysis_config, config_uri)
             return super().run(inputs=[ProcessingInput(**dataset), ProcessingInput(**config)],
                                outputs=[ProcessingOutput(**output)], wait=wait, logs=logs,

@@ -10,6 +10,8 @@ import pytest
 import clarify_engine.client as client
 from clarify_engine.client import (
     AthenaDatasetDefinition,
+    BiasConfig,
+    DataConfig,
     DatasetDefinition,
     FeatureStoreOutput,
     LocalSession,
@@ -17,6 +19,7 @@ from clarify_engine.client import (
     ProcessingJob,
     ProcessingOutput,
     Processor,
+    SageMakerClarifyProcessor,
     ScriptProcessor,
 )
 from tests.helpers import moto_server_url
@@ -137,5 +140,14 @@ def test_a_sagemaker_sdk_session_is_used_through_the_methods_it_has(tmp_path, mo
         assert body == b"print('hi')\n"
         assert json.loads(json.dumps(request["app_specification"])) == {
             "ImageUri": "img", "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/prep.py"]}
+        # The Clarify processor uploads its analysis config through the same method.
+        data = DataConfig(s3_data_input_path="s3://sdk-shaped/data.csv", s3_output_path="s3://sdk-shaped/out",
+                          label="y", headers=["y", "a"], dataset_type="text/csv")
+        bias = BiasConfig(label_values_or_threshold=[1], facet_name="a", facet_values_or_threshold=[0])
+        SageMakerClarifyProcessor(role="arn:aws:iam::1:role/r", instance_count=1, instance_type="ml.c5.xlarge",
+                                  image_uri="img", sagemaker_session=SdkShapedSession(s3, sent)).run_pre_training_bias(
+            data, bias, wait=False, logs=False, job_name="clarify-sdk-session")
+        config = json.loads(s3.get_object(Bucket="sdk-shaped", Key="out/analysis_config.json")["Body"].read())
+        assert config["label"] == "y" and sent[-1]["job_name"] == "clarify-sdk-session"
     finally:
         server.close()
