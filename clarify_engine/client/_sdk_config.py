@@ -17,6 +17,8 @@ A processor uses a value there only where the caller passed none:
   SageMaker session's default bucket and key prefix.
 
 ``s3://`` locations of config files (which the SDK also accepts) are refused with the fix.
+Reading a file needs PyYAML (not a dependency of this package: the SDK, whose files these are,
+installs it; without it a config file present is refused with that fix).
 """
 
 from __future__ import annotations
@@ -82,8 +84,11 @@ def load() -> dict:
                  _file(os.environ.get(USER_ENV), _user_default(), USER_ENV)):
         if path is None:
             continue
-        import yaml
-
+        try:
+            import yaml
+        except ImportError:
+            raise ValueError(f"SageMaker SDK config {path}: reading it needs PyYAML (pip install pyyaml), which the "
+                             "SageMaker SDK itself installs; install it, or unset the config") from None
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
