@@ -5,6 +5,10 @@ The request is captured as botocore sends it to a moto server (``test_sagemaker.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from clarify_engine.client import NetworkConfig, ScriptProcessor, Session
@@ -98,3 +102,14 @@ def test_a_bad_override_names_the_variable_and_the_fix(tmp_path, monkeypatch, aw
     monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(tmp_path / "list.yaml"))
     with pytest.raises(ValueError, match=r"expected a mapping at the top \(SchemaVersion, SageMaker\), found list"):
         Session(boto_session=aws)
+
+
+def test_without_pyyaml_a_config_file_is_refused_with_the_fix(tmp_path):
+    (tmp_path / "config.yaml").write_text(USER)
+    code = ("import sys\nsys.modules['yaml'] = None\nfrom clarify_engine.client import _sdk_config\n"
+            "try:\n    _sdk_config.load()\nexcept ValueError as e:\n    print(e)\n")
+    env = {**os.environ, "SAGEMAKER_USER_CONFIG_OVERRIDE": str(tmp_path), "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == (f"SageMaker SDK config {tmp_path / 'config.yaml'}: reading it needs PyYAML "
+                                   "(pip install pyyaml), which the SageMaker SDK itself installs; install it, or "
+                                   "unset the config")
