@@ -582,6 +582,7 @@ class ProcessingJob:
                     s3_data_type=s3.get("S3DataType", "S3Prefix"), s3_input_mode=s3.get("S3InputMode", "File"),
                     s3_data_distribution_type=s3.get("S3DataDistributionType", "FullyReplicated"),
                     s3_compression_type=s3.get("S3CompressionType", "None"),
+                    dataset_definition=DatasetDefinition.from_boto(item.get("DatasetDefinition")),
                     app_managed=item.get("AppManaged", False)))
         outputs = None
         output_config = desc.get("ProcessingOutputConfig") or {}

@@ -151,3 +151,30 @@ def test_a_sagemaker_sdk_session_is_used_through_the_methods_it_has(tmp_path, mo
         assert config["label"] == "y" and sent[-1]["job_name"] == "clarify-sdk-session"
     finally:
         server.close()
+
+
+def test_a_job_with_a_feature_store_output_and_a_dataset_definition_is_rebuilt_from_its_description(monkeypatch):
+    from clarify_engine.client import Session
+
+    server = moto_server_url()
+    url = next(server)
+    try:
+        for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_DEFAULT_REGION": "us-west-2"}.items():
+            monkeypatch.setenv(key, value)
+        session = Session(boto_session=boto3.Session(region_name="us-west-2"), default_bucket="rebuild")
+        definition = DatasetDefinition(local_path="/opt/ml/processing/input/q", data_distribution_type="FullyReplicated",
+                                       athena_dataset_definition=AthenaDatasetDefinition(
+                                           catalog="c", database="db", query_string="SELECT 1",
+                                           output_s3_uri="s3://rebuild/athena/", output_format="PARQUET"))
+        Processor(role="arn:aws:iam::123456789012:role/r", image_uri="img", instance_type="ml.m5.large",
+                  sagemaker_session=session).run(
+            inputs=[ProcessingInput(input_name="athena", dataset_definition=definition)],
+            outputs=[ProcessingOutput(output_name="fs", app_managed=True,
+                                      feature_store_output=FeatureStoreOutput(feature_group_name="fg"))],
+            job_name="rebuild-me", wait=False, logs=False)
+        job = ProcessingJob.from_processing_name(session, "rebuild-me")
+        assert job.inputs[0].dataset_definition == definition
+        assert job.outputs[0].feature_store_output == FeatureStoreOutput(feature_group_name="fg")
+    finally:
+        server.close()
