@@ -106,3 +106,20 @@ def test_without_java_or_pyspark_the_message_names_the_package(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == _submit.NO_PYSPARK
     assert "pip install 'clarify-engine[spark]'" in _submit.NO_PYSPARK
+
+
+def test_an_old_java_is_refused_naming_its_version(tmp_path, monkeypatch):
+    java = tmp_path / "bin" / "java"
+    java.parent.mkdir()
+    java.write_text('#!/bin/sh\necho \'openjdk version "11.0.21" 2023-10-17\' >&2\n')
+    java.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    assert _submit.java_major(str(java)) == 11
+    with pytest.raises(RuntimeError) as info:
+        _submit.check_local_spark()
+    assert str(info.value) == (f"local Spark jobs need Java 17 or newer (Spark 4 from the pyspark wheel); {java} is "
+                               "Java 11. Install a newer one, e.g. apt-get install -y default-jre-headless (Debian 12: "
+                               "Java 17), and put it first on PATH or set JAVA_HOME")
+    java.write_text('#!/bin/sh\necho \'java version "1.8.0_392"\' >&2\n')
+    assert _submit.java_major(str(java)) == 8
+    assert _submit.java_major("/nonexistent/java") is None

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,8 @@ from clarify_engine._io import atomic_write
 
 log = logging.getLogger("clarify_engine.client")
 
+#: Spark 4 (the pyspark wheel pinned in the spark extra) runs on Java 17 and newer.
+MIN_JAVA = 17
 CONF_PATHS = ("/opt/ml/processing/input/conf/configuration.json", "/opt/ml/input/data/conf/configuration.json")
 MESSAGE_FILE = "/opt/ml/output/message"
 ENV_CLASSIFICATIONS = ("spark-env", "hadoop-env", "yarn-env", "hive-env")
@@ -84,11 +87,30 @@ def java_path() -> str | None:
     return shutil.which("java")
 
 
+def java_major(java: str) -> int | None:
+    """The major version ``java -version`` reports (``"17.0.15"`` → 17, ``"1.8.0_392"`` → 8), or None."""
+    try:
+        done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', done.stderr + done.stdout)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
 def check_local_spark() -> None:
-    """Refuse a local Spark job early when pyspark or a Java runtime is missing (messages name the fix)."""
+    """Refuse a local Spark job early when pyspark or a Java 17+ runtime is missing (messages name the fix)."""
     spark_submit_path()
-    if java_path() is None:
+    java = java_path()
+    if java is None:
         raise RuntimeError(NO_JAVA)
+    major = java_major(java)
+    if major is not None and major < MIN_JAVA:
+        raise RuntimeError(f"local Spark jobs need Java {MIN_JAVA} or newer (Spark 4 from the pyspark wheel); "
+                           f"{java} is Java {major}. Install a newer one, e.g. apt-get install -y "
+                           "default-jre-headless (Debian 12: Java 17), and put it first on PATH or set JAVA_HOME")
 
 
 def parse_args(argv: list[str]) -> tuple[dict, str, list[str]]:
