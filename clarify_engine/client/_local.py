@@ -60,6 +60,7 @@ from clarify_engine.client._session import (
     contained_path,
     download_prefix,
     s3_error,
+    show_log_line,
     split_s3_uri,
     upload_path,
 )
@@ -294,7 +295,7 @@ class LocalSession:
             finished = local.done.is_set()
             lines = local.log_lines()
             for line in lines[shown:]:
-                print(line, flush=True)
+                show_log_line(line)
             shown = len(lines)
             if finished or not wait:
                 break

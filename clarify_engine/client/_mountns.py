@@ -137,13 +137,14 @@ def private_opt_ml(opt_ml: str) -> None:
 
 
 def _fail(message_file: str | None, reason: str) -> int:
-    print(reason, file=sys.stderr, flush=True)
+    sys.stderr.write(reason + "\n")
+    sys.stderr.flush()
     if message_file:
         try:
             with open(message_file, "w", encoding="utf-8") as fh:
                 fh.write(reason.encode("utf-8")[:1024].decode("utf-8", errors="ignore"))
         except OSError as exc:
-            print(f"(could not write {message_file}: {exc})", file=sys.stderr)
+            sys.stderr.write(f"(could not write {message_file}: {exc})\n")
     return EXIT_REFUSED
 
 

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from clarify_engine.client import _sdk_config
-from clarify_engine.client._session import TERMINAL_STATUSES, check_job_status, upload_path
+from clarify_engine.client._session import TERMINAL_STATUSES, check_job_status, show_log_line, upload_path
 
 log = logging.getLogger("clarify_engine.client")
 
@@ -215,7 +215,7 @@ class Session:
                 page = client.get_log_events(**kwargs)
                 for event in page.get("events", []):
                     host = stream.split("/", 1)[-1].split("-")[0]
-                    print(f"[{host}] {event['message']}" if prefix else event["message"], flush=True)
+                    show_log_line(f"[{host}] {event['message']}" if prefix else event["message"])
                 token = page.get("nextForwardToken")
                 if not page.get("events") or token == tokens.get(stream):
                     tokens[stream] = token

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -39,6 +40,16 @@ class UnexpectedStatusException(ValueError):
         self.allowed_statuses = allowed_statuses
         self.actual_status = actual_status
         super().__init__(message)
+
+
+def show_log_line(line: str) -> None:
+    """Hand one line of a job's log to the user, on stdout, as the SDK's ``logs_for_processing_job`` does.
+
+    The job's own output (not a diagnostic of this library): ``wait(logs=True)`` promises it on
+    the terminal whatever logging is configured, so it is written, not logged.
+    """
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def check_job_status(job_name: str, desc: dict, status_key: str = "ProcessingJobStatus") -> None:
