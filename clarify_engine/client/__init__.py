@@ -29,6 +29,7 @@ from clarify_engine.client._clarify_config import (
 from clarify_engine.client._framework import FrameworkProcessor
 from clarify_engine.client._isolation import IsolationUnavailable
 from clarify_engine.client._local import LocalSession
+from clarify_engine.client._pipeline import PipelineSession
 from clarify_engine.client._processing import (
     NetworkConfig,
     ProcessingInput,
@@ -57,6 +58,7 @@ __all__ = [
     "ModelPredictedLabelConfig",
     "NetworkConfig",
     "PDPConfig",
+    "PipelineSession",
     "ProcessingInput",
     "ProcessingJob",
     "ProcessingOutput",

@@ -30,6 +30,7 @@ from clarify_engine.client._processing import (
     upload,
     upload_string,
 )
+from clarify_engine.client._step_args import runnable_by_pipeline
 
 log = logging.getLogger("clarify_engine.client")
 
@@ -110,6 +111,7 @@ class FrameworkProcessor(ScriptProcessor):
 
         return RunArgs(s3_runproc_sh, inputs=inputs, outputs=outputs, arguments=arguments)
 
+    @runnable_by_pipeline
     def run(self, code, source_dir=None, dependencies=None, git_config=None, inputs=None, outputs=None,
             arguments=None, wait=True, logs=True, job_name=None, experiment_config=None, kms_key=None):
         """Run ``code`` (relative to ``source_dir`` when given) with its bundle and ``requirements.txt``.

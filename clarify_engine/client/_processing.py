@@ -30,6 +30,7 @@ from urllib.request import url2pathname
 
 from clarify_engine.client import _sdk_config
 from clarify_engine.client._api_object import DatasetDefinition, FeatureStoreOutput
+from clarify_engine.client._step_args import runnable_by_pipeline
 
 log = logging.getLogger("clarify_engine.client")
 
@@ -317,6 +318,7 @@ class Processor:
         self._current_job_name: str | None = None
         self.arguments = None
 
+    @runnable_by_pipeline
     def run(self, inputs=None, outputs=None, arguments=None, wait=True, logs=True, job_name=None,
             experiment_config=None, kms_key=None):
         """Start a processing job; wait for it unless ``wait=False``.
@@ -451,6 +453,7 @@ class ScriptProcessor(Processor):
         log.warning("get_run_args is deprecated in the SageMaker SDK; call run() directly.")
         return RunArgs(code=code, inputs=inputs, outputs=outputs, arguments=arguments)
 
+    @runnable_by_pipeline
     def run(self, code, inputs=None, outputs=None, arguments=None, wait=True, logs=True, job_name=None,
             experiment_config=None, kms_key=None):
         """Run ``code`` (an ``s3://`` URI or a local file) as a processing job.

@@ -27,7 +27,7 @@ from tests.helpers import moto_server_url
 PINNED = [
     "AthenaDatasetDefinition", "BiasConfig", "DataConfig", "DatasetDefinition", "DatasetType", "ExplainabilityConfig",
     "FeatureStoreOutput", "FrameworkProcessor", "ImageConfig", "IsolationUnavailable", "LocalSession", "ModelConfig",
-    "ModelPredictedLabelConfig", "NetworkConfig", "PDPConfig", "ProcessingInput", "ProcessingJob", "ProcessingOutput",
+    "ModelPredictedLabelConfig", "NetworkConfig", "PDPConfig", "PipelineSession", "ProcessingInput", "ProcessingJob", "ProcessingOutput",
     "ProcessingOutputHandler", "Processor", "RedshiftDatasetDefinition", "RunArgs", "S3AccessError", "S3Input",
     "SHAPConfig", "SageMakerClarifyProcessor", "ScriptProcessor", "SegmentationConfig", "Session", "TextConfig",
     "UnexpectedStatusException",

@@ -36,6 +36,7 @@ from clarify_engine.client._processing import (
     upload_string,
 )
 from clarify_engine.client._session import default_session
+from clarify_engine.client._step_args import runnable_by_pipeline
 from clarify_engine.client.spark import _images
 
 log = logging.getLogger("clarify_engine.client")
@@ -300,6 +301,7 @@ class PySparkProcessor(_SparkProcessorBase):
         return ScriptProcessor.get_run_args(self, code=submit_app, inputs=extended_inputs, outputs=extended_outputs,
                                             arguments=arguments)
 
+    @runnable_by_pipeline
     def run(self, submit_app, submit_py_files=None, submit_jars=None, submit_files=None, inputs=None, outputs=None,
             arguments=None, wait=True, logs=True, job_name=None, experiment_config=None, configuration=None,
             spark_event_logs_s3_uri=None, kms_key=None):
@@ -349,6 +351,7 @@ class SparkJarProcessor(_SparkProcessorBase):
         return ScriptProcessor.get_run_args(self, code=submit_app, inputs=extended_inputs, outputs=extended_outputs,
                                             arguments=arguments)
 
+    @runnable_by_pipeline
     def run(self, submit_app, submit_class, submit_jars=None, submit_files=None, inputs=None, outputs=None,
             arguments=None, wait=True, logs=True, job_name=None, experiment_config=None, configuration=None,
             spark_event_logs_s3_uri=None, kms_key=None):
