@@ -13,6 +13,7 @@ import csv
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import boto3
@@ -55,12 +56,14 @@ def moto_s3(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
-    s3.create_bucket(Bucket="events")
-    yield s3
+    bucket = f"events-{uuid.uuid4().hex[:8]}"  # moto keeps its state for the whole test process
+    s3.create_bucket(Bucket=bucket)
+    yield s3, bucket
     server.close()
 
 
 def test_pyspark_dataframe_aggregation_with_configuration_and_event_logs(tmp_path, moto_s3):
+    moto_s3, bucket = moto_s3
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(SPARK / "sales.csv", data)
@@ -72,7 +75,7 @@ def test_pyspark_dataframe_aggregation_with_configuration_and_event_logs(tmp_pat
                   configuration=[{"Classification": "spark-defaults", "Properties": {"spark.sql.shuffle.partitions": "3"}},
                                  {"Classification": "spark-env", "Properties": {},
                                   "Configurations": [{"Classification": "export", "Properties": {"AGG_LABEL": "q4"}}]}],
-                  spark_event_logs_s3_uri="s3://events/spark", logs=False)
+                  spark_event_logs_s3_uri=f"s3://{bucket}/spark", logs=False)
     desc = processor.latest_job.describe()
     assert desc["ProcessingJobStatus"] == "Completed", desc.get("FailureReason")
     [part] = list((tmp_path / "out" / "totals").glob("part-*.csv"))
@@ -80,7 +83,7 @@ def test_pyspark_dataframe_aggregation_with_configuration_and_event_logs(tmp_pat
         assert [(r["region"], r["total"]) for r in csv.DictReader(fh)] == [("north", "8"), ("south", "4"), ("west", "1")]
     assert json.loads((tmp_path / "out" / "settings.json").read_text()) == {"shuffle_partitions": "3", "label": "q4"}
     # The Spark event log went to the event-log URI through the Continuous output.
-    keys = [o["Key"] for o in moto_s3.list_objects_v2(Bucket="events").get("Contents", [])]
+    keys = [o["Key"] for o in moto_s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     # Spark 4 writes a rolling log folder (eventlog_v2_<app>/events_<n>_<app>[.zstd]).
     assert keys and all(k.startswith("spark/eventlog_v2_local-") for k in keys)
     assert any(k.split("/")[-1].startswith("events_1_local-") for k in keys)
