@@ -38,6 +38,8 @@ def pipeline_session(monkeypatch):
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
     yield PipelineSession(boto_session=boto_session, default_bucket="sdk-requests-bucket"), boto_session
+    for item in s3.list_objects_v2(Bucket="sdk-requests-bucket").get("Contents", []):
+        s3.delete_object(Bucket="sdk-requests-bucket", Key=item["Key"])
     server.close()
 
 

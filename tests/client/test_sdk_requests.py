@@ -65,6 +65,15 @@ CLASSES = {c.__name__: c for c in (AthenaDatasetDefinition, DatasetDefinition, F
                                    SKLearn, PySparkProcessor, SparkJarProcessor)}
 
 
+def _empty_bucket(s3, bucket: str) -> None:
+    """A bucket with nothing in it (moto keeps its state for the whole test process)."""
+    try:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": CASES["region"]})
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+
+
 @pytest.fixture(scope="module")
 def moto():
     server = moto_server_url()
@@ -78,7 +87,7 @@ def moto():
     boto_session = boto3.Session(region_name=CASES["region"])
     s3 = boto_session.client("s3")
     for bucket in (CASES["bucket"], "user-bucket"):
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": CASES["region"]})
+        _empty_bucket(s3, bucket)
     sent: list = []
     sm = boto_session.client("sagemaker")
     sm.meta.events.register("provide-client-params.sagemaker.CreateProcessingJob",
