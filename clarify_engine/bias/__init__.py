@@ -5,11 +5,13 @@
 """
 
 from clarify_engine.bias._report import POSTTRAINING_METRICS, PRETRAINING_METRICS, FacetSpec, bias_section
+from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.bias._table import CountTable, FacetCounts, count_table
 
 __all__ = [
     "POSTTRAINING_METRICS",
     "PRETRAINING_METRICS",
+    "BiasSpec",
     "CountTable",
     "FacetCounts",
     "FacetSpec",
