@@ -429,6 +429,35 @@ def categorical_hits(series: pd.Series, coded: Coded, values: list, what: str) -
     return np.array([any(_equal(u, v, family) for v in converted) for u in coded.uniques], dtype=bool)
 
 
+def sensitive_groups(series: pd.Series, coded: Coded, values: list | None, what: str) -> list[tuple[str, np.ndarray]]:
+    """The sensitive groups of a categorical facet, as Clarify forms them.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        The facet column.
+    coded : Coded
+        Its :func:`code_column`.
+    values : list or None
+        The sensitive values (one group), or None/empty for one group per distinct value,
+        missing included, in order of first appearance (one-vs-rest).
+    what : str
+        The column, for error messages.
+
+    Returns
+    -------
+    list of (str, numpy.ndarray of bool)
+        Per group its ``value_or_threshold`` and, per facet code (the last slot being the
+        missing-value code -1), whether the code is in the group.
+    """
+    if values:
+        return [(",".join(map(str, values)), np.append(categorical_hits(series, coded, values, what), False))]
+    order = list(coded.uniques)
+    if coded.nan_position is not None:
+        order.insert(coded.nan_position, float("nan"))
+    return [(str(value), np.append(categorical_hits(series, coded, [value], what), False)) for value in order]
+
+
 def rows_of(coded: Coded, hits: np.ndarray) -> np.ndarray:
     """uint8 row mask from per-distinct-value hits."""
     return _kernels._lookup(coded.codes, np.ascontiguousarray(hits, dtype=np.uint8))

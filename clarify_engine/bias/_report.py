@@ -1,8 +1,7 @@
-"""The bias section of analysis.json: typing → count tables → metrics → named result."""
+"""The bias report of a frame: typing → count tables → metrics → a typed :class:`BiasReport`."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,34 +9,16 @@ import pandas as pd
 
 from clarify_engine.bias import _columns as C
 from clarify_engine.bias import _diagnose as W
-from clarify_engine.bias import _metrics as M
+from clarify_engine.bias._evaluate import evaluate
 from clarify_engine.bias._flip import FT, feature_matrix
 from clarify_engine.bias._predicted import labels_from_scores
+from clarify_engine.bias._registry import POST_TRAINING, resolve_methods, stage_metrics
+from clarify_engine.bias._results import BiasReport, FacetEntry, FacetReport
 from clarify_engine.bias._table import count_table
 from clarify_engine.errors import DataError
+from clarify_engine.report._bias_json import bias_json
 
-__all__ = ["FacetSpec", "bias_section", "PRETRAINING_METRICS", "POSTTRAINING_METRICS", "METRICS"]
-
-#: Every metric function by abbreviation (FT takes features, the others a FacetCounts).
-METRICS = {
-    f.__name__: f
-    for f in (
-        M.CDDL, M.CI, M.DPL, M.JS, M.KL, M.KS, M.LP, M.TVD,
-        M.AD, M.CDDPL, M.DAR, M.DCA, M.DCR, M.DI, M.DPPL, M.DRR, FT, M.GE, M.RD, M.SD, M.TE,
-    )
-}  # fmt: skip
-
-#: Metrics computed by ``methods="all"`` before training, sorted by name.
-PRETRAINING_METRICS = ("CDDL", "CI", "DPL", "JS", "KL", "KS", "LP", "TVD")
-#: Metrics computed by ``methods="all"`` after training, sorted by name.
-POSTTRAINING_METRICS = ("AD", "CDDPL", "DAR", "DCA", "DCR", "DI", "DPPL", "DRR", "FT", "GE", "RD", "SD", "TE")
-
-_STAGES = {"pre_training": PRETRAINING_METRICS, "post_training": POSTTRAINING_METRICS}
-
-
-def description(name: str) -> str:
-    """Clarify's description of metric ``name``: the first line of its docstring."""
-    return METRICS[name].__doc__.strip().splitlines()[0]
+__all__ = ["FacetSpec", "bias_report", "bias_section"]
 
 
 @dataclass(frozen=True)
@@ -58,44 +39,13 @@ class FacetSpec:
     values: list | None = field(default=None)
 
 
-def _select_methods(stage: str, methods) -> tuple[str, ...]:
-    if stage not in _STAGES:
-        raise ValueError(f"stage must be 'pre_training' or 'post_training'; found {stage!r}")
-    allowed = _STAGES[stage]
-    if methods == "all" or methods == ["all"]:
-        return allowed
-    if isinstance(methods, str) or not all(isinstance(m, str) for m in methods):
-        raise ValueError(f"methods must be 'all' or a list of metric names; found {methods!r}")
-    unknown = sorted(set(methods) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown {stage} metric(s) {unknown}; expected names from {list(allowed)}")
-    return tuple(sorted(set(methods)))
-
-
-def _value(v: float):
-    if v == math.inf:
-        return "Infinity"
-    if v == -math.inf:
-        return "-Infinity"
-    return float(v)
-
-
-def _entry(name: str, compute) -> dict:
-    """One metric result, or an error entry when it cannot be computed (Clarify's MetricError)."""
-    try:
-        value = compute()
-    except Exception as exc:  # noqa: BLE001 - every metric failure is reported, not raised
-        return {"name": name, "description": description(name), "value": None, "error": str(exc)}
-    return {"name": name, "description": description(name), "value": _value(value)}
-
-
 def _require_column(frame: pd.DataFrame, column: str, role: str) -> pd.Series:
     if column not in frame.columns:
         raise DataError(f"{role} column {column!r} is not in the dataset; columns are {list(frame.columns)}")
     return frame[column]
 
 
-def bias_section(
+def bias_report(
     frame: pd.DataFrame,
     *,
     label: str,
@@ -107,8 +57,8 @@ def bias_section(
     group_variable: str | None = None,
     column_typing: str = C.CLARIFY_TYPING,
     probability_threshold: float | None = None,
-) -> dict:
-    """Pre- or post-training bias metrics of every facet, as analysis.json's BiasSection.
+) -> BiasReport:
+    """Pre- or post-training bias metrics of every facet of a frame, as a typed report.
 
     Parameters
     ----------
@@ -140,11 +90,10 @@ def bias_section(
 
     Returns
     -------
-    dict
-        ``{"label", "facets": {name: [{"value_or_threshold", "metrics"}]},
-        "label_value_or_threshold"}``; metrics sorted by name, each ``{"name", "description",
-        "value"}`` or, when it cannot be computed, with ``"value": None`` and ``"error"``.
-        ±inf are the strings ``"Infinity"`` / ``"-Infinity"``.
+    BiasReport
+        Per facet, per facet value or threshold, the metrics in catalogue order (sorted by
+        name), each a value or Clarify's error message. ``report.to_clarify_dict()`` is
+        analysis.json's section (:func:`bias_section`).
 
     Raises
     ------
@@ -153,7 +102,8 @@ def bias_section(
         differently from the label, no predicted positive, a continuous facet without a
         threshold, values that cannot be converted to the column's type.
     ValueError
-        For an unknown stage or metric name, or column typing.
+        For an unknown stage, metric name or column typing (the config rejects them
+        before; a Python caller gets the message naming the argument and the choices).
 
     Notes
     -----
@@ -162,8 +112,8 @@ def bias_section(
     through :func:`clarify_engine._warnings.warn` (``bias/_diagnose.py``).
     """
     # validate
-    names = _select_methods(stage, methods)
-    post = stage == "post_training"
+    names = resolve_methods(methods, stage_metrics(stage), kind=stage)
+    post = stage == POST_TRAINING
     if post and predicted_label is None:
         raise DataError("post-training bias metrics need a predicted label column; predicted_label is None")
     label_series = _require_column(frame, label, "label")
@@ -198,16 +148,34 @@ def bias_section(
         n_group = len(coded.uniques) + 1  # last slot: missing group value (code -1)
         group_codes = coded.codes
 
-    result: dict = {"label": label, "facets": {}, "label_value_or_threshold": label_bin.text}
+    entries: dict[str, list[FacetEntry]] = {}  # a facet configured twice: one report, both entries
     for spec in facets:
         rows = (frame, label_bin.positive, pred_pos, group_codes)
         if column_typing == C.INTENT_TYPING:
             rows = _facet_rows(rows, spec.name, stage)
         sub, label_pos, sub_pred, sub_groups = rows
-        entries = _facet_entries(sub, spec, names, label_pos, sub_pred, sub_groups, n_group,
-                                 drop=[label, predicted_label], typing=column_typing)
-        result["facets"].setdefault(spec.name, []).extend(entries)
-    return result
+        entries.setdefault(spec.name, []).extend(
+            _facet_entries(sub, spec, names, label_pos, sub_pred, sub_groups, n_group,
+                           drop=[label, predicted_label], typing=column_typing))
+    return BiasReport(stage, label, label_bin.text,
+                      tuple(FacetReport(name, tuple(found)) for name, found in entries.items()))
+
+
+def bias_section(frame: pd.DataFrame, **kwargs) -> dict:
+    """analysis.json's bias section of a frame: :func:`bias_report` rendered by
+    :func:`clarify_engine.report._bias_json.bias_json`.
+
+    Takes the keyword arguments of :func:`bias_report` and raises what it raises.
+
+    Returns
+    -------
+    dict
+        ``{"label", "facets": {name: [{"value_or_threshold", "metrics"}]},
+        "label_value_or_threshold"}``; metrics sorted by name, each ``{"name", "description",
+        "value"}`` or, when it cannot be computed, with ``"value": None`` and ``"error"``.
+        ±inf are the strings ``"Infinity"`` / ``"-Infinity"``.
+    """
+    return bias_json(bias_report(frame, **kwargs))
 
 
 def _drop_missing(frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
@@ -239,7 +207,7 @@ def _diagnose_label(series: pd.Series, values: list, label_bin, typing: str) -> 
     W.check_label(str(series.name), label_bin.positive, label_bin.text, where)
 
 
-def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group, drop, typing) -> list[dict]:
+def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group, drop, typing) -> list[FacetEntry]:
     """Report entries of one facet: one per value list / threshold, or one per distinct value."""
     series = frame[spec.name]
     if typing == C.INTENT_TYPING:
@@ -270,18 +238,10 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
         coded = coded or C.code_column(series)
         n_codes = len(coded.uniques) + 1  # last slot: missing facet value (code -1)
         row_codes = coded.codes
+        entries = C.sensitive_groups(series, coded, values, what)
         if values:
-            hits = C.categorical_hits(series, coded, values, what)
             W.warn_absent(W.absent_values(series, coded, values), values, coded, where, "value_or_threshold")
             W.check_missing_facet(series, values, typing, where)
-            entries.append((",".join(map(str, values)), np.append(hits, False)))
-        else:
-            order = list(coded.uniques)
-            if coded.nan_position is not None:
-                order.insert(coded.nan_position, float("nan"))
-            for value in order:
-                hits = C.categorical_hits(series, coded, [value], what)
-                entries.append((str(value), np.append(hits, False)))
     table = count_table(row_codes, n_codes, label_pos, pred_pos, group_codes, n_group, check=False)
 
     features = _Features(frame, [spec.name, *[c for c in drop if c is not None]])
@@ -289,14 +249,10 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
     for text, sensitive_codes in entries:
         counts = table.collapse(sensitive_codes)
         W.check_facet_entry(spec.name, text, counts.n_d, counts.n_a, where)
-        metrics = []
-        for name in names:
-            if name == "FT":
-                compute = lambda s=sensitive_codes: FT(features.matrix, s[row_codes], pred_pos.astype(bool))  # noqa: E731
-            else:
-                compute = lambda f=METRICS[name]: f(counts)  # noqa: E731
-            metrics.append(_entry(name, compute))
-        out.append({"value_or_threshold": text, "metrics": metrics})
+        flip_test = None
+        if pred_pos is not None:
+            flip_test = lambda s=sensitive_codes: FT(features.matrix, s[row_codes], pred_pos.astype(bool))  # noqa: E731
+        out.append(FacetEntry(text, evaluate(names, counts, flip_test)))
     return out
 
 
