@@ -5,8 +5,9 @@
 * the metric functions ``CI``, ``DPL``, ... ``TE`` (of a :class:`FacetCounts`) and ``FT``;
 * :func:`bias_metrics`: labels, predictions and a facet mask or facet values → metrics, the
   way fairlearn users call them;
-* :func:`bias_report`: a frame and Clarify's settings → a typed :class:`BiasReport`, whose
-  ``to_clarify_dict()`` is analysis.json's section (:func:`bias_section` returns that dict);
+* :func:`bias_report`: a frame and a resolved :class:`BiasSpec` → a typed
+  :class:`BiasReport`, whose ``to_clarify_dict()`` is analysis.json's section
+  (:func:`bias_section` takes the spec's keyword arguments and returns that dict);
 * :func:`count_table`, :class:`CountTable`, :class:`FacetCounts`: the mergeable counts the
   metrics read;
 * :class:`MetricError`: a metric that cannot be computed (in the :class:`ClarifyError` tree).
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
         AD, CDDL, CDDPL, CI, DAR, DCA, DCR, DI, DPL, DPPL, DRR, GE, JS, KL, KS, LP, RD, SD, TE, TVD,
     )  # fmt: skip
     from clarify_engine.bias._registry import METRICS, POSTTRAINING_METRICS, PRETRAINING_METRICS, Metric
-    from clarify_engine.bias._report import FacetSpec, bias_report, bias_section
+    from clarify_engine.bias._report import bias_report, bias_section
     from clarify_engine.bias._results import BiasReport, FacetEntry, FacetReport, MetricResult
+    from clarify_engine.bias._spec import BiasSpec, FacetSpec
     from clarify_engine.bias._table import CountTable, FacetCounts, count_table
     from clarify_engine.errors import MetricError
 
@@ -46,7 +48,8 @@ _LAZY = {
     "PRETRAINING_METRICS": "clarify_engine.bias._registry",
     "POSTTRAINING_METRICS": "clarify_engine.bias._registry",
     "bias_metrics": "clarify_engine.bias._arrays",
-    "FacetSpec": "clarify_engine.bias._report",
+    "BiasSpec": "clarify_engine.bias._spec",
+    "FacetSpec": "clarify_engine.bias._spec",
     "bias_report": "clarify_engine.bias._report",
     "bias_section": "clarify_engine.bias._report",
     "BiasReport": "clarify_engine.bias._results",

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine.bias import _kernels
+from clarify_engine.bias._spec import CLARIFY_TYPING, INTENT_TYPING, TYPINGS  # noqa: F401 - re-exported
 from clarify_engine.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -35,10 +36,6 @@ logger = logging.getLogger(__name__)
 CATEGORICAL = "categorical"
 CONTINUOUS = "continuous"
 
-#: ``column_typing`` values: smclarify's dtype-driven typing, or typing by the user's intent.
-CLARIFY_TYPING = "clarify"
-INTENT_TYPING = "intent"
-TYPINGS = (CLARIFY_TYPING, INTENT_TYPING)
 
 #: Integer columns with at least this fraction of distinct values are continuous.
 UNIQUENESS_THRESHOLD = 0.05

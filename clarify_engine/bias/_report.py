@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,31 +12,13 @@ from clarify_engine.bias import _diagnose as W
 from clarify_engine.bias._evaluate import evaluate
 from clarify_engine.bias._flip import FT, feature_matrix
 from clarify_engine.bias._predicted import labels_from_scores
-from clarify_engine.bias._registry import POST_TRAINING, resolve_methods, stage_metrics
 from clarify_engine.bias._results import BiasReport, FacetEntry, FacetReport
+from clarify_engine.bias._spec import BiasSpec, FacetSpec
 from clarify_engine.bias._table import count_table
 from clarify_engine.errors import DataError
 from clarify_engine.report._bias_json import bias_json
 
-__all__ = ["FacetSpec", "bias_report", "bias_section"]
-
-
-@dataclass(frozen=True)
-class FacetSpec:
-    """One sensitive attribute: a column and, optionally, its sensitive values or threshold.
-
-    Parameters
-    ----------
-    name : str
-        Facet column name.
-    values : list or None
-        ``value_or_threshold``: sensitive values of a categorical facet, or a single exclusive
-        lower bound of a continuous one. None (or empty) on a categorical facet → one entry per
-        distinct value (one-vs-rest).
-    """
-
-    name: str
-    values: list | None = field(default=None)
+__all__ = ["BiasSpec", "FacetSpec", "bias_report", "bias_section"]
 
 
 def _require_column(frame: pd.DataFrame, column: str, role: str) -> pd.Series:
@@ -45,19 +27,7 @@ def _require_column(frame: pd.DataFrame, column: str, role: str) -> pd.Series:
     return frame[column]
 
 
-def bias_report(
-    frame: pd.DataFrame,
-    *,
-    label: str,
-    label_values: list,
-    facets: list[FacetSpec],
-    stage: str,
-    methods: str | list[str] = "all",
-    predicted_label: str | None = None,
-    group_variable: str | None = None,
-    column_typing: str = C.CLARIFY_TYPING,
-    probability_threshold: float | None = None,
-) -> BiasReport:
+def bias_report(frame: pd.DataFrame, spec: BiasSpec) -> BiasReport:
     """Pre- or post-training bias metrics of every facet of a frame, as a typed report.
 
     Parameters
@@ -65,28 +35,15 @@ def bias_report(
     frame : pandas.DataFrame, shape (n_rows, n_columns)
         Label, facet, predicted-label and group-variable columns, plus the feature columns
         FT uses (FT reads every column except the facet, label and predicted label).
-    label : str
-        Label column.
-    label_values : list
-        ``label_values_or_threshold``: positive label values, or ``[threshold]``.
-    facets : list of FacetSpec
-    stage : {"pre_training", "post_training"}
-    methods : "all" or list of str
-        Metric abbreviations.
-    predicted_label : str, optional
-        Predicted-label column (required after training).
-    group_variable : str, optional
-        Group column for CDDL / CDDPL.
-    column_typing : {"clarify", "intent"}
-        How facet, label and predicted-label columns are typed: smclarify's rules, or by the
-        user's intent (:func:`~clarify_engine.bias._columns.intent_kind`; rows with a missing
-        label or predicted label, and per facet rows with a missing facet cell, are excluded
-        and counted in a warning).
-    probability_threshold : float, optional
-        When given, a predicted-label column of scores in [0, 1] is turned into 0/1 labels
-        (score above it → 1) first; pass the config's ``probability_threshold`` when it is set
-        and the predicted labels come with the data. Without it, scores are typed as smclarify
-        types them (a float column is continuous).
+    spec : BiasSpec
+        The stage, columns, label values, facets and metric names
+        (:meth:`BiasSpec.resolve` builds one from :func:`bias_section`'s arguments). With
+        ``column_typing="intent"`` (:func:`~clarify_engine.bias._columns.intent_kind`) rows
+        with a missing label or predicted label, and per facet rows with a missing facet
+        cell, are excluded and counted in a warning. A ``probability_threshold`` turns a
+        predicted-label column of scores in [0, 1] into 0/1 labels (score above it → 1)
+        first; without it, scores are typed as smclarify types them (a float column is
+        continuous).
 
     Returns
     -------
@@ -101,9 +58,6 @@ def bias_report(
         For what fails the whole report in Clarify: missing columns, a predicted label typed
         differently from the label, no predicted positive, a continuous facet without a
         threshold, values that cannot be converted to the column's type.
-    ValueError
-        For an unknown stage, metric name or column typing (the config rejects them
-        before; a Python caller gets the message naming the argument and the choices).
 
     Notes
     -----
@@ -111,19 +65,16 @@ def bias_report(
     threshold, empty groups, values that occur in no row, no positive label) are reported
     through :func:`clarify_engine._warnings.warn` (``bias/_diagnose.py``).
     """
-    # validate
-    names = resolve_methods(methods, stage_metrics(stage), kind=stage)
-    post = stage == POST_TRAINING
+    # validate (stage, metric names and typing are checked by BiasSpec.resolve / the config)
+    label, stage, column_typing = spec.label, spec.stage, spec.column_typing
+    post, predicted_label = spec.post_training, spec.predicted_label
     if post and predicted_label is None:
         raise DataError("post-training bias metrics need a predicted label column; predicted_label is None")
     label_series = _require_column(frame, label, "label")
-    for spec in facets:
-        _require_column(frame, spec.name, "facet")
-    if group_variable is not None:
-        _require_column(frame, group_variable, "group variable")
-
-    if column_typing not in C.TYPINGS:
-        raise ValueError(f"column_typing must be one of {C.TYPINGS}; found {column_typing!r}")
+    for facet in spec.facets:
+        _require_column(frame, facet.name, "facet")
+    if spec.group_variable is not None:
+        _require_column(frame, spec.group_variable, "group variable")
     if post:
         _require_column(frame, predicted_label, "predicted label")
     if column_typing == C.INTENT_TYPING:
@@ -131,7 +82,7 @@ def bias_report(
         label_series = C.as_written(frame[label])
 
     # normalise: binarise the label, predicted label and group once for all facets
-    label_values = list(label_values)
+    label_values = list(spec.label_values)
     label_bin = C.binarise_label(label_series, label_values, column_typing)
     _diagnose_label(label_series, label_values, label_bin, column_typing)
     pred_pos = None
@@ -139,33 +90,40 @@ def bias_report(
         pred_series = frame[predicted_label]
         if column_typing == C.INTENT_TYPING:
             pred_series = C.as_written(pred_series)
-        if probability_threshold is not None:
-            pred_series = labels_from_scores(pred_series, label_bin.kind, label_values, probability_threshold)
+        if spec.probability_threshold is not None:
+            pred_series = labels_from_scores(pred_series, label_bin.kind, label_values, spec.probability_threshold)
         pred_pos = C.binarise_predicted(pred_series, label_bin, label_values, column_typing, label_series)
     group_codes = n_group = None
-    if group_variable is not None and len(frame):
-        coded = C.code_column(frame[group_variable])
+    if spec.group_variable is not None and len(frame):
+        coded = C.code_column(frame[spec.group_variable])
         n_group = len(coded.uniques) + 1  # last slot: missing group value (code -1)
         group_codes = coded.codes
 
     entries: dict[str, list[FacetEntry]] = {}  # a facet configured twice: one report, both entries
-    for spec in facets:
+    for facet in spec.facets:
         rows = (frame, label_bin.positive, pred_pos, group_codes)
         if column_typing == C.INTENT_TYPING:
-            rows = _facet_rows(rows, spec.name, stage)
+            rows = _facet_rows(rows, facet.name, stage)
         sub, label_pos, sub_pred, sub_groups = rows
-        entries.setdefault(spec.name, []).extend(
-            _facet_entries(sub, spec, names, label_pos, sub_pred, sub_groups, n_group,
+        entries.setdefault(facet.name, []).extend(
+            _facet_entries(sub, facet, spec.methods, label_pos, sub_pred, sub_groups, n_group,
                            drop=[label, predicted_label], typing=column_typing))
     return BiasReport(stage, label, label_bin.text,
                       tuple(FacetReport(name, tuple(found)) for name, found in entries.items()))
 
 
-def bias_section(frame: pd.DataFrame, **kwargs) -> dict:
+def bias_section(frame: pd.DataFrame, **kwargs: Any) -> dict:
     """analysis.json's bias section of a frame: :func:`bias_report` rendered by
     :func:`clarify_engine.report._bias_json.bias_json`.
 
-    Takes the keyword arguments of :func:`bias_report` and raises what it raises.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        As for :func:`bias_report`.
+    **kwargs
+        The keyword arguments of :meth:`BiasSpec.resolve`: ``label``, ``label_values``,
+        ``facets``, ``stage``, ``methods="all"``, ``predicted_label``, ``group_variable``,
+        ``column_typing="clarify"``, ``probability_threshold``.
 
     Returns
     -------
@@ -174,8 +132,13 @@ def bias_section(frame: pd.DataFrame, **kwargs) -> dict:
         "label_value_or_threshold"}``; metrics sorted by name, each ``{"name", "description",
         "value"}`` or, when it cannot be computed, with ``"value": None`` and ``"error"``.
         ±inf are the strings ``"Infinity"`` / ``"-Infinity"``.
+
+    Raises
+    ------
+    DataError, ValueError
+        As :func:`bias_report` and :meth:`BiasSpec.resolve`.
     """
-    return bias_json(bias_report(frame, **kwargs))
+    return bias_json(bias_report(frame, BiasSpec.resolve(**kwargs)))
 
 
 def _drop_missing(frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clarify_engine.bias import FacetSpec, MetricError, bias_metrics, bias_report
+from clarify_engine.bias import BiasSpec, FacetSpec, MetricError, bias_metrics, bias_report
 from clarify_engine.bias._registry import METRICS, POSTTRAINING_METRICS, PRETRAINING_METRICS
 
 # 8 rows; d = the first four.
@@ -113,8 +113,9 @@ def test_equals_the_frame_level_path(seed):
     })
     for values in (None, ["M", "X"]):
         for stage in ("pre_training", "post_training"):
-            report = bias_report(frame, label="y", label_values=[1], facets=[FacetSpec("sex", values)],
-                                 stage=stage, predicted_label="p", group_variable="g")
+            spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("sex", values)], stage=stage,
+                                    predicted_label="p", group_variable="g")
+            report = bias_report(frame, spec)
             want = report.facet("sex")
             got = bias_metrics(frame.y, frame.p, sensitive=frame.sex, sensitive_values=values, group=frame.g,
                                features=frame[["g", "x1", "x2"]],  # FT's columns in the frame path

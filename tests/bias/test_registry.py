@@ -21,7 +21,7 @@ from clarify_engine.errors import ClarifyError, MetricError
 
 def test_bias_package_exports():
     assert bias.__all__ == [
-        "AD", "BiasReport", "CDDL", "CDDPL", "CI", "CountTable", "DAR", "DCA", "DCR", "DI", "DPL", "DPPL", "DRR",
+        "AD", "BiasReport", "BiasSpec", "CDDL", "CDDPL", "CI", "CountTable", "DAR", "DCA", "DCR", "DI", "DPL", "DPPL", "DRR",
         "FT", "FacetCounts", "FacetEntry", "FacetReport", "FacetSpec", "GE", "JS", "KL", "KS", "LP", "METRICS",
         "Metric", "MetricError", "MetricResult", "POSTTRAINING_METRICS", "PRETRAINING_METRICS", "RD", "SD", "TE",
         "TVD", "bias_metrics", "bias_report", "bias_section", "count_table",

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from clarify_engine.bias import BiasReport, FacetEntry, FacetReport, FacetSpec, MetricError, MetricResult
-from clarify_engine.bias import bias_report, bias_section
+from clarify_engine.bias import BiasSpec, bias_report, bias_section
 from clarify_engine.report._bias_json import bias_json
 
 
@@ -25,7 +25,7 @@ KW = dict(label="y", label_values=[1], stage="post_training", predicted_label="p
 
 def test_report_is_typed_and_renders_to_bias_section():
     df = frame()
-    report = bias_report(df, facets=[FacetSpec("sex", ["F"]), FacetSpec("sex", None)], **KW)
+    report = bias_report(df, BiasSpec.resolve(facets=[FacetSpec("sex", ["F"]), FacetSpec("sex", None)], **KW))
     assert isinstance(report, BiasReport)
     assert (report.stage, report.label, report.label_value_or_threshold) == ("post_training", "y", "1")
     # a facet configured twice: one report holding the entries of both, in order
@@ -41,7 +41,7 @@ def test_report_is_typed_and_renders_to_bias_section():
 
 
 def test_lookups_name_what_exists():
-    report = bias_report(frame(), facets=[FacetSpec("sex", None)], **KW)
+    report = bias_report(frame(), BiasSpec.resolve(facets=[FacetSpec("sex", None)], **KW))
     with pytest.raises(KeyError, match=r"no facet 'age' in the bias report; facets are \['sex'\]"):
         report.facet("age")
     sex = report.facet("sex")
