@@ -28,14 +28,14 @@ class FacetSpec:
     ----------
     name : str
         Facet column name.
-    values : list or None
+    values : sequence or None
         ``value_or_threshold``: sensitive values of a categorical facet, or a single exclusive
         lower bound of a continuous one. None (or empty) on a categorical facet → one entry per
-        distinct value (one-vs-rest).
+        distinct value (one-vs-rest). :meth:`BiasSpec.resolve` stores them as a tuple.
     """
 
     name: str
-    values: list | None = field(default=None)
+    values: Sequence | None = field(default=None)
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class BiasSpec:
     label_values : tuple
         ``label_values_or_threshold``: positive label values, or ``(threshold,)``.
     facets : tuple of FacetSpec
+        Their values as tuples, so that a spec is hashable.
     methods : tuple of str
         Metric names of the stage, in catalogue order.
     predicted_label : str or None
@@ -101,7 +102,8 @@ class BiasSpec:
         names = resolve_methods(methods, stage_metrics(stage), kind=stage)
         if column_typing not in TYPINGS:
             raise ValueError(f"column_typing must be one of {TYPINGS}; found {column_typing!r}")
-        return cls(stage, label, tuple(label_values), tuple(facets), names, predicted_label, group_variable,
+        facets = tuple(FacetSpec(f.name, None if f.values is None else tuple(f.values)) for f in facets)
+        return cls(stage, label, tuple(label_values), facets, names, predicted_label, group_variable,
                    column_typing, probability_threshold)
 
     @property

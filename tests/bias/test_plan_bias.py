@@ -36,9 +36,10 @@ def test_specs_hold_resolved_values():
     specs = plan_bias(cfg, load_dataset(cfg, frame()))
     assert list(specs) == ["pre_training_bias", "post_training_bias"]
     pre, post = specs["pre_training_bias"], specs["post_training_bias"]
-    assert pre == BiasSpec("pre_training", "Target", (1,), (FacetSpec("Sex", ["F"]), FacetSpec("Age", [40])),
+    assert pre == BiasSpec("pre_training", "Target", (1,), (FacetSpec("Sex", ("F",)), FacetSpec("Age", (40,))),
                            ("CDDL", "CI", "DPL", "JS", "KL", "KS", "LP", "TVD"), None, "Group", "intent", 0.7)
     assert post.methods == ("AD", "DI") and post.predicted_label == "Pred" and post.stage == "post_training"
+    assert len({pre, post, pre}) == 2  # frozen and hashable
 
 
 def test_predictions_from_the_model_leave_the_column_to_the_job():
