@@ -126,3 +126,16 @@ def test_needs_are_honest(data):
         for need, table in variants.items():
             if need not in metric.needs:
                 assert _outcome(name, table, sensitive) == _outcome(name, base, sensitive), (name, need)
+
+
+def test_evaluate_turns_failures_into_entries_and_needs_ft_rows():
+    from clarify_engine.bias._evaluate import evaluate
+
+    counts = count_table(np.array([0, 0, 1]), 2, np.array([1, 0, 1], bool), np.array([1, 0, 0], bool)).collapse(
+        np.array([False, True]))
+    results = evaluate(["CI", "DPPL", "FT"], counts, flip_test=lambda: 0.5)
+    assert [(r.name, r.value, r.error) for r in results] == [("CI", 1 / 3, None), ("DPPL", 0.5, None), ("FT", 0.5, None)]
+    (failed,) = evaluate(["FT"], counts, flip_test=lambda: bias.FT(np.zeros((3, 1)), np.zeros(3, bool), np.zeros(3, bool)))
+    assert (failed.value, failed.error, failed.ok) == (None, "Facet set is empty", False)
+    with pytest.raises(ValueError, match="^FT needs the feature rows; pass flip_test$"):
+        evaluate(["FT"], counts)
