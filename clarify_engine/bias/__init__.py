@@ -63,7 +63,12 @@ _LAZY = {
     "MetricError": "clarify_engine.errors",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "AD", "BiasReport", "BiasSpec", "CDDL", "CDDPL", "CI", "CountTable", "DAR", "DCA", "DCR", "DI", "DPL", "DPPL",
+    "DRR", "FT", "FacetCounts", "FacetEntry", "FacetReport", "FacetSpec", "GE", "JS", "KL", "KS", "LP", "METRICS",
+    "Metric", "MetricError", "MetricResult", "POSTTRAINING_METRICS", "PRETRAINING_METRICS", "RD", "SD", "TE",
+    "TVD", "bias_metrics", "bias_report", "bias_section", "count_table",
+]  # fmt: skip
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

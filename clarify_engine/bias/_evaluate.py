@@ -6,6 +6,7 @@ array-level call (:func:`clarify_engine.bias.bias_metrics`).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, Sequence
 
 from clarify_engine.bias._registry import METRICS
@@ -48,11 +49,12 @@ def evaluate(names: Sequence[str], counts: FacetCounts,
     out = []
     for name in names:
         metric = METRICS[name]
+        compute: Callable[[], float]
         if metric.needs_features:
             if flip_test is None:
                 raise ValueError(f"{name} needs the feature rows; pass flip_test")
             compute = flip_test
         else:
-            compute = lambda fn=metric.fn: fn(counts)  # noqa: E731
+            compute = partial(metric.fn, counts)
         out.append(_result(name, compute))
     return tuple(out)

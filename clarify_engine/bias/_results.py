@@ -25,7 +25,7 @@ class MetricResult:
     description : str
         Clarify's description string.
     value : float or None
-        The value (may be ±inf); None when ``error`` is set.
+        The value (may be ±inf); None exactly when ``error`` is set.
     error : str or None
         Clarify's message when the metric cannot be computed (an empty group, ...).
     """
@@ -69,7 +69,7 @@ class FacetEntry:
         """
         for metric in self.metrics:
             if metric.name == name:
-                if metric.error is not None:
+                if metric.value is None:
                     raise MetricError(f"{name} of {self.value_or_threshold!r}: {metric.error}")
                 return metric.value
         raise KeyError(f"metric {name!r} was not computed for {self.value_or_threshold!r}; "

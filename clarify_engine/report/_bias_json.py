@@ -31,7 +31,7 @@ def _number(value: float) -> float | str:
 
 
 def _metric(m: MetricResult) -> dict:
-    if m.error is not None:
+    if m.value is None:  # the metric could not be computed: Clarify's message
         return {"name": m.name, "description": m.description, "value": None, "error": m.error}
     return {"name": m.name, "description": m.description, "value": _number(m.value)}
 

@@ -121,7 +121,7 @@ def test_equals_the_frame_level_path(seed):
                                features=frame[["g", "x1", "x2"]],  # FT's columns in the frame path
                                metrics=[m.name for m in want.entries[0].metrics])
             assert [e.value_or_threshold for e in got.entries] == [e.value_or_threshold for e in want.entries]
-            for g, w in zip(got.entries, want.entries):
+            for g, w in zip(got.entries, want.entries, strict=True):
                 assert g.metrics == w.metrics
 
 

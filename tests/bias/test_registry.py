@@ -26,6 +26,7 @@ def test_bias_package_exports():
         "Metric", "MetricError", "MetricResult", "POSTTRAINING_METRICS", "PRETRAINING_METRICS", "RD", "SD", "TE",
         "TVD", "bias_metrics", "bias_report", "bias_section", "count_table",
     ]  # fmt: skip
+    assert set(bias.__all__) == set(bias._LAZY)  # every export is imported on first use
     for name in bias.__all__:
         assert getattr(bias, name) is not None
     with pytest.raises(AttributeError, match="has no attribute 'MetricFailure'"):
