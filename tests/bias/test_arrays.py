@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from clarify_engine.bias import BiasSpec, FacetSpec, MetricError, bias_metrics, bias_report
 from clarify_engine.bias._registry import METRICS, POSTTRAINING_METRICS, PRETRAINING_METRICS
@@ -128,3 +130,26 @@ def test_equals_the_frame_level_path(seed):
 def test_features_frame_with_text_gives_clarify_ft_error():
     r = bias_metrics(Y, P, sensitive=D, features=pd.DataFrame({"t": list("abcdefgh")}), metrics=["FT"])
     assert r.entry().errors() == {"FT": "FlipTest does not support non-numeric columns"}
+
+
+small_frames = st.integers(1, 25).flatmap(lambda n: st.tuples(
+    st.lists(st.sampled_from(["yes", "no"]), min_size=n, max_size=n),
+    st.lists(st.sampled_from(["yes", "no"]), min_size=n, max_size=n),
+    st.lists(st.sampled_from(["F", "M", "X"]), min_size=n, max_size=n),
+    st.lists(st.integers(0, 2), min_size=n, max_size=n),
+    st.lists(st.floats(-5, 5, allow_nan=False), min_size=n, max_size=n)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_frames)
+def test_equals_the_frame_level_path_on_small_and_degenerate_data(data):
+    """Empty groups, one-row facets, all-negative labels: both paths give the same values and errors."""
+    y, p, sex, g, x = data
+    assume("yes" in p)  # the frame path fails the whole post-training report without a predicted positive
+    frame = pd.DataFrame({"y": y, "p": p, "sex": sex, "g": g, "x": x})
+    spec = BiasSpec.resolve(label="y", label_values=["yes"], facets=[FacetSpec("sex", None)], stage="post_training",
+                            predicted_label="p", group_variable="g")
+    want = bias_report(frame, spec).facet("sex")
+    got = bias_metrics(y, p, sensitive=sex, positive_label="yes", group=g, features=frame[["g", "x"]],
+                       metrics=spec.methods)
+    assert got.entries == want.entries
