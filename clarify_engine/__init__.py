@@ -11,8 +11,7 @@ imported when ``analyze``, ``validate`` with data, or the result types are first
 
 from __future__ import annotations
 
-import importlib
-
+from clarify_engine._lazy import lazy_exports
 from clarify_engine._version import __version__
 from clarify_engine.errors import ClarifyError, ConfigError, DataError, ModelError, NotSupportedError, PartialFailure
 
@@ -55,14 +54,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'clarify_engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -193,24 +193,22 @@ def _check_model(job: Any, features: list[str], model: Any) -> str:
 
 
 def _check_bias(job: Any, dataset: Any) -> None:
-    """``bias_section``'s own checks, called as the job calls it, with one cheap metric.
+    """``bias_report``'s own checks, called as the job calls it, with one cheap metric.
 
     The label is binarised, each facet typed (a continuous facet needs a threshold) and its
     values matched, predicted labels given in the data binarised like the label: the
-    DataErrors ``bias_section`` raises before counting are those ``analyze`` would raise. One
+    DataErrors ``bias_report`` raises before counting are those ``analyze`` would raise. One
     metric (CI; DPPL after training) is computed to get there: one pass over the rows.
     Predicted labels that come from the model are checked once the model has answered.
     """
-    from clarify_engine.bias import bias_section
+    import dataclasses
+
+    from clarify_engine.bias import bias_report
 
     for spec in job.bias:
-        if spec.stage == "post_training" and spec.predicted_label is None:
+        if spec.post_training and spec.predicted_label is None:
             continue
-        bias_section(dataset.frame, label=spec.label, label_values=list(spec.label_values),
-                     facets=list(spec.facets), stage=spec.stage,
-                     methods=["CI"] if spec.stage == "pre_training" else ["DPPL"],
-                     predicted_label=spec.predicted_label, group_variable=spec.group_variable,
-                     column_typing=spec.column_typing, probability_threshold=spec.probability_threshold)
+        bias_report(dataset.frame, dataclasses.replace(spec, methods=("DPPL",) if spec.post_training else ("CI",)))
 
 
 def _check_explanations(job: Any, dataset: Any, base_dir: Path | None) -> list[str]:

@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from clarify_engine._methods import split
-from clarify_engine.bias import FacetSpec
 from clarify_engine.config import AnalysisConfig, check_model_source
-from clarify_engine.config import _constants as C
 from clarify_engine.data import DataSpec, Dataset, FacetKey
 from clarify_engine.errors import ConfigError, NotSupportedError
-from clarify_engine.bias._spec import BiasSpec
+from clarify_engine.bias import BiasSpec
+from clarify_engine.job._plan_bias import plan_bias
 from clarify_engine.explain._spec import BaselineSpec, PdpSpec, ShapSpec
 from clarify_engine.job._specs import Job
 from clarify_engine.predict._spec import ModelSpec
@@ -29,12 +28,6 @@ __all__ = ["plan", "plan_data", "resolve_features"]
 #: server given as ``analyze(model=URL)`` / ``--model URL``), by dataset type: tabular rows
 #: travel as CSV, as the SageMaker built-in algorithms take them.
 _REQUEST_WITHOUT_PREDICTOR = {"text/csv": "text/csv", "application/x-parquet": "text/csv"}
-
-_BIAS_STAGES = (
-    ("pre_training", "pre_training_bias", C.BIAS_PRETRAINING_METHODS),
-    ("post_training", "post_training_bias", C.BIAS_POSTTRAINING_METHODS),
-)
-
 
 def plan_data(config: AnalysisConfig) -> DataSpec:
     """The dataset keys of ``config`` for :func:`clarify_engine.data.load_dataset`.
@@ -122,24 +115,7 @@ def resolve_features(entries: Sequence[Any], features: Sequence[str], path: str)
 
 
 def _bias(config: AnalysisConfig, dataset: Dataset, runnable: Sequence[str]) -> tuple[BiasSpec, ...]:
-    facets = tuple(FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets)
-    stages = []
-    for stage, method, every in _BIAS_STAGES:
-        if method not in runnable:
-            continue
-        metrics = getattr(config.methods, method).methods
-        names = every if isinstance(metrics, str) else tuple(metrics)  # the rules allow only "all" as a string
-        from_data = dataset.predicted_label is not None
-        stages.append(BiasSpec(
-            stage=stage, methods=tuple(names), label=dataset.label,
-            label_values=tuple(config.label_values_or_threshold), facets=facets,
-            group_variable=dataset.group_variable,
-            predicted_label=dataset.predicted_label if stage == "post_training" else None,
-            # A given probability_threshold turns scores in a predicted-label column into labels.
-            probability_threshold=config.probability_threshold if from_data and stage == "post_training" else None,
-            column_typing=config.column_typing_or_default,
-        ))
-    return tuple(stages)
+    return tuple(spec for method, spec in plan_bias(config, dataset).items() if method in runnable)
 
 
 def _shap(config: AnalysisConfig, dataset: Dataset) -> ShapSpec:

@@ -23,7 +23,7 @@ from clarify_engine import _stop, _warnings
 from clarify_engine._methods import NotRun
 from clarify_engine._progress import Progress
 from clarify_engine._version import __version__
-from clarify_engine.bias import BiasSpec, bias_section
+from clarify_engine.bias import BiasReport, BiasSpec, bias_report
 from clarify_engine.data import Dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError, PartialFailure
 from clarify_engine.explain import PdpResult, ShapResult, run_pdp, run_shap
@@ -31,6 +31,7 @@ from clarify_engine.job._meter import ModelMeter, StageCalls
 from clarify_engine.job._specs import Job
 from clarify_engine.predict import ClientOptions, make_predictor
 from clarify_engine.report import ReportRequest, report_request, write_job_report, write_outputs
+from clarify_engine.report._bias_json import bias_json
 from clarify_engine.report._explanations import (SE_SECTION_KEY, pdp_entries, pdp_manifest, shap_local_frame,
                                                  shap_manifest, shap_section, shap_standard_error_frame,
                                                  shap_standard_error_section)
@@ -109,6 +110,9 @@ class AnalysisResult:
     failed : list of Failed
         Requested methods that started and failed, with reasons (only on the result a
         :class:`~clarify_engine.errors.PartialFailure` carries).
+    bias : dict
+        The typed bias reports (:class:`~clarify_engine.bias.BiasReport`) by stage
+        (``"pre_training"``, ``"post_training"``).
     shap : ShapResult or None
         The typed Kernel SHAP result (local values, standard errors, baseline...).
     pdp : PdpResult or None
@@ -123,6 +127,7 @@ class AnalysisResult:
     not_run: list[NotRun] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
     failed: list[Failed] = field(default_factory=list)
+    bias: dict[str, BiasReport] = field(default_factory=dict)
     shap: ShapResult | None = None
     pdp: PdpResult | None = None
     job: Job | None = None
@@ -284,18 +289,17 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                 bias_frame = bias_frame.assign(**{predicted_label: labels})
                 state["bias_frame"], state["predicted_label"] = bias_frame, predicted_label  # for the report
                 timings["predictions"] = time.perf_counter() - t0
+            if spec.post_training:
+                spec = spec.with_predicted_label(predicted_label)
+            key = f"{spec.stage}_bias_metrics"
             t0 = time.perf_counter()
             log.info("Computing %s metrics (%s) for facets %s", spec.stage.replace("_", "-"), list(spec.methods),
                      [f.name for f in spec.facets])
-            analysis[spec.key] = bias_section(
-                bias_frame, label=spec.label, label_values=list(spec.label_values), facets=list(spec.facets),
-                stage=spec.stage, methods=list(spec.methods),
-                predicted_label=predicted_label if spec.stage == "post_training" else None,
-                group_variable=spec.group_variable, column_typing=spec.column_typing,
-                probability_threshold=spec.probability_threshold,
-            )
-            timings[spec.key] = time.perf_counter() - t0
-            log.info("Finished %s in %.3f s", spec.key, timings[spec.key])
+            report = bias_report(bias_frame, spec)
+            results.setdefault("bias", {})[spec.stage] = report
+            analysis[key] = bias_json(report)
+            timings[key] = time.perf_counter() - t0
+            log.info("Finished %s in %.3f s", key, timings[key])
 
         def shap() -> None:
             t0 = time.perf_counter()
@@ -327,7 +331,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             log.info("Finished pdp in %.3f s", timings["pdp"])
 
         for spec in job.bias:
-            failures.attempt(spec.method, bias_stage, spec)
+            failures.attempt(f"{spec.stage}_bias", bias_stage, spec)
         if job.shap is not None:
             failures.attempt("shap", shap)
         if job.pdp is not None:
@@ -362,7 +366,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                             group_variable=dataset.group_variable, bias_frame=state["bias_frame"],
                             predicted_label=state["predicted_label"])
     result = AnalysisResult(analysis=analysis, not_run=list(job.not_run), manifest=manifest,
-                            failed=list(failures.items), shap=results.get("shap"), pdp=results.get("pdp"), job=job,
+                            failed=list(failures.items), bias=results.get("bias", {}), shap=results.get("shap"), pdp=results.get("pdp"), job=job,
                             report=report)
     if failures.items:
         if not completed:
