@@ -90,7 +90,7 @@ def _config(config: AnalysisConfig | dict | str | os.PathLike) -> tuple[Analysis
     if isinstance(config, AnalysisConfig):
         return config, None
     is_path = isinstance(config, os.PathLike) or (isinstance(config, str) and not config.lstrip().startswith(("{", "[")))
-    return load_config(config), Path(config).parent if is_path else None
+    return load_config(config), Path(os.fspath(config)).parent if is_path else None  # type: ignore[arg-type]
 
 
 def load_dataset(config: AnalysisConfig | dict | str | os.PathLike, source: Any = None, *,

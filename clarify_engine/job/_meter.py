@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine.errors import ModelError
-from clarify_engine.predict import ModelSpec, Predictor, model_scores, score_columns
+from clarify_engine.predict import ModelOutput, ModelSpec, Predictor, model_scores, score_columns
 
 __all__ = ["ModelMeter", "StageCalls", "StageScorer"]
 
@@ -40,7 +40,7 @@ class StageScorer:
     def __init__(self, meter: "ModelMeter", stage: str):
         self._meter = meter
         self.calls = meter.stages.setdefault(stage, StageCalls())
-        self.first_output = None
+        self.first_output: ModelOutput | None = None
         self._width: int | None = None
 
     def __call__(self, frame: pd.DataFrame) -> np.ndarray:

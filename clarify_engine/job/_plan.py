@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 from clarify_engine._methods import split
 from clarify_engine.config import AnalysisConfig, check_model_source
+from clarify_engine.config._sections import PdpConfig, ShapConfig
 from clarify_engine.data import DataSpec, Dataset, FacetKey
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.bias import BiasSpec
@@ -118,8 +119,7 @@ def _bias(config: AnalysisConfig, dataset: Dataset, runnable: Sequence[str]) -> 
     return tuple(spec for method, spec in plan_bias(config, dataset).items() if method in runnable)
 
 
-def _shap(config: AnalysisConfig, dataset: Dataset) -> ShapSpec:
-    shap = config.methods.shap
+def _shap(config: AnalysisConfig, shap: ShapConfig, dataset: Dataset) -> ShapSpec:
     features = tuple(dataset.features)
     if not features:
         raise ConfigError("methods.shap", "the dataset has no model-input features to explain")
@@ -140,8 +140,7 @@ def _shap(config: AnalysisConfig, dataset: Dataset) -> ShapSpec:
     )
 
 
-def _pdp(config: AnalysisConfig, dataset: Dataset) -> PdpSpec:
-    pdp = config.methods.pdp
+def _pdp(pdp: PdpConfig, dataset: Dataset) -> PdpSpec:
     features = None
     if pdp.features is not None:
         names = list(dataset.features)
@@ -204,8 +203,9 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
         check_model_source(config)
     runnable, not_run = split(config)
     bias = _bias(config, dataset, runnable)
-    shap = _shap(config, dataset) if "shap" in runnable else None
-    pdp = _pdp(config, dataset) if "pdp" in runnable else None
+    methods = config.methods
+    shap = _shap(config, methods.shap, dataset) if "shap" in runnable and methods.shap is not None else None
+    pdp = _pdp(methods.pdp, dataset) if "pdp" in runnable and methods.pdp is not None else None
     needs_model = (shap is not None or pdp is not None
                    or any(b.stage == "post_training" and b.predicted_label is None for b in bias))
     return Job(runnable=tuple(runnable), not_run=tuple(not_run), bias=bias, shap=shap, pdp=pdp,

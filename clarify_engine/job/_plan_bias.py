@@ -6,7 +6,7 @@ The one place the bias engine's settings are read from the config; the engine
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from clarify_engine.bias._registry import POST_TRAINING, PRE_TRAINING
 from clarify_engine.bias._spec import BiasSpec, FacetSpec
@@ -52,8 +52,9 @@ def plan_bias(config: AnalysisConfig, dataset: Dataset) -> dict[str, BiasSpec]:
             continue
         specs[method] = BiasSpec.resolve(
             stage=stage,
-            label=dataset.label,
-            label_values=list(config.label_values_or_threshold),
+            # the config's rules require label and label_values_or_threshold for bias methods
+            label=cast(str, dataset.label),
+            label_values=list(cast(tuple, config.label_values_or_threshold)),
             facets=[FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets],
             methods=section.resolved_methods(),
             predicted_label=dataset.predicted_label if stage == POST_TRAINING else None,

@@ -26,7 +26,7 @@ from clarify_engine._version import __version__
 from clarify_engine.bias import BiasReport, BiasSpec, bias_report
 from clarify_engine.data import Dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError, PartialFailure
-from clarify_engine.explain import PdpResult, ShapResult, run_pdp, run_shap
+from clarify_engine.explain import PdpResult, PdpSpec, ShapResult, ShapSpec, run_pdp, run_shap
 from clarify_engine.job._meter import ModelMeter, StageCalls
 from clarify_engine.job._specs import Job
 from clarify_engine.predict import ClientOptions, make_predictor
@@ -194,8 +194,8 @@ def _unused_name(columns, name: str) -> str:
 
 
 def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOptions | None = None, *,
-            base_dir: str | Path | None = None, workers: int | None = None,
-            output_dir: str | Path | None = None) -> AnalysisResult:
+            base_dir: str | os.PathLike | None = None, workers: int | None = None,
+            output_dir: str | os.PathLike | None = None) -> AnalysisResult:
     """Run every method of the planned ``job`` on ``dataset``.
 
     Parameters
@@ -259,7 +259,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
     meter: ModelMeter | None = None
     with contextlib.ExitStack() as stack:
         found = stack.enter_context(_warnings.collect())
-        if job.needs_model:
+        if job.model is not None:
             try:
                 predictor = stack.enter_context(make_predictor(job.model, dataset.features, model, options))
             except Exception as exc:  # every method that needs the model fails with this reason
@@ -273,6 +273,8 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
         def use_model() -> ModelMeter:
             if failures.model_error is not None:
                 raise failures.model_error
+            if meter is None:  # the plan said no method needs the model
+                raise RuntimeError("no model in this job's plan")
             return meter
 
         def bias_stage(spec: BiasSpec) -> None:
@@ -301,11 +303,11 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             timings[key] = time.perf_counter() - t0
             log.info("Finished %s in %.3f s", key, timings[key])
 
-        def shap() -> None:
+        def shap(spec: ShapSpec) -> None:
             t0 = time.perf_counter()
             scorer = use_model().scorer("kernel_shap")
-            ids = dataset.frame[job.shap.joinsource] if job.shap.joinsource is not None else None
-            result = run_shap(records, job.shap, scorer, workers=workers, base_dir=base_dir, record_ids=ids)
+            ids = dataset.frame[spec.joinsource] if spec.joinsource is not None else None
+            result = run_shap(records, spec, scorer, workers=workers, base_dir=base_dir, record_ids=ids)
             results["shap"] = result
             explanations = analysis.setdefault("explanations", {})
             explanations["kernel_shap"] = shap_section(result)
@@ -316,12 +318,12 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                      scorer.calls.rows, scorer.calls.calls, scorer.calls.seconds)
             log.info("Finished kernel_shap in %.3f s", timings["kernel_shap"])
 
-        def pdp() -> None:
-            if job.pdp.features is None and failures.failed("shap"):
+        def pdp(spec: PdpSpec) -> None:
+            if spec.features is None and failures.failed("shap"):
                 raise NotSupportedError(PDP_NEEDS_SHAP)
             t0 = time.perf_counter()
             scorer = use_model().scorer("pdp")
-            result = run_pdp(records, job.pdp, scorer, ranking=results.get("shap"))
+            result = run_pdp(records, spec, scorer, ranking=results.get("shap"))
             results["pdp"] = result
             analysis.setdefault("explanations", {})["pdp"] = pdp_entries(result)
             extra_manifest["pdp"] = pdp_manifest(result, scorer.calls)
@@ -333,9 +335,9 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
         for spec in job.bias:
             failures.attempt(f"{spec.stage}_bias", bias_stage, spec)
         if job.shap is not None:
-            failures.attempt("shap", shap)
+            failures.attempt("shap", shap, job.shap)
         if job.pdp is not None:
-            failures.attempt("pdp", pdp)
+            failures.attempt("pdp", pdp, job.pdp)
     _stop.check()
 
     completed = [name for name in runnable if not failures.failed(name)]
