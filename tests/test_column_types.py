@@ -8,8 +8,6 @@ import pyarrow as pa
 import pytest
 
 from clarify_engine import _column_types as T
-from clarify_engine.explain._baseline import _is_categorical
-from clarify_engine.explain._pdp_grid import data_type
 
 # 20 distinct values in 400 rows = exactly the 5 % threshold; 19 in 400 is below it.
 AT_THRESHOLD = pd.Series(np.arange(400) % 20)
@@ -71,8 +69,6 @@ PDP = [
 @pytest.mark.parametrize("series, kind", PDP)
 def test_pdp_kind(series, kind):
     assert T.pdp_kind(series) == kind
-    # the explain call site still has its own copy until it switches to this rule
-    assert data_type(series) == kind
 
 
 @pytest.mark.parametrize("series, categorical", [
@@ -82,7 +78,6 @@ def test_pdp_kind(series, kind):
 ])
 def test_baseline_is_categorical(series, categorical):
     assert T.baseline_is_categorical(series) is categorical
-    assert _is_categorical(series) is categorical  # the explain copy, until it switches
 
 
 def test_one_threshold_and_one_text_test():

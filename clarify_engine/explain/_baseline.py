@@ -24,6 +24,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from clarify_engine._column_types import baseline_is_categorical
 from clarify_engine.errors import ConfigError, DataError
 from clarify_engine.explain._spec import BaselineSpec
 
@@ -53,12 +54,6 @@ FIT_ROWS = 100_000
 
 
 # --------------------------------------------------------------------------- coding
-
-
-def _is_categorical(series: pd.Series) -> bool:
-    """Non-numeric columns (str, object, category, bool) are coded, never averaged."""
-    dtype = series.dtype
-    return pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype)
 
 
 @dataclass(frozen=True)
@@ -176,7 +171,7 @@ def encode_features(frame: pd.DataFrame, *others: pd.DataFrame) -> tuple[np.ndar
     for name in frame.columns:
         parts = [frame[name]] + [o[name] for o in others if name in o.columns]
         dtype = frame[name].dtype
-        if not _is_categorical(frame[name]):
+        if not baseline_is_categorical(frame[name]):
             integer = pd.api.types.is_integer_dtype(dtype)
             columns.append(_Column(name, dtype, None, integer=integer))
             continue
@@ -217,7 +212,7 @@ def _typed_baseline(rows: list, features: Sequence[str], dataset_frame: pd.DataF
 
 
 def _cast_like(series: pd.Series, like: pd.Series, name: str) -> pd.Series:
-    if _is_categorical(like):
+    if baseline_is_categorical(like):
         if pd.api.types.is_bool_dtype(like.dtype):
             return series.infer_objects()
         # The dataset reads these columns as text: compare the baseline's values as text too.

@@ -44,19 +44,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from clarify_engine._column_types import CATEGORICAL, FREE_TEXT, NUMERICAL, pdp_kind
+
 __all__ = ["NUMERICAL", "CATEGORICAL", "FREE_TEXT", "Grid", "column_grid", "data_type", "UNSUPPORTED_MESSAGE"]
 
-NUMERICAL = "numerical"
-CATEGORICAL = "categorical"
-FREE_TEXT = "free_text"
+#: The PDP data type of a column (module docstring): the rule lives with the other typing rules.
+data_type = pdp_kind
 
 #: The error of an entry whose column is neither numerical nor categorical (contract §6.4).
 UNSUPPORTED_MESSAGE = ("Detected data type is not supported for PDP. PDP can only be computed for "
                        "numerical or categorical columns")
-
-#: Integer columns with at least this fraction of distinct values are numerical.
-UNIQUENESS_THRESHOLD = 0.05
-
 
 @dataclass(frozen=True)
 class Grid:
@@ -82,41 +79,6 @@ class Grid:
     distribution: list
     column: pd.Series
     missing: int
-
-
-def _is_text(dtype) -> bool:
-    return pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
-
-
-def data_type(series: pd.Series) -> str:
-    """The PDP data type of a column (module docstring): ``"numerical"``, ``"categorical"``,
-    ``"free_text"``, ``"datetime"``, ``"timedelta"`` or ``"other"``."""
-    dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
-        return CATEGORICAL
-    if pd.api.types.is_float_dtype(dtype):
-        return NUMERICAL
-    if pd.api.types.is_integer_dtype(dtype):
-        present = series.dropna()
-        if len(present) and present.nunique() / len(present) >= UNIQUENESS_THRESHOLD:
-            return NUMERICAL
-        return CATEGORICAL
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    if pd.api.types.is_timedelta64_dtype(dtype):
-        return "timedelta"
-    if _is_text(dtype):
-        present = series.dropna()
-        if len(present) and all(isinstance(v, (bool, np.bool_)) for v in present):
-            return CATEGORICAL
-        texts = [v for v in present if isinstance(v, str)]
-        if texts and len(texts) == len(present):
-            words = sum(len(v.split()) >= 2 for v in texts)
-            distinct = len(set(texts))
-            if 2 * words >= len(texts) and 2 * distinct > len(texts):
-                return FREE_TEXT
-        return CATEGORICAL
-    return "other"
 
 
 def _json_scalar(value):

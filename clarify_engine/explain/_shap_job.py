@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clarify_engine._column_types import baseline_is_categorical
 from clarify_engine.explain._aggregate import aggregate, aggregate_standard_error
 from clarify_engine.explain._baseline import cluster_baseline, encode_features, given_baseline
 from clarify_engine.explain._coalitions import budget_note, determining_budget
@@ -28,8 +29,7 @@ log = logging.getLogger("clarify_engine")
 
 
 def _is_categorical_frame(records: pd.DataFrame) -> bool:
-    return any(not pd.api.types.is_numeric_dtype(records[c].dtype) or pd.api.types.is_bool_dtype(records[c].dtype)
-               for c in records.columns)
+    return any(baseline_is_categorical(records[c]) for c in records.columns)
 
 
 def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: int = 1, base_dir: Any = None,

@@ -3,7 +3,7 @@
 ``analysis.json`` holds the bias metric values but not the group sizes and rates behind
 them. At the end of a job the data is still at hand, so :class:`BiasContext` carries the
 label, facet and predicted-label columns to the report, and :meth:`BiasContext.group_stats`
-selects each facet entry's rows exactly as :func:`clarify_engine.bias.bias_section` does
+selects each facet entry's rows exactly as :func:`clarify_engine.bias.bias_report` does
 (same typing and binarisation helpers), then counts. When a finished job is re-rendered
 (``clarify-engine report``) there is no context and the report says "not available".
 """
