@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine import _warnings
-from clarify_engine.errors import DataError
+from clarify_engine.errors import DataError, ModelError
 from clarify_engine.explain._baseline import encode_features
 from clarify_engine.explain._kernel_shap import kernel_shap
 from clarify_engine.explain.text._columns import check_text_values, data_type
@@ -76,16 +76,20 @@ class _Scorer:
         return out
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
-        rid = rows[:, self.n_tab].astype(np.int64)
-        if (rid < 0).all() and self.cache.get("baseline") is not None:
-            return self.cache["baseline"]
         started = time.perf_counter()
+        rid = rows[:, self.n_tab].astype(np.int64)
+        # rows where no unit is present (the baseline rows, every record's empty coalition, the
+        # coalitions of tabular features only) recur across records and calls: kept for the job
+        no_unit = ~(rows[:, self.n_tab + 1:] > 0).any(axis=1)
         tab_codes = np.ascontiguousarray(rows[:, :self.n_tab])
         keys, first, inverse = {}, [], np.empty(rows.shape[0], dtype=np.int64)
-        texts = []
+        texts, known = [], {}
         for r in range(rows.shape[0]):
             row_texts = self._texts(rows[r], int(rid[r]))
             key = (tab_codes[r].tobytes(), *row_texts)
+            if no_unit[r] and key in self.cache:
+                known[r] = self.cache[key]
+                continue
             slot = keys.get(key)
             if slot is None:
                 slot = keys[key] = len(first)
@@ -93,19 +97,27 @@ class _Scorer:
                 texts.append(row_texts)
             inverse[r] = slot
         first = np.asarray(first, dtype=np.int64)
-        frame = self._frame(tab_codes[first], texts)
+        scores = self._score(tab_codes[first], texts) if len(first) else None
+        d = scores.shape[1] if scores is not None else next(iter(known.values())).shape[0]
+        out = np.empty((rows.shape[0], d))
+        for r in range(rows.shape[0]):
+            out[r] = known[r] if r in known else scores[inverse[r]]
+        for key, slot in keys.items():
+            if no_unit[first[slot]]:
+                self.cache[key] = scores[slot]
+        self.seconds += time.perf_counter() - started
+        return out
+
+    def _score(self, tab_codes: np.ndarray, texts: list[list[str]]) -> np.ndarray:
+        frame = self._frame(tab_codes, texts)
         scores = np.asarray(self.score_fn(frame), dtype=np.float64)
         if scores.ndim == 1:
             scores = scores[:, None]
-        if scores.shape[0] != len(first):
-            raise ValueError(f"score_fn returned {scores.shape[0]} score rows for {len(first)} records")
-        self.rows_sent += len(first)
+        if scores.ndim != 2 or scores.shape[0] != len(texts):
+            raise ModelError(f"the model returned scores of shape {scores.shape} for {len(texts)} records")
+        self.rows_sent += len(texts)
         self.calls += 1
-        self.seconds += time.perf_counter() - started
-        out = scores[inverse]
-        if (rid < 0).all():
-            self.cache["baseline"] = out
-        return out
+        return scores
 
     def _frame(self, tab_codes: np.ndarray, texts: list[list[str]]) -> pd.DataFrame:
         n = tab_codes.shape[0]
@@ -215,7 +227,12 @@ def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
     results: dict[int, tuple] = {}
     expected = None
     groups = {}
-    todo = [i for i in range(n) if i not in failed]
+    # identical records (every feature value equal) are explained once and the result copied
+    same_as, seen = {}, {}
+    for i in range(n):
+        key = (X_tab[i].tobytes(), *(units[c][i].text for c in range(len(units))))
+        same_as[i] = seen.setdefault(key, i)
+    todo = [i for i in range(n) if i not in failed and same_as[i] == i]
     for u in sorted(set(counts[todo].tolist())):
         idx = np.array([i for i in todo if counts[i] == u], dtype=np.int64)
         X = np.hstack([X_tab[idx], idx[:, None].astype(np.float64), np.ones((idx.shape[0], u))])
@@ -242,7 +259,7 @@ def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
             records.append(RecordExplanation(row=i, features=(), fx=np.full(d, np.nan), reference=np.full(d, np.nan),
                                              exact=False, n_features=int(n_tab + counts[i]), error=failed[i]))
             continue
-        values, ses, fx, ref, exact = results[i]
+        values, ses, fx, ref, exact = results[same_as[i]]
         feats = []
         for name, kind in types:
             if kind == "free_text":
