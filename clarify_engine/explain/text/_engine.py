@@ -31,7 +31,7 @@ from clarify_engine.explain._baseline import encode_features
 from clarify_engine.explain._kernel_shap import kernel_shap
 from clarify_engine.explain.text._columns import check_text_values, data_type
 from clarify_engine.explain.text._languages import pipeline
-from clarify_engine.explain.text._mask import rebuild
+from clarify_engine.explain.text._mask import pieces, rebuild_pieces
 from clarify_engine.explain.text._result import FeatureExplanation, RecordExplanation, TextShapResult
 from clarify_engine.explain.text._spec import TextSpec
 from clarify_engine.explain.text._units import TextUnits, split_texts
@@ -55,38 +55,37 @@ def record_bytes_bound(units: TextUnits, baselines: list[str]) -> int:
 class _Scorer:
     """The ``predict`` of one core call: coded synthetic rows -> frames -> ``score_fn``."""
 
-    def __init__(self, spec, score_fn, coder, tab, units, offsets, base_texts, cache):
+    def __init__(self, spec, score_fn, coder, tab, cuts, offsets, base_texts, cache):
         self.spec, self.score_fn, self.coder, self.tab = spec, score_fn, coder, tab
-        self.units, self.offsets, self.base_texts, self.cache = units, offsets, base_texts, cache
+        self.cuts, self.offsets, self.base_texts, self.cache = cuts, offsets, base_texts, cache
         self.n_tab = len(tab)
         self.rows_sent = 0
         self.calls = 0
         self.seconds = 0.0
 
-    def _texts(self, row: np.ndarray, rid: int) -> list[str]:
-        flags = row[self.n_tab + 1:]
-        if rid < 0:
-            return list(self.base_texts[-rid - 1])
-        absent = flags[flags < 0]
-        k = int(-absent[0]) - 1 if absent.shape[0] else 0
-        out = []
-        for c, column_units in enumerate(self.units):
-            lo, hi = self.offsets[rid][c], self.offsets[rid][c + 1]
-            out.append(rebuild(column_units[rid], flags[lo:hi] > 0, self.base_texts[k][c]))
-        return out
-
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
-        rid = rows[:, self.n_tab].astype(np.int64)
+        n_tab = self.n_tab
+        rid = rows[:, n_tab].astype(np.int64).tolist()
+        flags = rows[:, n_tab + 1:]
+        present = (flags > 0).tolist()
+        # the baseline row each synthetic row took its absent units from (flag -(k+1))
+        base_row = (-np.minimum(flags.min(axis=1, initial=0.0), -1.0) - 1.0).astype(np.int64).tolist()
         # rows where no unit is present (the baseline rows, every record's empty coalition, the
         # coalitions of tabular features only) recur across records and calls: kept for the job
-        no_unit = ~(rows[:, self.n_tab + 1:] > 0).any(axis=1)
-        tab_codes = np.ascontiguousarray(rows[:, :self.n_tab])
-        keys, first, inverse = {}, [], np.empty(rows.shape[0], dtype=np.int64)
-        texts, known = [], {}
-        for r in range(rows.shape[0]):
-            row_texts = self._texts(rows[r], int(rid[r]))
-            key = (tab_codes[r].tobytes(), *row_texts)
+        no_unit = [not any(p) for p in present]
+        tab_codes = np.ascontiguousarray(rows[:, :n_tab])
+        tab_keys = [b.tobytes() for b in tab_codes] if n_tab else [b""] * len(rid)
+        keys, first, inverse, texts, known = {}, [], [0] * len(rid), [], {}
+        cuts, offsets, base_texts = self.cuts, self.offsets, self.base_texts
+        for r, i in enumerate(rid):
+            if i < 0:
+                row_texts = tuple(base_texts[-i - 1])
+            else:
+                bases, off, keep = base_texts[base_row[r]], offsets[i], present[r]
+                row_texts = tuple(rebuild_pieces(column[i], keep[off[c]:off[c + 1]], bases[c])
+                                  for c, column in enumerate(cuts))
+            key = (tab_keys[r], row_texts)
             if no_unit[r] and key in self.cache:
                 known[r] = self.cache[key]
                 continue
@@ -98,10 +97,13 @@ class _Scorer:
             inverse[r] = slot
         first = np.asarray(first, dtype=np.int64)
         scores = self._score(tab_codes[first], texts) if len(first) else None
-        d = scores.shape[1] if scores is not None else next(iter(known.values())).shape[0]
-        out = np.empty((rows.shape[0], d))
-        for r in range(rows.shape[0]):
-            out[r] = known[r] if r in known else scores[inverse[r]]
+        if not known:
+            out = scores[np.asarray(inverse, dtype=np.int64)]
+        else:
+            d = scores.shape[1] if scores is not None else next(iter(known.values())).shape[0]
+            out = np.empty((len(rid), d))
+            for r in range(len(rid)):
+                out[r] = known[r] if r in known else scores[inverse[r]]
         for key, slot in keys.items():
             if no_unit[first[slot]]:
                 self.cache[key] = scores[slot]
@@ -221,7 +223,8 @@ def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
                for i in range(n)]
     weights = np.asarray(spec.baseline_weights, dtype=np.float64)
     cache: dict = {}
-    scorer = _Scorer(spec, score_fn, coder, tab, units, offsets, base_texts, cache)
+    cuts = [[pieces(u) for u in column] for column in units]
+    scorer = _Scorer(spec, score_fn, coder, tab, cuts, offsets, base_texts, cache)
     k_rows = len(spec.baseline)
     base_ids = -(np.arange(k_rows, dtype=np.float64) + 1.0)
     results: dict[int, tuple] = {}

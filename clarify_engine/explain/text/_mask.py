@@ -12,11 +12,47 @@ is ``"a c"``); the text before the first kept unit and after the last one is kep
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from clarify_engine.explain.text._units import TextUnits
 
-__all__ = ["rebuild"]
+__all__ = ["Pieces", "pieces", "rebuild", "rebuild_pieces"]
+
+#: ``(prefix, units, gaps)``: the text before the first unit, the unit strings, and the text
+#: after each unit up to the next one (the last gap runs to the end of the text).
+Pieces = tuple[str, tuple, tuple]
+
+
+def pieces(units: TextUnits) -> Pieces:
+    """The text of ``units`` cut at its unit boundaries (see :data:`Pieces`)."""
+    text = units.text
+    starts, ends = units.starts.tolist(), units.ends.tolist()
+    if not starts:
+        return text, (), ()
+    gaps = tuple(text[ends[j]:starts[j + 1]] for j in range(len(starts) - 1)) + (text[ends[-1]:],)
+    return text[:starts[0]], tuple(text[s:e] for s, e in zip(starts, ends)), gaps
+
+
+def rebuild_pieces(cut: Pieces, present: Sequence[bool], baseline: str) -> str:
+    """The text of ``cut`` with the units where ``present`` is false replaced by ``baseline``."""
+    prefix, unit_strings, gaps = cut
+    if baseline:
+        return prefix + "".join([(u if p else baseline) + g for u, g, p in zip(unit_strings, gaps, present)])
+    out = [prefix]
+    sep = None  # first non-empty gap since the last kept unit; None before the first one
+    for u, g, p in zip(unit_strings, gaps, present):
+        if p:
+            if sep:
+                out.append(sep)
+            out.append(u)
+            sep = g
+        elif sep == "":
+            sep = g
+    if unit_strings:
+        out.append(gaps[-1])
+    return "".join(out)
 
 
 def rebuild(units: TextUnits, present: np.ndarray, baseline: str) -> str:
@@ -34,29 +70,7 @@ def rebuild(units: TextUnits, present: np.ndarray, baseline: str) -> str:
     -------
     str
     """
-    text = units.text
-    starts, ends = units.starts.tolist(), units.ends.tolist()
-    n = len(starts)
-    if n == 0:
-        return text
     keep = np.asarray(present, dtype=bool).tolist()
-    if len(keep) != n:
-        raise ValueError(f"present has {len(keep)} entries; the text has {n} units")
-    if baseline or all(keep):
-        out = [text[:starts[0]]]
-        for j in range(n):
-            out.append(text[starts[j]:ends[j]] if keep[j] else baseline)
-            out.append(text[ends[j]:starts[j + 1]] if j + 1 < n else text[ends[j]:])
-        return "".join(out)
-    out = [text[:starts[0]]]
-    sep = None  # first non-empty gap since the last kept unit; None before the first one
-    for j in range(n):
-        if keep[j]:
-            if sep is not None:
-                out.append(sep)
-            out.append(text[starts[j]:ends[j]])
-            sep = ""
-        if j + 1 < n and sep is not None and not sep:
-            sep = text[ends[j]:starts[j + 1]]
-    out.append(text[ends[-1]:])
-    return "".join(out)
+    if len(keep) != len(units):
+        raise ValueError(f"present has {len(keep)} entries; the text has {len(units)} units")
+    return rebuild_pieces(pieces(units), keep, baseline)

@@ -1,0 +1,116 @@
+"""Text SHAP throughput: records/s of the text engine against the model-call floor and shap.
+
+A TF-IDF + logistic regression pipeline (trained here on generated reviews) explains
+``--records`` reviews at token and at sentence granularity with the same budget
+(``--num-samples`` coalitions per record), in process:
+
+* **ours**: :func:`clarify_engine.explain.text.explain_text` (units, masking, Kernel SHAP,
+  model calls), after a warm-up on 3 records (spaCy pipeline built, numba kernels loaded);
+* **floor**: the model alone scoring every synthetic record ours sent, in the same calls (the
+  time no explainer calling this model can go below with this budget);
+* **shap**: ``shap.Explainer(f, shap.maskers.Text(tokenizer))`` (partition explainer) with
+  ``max_evals`` = the budget, the tokenizer giving the same units as ours.
+
+Target (issue 14): ours within 1.2x of the floor. Run::
+
+    python benchmarks/text_shap.py --records 200 --num-samples 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from clarify_engine.explain.text import TextSpec, explain_text, pipeline, split_texts  # noqa: E402
+from tests.explain.text.textmodel import reviews, train  # noqa: E402
+
+
+class UnitsTokenizer:
+    """Our units as a tokenizer shap's Text masker accepts (strings and offsets)."""
+
+    def __init__(self, granularity):
+        self.granularity = granularity
+        self.nlp = pipeline("en")
+
+    def __call__(self, s, return_offsets_mapping=True):
+        (u,) = split_texts([s], self.granularity, self.nlp)
+        out = {"input_ids": u.units}
+        if return_offsets_mapping:
+            out["offset_mapping"] = list(zip(u.starts.tolist(), u.ends.tolist()))
+        return out
+
+
+def _long_reviews(n, seed):
+    """Reviews of 2 to 6 generated sentence pairs (about 10 to 60 tokens)."""
+    base = reviews(n * 6, seed=seed)
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(base.Comments[6 * i: 6 * i + int(rng.integers(1, 4))]) for i in range(n)]
+    return pd.DataFrame({"Comments": texts})
+
+
+def run(granularity, frame, model, budget, seed):
+    spec = TextSpec(granularity=granularity, language="en", features=("Comments",), text_columns=("Comments",),
+                    baseline=(("MASK",),), baseline_weights=(1.0,), num_samples=budget, seed=seed)
+    sent = []
+
+    def score(f):
+        sent.append(f.copy())
+        return model(f)
+
+    explain_text(frame.head(3), spec, model)  # warm-up: spaCy pipeline, numba kernels (cached)
+    start = time.perf_counter()
+    result = explain_text(frame, spec, score)
+    ours = time.perf_counter() - start
+    start = time.perf_counter()
+    for f in sent:
+        model(f)
+    floor = time.perf_counter() - start
+
+    import shap
+
+    masker = shap.maskers.Text(UnitsTokenizer(granularity), mask_token="MASK", collapse_mask_token=False)
+    explainer = shap.Explainer(lambda texts: model(pd.DataFrame({"Comments": list(texts)})), masker)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explainer(frame.Comments.tolist(), max_evals=budget, silent=True)
+    shap_s = time.perf_counter() - start
+    n = len(frame)
+    return n / ours, n / floor, n / shap_s, result.stats
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--records", type=int, default=200)
+    ap.add_argument("--num-samples", type=int, default=200)
+    ap.add_argument("--granularities", nargs="+", default=["sentence", "token"])
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    logging.getLogger("clarify_engine").setLevel(logging.WARNING)
+    fitted = train(reviews(400, seed=1))
+
+    def model(f):
+        return fitted.predict_proba(f.assign(Rating=3)[["Rating", "Comments"]])[:, 1:]
+
+    frame = _long_reviews(args.records, args.seed)
+    print(f"records={args.records} num_samples={args.num_samples} model=TF-IDF + logistic regression (in process)")
+    print("| granularity | ours rec/s | floor rec/s | ours/floor time | shap rec/s | units/record | exact records |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for g in args.granularities:
+        ours, floor, shap_rate, stats = run(g, frame, model, args.num_samples, args.seed)
+        units = stats["units"]
+        print(f"| {g} | {ours:.1f} | {floor:.1f} | {floor / ours:.2f}x | {shap_rate:.1f} | "
+              f"{units['min']}-{units['max']} | {stats['records_exact']} |")
+
+
+if __name__ == "__main__":
+    main()
