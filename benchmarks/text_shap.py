@@ -31,7 +31,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from clarify_engine.explain.text import TextSpec, explain_text, pipeline, split_texts  # noqa: E402
-from tests.explain.text.textmodel import reviews, train  # noqa: E402
+from clarify_engine.demo._text import make_reviews as reviews, train_text_model as train  # noqa: E402
 
 
 class UnitsTokenizer:

@@ -15,7 +15,7 @@ from clarify_engine.explain.text import run_text_shap
 from clarify_engine.job._plan_text import plan_text
 from clarify_engine.predict import ClientOptions, make_predictor
 from clarify_engine.report._text_outputs import write_text_outputs
-from tests.explain.text.textmodel import reviews, train
+from clarify_engine.demo._text import make_reviews as reviews, train_text_model as train
 from tests.helpers import ServerProcess
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "text"
