@@ -10,10 +10,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
-from clarify_engine.errors import ModelError
 from clarify_engine.explain.text._engine import explain_text
 from clarify_engine.explain.text._result import TextShapResult
 from clarify_engine.explain.text._spec import TextSpec
@@ -46,25 +42,6 @@ class TextJobResult:
     joinsource: list | None = None
 
 
-class _PredictorScores:
-    """``score_fn`` over a job predictor: frame -> scores (r, D); keeps the first output."""
-
-    def __init__(self, predictor):
-        self.predictor = predictor
-        self.first_output = None
-
-    def __call__(self, frame: pd.DataFrame) -> np.ndarray:
-        from clarify_engine.predict import model_scores
-
-        output = self.predictor.predict(frame)
-        scores = np.asarray(model_scores(output), dtype=np.float64)
-        if scores.shape[0] != len(frame):
-            raise ModelError(f"the model returned {scores.shape[0]} score rows for {len(frame)} records")
-        if self.first_output is None:
-            self.first_output = output
-        return scores
-
-
 def run_text_shap(spec: TextSpec, dataset, predictor, *, max_rows_per_call: int = 100_000,
                   workers: int = 1) -> TextJobResult:
     """Explain the dataset's records unit by unit through ``predictor``.
@@ -83,11 +60,13 @@ def run_text_shap(spec: TextSpec, dataset, predictor, *, max_rows_per_call: int 
     -------
     TextJobResult
     """
+    from clarify_engine.explain._shap_job import make_predict
     from clarify_engine.predict import score_columns
     from clarify_engine.report._text_outputs import text_sections
 
     started = time.perf_counter()
-    scores = _PredictorScores(predictor)
+    # the tabular job's predict callable, fed frames as they are (no coding): frame -> scores
+    scores = make_predict(predictor, lambda frame: frame)
     result = explain_text(dataset.frame, spec, scores, max_rows_per_call=max_rows_per_call, workers=workers)
     d = result.n_outputs
     headers = getattr(predictor, "label_headers", None)
