@@ -31,7 +31,7 @@ from clarify_engine.explain._baseline import encode_features
 from clarify_engine.explain._kernel_shap import kernel_shap
 from clarify_engine.explain.text._columns import check_text_values, data_type
 from clarify_engine.explain.text._languages import pipeline
-from clarify_engine.explain.text._mask import pieces, rebuild_pieces
+from clarify_engine.explain.text._mask import joined, pieces, rebuild_pieces
 from clarify_engine.explain.text._result import FeatureExplanation, RecordExplanation, TextShapResult
 from clarify_engine.explain.text._spec import TextSpec
 from clarify_engine.explain.text._units import TextUnits, split_texts
@@ -59,6 +59,7 @@ class _Scorer:
         self.spec, self.score_fn, self.coder, self.tab = spec, score_fn, coder, tab
         self.cuts, self.offsets, self.base_texts, self.cache = cuts, offsets, base_texts, cache
         self.n_tab = len(tab)
+        self.parts: dict = {}
         self.rows_sent = 0
         self.calls = 0
         self.seconds = 0.0
@@ -82,8 +83,9 @@ class _Scorer:
             if i < 0:
                 row_texts = tuple(base_texts[-i - 1])
             else:
-                bases, off, keep = base_texts[base_row[r]], offsets[i], present[r]
-                row_texts = tuple(rebuild_pieces(column[i], keep[off[c]:off[c + 1]], bases[c])
+                k, off, keep = base_row[r], offsets[i], present[r]
+                row_texts = tuple(rebuild_pieces(column[i], keep[off[c]:off[c + 1]], base_texts[k][c],
+                                                 self._parts(c, i, k))
                                   for c, column in enumerate(cuts))
             key = (tab_keys[r], row_texts)
             if no_unit[r] and key in self.cache:
@@ -109,6 +111,16 @@ class _Scorer:
                 self.cache[key] = scores[slot]
         self.seconds += time.perf_counter() - started
         return out
+
+    def _parts(self, c: int, i: int, k: int):
+        """The joined parts of record ``i``'s text in column ``c`` with baseline row ``k`` (cached
+        for the record's group: a core call explains one group)."""
+        key = (c, i, k)
+        parts = self.parts.get(key)
+        if parts is None:
+            cut, baseline = self.cuts[c][i], self.base_texts[k][c]
+            parts = self.parts[key] = (joined(cut), joined(cut, baseline)) if baseline else None
+        return parts
 
     def _score(self, tab_codes: np.ndarray, texts: list[list[str]]) -> np.ndarray:
         frame = self._frame(tab_codes, texts)
@@ -244,6 +256,7 @@ def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
         res = kernel_shap(scorer, np.ascontiguousarray(X), np.ascontiguousarray(B), weights=weights,
                           explain=explain, num_samples=spec.num_samples, seed=spec.seed, link=spec.link,
                           max_rows_per_call=max_rows_per_call, workers=workers)
+        scorer.parts.clear()  # the next group has other records
         expected = res.expected_value if expected is None else expected
         groups[int(n_tab + u)] = {"records": int(idx.shape[0]), "coalitions": int(res.n_coalitions),
                                   "exact": bool(res.exact)}

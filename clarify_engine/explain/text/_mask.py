@@ -18,7 +18,7 @@ import numpy as np
 
 from clarify_engine.explain.text._units import TextUnits
 
-__all__ = ["Pieces", "pieces", "rebuild", "rebuild_pieces"]
+__all__ = ["Pieces", "joined", "pieces", "rebuild", "rebuild_pieces"]
 
 #: ``(prefix, units, gaps)``: the text before the first unit, the unit strings, and the text
 #: after each unit up to the next one (the last gap runs to the end of the text).
@@ -35,11 +35,24 @@ def pieces(units: TextUnits) -> Pieces:
     return text[:starts[0]], tuple(text[s:e] for s, e in zip(starts, ends)), gaps
 
 
-def rebuild_pieces(cut: Pieces, present: Sequence[bool], baseline: str) -> str:
-    """The text of ``cut`` with the units where ``present`` is false replaced by ``baseline``."""
+def joined(cut: Pieces, baseline: str | None = None) -> tuple:
+    """Each unit (or ``baseline`` in its place) followed by its gap: the parts of a rebuilt text."""
+    _, unit_strings, gaps = cut
+    if baseline is None:
+        return tuple(u + g for u, g in zip(unit_strings, gaps))
+    return tuple(baseline + g for g in gaps)
+
+
+def rebuild_pieces(cut: Pieces, present: Sequence[bool], baseline: str, parts: tuple | None = None) -> str:
+    """The text of ``cut`` with the units where ``present`` is false replaced by ``baseline``.
+
+    ``parts``, optional: ``(joined(cut), joined(cut, baseline))`` computed once by a caller that
+    rebuilds the same text many times (a non-empty baseline only).
+    """
     prefix, unit_strings, gaps = cut
     if baseline:
-        return prefix + "".join([(u if p else baseline) + g for u, g, p in zip(unit_strings, gaps, present)])
+        kept, absent = parts if parts is not None else (joined(cut), joined(cut, baseline))
+        return prefix + "".join([k if p else a for k, a, p in zip(kept, absent, present)])
     out = [prefix]
     sep = None  # first non-empty gap since the last kept unit; None before the first one
     for u, g, p in zip(unit_strings, gaps, present):
