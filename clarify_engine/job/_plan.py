@@ -17,6 +17,7 @@ from clarify_engine.data import DataSpec, Dataset, FacetKey
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.bias import BiasSpec
 from clarify_engine.job._plan_bias import plan_bias
+from clarify_engine.job._plan_text import plan_text
 from clarify_engine.explain._spec import BaselineSpec, PdpSpec, ShapSpec
 from clarify_engine.job._specs import Job
 from clarify_engine.predict._spec import ModelSpec
@@ -204,9 +205,12 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
         check_model_source(config)
     runnable, not_run = split(config)
     bias = _bias(config, dataset, runnable)
-    shap = _shap(config, dataset) if "shap" in runnable else None
+    text_job = "shap" in runnable and config.methods.shap.text_config is not None
+    text = plan_text(config, dataset) if text_job else None
+    shap = _shap(config, dataset) if "shap" in runnable and not text_job else None
     pdp = _pdp(config, dataset) if "pdp" in runnable else None
-    needs_model = (shap is not None or pdp is not None
+    needs_model = (shap is not None or text is not None or pdp is not None
                    or any(b.stage == "post_training" and b.predicted_label is None for b in bias))
     return Job(runnable=tuple(runnable), not_run=tuple(not_run), bias=bias, shap=shap, pdp=pdp,
-               model=_model(config) if needs_model else None, needs_model=needs_model, report=_report(config))
+               model=_model(config) if needs_model else None, needs_model=needs_model, report=_report(config),
+               text=text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,29 +15,23 @@ __all__ = ["plan_text"]
 log = logging.getLogger("clarify_engine")
 
 
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    value = obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
-    return default if value is None else value
-
-
-def plan_text(config: Any, dataset: Any, *, max_record_bytes: int | None = None, base_dir: Any = None,
-              storage_options: dict | None = None):
-    """Resolve ``methods.shap`` with ``text_config`` against the dataset.
+def plan_text(config: Any, dataset: Any, *, max_record_bytes: int | None = None):
+    """Resolve ``methods.shap`` with ``text_config`` against the loaded dataset.
 
     Parameters
     ----------
-    config : AnalysisConfig or Mapping
+    config : AnalysisConfig
     dataset : Dataset
-        ``frame`` and ``features`` (model order).
+        ``frame``, ``features`` (model order) and ``joinsource``.
     max_record_bytes : int, optional
-        The model's payload limit (the batched client's ``max_payload_bytes``); records whose
+        The model's payload limit (the job runner sets it for a remote model); records whose
         synthetic rows may exceed it are not explained.
-    base_dir, storage_options
-        For a baseline given as a file.
 
     Returns
     -------
     TextSpec
+        Inline and default baselines resolved to rows; a baseline file is read when the job
+        runs (``baseline_file``).
 
     Raises
     ------
@@ -48,54 +42,55 @@ def plan_text(config: Any, dataset: Any, *, max_record_bytes: int | None = None,
     NotSupportedError
         Unknown language, or one whose tokenizer package is missing.
     """
-    from clarify_engine.explain._baseline import baseline_from_config, cluster_baseline
+    from clarify_engine.explain._baseline import cluster_baseline, given_baseline
+    from clarify_engine.explain._spec import BaselineSpec
     from clarify_engine.explain.text import TextSpec, detect_text_columns, language_code
+    from clarify_engine.explain.text._job import baseline_rows
     from clarify_engine.explain.text._languages import check_language
 
-    methods = _get(config, "methods", {})
-    shap_cfg = _get(methods, "shap")
-    text_cfg = _get(shap_cfg, "text_config") if shap_cfg is not None else None
+    shap_cfg = config.methods.shap if config.methods is not None else None
+    text_cfg = None if shap_cfg is None else shap_cfg.text_config
     if text_cfg is None:
         raise ConfigError("methods.shap.text_config", "expected a text_config section, found none")
-    if _get(shap_cfg, "features_to_explain") is not None:
+    if shap_cfg.features_to_explain is not None:
         raise ConfigError("methods.shap.features_to_explain",
                           "not supported with text_config (tabular features only); remove features_to_explain")
-    language = language_code(_get(text_cfg, "language"))
+    language = language_code(text_cfg.language)
     check_language(language)
-    granularity = str(_get(text_cfg, "granularity")).lower()
     features = tuple(dataset.features)
     if not features:
         raise ConfigError("methods.shap", "the dataset has no model-input features to explain")
     frame = dataset.frame
     text_columns = detect_text_columns(frame, features)
     tab = [f for f in features if f not in text_columns]
-    dataset_type = str(_get(config, "dataset_type", "text/csv")).lower()
-    baseline = baseline_from_config(shap_cfg, dataset, dataset_type=dataset_type, base_dir=base_dir,
-                                    features_path=_get(config, "features"), storage_options=storage_options)
-    if baseline is not None:
-        weights = np.ones(len(baseline))
-        source = "config"
+    given = shap_cfg.baseline
+    spec_file = None
+    if isinstance(given, str):
+        spec_file = BaselineSpec(location=given, dataset_type=config.dataset_type.lower(),
+                                 features_path=config.features)
+        rows, weights, source = (), (), "file"
+    elif given is not None:
+        table = given_baseline(BaselineSpec(given=given, dataset_type=config.dataset_type.lower(),
+                                            features_path=config.features), features, frame)
+        rows, weights, source = baseline_rows(table, features), (1.0,) * len(table), "config"
     else:
         # Clarify's documented default for text: empty strings (absent units are dropped); the
         # tabular columns get the computed baseline of a tabular job.
         if tab:
-            tab_base, weights = cluster_baseline(frame.loc[:, tab], _get(shap_cfg, "num_clusters"),
-                                                 _get(shap_cfg, "seed"))
+            tab_base, w = cluster_baseline(frame.loc[:, tab], shap_cfg.num_clusters, shap_cfg.seed)
         else:
-            tab_base, weights = pd.DataFrame(index=[0]), np.ones(1)
-        baseline = pd.DataFrame({f: ([""] * len(tab_base) if f in text_columns else tab_base[f].tolist())
-                                 for f in features}, columns=list(features))
-        source = "default"
+            tab_base, w = pd.DataFrame(index=[0]), np.ones(1)
+        table = pd.DataFrame({f: ([""] * len(tab_base) if f in text_columns else tab_base[f].tolist())
+                              for f in features}, columns=list(features))
+        rows, weights, source = baseline_rows(table, features), tuple(float(x) for x in w), "default"
         log.info("Text SHAP: no baseline given: absent %s units are dropped (empty string, the Developer "
-                 "Guide's default)%s", granularity,
+                 "Guide's default)%s", text_cfg.granularity,
                  f"; tabular features {tab} use a computed baseline of {len(tab_base)} rows" if tab else "")
-    rows = tuple(tuple(None if (not isinstance(v, str) and pd.isna(v)) else v for v in row)
-                 for row in baseline.loc[:, list(features)].itertuples(index=False, name=None))
     return TextSpec(
-        granularity=granularity, language=language, features=features, text_columns=text_columns,
-        baseline=rows, baseline_weights=tuple(float(w) for w in weights),
-        num_samples=_get(shap_cfg, "num_samples"), seed=_get(shap_cfg, "seed"),
-        link="logit" if _get(shap_cfg, "use_logit", False) else "identity",
-        agg_method=str(_get(shap_cfg, "agg_method", "mean_abs")).lower(),
-        max_top_tokens=int(_get(text_cfg, "max_top_tokens", 50)),
-        max_record_bytes=max_record_bytes, baseline_source=source)
+        granularity=text_cfg.granularity.lower(), language=language, features=features, text_columns=text_columns,
+        baseline=rows, baseline_weights=weights, num_samples=shap_cfg.num_samples, seed=shap_cfg.seed,
+        link="logit" if shap_cfg.use_logit_or_default else "identity",
+        agg_method=shap_cfg.agg_method_or_default.lower(), max_top_tokens=text_cfg.max_top_tokens_or_default,
+        max_record_bytes=max_record_bytes, baseline_source=source, baseline_file=spec_file,
+        save_local=shap_cfg.save_local_shap_values_or_default, joinsource=dataset.joinsource)
+

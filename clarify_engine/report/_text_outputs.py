@@ -23,14 +23,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from clarify_engine._io import atomic_write
 from clarify_engine.explain.text import TextShapResult, global_tabular, top_units
 
-__all__ = ["LOCAL_JSONL", "STANDARD_ERRORS_JSONL", "local_lines", "text_sections", "write_text_outputs"]
+__all__ = ["LOCAL_JSONL", "STANDARD_ERRORS_JSONL", "local_lines", "text_manifest", "text_sections",
+           "write_text_outputs"]
 
 LOCAL_JSONL = "out.jsonl"
 STANDARD_ERRORS_JSONL = "out_standard_errors.jsonl"
@@ -76,6 +77,8 @@ def _jsonl(lines: list[dict]) -> str:
 def write_text_outputs(output_dir, result: TextShapResult, joinsource: Sequence | None = None) -> list[Path]:
     """Write ``explanations_shap/out.jsonl`` and ``out_standard_errors.jsonl`` into ``output_dir``.
 
+    ``joinsource`` (one value per record) defaults to the result's ``record_ids``.
+
     Returns
     -------
     list of pathlib.Path
@@ -83,6 +86,8 @@ def write_text_outputs(output_dir, result: TextShapResult, joinsource: Sequence 
     """
     folder = Path(output_dir) / SHAP_DIR
     folder.mkdir(parents=True, exist_ok=True)
+    if joinsource is None:
+        joinsource = result.record_ids
     return [atomic_write(folder / LOCAL_JSONL, _jsonl(local_lines(result, joinsource))),
             atomic_write(folder / STANDARD_ERRORS_JSONL,
                          _jsonl(local_lines(result, joinsource, standard_errors=True)))]
@@ -122,3 +127,30 @@ def text_sections(result: TextShapResult, labels: Sequence[str], agg_method: str
         se_section[label]["global_top_shap_text"][top.column] = {
             u: _num(s) for u, s in zip(top.units, top.standard_errors)}
     return section, se_section
+
+
+def text_manifest(result: TextShapResult, labels: Sequence[str], calls: Any = None) -> dict:
+    """The ``kernel_shap`` entry of ``run_manifest.json`` for a text job.
+
+    Parameters
+    ----------
+    result : TextShapResult
+        With its ``spec``.
+    labels : sequence of str
+    calls : StageCalls, optional
+        The stage's model calls (rows, calls, seconds), counted by the job's model meter.
+    """
+    spec = result.spec
+    entry = {
+        "text": {"granularity": spec.granularity, "language": spec.language,
+                 "text_columns": list(spec.text_columns), "max_top_tokens": spec.max_top_tokens},
+        "labels": [str(x) for x in labels], "agg_method": spec.agg_method, "link": spec.link, "seed": spec.seed,
+        "num_samples": spec.num_samples if spec.num_samples is not None else "auto: min(2M + 2048, 2^M - 2) per record",
+        "baseline": {"source": spec.baseline_source, "rows": len(spec.baseline),
+                     "weights": list(spec.baseline_weights)},
+        **result.stats,
+        "failed_records": [{"row": r.row, "reason": r.error} for r in result.records if r.error is not None],
+    }
+    if calls is not None:
+        entry["model_calls_counted"] = calls.to_dict()
+    return entry

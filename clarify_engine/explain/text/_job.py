@@ -1,94 +1,80 @@
-"""A text SHAP job against a predictor: spec -> engine -> Clarify's sections and the manifest entry.
+"""A text SHAP job step: records + resolved spec + scorer -> the typed result.
 
-This is the seam the job runner calls (``run.py`` / the job plan): it needs the resolved
-:class:`TextSpec` (``clarify_engine.job._plan_text.plan_text``), the dataset frame and the
-job's predictor, and returns what the writers need.
+The job runner (``clarify_engine/job/_run.py``) calls :func:`run_text_shap` with the job's
+:class:`TextSpec` (``job/_plan_text.py``) and the stage's scorer; ``report/_text_outputs.py``
+renders the result in Clarify's shapes.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+import dataclasses
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
 
 from clarify_engine.explain.text._engine import explain_text
 from clarify_engine.explain.text._result import TextShapResult
 from clarify_engine.explain.text._spec import TextSpec
 
-__all__ = ["TextJobResult", "run_text_shap"]
+__all__ = ["baseline_rows", "resolve_baseline", "run_text_shap"]
 
 
-@dataclass(frozen=True)
-class TextJobResult:
-    """What a text SHAP job produced.
+def baseline_rows(table: pd.DataFrame, features: Sequence[str]) -> tuple:
+    """The rows of a baseline frame as tuples in ``features`` order, missing values as None."""
+    return tuple(tuple(None if (not isinstance(v, str) and pd.isna(v)) else v for v in row)
+                 for row in table.loc[:, list(features)].itertuples(index=False, name=None))
 
-    Attributes
-    ----------
-    result : TextShapResult
-    labels : tuple of str
-        Name of each model output (``label0``... or the predictor's label headers).
-    section, standard_error_section : dict
-        ``explanations.kernel_shap`` and ``explanations.kernel_shap_standard_errors``.
-    manifest : dict
-        The ``kernel_shap`` entry of ``run_manifest.json``.
-    joinsource : list or None
-        The join key of each record (``join_source_value`` of out.jsonl).
+
+def resolve_baseline(spec: TextSpec, frame: pd.DataFrame, *, base_dir: Any = None,
+                     storage_options: dict | None = None) -> TextSpec:
+    """``spec`` with its baseline file read (every row weight 1); unchanged without a file.
+
+    Raises
+    ------
+    ConfigError, DataError
+        As :func:`clarify_engine.explain._baseline.given_baseline`.
     """
+    if spec.baseline_file is None:
+        return spec
+    from clarify_engine.explain._baseline import given_baseline
 
-    result: TextShapResult
-    labels: tuple
-    section: dict
-    standard_error_section: dict
-    manifest: dict
-    joinsource: list | None = None
+    table = given_baseline(spec.baseline_file, spec.features, frame, base_dir=base_dir,
+                           storage_options=storage_options)
+    rows = baseline_rows(table, spec.features)
+    return dataclasses.replace(spec, baseline=rows, baseline_weights=(1.0,) * len(rows), baseline_file=None)
 
 
-def run_text_shap(spec: TextSpec, dataset, predictor, *, max_rows_per_call: int = 100_000,
-                  workers: int = 1) -> TextJobResult:
-    """Explain the dataset's records unit by unit through ``predictor``.
+def run_text_shap(records: pd.DataFrame, spec: TextSpec, scorer: Callable[[pd.DataFrame], np.ndarray], *,
+                  record_ids: Sequence | None = None, base_dir: Any = None, storage_options: dict | None = None,
+                  max_record_bytes: int | None = None, max_rows_per_call: int = 100_000,
+                  workers: int = 1) -> TextShapResult:
+    """Explain ``records`` unit by unit through ``scorer``.
 
     Parameters
     ----------
+    records : pandas.DataFrame
+        The model-input columns (``spec.features``), one row per record.
     spec : TextSpec
-    dataset : Dataset
-        ``frame`` holds ``spec.features``; ``joinsource`` (optional) names the join key.
-    predictor : Predictor
-        ``predict(frame) -> ModelOutput``, ``label_headers``.
+    scorer : callable
+        ``scorer(frame) -> ndarray (r, D)``.
+    record_ids : sequence, optional
+        The join key of each record (``join_source_value`` of out.jsonl).
+    base_dir, storage_options
+        For a baseline file.
+    max_record_bytes : int, optional
+        The model's payload limit, when the model is remote (overrides the spec's).
     max_rows_per_call, workers
         As :func:`explain_text`.
 
     Returns
     -------
-    TextJobResult
+    TextShapResult
+        With ``record_ids`` and the spec used (baseline resolved).
     """
-    from clarify_engine.explain._shap_job import make_predict
-    from clarify_engine.predict import score_columns
-    from clarify_engine.report._text_outputs import text_sections
-
-    started = time.perf_counter()
-    # the tabular job's predict callable, fed frames as they are (no coding): frame -> scores
-    scores = make_predict(predictor, lambda frame: frame)
-    result = explain_text(dataset.frame, spec, scores, max_rows_per_call=max_rows_per_call, workers=workers)
-    d = result.n_outputs
-    headers = getattr(predictor, "label_headers", None)
-    if scores.first_output is not None:
-        labels = [str(x) for x in score_columns(scores.first_output, headers)]
-    else:
-        labels = [str(h) for h in headers] if headers is not None and len(headers) == d else \
-            [f"label{i}" for i in range(d)]
-    section, se_section = text_sections(result, labels, spec.agg_method, spec.max_top_tokens)
-    joinsource = None
-    if getattr(dataset, "joinsource", None) is not None:
-        joinsource = dataset.frame[dataset.joinsource].tolist()
-    manifest = {
-        "text": {"granularity": spec.granularity, "language": spec.language,
-                 "text_columns": list(spec.text_columns), "max_top_tokens": spec.max_top_tokens},
-        "labels": labels, "agg_method": spec.agg_method, "link": spec.link, "seed": spec.seed,
-        "num_samples": spec.num_samples if spec.num_samples is not None else "auto: min(2M + 2048, 2^M - 2) per record",
-        "baseline": {"source": spec.baseline_source, "rows": len(spec.baseline),
-                     "weights": list(spec.baseline_weights)},
-        **result.stats,
-        "failed_records": [{"row": r.row, "reason": r.error} for r in result.records if r.error is not None],
-        "seconds": {"text_shap": round(time.perf_counter() - started, 3)},
-    }
-    return TextJobResult(result=result, labels=tuple(labels), section=section, standard_error_section=se_section,
-                         manifest=manifest, joinsource=joinsource)
+    spec = resolve_baseline(spec, records, base_dir=base_dir, storage_options=storage_options)
+    if max_record_bytes is not None:
+        spec = dataclasses.replace(spec, max_record_bytes=max_record_bytes)
+    result = explain_text(records, spec, scorer, max_rows_per_call=max_rows_per_call, workers=workers)
+    ids = None if record_ids is None else tuple(v.item() if isinstance(v, np.generic) else v for v in record_ids)
+    return dataclasses.replace(result, record_ids=ids, spec=spec)

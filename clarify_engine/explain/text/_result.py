@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -80,12 +81,18 @@ class TextShapResult:
     stats : dict
         Counts for the run manifest (records explained, exact, failed, empty texts, model rows
         and calls, problems by feature count).
+    record_ids : tuple or None
+        The join key of each record (``join_source_value``), when the job has one.
+    spec : TextSpec or None
+        The spec the values were computed with (baseline resolved).
     """
 
     records: tuple
     expected_value: np.ndarray
     data_types: tuple
     stats: dict = field(default_factory=dict)
+    record_ids: tuple | None = None
+    spec: Any = None
 
     @property
     def n_outputs(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["TextSpec"]
 
@@ -39,7 +40,14 @@ class TextSpec:
         Largest synthetic record allowed (bytes, an upper bound computed before any model
         call); a record that may exceed it is not explained and the others are. None: no check.
     baseline_source : str
-        Where the baseline came from (``"config"``, ``"default"``), for the manifest.
+        Where the baseline came from (``"config"``, ``"default"``, ``"file"``), for the manifest.
+    baseline_file : BaselineSpec or None
+        A baseline file to read when the job runs (``methods.shap.baseline`` as a path or URL):
+        then ``baseline`` is empty until :func:`clarify_engine.explain.text.resolve_baseline`.
+    save_local : bool
+        Write ``explanations_shap/out.jsonl`` (``save_local_shap_values``).
+    joinsource : str or None
+        The join-key column (``join_source_value`` of out.jsonl).
     """
 
     granularity: str
@@ -55,6 +63,9 @@ class TextSpec:
     max_top_tokens: int = 50
     max_record_bytes: int | None = None
     baseline_source: str = "config"
+    baseline_file: Any = None
+    save_local: bool = True
+    joinsource: str | None = None
 
     def __post_init__(self) -> None:
         if self.granularity not in ("token", "sentence", "paragraph"):
@@ -62,7 +73,7 @@ class TextSpec:
         unknown = [c for c in self.text_columns if c not in self.features]
         if unknown:
             raise ValueError(f"text_columns {unknown} are not features {list(self.features)}")
-        if not self.baseline:
+        if not self.baseline and self.baseline_file is None:
             raise ValueError("baseline must have at least one row")
         for k, row in enumerate(self.baseline):
             if len(row) != len(self.features):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from clarify_engine import load_dataset
 from clarify_engine.config import load_config
-from clarify_engine.data import load_dataset
 from clarify_engine.errors import ConfigError
 from clarify_engine.job._plan_text import plan_text
 
@@ -46,6 +46,23 @@ def test_default_baseline_drops_units(tmp_path):
     assert sum(spec.baseline_weights) == 3
 
 
-def test_without_text_config_is_refused():
+def test_without_text_config_is_refused(tmp_path):
+    raw = json.loads((FIXTURES / "sdk_token_english.json").read_text())
+    del raw["methods"]["shap"]["text_config"]
+    config = load_config(raw)
     with pytest.raises(ConfigError, match="methods.shap.text_config: expected a text_config section"):
-        plan_text({"methods": {"shap": {}}}, None)
+        plan_text(config, _dataset(tmp_path, config))
+
+
+def test_baseline_file_is_read_when_the_job_runs(tmp_path):
+    from clarify_engine.explain.text import resolve_baseline
+
+    (tmp_path / "baseline.csv").write_text("3,<UNK>\n")
+    raw = json.loads((FIXTURES / "sdk_token_english.json").read_text())
+    raw["methods"]["shap"]["baseline"] = "baseline.csv"
+    config = load_config(raw)
+    dataset = _dataset(tmp_path, config)
+    spec = plan_text(config, dataset)
+    assert spec.baseline == () and spec.baseline_source == "file"
+    resolved = resolve_baseline(spec, dataset.frame, base_dir=tmp_path)
+    assert resolved.baseline == ((3, "<UNK>"),) and resolved.baseline_weights == (1.0,)
