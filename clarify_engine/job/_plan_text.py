@@ -8,11 +8,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clarify_engine.errors import ConfigError
+from clarify_engine.config._constants import TEXT_LANGUAGES
+from clarify_engine.errors import ConfigError, NotSupportedError
 
-__all__ = ["plan_text"]
+__all__ = ["LANGUAGE_CODES", "language_code", "plan_text"]
 
 log = logging.getLogger("clarify_engine")
+
+#: Clarify's language names and codes (lower case) -> spaCy language code (the constants list
+#: them in (name, code) pairs; every code is spaCy's).
+LANGUAGE_CODES: dict[str, str] = {}
+for _name, _code in zip(TEXT_LANGUAGES[0::2], TEXT_LANGUAGES[1::2]):
+    LANGUAGE_CODES[_name] = _code
+    LANGUAGE_CODES[_code] = _code
+
+
+def language_code(language: str) -> str:
+    """spaCy code of a ``text_config.language`` value (name or code, any case).
+
+    Raises
+    ------
+    NotSupportedError
+        A language Clarify does not list (the config schema refuses it first).
+    """
+    code = LANGUAGE_CODES.get(str(language).strip().lower())
+    if code is None:
+        raise NotSupportedError(
+            f"methods.shap.text_config.language: {language!r} is not a language Clarify supports; "
+            f"use one of the names or ISO codes of the Developer Guide (e.g. english / en, "
+            f"multi-language / xx for mixed text)")
+    return code
 
 
 def plan_text(config: Any, dataset: Any, *, max_record_bytes: int | None = None):
@@ -44,7 +69,7 @@ def plan_text(config: Any, dataset: Any, *, max_record_bytes: int | None = None)
     """
     from clarify_engine.explain._baseline import cluster_baseline, given_baseline
     from clarify_engine.explain._spec import BaselineSpec
-    from clarify_engine.explain.text import TextSpec, detect_text_columns, language_code
+    from clarify_engine.explain.text import TextSpec, detect_text_columns
     from clarify_engine.explain.text._job import baseline_rows
     from clarify_engine.explain.text._languages import check_language
 

@@ -1,4 +1,4 @@
-"""Languages of ``methods.shap.text_config``: Clarify's names and codes, and spaCy pipelines.
+"""spaCy pipelines of the languages of ``methods.shap.text_config`` (codes resolved by the planner).
 
 Every language Clarify accepts is a spaCy language code; a *blank* spaCy pipeline (rule-based
 tokenizer, no trained model, nothing downloaded) plus the rule-based ``sentencizer`` gives the
@@ -14,19 +14,11 @@ import importlib.util
 import logging
 import threading
 
-from clarify_engine.config._constants import TEXT_LANGUAGES
 from clarify_engine.errors import NotSupportedError
 
-__all__ = ["EXTRA_PACKAGES", "LANGUAGE_CODES", "language_code", "pipeline"]
+__all__ = ["EXTRA_PACKAGES", "check_language", "pipeline"]
 
 log = logging.getLogger("clarify_engine")
-
-#: Clarify's language names and codes (lower case) -> spaCy language code. The constants list
-#: them in (name, code) pairs.
-LANGUAGE_CODES: dict[str, str] = {}
-for _name, _code in zip(TEXT_LANGUAGES[0::2], TEXT_LANGUAGES[1::2]):
-    LANGUAGE_CODES[_name] = _code
-    LANGUAGE_CODES[_code] = _code
 
 #: spaCy code -> (importable modules, pip packages) its tokenizer needs beyond spaCy.
 EXTRA_PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -36,23 +28,6 @@ EXTRA_PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 _LOCK = threading.Lock()
-
-
-def language_code(language: str) -> str:
-    """spaCy code of a ``text_config.language`` value (name or code, any case).
-
-    Raises
-    ------
-    NotSupportedError
-        A language Clarify does not list (the config schema refuses it first).
-    """
-    code = LANGUAGE_CODES.get(str(language).strip().lower())
-    if code is None:
-        raise NotSupportedError(
-            f"methods.shap.text_config.language: {language!r} is not a language Clarify supports; "
-            f"use one of the names or ISO codes of the Developer Guide (e.g. english / en, "
-            f"multi-language / xx for mixed text)")
-    return code
 
 
 def _missing_modules(code: str) -> list[str]:
@@ -95,18 +70,23 @@ def _build(code: str):
             "install it with pip install 'clarify-engine[text]'") from exc
     log.info("Text units: spaCy %s blank pipeline for %r (rule-based tokenizer and sentencizer, "
              "no model)", spacy.__version__, code)
-    nlp = spacy.blank(code)
+    try:
+        nlp = spacy.blank(code)
+    except ImportError as exc:  # spaCy's E048: no such language
+        raise NotSupportedError(
+            f"methods.shap.text_config.language: spaCy has no language {code!r}; use one of the names or "
+            "ISO codes of the Developer Guide (e.g. english / en, multi-language / xx for mixed text)") from exc
     nlp.add_pipe("sentencizer")
     return nlp
 
 
-def pipeline(language: str):
-    """The spaCy blank pipeline (tokenizer + ``sentencizer``) of ``language``, built once.
+def pipeline(code: str):
+    """The spaCy blank pipeline (tokenizer + ``sentencizer``) of a language, built once.
 
     Parameters
     ----------
-    language : str
-        A Clarify language name or code.
+    code : str
+        spaCy language code (the planner resolves Clarify's names: ``job/_plan_text.py``).
 
     Raises
     ------
@@ -114,7 +94,6 @@ def pipeline(language: str):
         Unknown language; spaCy not installed; Japanese, Thai or Vietnamese without their
         segmentation package.
     """
-    code = language_code(language)
     check_language(code)
     with _LOCK:
         return _build(code)

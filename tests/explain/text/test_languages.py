@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from clarify_engine.errors import NotSupportedError
-from clarify_engine.explain.text import language_code
+from clarify_engine.explain.text import pipeline
+from clarify_engine.job._plan_text import language_code
 
 
 def test_names_and_codes_any_case():
@@ -46,3 +47,8 @@ def test_missing_segmenter_is_refused_naming_the_package(code, module, packages)
     assert out.returncode == 0, out.stderr
     assert f"the {code!r} tokenizer needs the package(s) {packages}, which are not installed" in out.stdout
     assert "pip install 'clarify-engine[text-languages]'" in out.stdout
+
+
+def test_a_code_spacy_does_not_have_is_refused():
+    with pytest.raises(NotSupportedError, match="spaCy has no language 'zz'"):
+        pipeline("zz")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from clarify_engine.config._constants import TEXT_LANGUAGES
-from clarify_engine.explain.text import LANGUAGE_CODES, pipeline, split_texts
+from clarify_engine.explain.text import pipeline, split_texts
+from clarify_engine.job._plan_text import LANGUAGE_CODES
 from clarify_engine.explain.text._units import paragraph_spans
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "text" / "notebook_review.json"
@@ -26,7 +27,7 @@ def _check_offsets(u):
 
 
 def test_notebook_sentences_reproduced_exactly(review):
-    (u,) = split_texts([review["text"]], "sentence", pipeline("english"))
+    (u,) = split_texts([review["text"]], "sentence", pipeline("en"))
     assert u.units == review["sentences"]
     assert u.starts.tolist() == review["sentence_starts"] == [0, 133, 152, 207, 238, 329, 399, 438]
 
