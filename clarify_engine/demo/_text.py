@@ -76,51 +76,33 @@ def train_text_model(frame: pd.DataFrame):
     return model.fit(frame[["Rating", "Comments"]], frame["Target"])
 
 
-def run_text_demo(output_dir: str | Path) -> dict:
+def run_text_demo(output_dir: str | Path):
     """Train the model on the shipped reviews, serve it over HTTP, explain the first reviews.
 
-    Writes ``analysis.json`` (``explanations.kernel_shap`` with ``global_top_shap_text``),
-    ``run_manifest.json`` and ``explanations_shap/out.jsonl`` into ``output_dir``.
+    The job runs through :func:`clarify_engine.analyze` like any other: ``analysis.json``
+    (``explanations.kernel_shap`` with ``global_top_shap_text``), ``run_manifest.json`` and
+    ``explanations_shap/out.jsonl`` are written into ``output_dir``.
 
     Returns
     -------
-    dict
-        The analysis written.
+    AnalysisResult
     """
     import threading
 
-    from clarify_engine.config import load_config
-    from clarify_engine.data import load_dataset
-    from clarify_engine.explain.text import run_text_shap
-    from clarify_engine.job._plan_text import plan_text
-    from clarify_engine.predict import ClientOptions, make_predictor
-    from clarify_engine.report._analysis_json import write_outputs
-    from clarify_engine.report._text_outputs import write_text_outputs
+    from clarify_engine._api import analyze
     from clarify_engine.serve import make_server
 
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     frame = pd.read_csv(REVIEWS)
-    model = train_text_model(frame)
-    config = load_config(json.loads(json.dumps(TEXT_CONFIG)))
-    dataset = load_dataset(config, frame.head(EXPLAINED))
-    options = ClientOptions()
-    spec = plan_text(config, dataset, max_record_bytes=options.max_payload_bytes)
-    server = make_server(model, "127.0.0.1", 0)
+    server = make_server(train_text_model(frame), "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
-        with make_predictor(config, list(dataset.features), model=server.url, options=options) as predictor:
-            job = run_text_shap(spec, dataset, predictor)
+        return analyze(json.loads(json.dumps(TEXT_CONFIG)), data=frame.head(EXPLAINED), model=server.url,
+                       output_dir=output_dir)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-    write_text_outputs(output_dir, job.result, job.joinsource)
-    analysis = {"version": "1.0", "explanations": {"kernel_shap": job.section,
-                                                   "kernel_shap_standard_errors": job.standard_error_section}}
-    write_outputs(output_dir, analysis, {"kernel_shap": job.manifest})
-    return analysis
 
 
 if __name__ == "__main__":  # pragma: no cover - regenerates the shipped data
