@@ -58,6 +58,12 @@ PDP_NEEDS_SHAP = ("methods.pdp lists no features and picks the top_k_features by
                   "failed; list methods.pdp.features to plot them without SHAP")
 
 
+#: Why PDP fails when it was to pick its features by global SHAP and SHAP explained text units.
+PDP_NEEDS_TABULAR_SHAP = ("methods.pdp lists no features and picks the top_k_features by global SHAP, but SHAP "
+                          "explained text units (text_config), which do not rank columns; list methods.pdp.features "
+                          "(tabular columns) to plot them")
+
+
 def _reason(exc: BaseException) -> str:
     """The text of a failure: the message of an engine error, the type and message of any other."""
     if isinstance(exc, ClarifyError):
@@ -349,6 +355,8 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
         def pdp() -> None:
             if job.pdp.features is None and failures.failed("shap"):
                 raise NotSupportedError(PDP_NEEDS_SHAP)
+            if job.pdp.features is None and job.text is not None:
+                raise NotSupportedError(PDP_NEEDS_TABULAR_SHAP)
             t0 = time.perf_counter()
             scorer = use_model().scorer("pdp")
             result = run_pdp(records, job.pdp, scorer, ranking=results.get("shap"))

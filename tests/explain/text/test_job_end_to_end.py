@@ -99,3 +99,15 @@ def test_a_dataset_without_text_fails_shap_by_name(tmp_path, server):
     config = _sdk_config()
     with pytest.raises(clarify_engine.DataError, match="no feature column holds free text"):
         clarify_engine.analyze(config, data=path, model=server.url)
+
+
+def test_pdp_by_top_shap_fails_alone_with_text(tmp_path, server, data):
+    config = _sdk_config()
+    config["methods"]["shap"]["seed"] = 1
+    config["methods"]["pdp"] = {"grid_resolution": 5, "top_k_features": 1}
+    with pytest.raises(clarify_engine.PartialFailure) as info:
+        clarify_engine.analyze(config, data=data, model=server.url)
+    result = info.value.result
+    assert [f.method for f in result.failed] == ["pdp"]
+    assert "SHAP explained text units (text_config), which do not rank columns" in result.failed[0].reason
+    assert "global_top_shap_text" in result.to_dict()["explanations"]["kernel_shap"]["label0"]
