@@ -60,3 +60,9 @@ def test_cold_start_target_cost_host_vs_generic():
     out = run("cold_start.py", "--target-cost", "--rows", "2000", "--repeats", "1", "--rounds", "1")
     assert [line.split()[:2] for line in out.splitlines()[2:4]] == [["1", "host"], ["1", "generic"]]
     assert out.splitlines()[-2].startswith("best bias: host ") and "generic/host" in out.splitlines()[-1]
+
+
+def test_text_shap_against_the_floor_and_shap():
+    out = run("text_shap.py", "--records", "4", "--num-samples", "40")
+    assert "| granularity | ours rec/s | floor rec/s | ours/floor time | shap rec/s |" in out
+    assert "| sentence |" in out and "| token |" in out

@@ -212,7 +212,7 @@ def test_cli_validate(tmp_path):
 
 
 #: SDK configs that only ask for what this version cannot run: validate says so before any work.
-CANNOT_RUN = {"20_csv_text_nlp_token_english": "text", "22_image_classification": "image"}
+CANNOT_RUN = {"22_image_classification": "image"}
 
 
 @pytest.mark.parametrize("path", sdk_config_files(), ids=lambda p: p.stem)
@@ -294,12 +294,9 @@ def test_container_stops_promptly_on_sigterm_while_waiting_for_the_model(tmp_pat
         server.shutdown()
 
 
-def test_text_explanations_are_reported_as_not_run_and_bias_still_runs():
+def test_text_explanations_on_a_dataset_without_text_name_every_column():
     config = _demo_config()
     config["methods"]["shap"]["text_config"] = {"granularity": "token", "language": "english"}
-    result = clarify_engine.analyze(config, data=DEMO_DATA, model=DEMO_MODEL)
-    assert "explanations" not in result.to_dict()
-    assert [n.method for n in result.not_run] == ["shap", "pdp"]
-    assert "text_config" in result.not_run[0].reason
-    assert "SHAP did not run" in result.not_run[1].reason
-    assert "post_training_bias_metrics" in result.to_dict()
+    with pytest.raises(clarify_engine.DataError) as info:
+        clarify_engine.analyze(config, data=DEMO_DATA, model=DEMO_MODEL)
+    assert "no feature column holds free text ('Age' is numerical;" in str(info.value)

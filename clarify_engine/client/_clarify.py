@@ -108,7 +108,7 @@ def early_validation(analysis_config: dict) -> None:
     The single hook of the client's early validation (``skip_early_validation=True`` skips
     it). It parses the config (:func:`clarify_engine.config.load_config`, every key and rule),
     refuses what this version cannot run (image datasets and Model Monitor captures,
-    image/NumPy model requests, text and image explanations) with the client's own advice,
+    image/NumPy model requests, image explanations) with the client's own advice,
     then runs :func:`clarify_engine.validate` on the config: the checks ``analyze`` makes
     before computing that need no data (the "a model is needed but not given" rule, the plan
     of what can run).
@@ -138,7 +138,7 @@ def early_validation(analysis_config: dict) -> None:
                                 "(computer-vision models) cannot be run by this version; tabular models take "
                                 "text/csv, application/jsonlines or application/json")
     shap = (analysis_config.get("methods") or {}).get("shap") or {}
-    for key, what in (("text_config", "text features (TextConfig)"), ("image_config", "images (ImageConfig)")):
+    for key, what in (("image_config", "images (ImageConfig)"),):
         if shap.get(key) is not None:
             raise NotSupportedError(f"methods.shap.{key}: SHAP explanations of {what} cannot be run by this "
                                     f"version; remove {key} from the SHAPConfig to explain the columns as "

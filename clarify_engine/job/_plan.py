@@ -18,6 +18,7 @@ from clarify_engine.data import DataSpec, Dataset, FacetKey
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.bias import BiasSpec
 from clarify_engine.job._plan_bias import plan_bias
+from clarify_engine.job._plan_text import plan_text
 from clarify_engine.explain._spec import BaselineSpec, PdpSpec, ShapSpec
 from clarify_engine.job._specs import Job
 from clarify_engine.predict._spec import ModelSpec
@@ -204,9 +205,13 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
     runnable, not_run = split(config)
     bias = _bias(config, dataset, runnable)
     methods = config.methods
-    shap = _shap(config, methods.shap, dataset) if "shap" in runnable and methods.shap is not None else None
+    text_job = "shap" in runnable and methods.shap is not None and methods.shap.text_config is not None
+    text = plan_text(config, dataset) if text_job else None
+    shap = (_shap(config, methods.shap, dataset)
+            if "shap" in runnable and methods.shap is not None and not text_job else None)
     pdp = _pdp(methods.pdp, dataset) if "pdp" in runnable and methods.pdp is not None else None
-    needs_model = (shap is not None or pdp is not None
+    needs_model = (shap is not None or text is not None or pdp is not None
                    or any(b.stage == "post_training" and b.predicted_label is None for b in bias))
     return Job(runnable=tuple(runnable), not_run=tuple(not_run), bias=bias, shap=shap, pdp=pdp,
-               model=_model(config) if needs_model else None, needs_model=needs_model, report=_report(config))
+               model=_model(config) if needs_model else None, needs_model=needs_model, report=_report(config),
+               text=text)

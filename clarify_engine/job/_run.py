@@ -27,6 +27,7 @@ from clarify_engine.bias import BiasReport, BiasSpec, bias_report
 from clarify_engine.data import Dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError, PartialFailure
 from clarify_engine.explain import PdpResult, PdpSpec, ShapResult, ShapSpec, run_pdp, run_shap
+from clarify_engine.explain.text import TextShapResult, TextSpec, run_text_shap
 from clarify_engine.job._meter import ModelMeter, StageCalls
 from clarify_engine.job._specs import Job
 from clarify_engine.predict import ClientOptions, make_predictor
@@ -36,6 +37,7 @@ from clarify_engine.report._explanations import (SE_SECTION_KEY, pdp_entries, pd
                                                  shap_manifest, shap_section, shap_standard_error_frame,
                                                  shap_standard_error_section)
 from clarify_engine.report._shap_outputs import write_shap_outputs
+from clarify_engine.report._text_outputs import text_manifest, text_sections, write_text_outputs
 
 log = logging.getLogger("clarify_engine")
 
@@ -54,6 +56,12 @@ class Failed:
 #: Why PDP fails when it was to pick its features by global SHAP and SHAP failed.
 PDP_NEEDS_SHAP = ("methods.pdp lists no features and picks the top_k_features by global SHAP, but SHAP "
                   "failed; list methods.pdp.features to plot them without SHAP")
+
+
+#: Why PDP fails when it was to pick its features by global SHAP and SHAP explained text units.
+PDP_NEEDS_TABULAR_SHAP = ("methods.pdp lists no features and picks the top_k_features by global SHAP, but SHAP "
+                          "explained text units (text_config), which do not rank columns; list methods.pdp.features "
+                          "(tabular columns) to plot them")
 
 
 def _reason(exc: BaseException) -> str:
@@ -121,6 +129,9 @@ class AnalysisResult:
         The plan the job ran.
     report : ReportRequest or None
         The report to write after analysis.json (``methods.report``).
+    text : TextShapResult or None
+        The typed result of a text job (``methods.shap.text_config``): its local values go to
+        ``explanations_shap/out.jsonl``.
     """
 
     analysis: dict[str, Any]
@@ -132,6 +143,7 @@ class AnalysisResult:
     pdp: PdpResult | None = None
     job: Job | None = None
     report: ReportRequest | None = None
+    text: TextShapResult | None = None
 
     @property
     def warnings(self) -> list[dict[str, str]]:
@@ -152,8 +164,12 @@ class AnalysisResult:
         shap = self.shap
         save_local = shap is not None and (self.job is None or self.job.shap is None or self.job.shap.save_local)
         local = shap_local_frame(shap) if save_local else None
-        steps = (shap is not None) + 1 + (self.report is not None)
+        text = self.text if self.text is not None and self.text.spec.save_local else None
+        steps = (shap is not None) + (text is not None) + 1 + (self.report is not None)
         with Progress("Writing outputs", steps, "parts") as progress:  # SHAP files, analysis.json, report
+            if text is not None:
+                written += write_text_outputs(output_dir, text)
+                progress.update()
             if shap is not None:
                 written += write_shap_outputs(output_dir, local,
                                               shap_standard_error_frame(shap) if save_local else None, shap.baseline)
@@ -318,9 +334,31 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                      scorer.calls.rows, scorer.calls.calls, scorer.calls.seconds)
             log.info("Finished kernel_shap in %.3f s", timings["kernel_shap"])
 
+        def text_shap(spec: TextSpec) -> None:
+            t0 = time.perf_counter()
+            meter = use_model()
+            scorer = meter.scorer("kernel_shap")
+            ids = dataset.frame[spec.joinsource] if spec.joinsource is not None else None
+            # a remote model has a payload limit: a record whose synthetic texts may exceed it is
+            # not explained (the others are); an in-process model has none
+            limit = None if meter.predictor.batcher is None else (options or ClientOptions()).max_payload_bytes
+            result = run_text_shap(records, spec, scorer, record_ids=ids, base_dir=base_dir,
+                                   max_record_bytes=limit, workers=workers)
+            results["text"] = result
+            labels = scorer.labels(result.n_outputs)
+            section, se_section = text_sections(result, labels, result.spec.agg_method, result.spec.max_top_tokens)
+            explanations = analysis.setdefault("explanations", {})
+            explanations["kernel_shap"] = section
+            explanations[SE_SECTION_KEY] = se_section
+            extra_manifest["kernel_shap"] = text_manifest(result, labels, scorer.calls)
+            timings["kernel_shap"] = time.perf_counter() - t0
+            log.info("Finished kernel_shap (text units) in %.3f s", timings["kernel_shap"])
+
         def pdp(spec: PdpSpec) -> None:
             if spec.features is None and failures.failed("shap"):
                 raise NotSupportedError(PDP_NEEDS_SHAP)
+            if spec.features is None and job.text is not None:
+                raise NotSupportedError(PDP_NEEDS_TABULAR_SHAP)
             t0 = time.perf_counter()
             scorer = use_model().scorer("pdp")
             result = run_pdp(records, spec, scorer, ranking=results.get("shap"))
@@ -336,6 +374,8 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             failures.attempt(f"{spec.stage}_bias", bias_stage, spec)
         if job.shap is not None:
             failures.attempt("shap", shap, job.shap)
+        if job.text is not None:
+            failures.attempt("shap", text_shap, job.text)
         if job.pdp is not None:
             failures.attempt("pdp", pdp, job.pdp)
     _stop.check()
@@ -369,7 +409,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                             predicted_label=state["predicted_label"])
     result = AnalysisResult(analysis=analysis, not_run=list(job.not_run), manifest=manifest,
                             failed=list(failures.items), bias=results.get("bias", {}), shap=results.get("shap"), pdp=results.get("pdp"), job=job,
-                            report=report)
+                            report=report, text=results.get("text"))
     if failures.items:
         if not completed:
             raise failures.errors[0]  # nothing to keep: the job fails with its first error, as is

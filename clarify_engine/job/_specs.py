@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from clarify_engine._methods import NotRun
 from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.explain._spec import PdpSpec, ShapSpec
+from clarify_engine.explain.text._spec import TextSpec
 from clarify_engine.predict._spec import ModelSpec
 from clarify_engine.report._spec import ReportSpec
 
@@ -32,6 +33,8 @@ class Job:
     bias : tuple of BiasSpec
         The bias stages to compute, in order.
     shap, pdp : ShapSpec, PdpSpec or None
+    text : TextSpec or None
+        Kernel SHAP of text units (``methods.shap.text_config``); then ``shap`` is None.
     model : ModelSpec or None
         The model; None when no method needs predictions.
     needs_model : bool
@@ -47,3 +50,4 @@ class Job:
     model: ModelSpec | None = None
     needs_model: bool = False
     report: ReportSpec | None = None
+    text: TextSpec | None = None

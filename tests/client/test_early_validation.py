@@ -29,22 +29,17 @@ HEADERS = ["Target", "Age", "Gender", "Income", "Occupation", "YearsEmployed", "
 POST = json.loads((SDK_CONFIGS / "05_csv_posttraining_model_name_probability_threshold.json").read_text())
 
 
-def test_text_explanations_are_refused_before_the_config_is_written_or_a_job_starts(tmp_path):
-    session = LocalSession(jobs_root=tmp_path / "jobs")
-    processor = SageMakerClarifyProcessor(instance_type="local", sagemaker_session=session)
-    data_config = DataConfig(s3_data_input_path=str(DEMO / "loans.csv"), s3_output_path=str(tmp_path / "out"),
-                             label="Target", headers=HEADERS, dataset_type="text/csv")
-    model_config = ModelConfig(endpoint_name="loans-endpoint", content_type="text/csv", accept_type="text/csv")
-    shap_config = SHAPConfig(baseline=[[30, 1, 50000, 2, 5, 700]], num_samples=10,
-                             text_config=TextConfig(granularity="token", language="english"))
-    with pytest.raises(NotSupportedError) as info:
-        processor.run_explainability(data_config, model_config, shap_config, logs=False)
-    assert str(info.value) == (
-        "methods.shap.text_config: SHAP explanations of text features (TextConfig) cannot be run by this version; "
-        "remove text_config from the SHAPConfig to explain the columns as tabular features, or pass "
-        "skip_early_validation=True to run the rest of the analysis without them")
-    assert processor.latest_job is None
-    assert not (tmp_path / "out").exists() and list(session.jobs_root.iterdir()) == []
+def test_text_explanations_pass_early_validation():
+    data_config = DataConfig(s3_data_input_path="s3://bucket/reviews.csv", s3_output_path="s3://bucket/out",
+                             label="Target", headers=["Target", "Rating", "Comments"], dataset_type="text/csv")
+    model_config = ModelConfig(endpoint_name="text-endpoint", content_type="text/csv", accept_type="text/csv")
+    shap_config = SHAPConfig(baseline=[[4, "[MASK]"]], num_samples=10,
+                             text_config=TextConfig(granularity="sentence", language="multi-language"))
+    from clarify_engine.client._clarify_generator import _AnalysisConfigGenerator
+
+    config = _AnalysisConfigGenerator.explainability(data_config, model_config, None, shap_config)
+    early_validation(config)  # no NotSupportedError: text SHAP runs (docs/text.md)
+    assert config["methods"]["shap"]["text_config"] == {"granularity": "sentence", "language": "multi-language"}
 
 
 @pytest.mark.parametrize("content_type", ["image/jpeg", "image/png", "application/x-npy"])

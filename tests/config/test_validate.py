@@ -101,20 +101,15 @@ def test_no_model_needed_when_labels_and_predictions_are_in_the_data():
     assert "model: not needed" in report.lines()
 
 
-def test_text_config_would_not_run_and_alone_cannot_run(monkeypatch):
+def test_text_config_runs_as_shap(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # the endpoint's client is built, never called
     config = _demo()
     config["predictor"]["endpoint_name"] = "loans-endpoint"
     config["methods"]["shap"] = {"text_config": {"granularity": "token", "language": "english"}}
     del config["methods"]["pdp"]
-    report = clarify_engine.validate(config, data=DEMO_DATA)
-    reason = ("Kernel SHAP for text features (methods.shap.text_config) is not implemented yet; no explanations "
-              "were computed")
-    assert [(n.method, n.reason) for n in report.not_run] == [("shap", reason)]
     config["methods"] = {"shap": config["methods"]["shap"]}
-    with pytest.raises(NotSupportedError) as info:
-        clarify_engine.validate(config)
-    assert str(info.value) == f"none of the requested methods can run (shap: {reason})"
+    report = clarify_engine.validate(config)
+    assert report.not_run == () and report.would_run == ("shap",)
 
 
 def test_image_dataset_is_refused_when_data_is_given(tmp_path):

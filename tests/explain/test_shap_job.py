@@ -12,7 +12,7 @@ import pytest
 from clarify_engine import analyze, load_dataset
 from clarify_engine.explain import budget_note
 from clarify_engine.config import load_config
-from clarify_engine.errors import ConfigError, NotSupportedError
+from clarify_engine.errors import ConfigError, DataError
 from clarify_engine.explain._aggregate import aggregate, aggregate_standard_error
 from clarify_engine.explain import run_shap
 from clarify_engine.job import ModelMeter, plan, resolve_features, run_job
@@ -312,10 +312,11 @@ def test_use_logit_reports_log_odds():
     assert extras["manifest"]["link"] == "logit"
 
 
-def test_text_and_image_configs_are_not_supported():
+def test_text_config_on_numeric_features_names_the_columns():
+    # text SHAP is its own engine (tests/explain/text/); on numbers it stops before any model call
     frame = _frame(3)
     config = _config({"text_config": {"granularity": "token", "language": "english"}})
-    with pytest.raises(NotSupportedError, match="text_config"):
+    with pytest.raises(DataError, match="no feature column holds free text \\('Age' is numerical"):
         _run(config, frame, linear)
 
 

@@ -1,0 +1,307 @@
+"""The text SHAP engine: records with text and tabular columns -> typed SHAP values per unit.
+
+How a record becomes a Kernel SHAP problem (``docs/text.md``):
+
+* its features are the tabular columns plus every unit of every text column, so records have
+  different feature counts ``M``; records with the same ``M`` are explained together by one
+  call of the core (:func:`clarify_engine.explain._kernel_shap.kernel_shap`), whose coalition
+  plan is exact when ``2^M - 2 <= num_samples`` (and, with ``num_samples`` absent, when
+  ``M <= 11``, the default budget being ``min(2 M + 2048, 2^M - 2)``);
+* the core works on numbers: a unit is a column whose record value is ``1`` and whose value in
+  baseline row ``k`` is ``-(k + 1)``; a hidden column (not explained, so every synthetic row
+  keeps it) holds the record's position. A synthetic row is decoded back into a frame: tabular
+  codes by the :class:`~clarify_engine.explain._baseline.FeatureCoder`, each text rebuilt from
+  its original string with the absent units replaced by the baseline string (:mod:`._mask`);
+* identical synthetic records of one call are scored once (two coalitions can give the same
+  text, e.g. dropping either of two equal neighbouring words), and the baseline rows once per job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from clarify_engine import _warnings
+from clarify_engine.errors import DataError, ModelError
+from clarify_engine.explain._baseline import encode_features
+from clarify_engine.explain._kernel_shap import kernel_shap
+from clarify_engine.explain.text._columns import check_text_values, data_type
+from clarify_engine.explain.text._languages import pipeline
+from clarify_engine.explain.text._mask import joined, pieces, rebuild_pieces
+from clarify_engine.explain.text._result import FeatureExplanation, RecordExplanation, TextShapResult
+from clarify_engine.explain.text._spec import TextSpec
+from clarify_engine.explain.text._units import TextUnits, split_texts
+
+__all__ = ["explain_text", "record_bytes_bound"]
+
+log = logging.getLogger("clarify_engine")
+
+ScoreFn = Callable[[pd.DataFrame], np.ndarray]
+
+
+def record_bytes_bound(units: TextUnits, baselines: list[str]) -> int:
+    """Most UTF-8 bytes any rebuilt version of a text can have: each unit at its longer of
+    itself and the longest baseline string."""
+    text_bytes = len(units.text.encode("utf-8"))
+    longest = max((len(b.encode("utf-8")) for b in baselines), default=0)
+    extra = sum(max(0, longest - len(u.encode("utf-8"))) for u in units.units)
+    return text_bytes + extra
+
+
+class _Scorer:
+    """The ``predict`` of one core call: coded synthetic rows -> frames -> ``score_fn``."""
+
+    def __init__(self, spec, score_fn, coder, tab, cuts, offsets, base_texts, cache):
+        self.spec, self.score_fn, self.coder, self.tab = spec, score_fn, coder, tab
+        self.cuts, self.offsets, self.base_texts, self.cache = cuts, offsets, base_texts, cache
+        self.n_tab = len(tab)
+        self.parts: dict = {}
+        self.rows_sent = 0
+        self.calls = 0
+        self.seconds = 0.0
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        started = time.perf_counter()
+        n_tab = self.n_tab
+        rid = rows[:, n_tab].astype(np.int64).tolist()
+        flags = rows[:, n_tab + 1:]
+        present = (flags > 0).tolist()
+        # the baseline row each synthetic row took its absent units from (flag -(k+1))
+        base_row = (-np.minimum(flags.min(axis=1, initial=0.0), -1.0) - 1.0).astype(np.int64).tolist()
+        # rows where no unit is present (the baseline rows, every record's empty coalition, the
+        # coalitions of tabular features only) recur across records and calls: kept for the job
+        no_unit = [not any(p) for p in present]
+        tab_codes = np.ascontiguousarray(rows[:, :n_tab])
+        tab_keys = [b.tobytes() for b in tab_codes] if n_tab else [b""] * len(rid)
+        keys, first, inverse, texts, known = {}, [], [0] * len(rid), [], {}
+        cuts, offsets, base_texts = self.cuts, self.offsets, self.base_texts
+        for r, i in enumerate(rid):
+            if i < 0:
+                row_texts = tuple(base_texts[-i - 1])
+            else:
+                k, off, keep = base_row[r], offsets[i], present[r]
+                row_texts = tuple(rebuild_pieces(column[i], keep[off[c]:off[c + 1]], base_texts[k][c],
+                                                 self._parts(c, i, k))
+                                  for c, column in enumerate(cuts))
+            key = (tab_keys[r], row_texts)
+            if no_unit[r] and key in self.cache:
+                known[r] = self.cache[key]
+                continue
+            slot = keys.get(key)
+            if slot is None:
+                slot = keys[key] = len(first)
+                first.append(r)
+                texts.append(row_texts)
+            inverse[r] = slot
+        first = np.asarray(first, dtype=np.int64)
+        scores = self._score(tab_codes[first], texts) if len(first) else None
+        if not known:
+            out = scores[np.asarray(inverse, dtype=np.int64)]
+        else:
+            d = scores.shape[1] if scores is not None else next(iter(known.values())).shape[0]
+            out = np.empty((len(rid), d))
+            for r in range(len(rid)):
+                out[r] = known[r] if r in known else scores[inverse[r]]
+        for key, slot in keys.items():
+            if no_unit[first[slot]]:
+                self.cache[key] = scores[slot]
+        self.seconds += time.perf_counter() - started
+        return out
+
+    def _parts(self, c: int, i: int, k: int):
+        """The joined parts of record ``i``'s text in column ``c`` with baseline row ``k`` (cached
+        for the record's group: a core call explains one group)."""
+        key = (c, i, k)
+        parts = self.parts.get(key)
+        if parts is None:
+            cut, baseline = self.cuts[c][i], self.base_texts[k][c]
+            parts = self.parts[key] = (joined(cut), joined(cut, baseline)) if baseline else None
+        return parts
+
+    def _score(self, tab_codes: np.ndarray, texts: list[list[str]]) -> np.ndarray:
+        frame = self._frame(tab_codes, texts)
+        scores = np.asarray(self.score_fn(frame), dtype=np.float64)
+        if scores.ndim == 1:
+            scores = scores[:, None]
+        if scores.ndim != 2 or scores.shape[0] != len(texts):
+            raise ModelError(f"the model returned scores of shape {scores.shape} for {len(texts)} records")
+        self.rows_sent += len(texts)
+        self.calls += 1
+        return scores
+
+    def _frame(self, tab_codes: np.ndarray, texts: list[list[str]]) -> pd.DataFrame:
+        n = tab_codes.shape[0]
+        tab_frame = self.coder.decode(tab_codes) if self.n_tab else pd.DataFrame(index=range(n))
+        data = {}
+        for name in self.spec.features:
+            if name in self.spec.text_columns:
+                c = self.spec.text_columns.index(name)
+                data[name] = pd.Series([t[c] for t in texts], dtype=object)
+            else:
+                data[name] = tab_frame[name].reset_index(drop=True)
+        return pd.DataFrame(data, columns=list(self.spec.features))
+
+
+def _split_columns(frame, spec):
+    """Per text column: the units of every record, and the records whose text is empty."""
+    nlp = pipeline(spec.language)
+    units, empty = [], set()
+    for column in spec.text_columns:
+        texts = check_text_values(frame, column)
+        column_units = split_texts(texts, spec.granularity, nlp)
+        empty.update(i for i, u in enumerate(column_units) if len(u) == 0)
+        units.append(column_units)
+    return units, sorted(empty)
+
+
+def _too_big(spec, frame, tab, units, base_texts):
+    """Records whose synthetic rows may exceed ``spec.max_record_bytes``: {row: message}."""
+    if spec.max_record_bytes is None:
+        return {}
+    failed = {}
+    tab_bytes = frame[tab].astype(str).map(len).sum(axis=1).to_numpy() + len(tab) if tab else None
+    for i in range(len(frame)):
+        size = sum(record_bytes_bound(units[c][i], [row[c] for row in base_texts]) for c in range(len(units)))
+        size += int(tab_bytes[i]) if tab_bytes is not None else 0
+        if size > spec.max_record_bytes:
+            failed[i] = (f"row {i}: its text can make a model request of up to {size} bytes, more than the "
+                         f"{spec.max_record_bytes}-byte payload limit; the record is not explained (the others "
+                         "are). Shorten the text, use a coarser granularity, or raise the payload limit if the "
+                         "endpoint accepts more")
+    return failed
+
+
+def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
+                 max_rows_per_call: int = 100_000, workers: int = 1) -> TextShapResult:
+    """Kernel SHAP values of every unit of every text column, and of every tabular column.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The records; must hold ``spec.features``.
+    spec : TextSpec
+    score_fn : callable
+        ``score_fn(frame) -> ndarray (r, D)``: model scores of a frame of ``spec.features``
+        (text columns as strings, tabular columns in their dataset dtypes).
+    max_rows_per_call : int
+        Synthetic records per ``score_fn`` call at most.
+    workers : int
+        Threads of the Kernel SHAP core (results do not depend on it).
+
+    Returns
+    -------
+    TextShapResult
+
+    Raises
+    ------
+    DataError
+        A text column holding a value that is not a string; a frame without a feature.
+    NotSupportedError
+        A language whose tokenizer is not installed.
+    """
+    missing = [f for f in spec.features if f not in frame.columns]
+    if missing:
+        raise DataError(f"the dataset has no feature column(s) {missing}; columns are {list(frame.columns)}")
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    tab = [f for f in spec.features if f not in spec.text_columns]
+    n_tab = len(tab)
+    units, empty = _split_columns(frame, spec)
+    text_idx = [spec.features.index(c) for c in spec.text_columns]
+    base_texts = [["" if pd.isna(row[j]) else str(row[j]) for j in text_idx] for row in spec.baseline]
+    base_frame = pd.DataFrame([list(row) for row in spec.baseline], columns=list(spec.features))
+    if n_tab:
+        base_tab = base_frame[tab].astype({c: frame[c].dtype for c in tab}, errors="ignore")
+        X_tab, coder = encode_features(frame[tab], base_tab)
+        B_tab = coder.encode(base_tab, "baseline")
+    else:
+        X_tab, coder, B_tab = np.zeros((n, 0)), None, np.zeros((len(base_frame), 0))
+    if empty:
+        _warnings.warn(
+            "text_empty", f"{len(empty)} record(s) have an empty text (rows {empty[:10]}"
+            f"{' ...' if len(empty) > 10 else ''}): their text columns have no unit to explain",
+            fix="check the text column of these rows; the records are still explained on their other features",
+            where="methods.shap.text_config")
+    failed = _too_big(spec, frame, tab, units, base_texts)
+    for message in failed.values():
+        log.error("Text SHAP: %s", message)
+
+    counts = np.array([sum(len(units[c][i]) for c in range(len(units))) for i in range(n)], dtype=np.int64)
+    offsets = [np.concatenate([[0], np.cumsum([len(units[c][i]) for c in range(len(units))])]).tolist()
+               for i in range(n)]
+    weights = np.asarray(spec.baseline_weights, dtype=np.float64)
+    cache: dict = {}
+    cuts = [[pieces(u) for u in column] for column in units]
+    scorer = _Scorer(spec, score_fn, coder, tab, cuts, offsets, base_texts, cache)
+    k_rows = len(spec.baseline)
+    base_ids = -(np.arange(k_rows, dtype=np.float64) + 1.0)
+    results: dict[int, tuple] = {}
+    expected = None
+    groups = {}
+    # identical records (every feature value equal) are explained once and the result copied
+    same_as, seen = {}, {}
+    for i in range(n):
+        key = (X_tab[i].tobytes(), *(units[c][i].text for c in range(len(units))))
+        same_as[i] = seen.setdefault(key, i)
+    todo = [i for i in range(n) if i not in failed and same_as[i] == i]
+    for u in sorted(set(counts[todo].tolist())):
+        idx = np.array([i for i in todo if counts[i] == u], dtype=np.int64)
+        X = np.hstack([X_tab[idx], idx[:, None].astype(np.float64), np.ones((idx.shape[0], u))])
+        B = np.hstack([B_tab, base_ids[:, None], np.repeat(base_ids[:, None], u, axis=1)])
+        explain = np.concatenate([np.arange(n_tab), n_tab + 1 + np.arange(u)]).astype(np.int64)
+        res = kernel_shap(scorer, np.ascontiguousarray(X), np.ascontiguousarray(B), weights=weights,
+                          explain=explain, num_samples=spec.num_samples, seed=spec.seed, link=spec.link,
+                          max_rows_per_call=max_rows_per_call, workers=workers)
+        scorer.parts.clear()  # the next group has other records
+        expected = res.expected_value if expected is None else expected
+        groups[int(n_tab + u)] = {"records": int(idx.shape[0]), "coalitions": int(res.n_coalitions),
+                                  "exact": bool(res.exact)}
+        for pos, i in enumerate(idx.tolist()):
+            results[i] = (res.values[pos], res.standard_errors[pos], res.fx[pos], res.reference[pos], res.exact)
+    if expected is None:  # every record failed: the baseline still gives the expected value
+        from clarify_engine.explain._kernel_shap import _apply_link
+        B = np.hstack([B_tab, base_ids[:, None]])
+        expected = _apply_link(weights / weights.sum() @ np.atleast_2d(scorer(B)), spec.link)
+
+    types = tuple((f, "free_text" if f in spec.text_columns else data_type(frame[f])) for f in spec.features)
+    d = int(expected.shape[0])
+    records = []
+    for i in range(n):
+        if i in failed:
+            records.append(RecordExplanation(row=i, features=(), fx=np.full(d, np.nan), reference=np.full(d, np.nan),
+                                             exact=False, n_features=int(n_tab + counts[i]), error=failed[i]))
+            continue
+        values, ses, fx, ref, exact = results[same_as[i]]
+        feats = []
+        for name, kind in types:
+            if kind == "free_text":
+                c = spec.text_columns.index(name)
+                lo, hi = n_tab + offsets[i][c], n_tab + offsets[i][c + 1]
+                tu = units[c][i]
+                feats.append(FeatureExplanation(name, kind, values[lo:hi], ses[lo:hi], tuple(tu.units),
+                                                tuple(int(s) for s in tu.starts.tolist())))
+            else:
+                j = tab.index(name)
+                feats.append(FeatureExplanation(name, kind, values[j:j + 1], ses[j:j + 1]))
+        records.append(RecordExplanation(row=i, features=tuple(feats), fx=fx, reference=ref, exact=exact,
+                                         n_features=int(n_tab + counts[i])))
+    explained = n - len(failed)
+    stats = {
+        "records": int(n), "records_explained": int(explained), "records_failed": int(len(failed)),
+        "records_exact": int(sum(1 for r in records if r.error is None and r.exact)),
+        "records_with_empty_text": int(len(empty)),
+        "units": {"min": int(counts.min()) if n else 0, "max": int(counts.max()) if n else 0,
+                  "total": int(counts.sum())},
+        "problems_by_feature_count": {str(k): v for k, v in sorted(groups.items())},
+        "model_rows_sent": int(scorer.rows_sent), "model_calls": int(scorer.calls),
+        "model_seconds": round(scorer.seconds, 3),
+    }
+    log.info("Text SHAP: %d of %d records explained (%d exact), %d to %d units per record; %d distinct synthetic "
+             "records sent in %d calls", explained, n, stats["records_exact"], stats["units"]["min"],
+             stats["units"]["max"], scorer.rows_sent, scorer.calls)
+    return TextShapResult(records=tuple(records), expected_value=np.asarray(expected, dtype=np.float64),
+                          data_types=types, stats=stats)
