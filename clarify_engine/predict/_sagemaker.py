@@ -1,61 +1,69 @@
-"""Invoke a SageMaker real-time endpoint through boto3 (``sagemaker-runtime`` InvokeEndpoint).
+"""Invoke a SageMaker real-time endpoint: ``InvokeEndpoint`` signed with SigV4 over pooled connections.
 
-The client is built with the standard AWS settings (credentials chain, ``AWS_DEFAULT_REGION``
-and profiles, then ``AWS_REGION`` as SageMaker jobs set it; the endpoint overrides
-``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` and ``AWS_ENDPOINT_URL``, which botocore reads itself
-and which the tests verify against ``clarify-engine serve-model``), with botocore's retries off — the
-batching layer retries, from the :class:`~clarify_engine.predict._base.TransportError` fields —
-and a connection pool sized for the number of concurrent senders.
+botocore resolves everything but the sending: a ``sagemaker-runtime`` client is made once with
+the standard AWS settings (credentials chain, ``AWS_DEFAULT_REGION`` and profiles, then
+``AWS_REGION`` as SageMaker jobs set it; the endpoint URL with ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``
+and ``AWS_ENDPOINT_URL`` taking precedence, as botocore reads them), and from it and its session
+come the endpoint URL, the region, the signing name, the credentials (refreshed as botocore
+refreshes them), the CA bundle (``AWS_CA_BUNDLE``, ``ca_bundle``, ``REQUESTS_CA_BUNDLE``) and the
+proxy (``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``, through botocore's own functions). Each
+request is then signed with botocore's :class:`botocore.auth.SigV4Auth` and sent over
+:class:`~clarify_engine.predict._http.HttpTransport`'s keep-alive pool. That is the whole of what
+``invoke_endpoint`` does for this one operation, without its ~5 µs of CPU per row (event hooks,
+parameter validation, response parsing, urllib3): see ``docs/performance.md``. Nothing is retried
+here — the batching layer retries, from the :class:`~clarify_engine.predict._base.TransportError`
+fields.
 
 Error mapping
 -------------
+The reply is read as botocore's rest-json parser reads it: the error code from the
+``x-amzn-ErrorType`` header, else the body's ``code``/``Code``/``__type``; the message from the
+body's ``message``/``Message``, or the whole body when it is not JSON.
+
 =====================================  ===================  =============================
-botocore error                         ``status``           ``code``
+failure                                ``status``           ``code``
 =====================================  ===================  =============================
-``ClientError`` ``ModelError``         ``OriginalStatusCode`` ``"ModelError"``
+``ModelError`` reply                   ``OriginalStatusCode`` ``"ModelError"``
                                        (the model
                                        container's status;
                                        424 when absent)
-other ``ClientError``                  HTTP status          the error code
+other error reply                      HTTP status          the error code
                                                             (``ThrottlingException``,
                                                             ``ServiceUnavailable``,
-                                                            ``ValidationError``…), None
+                                                            ``ValidationError``,
+                                                            ``SignatureDoesNotMatch``…), None
                                                             when the reply names none
-``ReadTimeoutError``,                  None                 ``"Timeout"``
-``ConnectTimeoutError``, the request
-deadline passed
-``EndpointConnectionError``,           None                 ``"ConnectionError"``
-``ConnectionClosedError``, a reply
-cut off mid-body (urllib3
-``ProtocolError``, botocore
-``IncompleteReadError``,
-``ResponseStreamingError``)
+no reply within ``timeout``, the       None                 ``"Timeout"``
+request deadline passed
+connection refused or failed, a        None                 ``"ConnectionError"``
+reply cut off mid-body
 a reply over ``max_reply_bytes``       None                 ``"ReplyTooLarge"``
-other ``BotoCoreError`` (e.g. no       None                 the exception's class name
-credentials)
+no credentials                         None                 ``"NoCredentialsError"``
+no region (when the transport is       None                 ``"NoRegionError"``
+made)
 =====================================  ===================  =============================
 
 A reply cut off mid-body is a ``ConnectionError``, as :mod:`._http` reports it, so both paths
-retry it the same way. The reply body is read a piece at a time: its ``Content-Length`` is
-checked against ``max_reply_bytes`` before any of it is read, and the request ``deadline``
-between the pieces (each read waits at most what is left of it). botocore sends the request
-and waits for the reply's headers itself, each read bounded by ``timeout`` (itself at most the
-deadline).
+retry it the same way. ``max_reply_bytes`` and the request ``deadline`` are enforced by the
+HTTP layer exactly as for a model server.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
-import time
+import ssl
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from clarify_engine.predict._base import TransportError, parse_retry_after
-from clarify_engine.predict._http import DEFAULT_MAX_REPLY_BYTES, deadline_passed, reply_too_large
-
-#: Bytes asked of the socket at a time while a reply body is read.
-_READ_CHUNK = 1 << 16
+from clarify_engine.predict._http import DEFAULT_MAX_REPLY_BYTES, HttpTransport, _json_object, _quote
 
 __all__ = ["SageMakerRuntimeTransport"]
+
+#: SigV4 signs these headers when present: what ``invoke_endpoint`` sends for our parameters.
+_TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
+_CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
 
 class SageMakerRuntimeTransport:
@@ -71,21 +79,32 @@ class SageMakerRuntimeTransport:
         ``CustomAttributes`` (``predictor.custom_attributes``).
     region : str, optional
         AWS region; default: the standard AWS configuration.
-    client : botocore client, optional
-        A ready ``sagemaker-runtime`` client (then ``timeout`` and ``pool_size`` are unused).
+    session : botocore.session.Session, optional
+        Where credentials and settings come from; default: a new botocore session (the
+        standard AWS configuration).
     timeout : float, default 70
-        Read timeout in seconds (SageMaker answers within 60 s or fails the invocation).
+        Seconds to wait for the connection and between two reads of the reply (SageMaker
+        answers within 60 s or fails the invocation).
     pool_size : int, default 16
-        botocore's ``max_pool_connections``: at least the number of concurrent senders.
+        Keep-alive connections: at least the number of concurrent senders.
     max_reply_bytes : int, default 8_000_000
         Longest reply body read; a longer one fails the request (``code="ReplyTooLarge"``).
     deadline : float, optional
         Seconds one request may take in all (``code="Timeout"`` past it). Default: twice
         ``timeout``.
 
+    Attributes
+    ----------
+    url : str
+        The invocation URL (``{endpoint URL}/endpoints/{name}/invocations``), credentials
+        shown as ``***``.
+    region : str
+        The region requests are signed for.
+
     Notes
     -----
-    Thread-safe: botocore clients may be shared between threads.
+    Thread-safe: each request is signed on its own with frozen credentials and takes its own
+    pooled connection.
     """
 
     def __init__(
@@ -95,7 +114,7 @@ class SageMakerRuntimeTransport:
         target_model: str | None = None,
         custom_attributes: str | None = None,
         region: str | None = None,
-        client: Any = None,
+        session: Any = None,
         timeout: float = 70.0,
         pool_size: int = 16,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
@@ -108,18 +127,43 @@ class SageMakerRuntimeTransport:
         deadline = 2.0 * timeout if deadline is None else deadline
         if not deadline > 0:
             raise ValueError(f"deadline: expected a positive number of seconds, found {deadline!r}")
+        from botocore.session import Session
+        from botocore.utils import percent_encode
+
         self.endpoint_name = endpoint_name
         self.target_model = target_model
         self.custom_attributes = custom_attributes
         self.timeout = float(timeout)
         self.max_reply_bytes = max_reply_bytes
         self.deadline = float(deadline)
-        self._client = (client if client is not None
-                        else self._make_client(region, min(self.timeout, self.deadline), pool_size))
+        self._session = session if session is not None else Session()
+        self._client = self._make_client(self._session, region, min(self.timeout, self.deadline), pool_size)
+        meta = self._client.meta
+        self.region = meta.region_name
+        self._signing_name = meta.service_model.signing_name
+        self._where = f"endpoint {endpoint_name}"
+        # botocore quotes a (non-greedy) URI label with its default safe characters
+        target = f"{meta.endpoint_url.rstrip('/')}/endpoints/{percent_encode(endpoint_name)}/invocations"
+        self._target = target  # as botocore would name it in its messages (credentials redacted there)
+        parts = urlsplit(target)
+        self._signed_url = urlunsplit((parts.scheme, _host_port(parts), parts.path, parts.query, ""))
+        self._host = _signed_host(parts)
+        verify, proxy, proxy_headers = _connection_settings(self._session, self._signed_url)
+        self._http = HttpTransport(
+            self._signed_url,
+            timeout=self.timeout,
+            pool_size=pool_size,
+            max_reply_bytes=max_reply_bytes,
+            deadline=self.deadline,
+            ssl_context=_ssl_context(verify) if parts.scheme == "https" else None,
+            proxy=proxy,
+            proxy_headers=proxy_headers,
+        )
+        self.url = self._http.url
+        self._credentials = self._session.get_credentials()
 
     @staticmethod
-    def _make_client(region: str | None, timeout: float, pool_size: int) -> Any:
-        import boto3
+    def _make_client(session: Any, region: str | None, timeout: float, pool_size: int) -> Any:
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError
 
@@ -131,11 +175,10 @@ class SageMakerRuntimeTransport:
             connect_timeout=min(timeout, 10.0),
             read_timeout=timeout,
         )
-        session = boto3.session.Session()
         # botocore reads AWS_DEFAULT_REGION and profiles; SageMaker jobs set AWS_REGION.
-        region = region or session.region_name or os.environ.get("AWS_REGION") or None
+        region = region or session.get_config_variable("region") or os.environ.get("AWS_REGION") or None
         try:
-            return session.client("sagemaker-runtime", region_name=region, config=config)
+            return session.create_client("sagemaker-runtime", region_name=region, config=config)
         except BotoCoreError as exc:
             raise TransportError(
                 f"cannot create a sagemaker-runtime client: {exc}; set AWS_REGION (or pass region)",
@@ -144,98 +187,58 @@ class SageMakerRuntimeTransport:
 
     @property
     def client(self) -> Any:
-        """The botocore ``sagemaker-runtime`` client."""
+        """The botocore ``sagemaker-runtime`` client the settings were resolved with (requests do not go through it)."""
         return self._client
 
     def __repr__(self) -> str:
         return f"SageMakerRuntimeTransport({self.endpoint_name!r}, target_model={self.target_model!r})"
 
+    def signed_headers(self, body: bytes, *, content_type: str, accept: str) -> dict[str, str]:
+        """The headers of one ``InvokeEndpoint`` request for ``body``, signed with SigV4 now."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.exceptions import NoCredentialsError
+
+        if self._credentials is None:
+            error = NoCredentialsError()
+            raise TransportError(f"{self._where}: NoCredentialsError: {error}; set AWS credentials "
+                                 "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile or a role)",
+                                 code="NoCredentialsError")
+        headers = {"host": self._host, "Content-Type": content_type, "Accept": accept}
+        if self.target_model is not None:
+            headers[_TARGET_MODEL] = self.target_model
+        if self.custom_attributes is not None:
+            headers[_CUSTOM_ATTRIBUTES] = self.custom_attributes
+        request = AWSRequest(method="POST", url=self._signed_url, data=body, headers=headers)
+        SigV4Auth(self._credentials.get_frozen_credentials(), self._signing_name, self.region).add_auth(request)
+        return dict(request.headers.items())
+
     def send(self, body: bytes, *, content_type: str, accept: str) -> bytes:
         """``InvokeEndpoint`` with ``body``; return the reply body (see the module's error table)."""
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectionClosedError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            IncompleteReadError,
-            ReadTimeoutError,
-            ResponseStreamingError,
-        )
-        from urllib3.exceptions import ProtocolError as URLLib3ProtocolError
-        from urllib3.exceptions import ReadTimeoutError as URLLib3ReadTimeoutError
-
-        params: dict[str, Any] = {
-            "EndpointName": self.endpoint_name,
-            "Body": body,
-            "ContentType": content_type,
-            "Accept": accept,
-        }
-        if self.target_model is not None:
-            params["TargetModel"] = self.target_model
-        if self.custom_attributes is not None:
-            params["CustomAttributes"] = self.custom_attributes
-        where = f"endpoint {self.endpoint_name}"
-        deadline = time.monotonic() + self.deadline
+        headers = self.signed_headers(body, content_type=content_type, accept=accept)
         try:
-            reply = self._client.invoke_endpoint(**params)
-            return self._read_body(reply, deadline, where)
-        except ClientError as exc:
-            raise _client_error(exc, where) from exc
-        except (ReadTimeoutError, ConnectTimeoutError, URLLib3ReadTimeoutError) as exc:
-            if time.monotonic() >= deadline:
-                raise deadline_passed(where, self.deadline) from exc
-            raise TransportError(f"{where}: no reply in time: {exc}", code="Timeout") from exc
-        except (EndpointConnectionError, ConnectionClosedError) as exc:
-            raise TransportError(f"{where}: connection failed: {exc}", code="ConnectionError") from exc
-        except (IncompleteReadError, ResponseStreamingError, URLLib3ProtocolError) as exc:
-            raise TransportError(f"{where}: the reply was cut off: {exc}", code="ConnectionError") from exc
-        except BotoCoreError as exc:
-            raise TransportError(f"{where}: {type(exc).__name__}: {exc}", code=type(exc).__name__) from exc
+            status, reply_headers, data = self._http._exchange(body, headers, self._where)
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._socket_error(exc) from exc
+        if status >= 400:
+            raise _reply_error(self._where, status, reply_headers, data)
+        return data
 
-    def _read_body(self, reply: dict, deadline: float, where: str) -> bytes:
-        """The reply body, within ``max_reply_bytes`` and the request's ``deadline``."""
-        stream = reply["Body"]
-        headers = (reply.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
-        announced = headers.get("content-length")
-        limit = self.max_reply_bytes
-        try:
-            if announced is not None and int(announced) > limit:
-                raise reply_too_large(where, limit, int(announced))
-            raw = getattr(stream, "_raw_stream", None)
-            read1 = getattr(raw, "read1", None)
-            if read1 is None:  # not a urllib3 stream (a client made elsewhere): bounded reads only
-                data = stream.read(limit + 1)
-                if len(data) > limit:
-                    raise reply_too_large(where, limit, None)
-                return data
-            parts, total = [], 0
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise deadline_passed(where, self.deadline)
-                if left < self.timeout:
-                    stream.set_socket_timeout(left)
-                chunk = read1(_READ_CHUNK)
-                if not chunk:
-                    break
-                total += len(chunk)
-                if total > limit:
-                    raise reply_too_large(where, limit, None)
-                parts.append(chunk)
-        except BaseException:
-            stream.close()  # not read to its end: the connection is not reused
-            raise
-        if announced is not None and total != int(announced):
-            raise TransportError(f"{where}: the reply was cut off: {total} of {announced} bytes came",
-                                 code="ConnectionError")
-        return b"".join(parts)
+    def _socket_error(self, exc: BaseException) -> TransportError:
+        """The error for a request that got no (whole) reply, worded as botocore words it."""
+        where = self._where
+        if isinstance(exc, TimeoutError):
+            return TransportError(f"{where}: no reply in time: {exc}", code="Timeout")
+        if isinstance(exc, (http.client.HTTPException, ConnectionResetError)):  # dropped, or cut off mid-reply
+            return TransportError(f"{where}: the reply was cut off: {type(exc).__name__}: {exc}",
+                                  code="ConnectionError")
+        detail = "" if isinstance(exc, ConnectionRefusedError) else f" ({type(exc).__name__}: {exc})"
+        return TransportError(f'{where}: connection failed: Could not connect to the endpoint URL: '
+                              f'"{self._target}"{detail}', code="ConnectionError")
 
     def close(self) -> None:
-        """Close the client's connections."""
-        close = getattr(self._client, "close", None)
-        if close is not None:
-            close()
+        """Close the pooled connections (the transport stays usable: new ones open as needed)."""
+        self._http.close()
 
     def __enter__(self) -> "SageMakerRuntimeTransport":
         return self
@@ -244,20 +247,71 @@ class SageMakerRuntimeTransport:
         self.close()
 
 
-def _client_error(exc: Any, where: str) -> TransportError:
-    response = exc.response or {}
-    error = response.get("Error", {})
-    code = error.get("Code") or None
-    metadata = response.get("ResponseMetadata", {})
-    status = metadata.get("HTTPStatusCode")
-    wait = parse_retry_after((metadata.get("HTTPHeaders") or {}).get("retry-after"))
-    message = error.get("Message") or str(exc)
-    if code is not None and code == str(status):
-        code = None  # botocore's stand-in when the reply names no error code
+def _host_port(parts: Any) -> str:
+    """``host[:port]`` of a split URL, without credentials."""
+    return parts.netloc.rpartition("@")[2]
+
+
+def _signed_host(parts: Any) -> str:
+    """The ``Host`` header SigV4 signs: the host name, and the port unless it is the scheme's default."""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return host if parts.port is None or parts.port == default else f"{host}:{parts.port}"
+
+
+def _connection_settings(session: Any, url: str) -> tuple[Any, str | None, dict[str, str]]:
+    """(verify, proxy URL or None, proxy headers) for ``url``, resolved the way botocore resolves them.
+
+    ``verify`` is the session's ``ca_bundle`` (``AWS_CA_BUNDLE``), else ``REQUESTS_CA_BUNDLE``,
+    else True (botocore's default bundle); the proxy comes from the environment
+    (``HTTPS_PROXY``/``HTTP_PROXY``, ``NO_PROXY`` honoured) through botocore's own functions.
+    """
+    from botocore.httpsession import ProxyConfiguration
+    from botocore.utils import get_environ_proxies
+
+    verify = session.get_config_variable("ca_bundle")
+    if verify is None:
+        verify = os.environ.get("REQUESTS_CA_BUNDLE", True)
+    proxies = ProxyConfiguration(proxies=get_environ_proxies(url))
+    proxy = proxies.proxy_url_for(url)
+    return verify, proxy, (proxies.proxy_headers_for(proxy) if proxy else {})
+
+
+def _ssl_context(verify: Any) -> ssl.SSLContext:
+    """The TLS context for botocore's ``verify`` value: True (its default bundle), a CA bundle path, or False."""
+    from botocore.httpsession import get_cert_path
+
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    path = get_cert_path(verify)
+    if os.path.isdir(path):
+        return ssl.create_default_context(capath=path)
+    return ssl.create_default_context(cafile=path)
+
+
+def _reply_error(where: str, status: int, headers: Any, body: bytes) -> TransportError:
+    """The error for an ``InvokeEndpoint`` error reply, read as botocore's rest-json parser reads it."""
+    doc = _json_object(body)
+    if not doc and body.strip():
+        doc = {"message": body.decode("utf-8", errors="replace")}
+    code = headers.get("x-amzn-ErrorType")
+    if not code:
+        code = doc.get("code", doc.get("Code", doc.get("__type")))
+    if isinstance(code, str) and code:
+        code = code.split(":", 1)[0].rsplit("#", 1)[-1]
+    else:
+        code = None
+    wait = parse_retry_after(headers.get("Retry-After"))
+    message = doc.get("message", doc.get("Message")) or _quote(body) or "(empty body)"
     if code == "ModelError":
-        original = response.get("OriginalStatusCode")
-        detail = response.get("OriginalMessage")
-        log_stream = response.get("LogStreamArn")
+        original = doc.get("OriginalStatusCode")
+        detail = doc.get("OriginalMessage")
+        log_stream = doc.get("LogStreamArn")
         text = f"{where}: the model answered HTTP {original if original is not None else '?'}: {detail or message}"
         if log_stream:
             text += f" (logs: {log_stream})"
