@@ -16,13 +16,14 @@ import email.utils
 import re
 import time
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, Sequence, TypeVar, runtime_checkable
 
 import numpy as np
 
 from clarify_engine.errors import ModelError
 
 __all__ = [
+    "Closing",
     "redact_text",
     "ModelOutput",
     "RequestCodec",
@@ -118,6 +119,23 @@ class ModelOutput:
             if part is not None:
                 return len(part)
         return 0
+
+
+_C = TypeVar("_C", bound="Closing")
+
+
+class Closing:
+    """``close()`` and the context-manager protocol that calls it on leaving ``with``."""
+
+    def close(self) -> None:
+        """Release what the object holds."""
+        raise NotImplementedError
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 @runtime_checkable

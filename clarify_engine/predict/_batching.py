@@ -55,6 +55,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from clarify_engine import _client_defaults as _defaults
 from clarify_engine import _stop
 from clarify_engine._progress import Progress
 from clarify_engine.errors import ModelError
@@ -65,6 +66,7 @@ from clarify_engine.predict._base import (
     Transport,
     TransportError,
 )
+from clarify_engine.predict._check import positive_int, positive_seconds
 from clarify_engine.predict._kernels import EMPTY_SLOT, dedupe_rows, rehash
 from clarify_engine.predict._limiter import ConcurrencyLimiter
 from clarify_engine.predict._retry import (
@@ -85,7 +87,7 @@ logger = logging.getLogger("clarify_engine")
 FALLBACK_MESSAGE = "Fallback to per-record prediction because of model error."
 
 #: Just under SageMaker Runtime InvokeEndpoint's 6 MB request limit.
-DEFAULT_MAX_PAYLOAD_BYTES = 5_800_000
+DEFAULT_MAX_PAYLOAD_BYTES = _defaults.MAX_PAYLOAD_BYTES
 
 
 @dataclass
@@ -234,24 +236,21 @@ class Batcher:
         response_codec: ResponseCodec,
         *,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
-        max_records: int | None = 1000,
-        concurrency: int = 4,
+        max_records: int | None = _defaults.MAX_RECORDS,
+        concurrency: int = _defaults.CONCURRENCY,
         retry: RetryPolicy | None = None,
         on_progress: Callable[[int, int], None] | None = None,
         sleep: Callable[[float], None] | None = None,
         random: Callable[[], float] = _random.random,
-        progress_interval: float = 5.0,
-        chunk_rows: int = 1024,
+        progress_interval: float = _defaults.PROGRESS_INTERVAL,
+        chunk_rows: int = _defaults.CHUNK_ROWS,
     ):
-        _check_int("max_payload_bytes", max_payload_bytes, 1)
+        positive_int("Batcher", "max_payload_bytes", max_payload_bytes)
         if max_records is not None:
-            _check_int("max_records", max_records, 1)
-        _check_int("concurrency", concurrency, 1)
-        _check_int("chunk_rows", chunk_rows, 1)
-        if not progress_interval > 0:
-            raise ValueError(
-                f"Batcher: progress_interval: expected seconds > 0, found {progress_interval!r}"
-            )
+            positive_int("Batcher", "max_records", max_records)
+        positive_int("Batcher", "concurrency", concurrency)
+        positive_int("Batcher", "chunk_rows", chunk_rows)
+        positive_seconds("Batcher", "progress_interval", progress_interval)
         self.transport = transport
         self.request_codec = request_codec
         self.response_codec = response_codec
@@ -909,13 +908,6 @@ def _take_rows(rows, positions: np.ndarray):
     if hasattr(rows, "iloc"):
         return rows.iloc[positions]
     return rows[positions]
-
-
-def _check_int(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"Batcher: {name}: expected an int >= {minimum}, found {value!r}")
-    if value < minimum:
-        raise ValueError(f"Batcher: {name}: expected an int >= {minimum}, found {value}")
 
 
 def _as_records(rows):

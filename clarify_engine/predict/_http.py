@@ -39,13 +39,15 @@ import time
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from clarify_engine.predict._base import TransportError, parse_retry_after
+from clarify_engine import _client_defaults as _defaults
+from clarify_engine.predict._base import Closing, TransportError, parse_retry_after
+from clarify_engine.predict._check import positive_int, positive_seconds
 
 __all__ = ["DEFAULT_MAX_REPLY_BYTES", "HttpTransport", "ping", "redact_url"]
 
 #: Largest reply body read by default. Decoding a reply takes about 25 times its size in
 #: memory (a 20 MB CSV or JSON reply: about 500 MB), and every request in flight holds one.
-DEFAULT_MAX_REPLY_BYTES = 8_000_000
+DEFAULT_MAX_REPLY_BYTES = _defaults.MAX_REPLY_BYTES
 
 #: Bytes asked of the socket at a time while a reply body is read.
 _READ_CHUNK = 1 << 16
@@ -312,7 +314,7 @@ class _ConnectionPool:
                 return
 
 
-class HttpTransport:
+class HttpTransport(Closing):
     """Send request bodies to one URL with a pool of keep-alive connections.
 
     Parameters
@@ -362,15 +364,10 @@ class HttpTransport:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not _host(parts):
             raise ValueError(f"url: expected an http:// or https:// URL with a host, found {redact_url(url)!r}")
-        if timeout <= 0:
-            raise ValueError(f"timeout: expected a positive number of seconds, found {timeout!r}")
-        if pool_size < 1:
-            raise ValueError(f"pool_size: expected an integer >= 1, found {pool_size!r}")
-        if isinstance(max_reply_bytes, bool) or not isinstance(max_reply_bytes, int) or max_reply_bytes < 1:
-            raise ValueError(f"max_reply_bytes: expected an integer >= 1, found {max_reply_bytes!r}")
-        deadline = 2.0 * timeout if deadline is None else deadline
-        if not deadline > 0:
-            raise ValueError(f"deadline: expected a positive number of seconds, found {deadline!r}")
+        positive_seconds("HttpTransport", "timeout", timeout)
+        positive_int("HttpTransport", "pool_size", pool_size)
+        positive_int("HttpTransport", "max_reply_bytes", max_reply_bytes)
+        deadline = positive_seconds("HttpTransport", "deadline", 2.0 * timeout if deadline is None else deadline)
         self.url = redact_url(url)
         self.timeout = float(timeout)
         self.pool_size = int(pool_size)
@@ -448,12 +445,6 @@ class HttpTransport:
         """Close the pooled connections and stop the deadline watchdog."""
         self._connections.clear()
         self._watchdog.close()
-
-    def __enter__(self) -> "HttpTransport":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 def _read_reply(reply: http.client.HTTPResponse, limit: int, where: str) -> bytes:

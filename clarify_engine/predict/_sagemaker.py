@@ -56,7 +56,8 @@ import ssl
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from clarify_engine.predict._base import TransportError, parse_retry_after
+from clarify_engine.predict._base import Closing, TransportError, parse_retry_after
+from clarify_engine.predict._check import positive_int, positive_seconds
 from clarify_engine.predict._http import DEFAULT_MAX_REPLY_BYTES, HttpTransport, _json_object, _quote
 
 __all__ = ["SageMakerRuntimeTransport"]
@@ -66,7 +67,7 @@ _TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
 _CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
 
-class SageMakerRuntimeTransport:
+class SageMakerRuntimeTransport(Closing):
     """Send request bodies to a SageMaker endpoint with ``InvokeEndpoint``.
 
     Parameters
@@ -122,11 +123,10 @@ class SageMakerRuntimeTransport:
     ):
         if not endpoint_name:
             raise ValueError("endpoint_name: expected a SageMaker endpoint name, found an empty value")
-        if isinstance(max_reply_bytes, bool) or not isinstance(max_reply_bytes, int) or max_reply_bytes < 1:
-            raise ValueError(f"max_reply_bytes: expected an integer >= 1, found {max_reply_bytes!r}")
-        deadline = 2.0 * timeout if deadline is None else deadline
-        if not deadline > 0:
-            raise ValueError(f"deadline: expected a positive number of seconds, found {deadline!r}")
+        positive_seconds("SageMakerRuntimeTransport", "timeout", timeout)
+        positive_int("SageMakerRuntimeTransport", "max_reply_bytes", max_reply_bytes)
+        deadline = positive_seconds("SageMakerRuntimeTransport", "deadline",
+                                    2.0 * timeout if deadline is None else deadline)
         from botocore.session import Session
         from botocore.utils import percent_encode
 
@@ -239,12 +239,6 @@ class SageMakerRuntimeTransport:
     def close(self) -> None:
         """Close the pooled connections (the transport stays usable: new ones open as needed)."""
         self._http.close()
-
-    def __enter__(self) -> "SageMakerRuntimeTransport":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 def _host_port(parts: Any) -> str:

@@ -305,8 +305,15 @@ def test_client_options_carry_the_limits_to_both_transports(runtime):
     ({"max_reply_bytes": 0}, "ClientOptions.max_reply_bytes: expected an int >= 1 (bytes; --max-reply-mb in MB on "
                              "the command line), found 0"),
     ({"request_deadline": 0}, "ClientOptions.request_deadline: expected seconds > 0 (--request-deadline), or None "
-                              "for twice the timeout; found 0"),
+                              "for twice the timeout, found 0"),
     ({"timeout": -1}, "ClientOptions.timeout: expected seconds > 0 (--timeout), found -1"),
+    ({"concurrency": 0}, "ClientOptions.concurrency: expected an int >= 1 (--concurrency), found 0"),
+    ({"max_records": 2.5}, "ClientOptions.max_records: expected an int >= 1 (--max-records), or None, found 2.5"),
+    ({"retry": 3}, "ClientOptions.retry: expected a RetryPolicy, found 3"),
+    ({"on_progress": "log"}, "ClientOptions.on_progress: expected a callable (rows_done, unique_rows), or None, "
+                             "found 'log'"),
+    ({"chunk_rows": 0}, "ClientOptions.chunk_rows: expected an int >= 1, found 0"),
+    ({"progress_interval": 0}, "ClientOptions.progress_interval: expected seconds > 0, found 0"),
 ])
 def test_client_options_reject_bad_limits(kwargs, message):
     with pytest.raises(ConfigError) as info:

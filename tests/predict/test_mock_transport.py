@@ -1,0 +1,144 @@
+"""MockTransport: the model client tested offline, end to end from a config; ClientOptions reach the Batcher."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clarify_engine.config import load_config
+from clarify_engine.errors import ConfigError, ModelError
+from clarify_engine.predict import (
+    Batcher,
+    ClientOptions,
+    MockRequest,
+    MockTransport,
+    RetryPolicy,
+    TransportError,
+    make_predictor,
+)
+from clarify_engine.predict._check import ArgumentTypeError, positive_int, positive_seconds
+
+CONFIG = {"dataset_type": "text/csv", "label": "y", "headers": ["y", "a", "b"], "label_values_or_threshold": [1],
+          "methods": {"post_training_bias": {"methods": ["DPPL"]}}, "facet": [{"name_or_index": "a"}],
+          "predictor": {"content_type": "text/csv", "accept_type": "application/jsonlines",
+                        "probability": "score"}}
+
+
+def _sum_model(body: bytes, content_type: str, accept: str) -> str:
+    """score = a + b for each CSV record, as JSON Lines."""
+    rows = [line.split(",") for line in body.decode().split("\n")]
+    return "\n".join('{"score": %r}' % (float(a) + float(b)) for a, b in rows)
+
+
+def test_make_predictor_sends_through_a_mock_transport_with_the_configs_formats():
+    transport = MockTransport(_sum_model)
+    config = load_config(CONFIG)
+    rows = np.array([[1, 2], [3, 4], [5, 6]])
+    with make_predictor(config, ["a", "b"], transport, ClientOptions(max_records=2, concurrency=1)) as predictor:
+        scores = predictor.predict(rows).scores
+        assert predictor.description == "transport MockTransport('_sum_model')"
+        assert predictor.batcher.stats.requests_sent == 2
+    np.testing.assert_array_equal(scores[:, 0], [3.0, 7.0, 11.0])
+    assert transport.requests == [MockRequest(b"1,2\n3,4", "text/csv", "application/jsonlines"),
+                                  MockRequest(b"5,6", "text/csv", "application/jsonlines")]
+    assert transport.calls == 2 and transport.max_in_flight == 1 and transport.in_flight == 0
+
+
+def test_client_options_reach_the_batcher_retry_progress_and_chunks():
+    failures = iter([TransportError("busy", status=503, code="ServiceUnavailable")] * 2)
+
+    def flaky(body, content_type, accept):
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return _sum_model(body, content_type, accept)
+
+    seen = []
+    retry = RetryPolicy(max_attempts=3, base=0.001, cap=0.001)
+    options = ClientOptions(retry=retry, on_progress=lambda done, total: seen.append((done, total)),
+                            progress_interval=0.5, chunk_rows=2, max_records=2, concurrency=1)
+    with make_predictor(load_config(CONFIG), ["a", "b"], MockTransport(flaky), options) as predictor:
+        batcher = predictor.batcher
+        assert (batcher.retry, batcher.progress_interval, batcher.chunk_rows) == (retry, 0.5, 2)
+        scores = predictor.predict(np.arange(8.0).reshape(4, 2)).scores
+        assert batcher.stats.retries == 2
+    np.testing.assert_array_equal(scores[:, 0], [1.0, 5.0, 9.0, 13.0])
+    assert seen[-1] == (4, 4) and len(seen) == 2  # one call per completed request
+
+
+def test_a_retry_budget_of_one_attempt_fails_at_the_first_transient_fault():
+    def busy(body, content_type, accept):
+        raise TransportError("busy", status=503, code="ServiceUnavailable")
+
+    transport = MockTransport(busy)
+    options = ClientOptions(retry=RetryPolicy(max_attempts=1, throttle_attempts=1))
+    with make_predictor(load_config(CONFIG), ["a", "b"], transport, options) as predictor:
+        with pytest.raises(ModelError, match=r"^The model failed on row 0 \(1 attempt\): HTTP 503 ServiceUnavailable: busy$"):
+            predictor.predict(np.array([[1, 2]]))
+    assert transport.calls == 1
+
+
+def test_a_413_from_the_handler_splits_the_request():
+    def small(body, content_type, accept):
+        if body.count(b"\n") >= 2:
+            raise TransportError("too large", status=413)
+        return _sum_model(body, content_type, accept)
+
+    transport = MockTransport(small)
+    batcher = Batcher(transport, *_codecs(), max_records=8, sleep=lambda s: None)
+    scores = batcher.predict(np.arange(16.0).reshape(8, 2)).scores
+    np.testing.assert_array_equal(scores[:, 0], np.arange(16.0).reshape(8, 2).sum(axis=1))
+    assert (batcher.stats.splits, transport.calls) == (3, batcher.stats.requests_sent)  # 8 -> 4 -> 2 records
+
+
+def _codecs():
+    from clarify_engine.predict import request_codec, response_codec
+
+    return request_codec("text/csv", feature_names=["a", "b"]), response_codec("application/jsonlines",
+                                                                                probability="score")
+
+
+def test_a_handler_returning_something_else_than_a_body_is_a_clear_error():
+    transport = MockTransport(lambda body, content_type, accept: [0.5])
+    with pytest.raises(TransportError) as info:
+        transport.send(b"1", content_type="text/csv", accept="text/csv")
+    assert str(info.value) == ("MockTransport: the handler returned list; expected the reply body as bytes or str "
+                               "(raise TransportError to fail the request)")
+    with pytest.raises(TypeError) as info:
+        MockTransport("not a function")
+    assert str(info.value) == ("MockTransport.handler: expected a callable (body, content_type, accept) -> reply, "
+                               "found 'not a function'")
+
+
+# -- one template for argument errors ---------------------------------------------------------
+@pytest.mark.parametrize("call, kind, message", [
+    (lambda: positive_int("Batcher", "concurrency", 0), ConfigError, "Batcher.concurrency: expected an int >= 1, found 0"),
+    (lambda: positive_int("Batcher", "concurrency", True), ArgumentTypeError,
+     "Batcher.concurrency: expected an int >= 1, found True"),
+    (lambda: positive_int("X", "n", 2, minimum=3, hint=" (--n)"), ConfigError, "X.n: expected an int >= 3 (--n), found 2"),
+    (lambda: positive_seconds("X", "t", float("nan")), ConfigError, "X.t: expected seconds > 0, found nan"),
+    (lambda: positive_seconds("X", "t", -1, zero=True), ConfigError, "X.t: expected seconds >= 0, found -1"),
+    (lambda: positive_seconds("X", "t", "5"), ArgumentTypeError, "X.t: expected seconds > 0, found '5'"),
+    (lambda: RetryPolicy(max_attempts=0), ConfigError,
+     "RetryPolicy.max_attempts: expected an int >= 1 (--max-attempts), found 0"),
+    (lambda: Batcher(MockTransport(_sum_model), *_codecs(), chunk_rows=0), ConfigError,
+     "Batcher.chunk_rows: expected an int >= 1, found 0"),
+])
+def test_argument_errors_share_one_template(call, kind, message):
+    with pytest.raises(kind) as info:
+        call()
+    assert str(info.value) == message
+    assert isinstance(info.value, TypeError if kind is ArgumentTypeError else ValueError)
+
+
+def test_cli_retry_budget_flags(tmp_path, capsys):
+    from clarify_engine.cli import main
+
+    config = tmp_path / "analysis_config.json"
+    config.write_text('{"dataset_type": "text/csv"}')
+    args = ["analyze", "--config", str(config), "--output", str(tmp_path / "out"), "--model", "http://127.0.0.1:9"]
+    assert main([*args, "--max-attempts", "0"]) == 1
+    assert ("clarify-engine analyze: error: RetryPolicy.max_attempts: expected an int >= 1 (--max-attempts), "
+            "found 0") in capsys.readouterr().err
+    assert main([*args, "--throttle-attempts", "0"]) == 1
+    assert "RetryPolicy.throttle_attempts: expected an int >= 1 (--throttle-attempts), found 0" in capsys.readouterr().err
