@@ -63,7 +63,7 @@ def _cmd_container(args: argparse.Namespace) -> int:
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:
     from clarify_engine.errors import ModelError
-    from clarify_engine.predict._shadow import cleanup_leftovers
+    from clarify_engine.predict.transports._shadow import cleanup_leftovers
 
     try:
         report = cleanup_leftovers(older_than=args.older_than, name_contains=args.name_contains,
@@ -132,8 +132,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--max-records", type=int, default=_defaults.MAX_RECORDS, help="most records per request (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=_defaults.TIMEOUT, help="seconds per request before retrying (default: %(default)s)")
     p.add_argument("--max-reply-mb", type=float, default=_defaults.MAX_REPLY_BYTES / 1e6, help="longest model reply read, in MB (default: %(default)s)")
-    p.add_argument("--max-attempts", type=int, default=_defaults.MAX_ATTEMPTS, help="attempts per request in all, the first included: 1 never retries (default: %(default)s)")
-    p.add_argument("--throttle-attempts", type=int, default=_defaults.THROTTLE_ATTEMPTS, help="attempts in all for a request the endpoint keeps refusing as too busy (default: %(default)s)")
+    p.add_argument("--max-attempts", type=int, default=_defaults.MAX_ATTEMPTS, help="attempts per request in all, the first included: 1 never retries (RetryPolicy.max_attempts; default: %(default)s)")
+    p.add_argument("--throttle-attempts", type=int, default=_defaults.THROTTLE_ATTEMPTS, help="attempts in all for a request the endpoint keeps refusing as too busy (RetryPolicy.throttle_attempts; default: %(default)s)")
     p.add_argument("--request-deadline", type=float, default=None,
                    help="seconds one request may take in all, however slowly its reply comes (default: twice --timeout)")
     p.set_defaults(func=_cmd_analyze)

@@ -5,11 +5,17 @@
 - an in-process model (an estimator with ``predict_proba``/``predict``, a callable, or a
   joblib/pickle/xgboost file path): called directly, no serialisation;
 - an ``http://`` / ``https://`` URL of a server speaking SageMaker's container protocol;
+- a :class:`Transport` of the caller's (e.g. a :class:`MockTransport`, to test offline);
 - otherwise the config's ``predictor``: ``endpoint_name`` through the SageMaker runtime, or a
   shadow endpoint created from ``model_name`` for the job and deleted afterwards.
 
-Remote models go through the :class:`~clarify_engine.predict._batching.Batcher`: few, large,
-concurrent requests within the payload limit, retries, the split-the-batch fallback.
+Remote models go through the :class:`Batcher`: few, large, concurrent requests within the
+payload limit, retries, the split-the-batch fallback.
+
+Layers (``docs/architecture.md``): :mod:`~clarify_engine.predict.codecs` turn rows into request
+bodies and replies into :class:`ModelOutput`; :mod:`~clarify_engine.predict.transports` carry
+one body; :mod:`~clarify_engine.predict.batching` plans, sends, retries and splits. This module
+only assembles them from a config and :class:`ClientOptions`.
 """
 
 from __future__ import annotations
@@ -27,18 +33,24 @@ import pandas as pd
 from clarify_engine import _client_defaults as _defaults
 from clarify_engine.errors import ConfigError
 from clarify_engine.predict._base import Closing, ModelOutput, RequestCodec, ResponseCodec, Transport, TransportError
-from clarify_engine.predict._batching import Batcher
 from clarify_engine.predict._check import argument_error, positive_int, positive_seconds
-from clarify_engine.predict._codecs import request_codec, response_codec
-from clarify_engine.predict._http import HttpTransport, ping, redact_url
-from clarify_engine.predict._inprocess import InProcessModel, load_model
-from clarify_engine.predict._mock import MockRequest, MockTransport
 from clarify_engine.predict._labels import model_scores, predicted_labels, score_columns
-from clarify_engine.predict._retry import RetryPolicy
-from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport
-from clarify_engine.predict._shadow import ShadowEndpoint
+from clarify_engine.predict.batching import Batcher, BatchStats, RetryPolicy
+from clarify_engine.predict.codecs import is_number, request_codec, response_codec
+from clarify_engine.predict.transports import (
+    HttpTransport,
+    InProcessModel,
+    MockRequest,
+    MockTransport,
+    SageMakerRuntimeTransport,
+    ShadowEndpoint,
+    load_model,
+    ping,
+    redact_url,
+)
 
 __all__ = [
+    "BatchStats",
     "Batcher",
     "ClientOptions",
     "HttpTransport",
@@ -54,6 +66,7 @@ __all__ = [
     "ShadowEndpoint",
     "Transport",
     "TransportError",
+    "is_number",
     "load_model",
     "make_predictor",
     "model_scores",

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import ModelOutput, TransportError
-from clarify_engine.predict._batching import FALLBACK_MESSAGE, Batcher
-from clarify_engine.predict._codecs import request_codec, response_codec
-from clarify_engine.predict._mock import MockTransport
-from clarify_engine.predict._retry import RetryPolicy
+from clarify_engine.predict.batching._batcher import FALLBACK_MESSAGE, Batcher
+from clarify_engine.predict.codecs import request_codec, response_codec
+from clarify_engine.predict.transports._mock import MockTransport
+from clarify_engine.predict.batching._retry import RetryPolicy
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -720,7 +720,7 @@ def _halves(body, content_type, accept):
 )
 def test_numbers_and_lists_of_the_same_rows_send_the_same_bodies(content_type, template, record_template):
     """The numeric path (compare values, lay out only new records) and the bytes path agree."""
-    from clarify_engine.predict._codecs import request_codec, response_codec
+    from clarify_engine.predict.codecs import request_codec, response_codec
 
     rng = np.random.default_rng(40)
     rows = np.round(rng.normal(size=(300, 3)), 2)

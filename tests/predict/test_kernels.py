@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from clarify_engine.predict._batching import _reserve, _row_keys, _Run
-from clarify_engine.predict._format import CSV, JSON, format_rows_bytes, format_rows_packed
+from clarify_engine.predict.batching._batcher import _reserve, _row_keys, _Run
+from clarify_engine.predict.codecs._format import CSV, JSON, format_rows_bytes, format_rows_packed
 from clarify_engine.predict._kernels import EMPTY_SLOT, dedupe_rows, rehash
 from tests.predict import naive
 

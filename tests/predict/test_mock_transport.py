@@ -120,7 +120,7 @@ def test_a_handler_returning_something_else_than_a_body_is_a_clear_error():
     (lambda: positive_seconds("X", "t", -1, zero=True), ConfigError, "X.t: expected seconds >= 0, found -1"),
     (lambda: positive_seconds("X", "t", "5"), ArgumentTypeError, "X.t: expected seconds > 0, found '5'"),
     (lambda: RetryPolicy(max_attempts=0), ConfigError,
-     "RetryPolicy.max_attempts: expected an int >= 1 (--max-attempts), found 0"),
+     "RetryPolicy.max_attempts: expected an int >= 1, found 0"),
     (lambda: Batcher(MockTransport(_sum_model), *_codecs(), chunk_rows=0), ConfigError,
      "Batcher.chunk_rows: expected an int >= 1, found 0"),
 ])
@@ -138,7 +138,28 @@ def test_cli_retry_budget_flags(tmp_path, capsys):
     config.write_text('{"dataset_type": "text/csv"}')
     args = ["analyze", "--config", str(config), "--output", str(tmp_path / "out"), "--model", "http://127.0.0.1:9"]
     assert main([*args, "--max-attempts", "0"]) == 1
-    assert ("clarify-engine analyze: error: RetryPolicy.max_attempts: expected an int >= 1 (--max-attempts), "
-            "found 0") in capsys.readouterr().err
+    assert "clarify-engine analyze: error: RetryPolicy.max_attempts: expected an int >= 1, found 0" in capsys.readouterr().err
     assert main([*args, "--throttle-attempts", "0"]) == 1
-    assert "RetryPolicy.throttle_attempts: expected an int >= 1 (--throttle-attempts), found 0" in capsys.readouterr().err
+    assert "RetryPolicy.throttle_attempts: expected an int >= 1, found 0" in capsys.readouterr().err
+
+
+def test_the_documented_example_runs_and_prints_what_it_says(capsys):
+    """docs/models.md, "Testing offline": the example's code block, run as it is."""
+    from tests.helpers import REPO
+
+    text = (REPO / "docs" / "models.md").read_text()
+    section = text[text.index("## Testing offline: `MockTransport`"):]
+    code = section[section.index("```python\n") + 10:section.index("```\n", section.index("```python\n") + 10)]
+    exec(compile(code, "docs/models.md", "exec"), {})
+    assert capsys.readouterr().out == "[ 3.  7. 11.]\n2 b'1,2\\n3,4'\n"
+
+
+@pytest.mark.parametrize("value, number, with_booleans", [
+    (1, True, True), (2.5, True, True), (" 3e2 ", True, True), (np.float32(1), True, True), ("nan", True, True),
+    (True, False, True), ("yes", False, False), (None, False, False), ([1], False, False), ({"a": 1}, False, False),
+])
+def test_one_is_a_number_predicate(value, number, with_booleans):
+    from clarify_engine.predict import is_number
+
+    assert is_number(value) is number
+    assert is_number(value, booleans=True) is with_booleans

@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from clarify_engine.predict._base import TransportError
-from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport, _connection_settings
+from clarify_engine.predict.transports._sagemaker import SageMakerRuntimeTransport, _connection_settings
 from tests.helpers import moto_server_url
 
 REGION = "us-east-1"

@@ -28,10 +28,10 @@ from clarify_engine.config import load_config
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.predict import ClientOptions, make_predictor, redact_url
 from clarify_engine.predict._base import TransportError
-from clarify_engine.predict._batching import Batcher
-from clarify_engine.predict._http import HttpTransport, ping
-from clarify_engine.predict._retry import RetryPolicy
-from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport
+from clarify_engine.predict.batching._batcher import Batcher
+from clarify_engine.predict.transports._http import HttpTransport, ping
+from clarify_engine.predict.batching._retry import RetryPolicy
+from clarify_engine.predict.transports._sagemaker import SageMakerRuntimeTransport
 from tests.predict.test_batching import CsvRequest, CsvScores
 
 pytestmark = pytest.mark.timeout(120)
@@ -270,7 +270,7 @@ def test_the_deadline_defaults_to_twice_the_timeout_and_leaves_connections_reusa
 
 
 def test_the_watchdog_thread_ends_when_idle_and_comes_back_for_the_next_request(faulty, monkeypatch):
-    import clarify_engine.predict._http as http_module
+    import clarify_engine.predict.transports._http as http_module
 
     monkeypatch.setattr(http_module, "_IDLE_SECONDS", 0.05)
     transport = _http(faulty, "ok", timeout=1.0, deadline=1.5)

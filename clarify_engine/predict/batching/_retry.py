@@ -6,7 +6,7 @@ random source and the sleep function are passed in, so tests are rows of
 ``(status, code, expected)`` and exact delays.
 
 Clarify's other defence, splitting a failing batch into halves down to single records, is a
-separate policy (:mod:`clarify_engine.predict._batching`); the table that says which failures
+separate policy (:mod:`clarify_engine.predict.batching._batcher`); the table that says which failures
 may be caused by the size or content of a batch (and so may go away when it is split) lives
 here with the others.
 
@@ -328,11 +328,11 @@ class RetryPolicy:
     throttle_attempts: int = _defaults.THROTTLE_ATTEMPTS
 
     def __post_init__(self):
-        positive_int("RetryPolicy", "max_attempts", self.max_attempts, hint=" (--max-attempts)")
+        positive_int("RetryPolicy", "max_attempts", self.max_attempts)
         positive_seconds("RetryPolicy", "base", self.base)
         if not self.cap >= self.base:
             raise argument_error("RetryPolicy", "cap", f"seconds >= base ({self.base})", self.cap)
-        positive_int("RetryPolicy", "throttle_attempts", self.throttle_attempts, hint=" (--throttle-attempts)")
+        positive_int("RetryPolicy", "throttle_attempts", self.throttle_attempts)
         positive_seconds("RetryPolicy", "max_retry_after", self.max_retry_after, zero=True)
 
     def should_retry(self, error: BaseException, attempt: int, n_records: int = 1) -> bool:

@@ -9,9 +9,9 @@
    hands each chunk's full requests to the workers while the next chunk is encoded (the
    packing is the same as that of the whole input at once);
 3. keeps ``concurrency`` requests in flight (fewer while the endpoint throttles:
-   :class:`~clarify_engine.predict._limiter.ConcurrencyLimiter`) and puts the answers back in
+   :class:`~clarify_engine.predict.batching._limiter.ConcurrencyLimiter`) and puts the answers back in
    input order;
-4. retries transient faults with backoff (:class:`~clarify_engine.predict._retry.RetryPolicy`;
+4. retries transient faults with backoff (:class:`~clarify_engine.predict.batching._retry.RetryPolicy`;
    a reply's ``Retry-After`` holds back every request of the run until then, up to
    ``max_retry_after``) and, when a request still fails in a way a smaller request may not,
    splits it into halves down to single records (Clarify's "Fallback to per-record
@@ -68,8 +68,8 @@ from clarify_engine.predict._base import (
 )
 from clarify_engine.predict._check import positive_int, positive_seconds
 from clarify_engine.predict._kernels import EMPTY_SLOT, dedupe_rows, rehash
-from clarify_engine.predict._limiter import ConcurrencyLimiter
-from clarify_engine.predict._retry import (
+from clarify_engine.predict.batching._limiter import ConcurrencyLimiter
+from clarify_engine.predict.batching._retry import (
     RetryPolicy,
     describe_error,
     is_load_signal,

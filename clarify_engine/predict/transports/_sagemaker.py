@@ -8,7 +8,7 @@ come the endpoint URL, the region, the signing name, the credentials (refreshed 
 refreshes them), the CA bundle (``AWS_CA_BUNDLE``, ``ca_bundle``, ``REQUESTS_CA_BUNDLE``) and the
 proxy (``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``, through botocore's own functions). Each
 request is then signed with botocore's :class:`botocore.auth.SigV4Auth` and sent over
-:class:`~clarify_engine.predict._http.HttpTransport`'s keep-alive pool. That is the whole of what
+:class:`~clarify_engine.predict.transports._http.HttpTransport`'s keep-alive pool. That is the whole of what
 ``invoke_endpoint`` does for this one operation, without its ~5 µs of CPU per row (event hooks,
 parameter validation, response parsing, urllib3): see ``docs/performance.md``. Nothing is retried
 here — the batching layer retries, from the :class:`~clarify_engine.predict._base.TransportError`
@@ -58,7 +58,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from clarify_engine.predict._base import Closing, TransportError, parse_retry_after
 from clarify_engine.predict._check import positive_int, positive_seconds
-from clarify_engine.predict._http import DEFAULT_MAX_REPLY_BYTES, HttpTransport, _json_object, _quote
+from clarify_engine.predict.transports._http import DEFAULT_MAX_REPLY_BYTES, HttpTransport, _json_object, _quote
 
 __all__ = ["SageMakerRuntimeTransport"]
 
