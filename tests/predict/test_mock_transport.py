@@ -63,7 +63,7 @@ def test_client_options_reach_the_batcher_retry_progress_and_chunks():
         scores = predictor.predict(np.arange(8.0).reshape(4, 2)).scores
         assert batcher.stats.retries == 2
     np.testing.assert_array_equal(scores[:, 0], [1.0, 5.0, 9.0, 13.0])
-    assert seen[-1] == (4, 4) and len(seen) == 2  # one call per completed request
+    assert seen[-1] == (4, 4) and 1 <= len(seen) <= 2  # after requests complete (one call may see both)
 
 
 def test_a_retry_budget_of_one_attempt_fails_at_the_first_transient_fault():
