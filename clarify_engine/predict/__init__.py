@@ -164,8 +164,10 @@ class Predictor(Closing):
     Use as a context manager: leaving it closes connections and deletes a shadow endpoint.
     """
 
-    def __init__(self, call, *, description: str, label_headers=None, probability_threshold=0.5,
-                 classes=None, exit_stack: contextlib.ExitStack | None = None, batcher: Batcher | None = None):
+    def __init__(self, call: Callable[[Any], ModelOutput], *, description: str,
+                 label_headers: Sequence[object] | None = None, probability_threshold: float = 0.5,
+                 classes: Sequence[object] | None = None, exit_stack: contextlib.ExitStack | None = None,
+                 batcher: Batcher | None = None):
         self._call = call
         self.description = description
         self.label_headers = label_headers
@@ -207,7 +209,7 @@ def _invocations_url(url: str) -> str:
     return url
 
 
-def _codecs(config, features: Sequence[str]) -> tuple[RequestCodec, ResponseCodec]:
+def _codecs(config: Any, features: Sequence[str]) -> tuple[RequestCodec, ResponseCodec]:
     p = config.predictor
     dataset_type = config.dataset_type
     if p is not None and p.content_type is not None:
@@ -235,7 +237,7 @@ def _batcher(transport: Transport, req: RequestCodec, resp: ResponseCodec, optio
                    progress_interval=options.progress_interval, chunk_rows=options.chunk_rows)
 
 
-def make_predictor(config, features: Sequence[str], model: Any = None,
+def make_predictor(config: Any, features: Sequence[str], model: Any = None,
                    options: ClientOptions | None = None) -> Predictor:
     """Assemble the predictor for a job.
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import random as _random
-from typing import Callable
+from typing import Any, Callable
 
 from clarify_engine import _client_defaults as _defaults
 from clarify_engine.predict._base import (
@@ -134,7 +134,7 @@ class Batcher:
 
     # -- public -------------------------------------------------------------------------------
 
-    def predict(self, rows) -> ModelOutput:
+    def predict(self, rows: Any) -> ModelOutput:
         """Ask the model about every row; answers come back in input order.
 
         Parameters
