@@ -228,7 +228,7 @@ class ModelServer(ThreadingHTTPServer):
     csv_output : str, default "probability"
         Default CSV reply layout of the ``default`` reply format, one of :data:`CSV_OUTPUTS`.
     reply_format : str, default "default"
-        Reply shape, one of :data:`REPLY_FORMATS` (see :mod:`clarify_engine._serve_replies`).
+        Reply shape, one of :data:`REPLY_FORMATS` (see :mod:`clarify_engine.serve._replies`).
     auth : str, optional
         ``USER:PASSWORD``: POST routes then need HTTP basic auth with them.
     idle_timeout : float, default 60

@@ -5,23 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clarify_engine.config import load_config
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.predict import (
     Batcher,
     ClientOptions,
     MockRequest,
     MockTransport,
+    ModelSpec,
     RetryPolicy,
     TransportError,
     make_predictor,
 )
 from clarify_engine.predict._check import ArgumentTypeError, positive_int, positive_seconds
 
-CONFIG = {"dataset_type": "text/csv", "label": "y", "headers": ["y", "a", "b"], "label_values_or_threshold": [1],
-          "methods": {"post_training_bias": {"methods": ["DPPL"]}}, "facet": [{"name_or_index": "a"}],
-          "predictor": {"content_type": "text/csv", "accept_type": "application/jsonlines",
-                        "probability": "score"}}
+SPEC = ModelSpec(content_type="text/csv", accept_type="application/jsonlines", probability="score")
 
 
 def _sum_model(body: bytes, content_type: str, accept: str) -> str:
@@ -30,11 +27,10 @@ def _sum_model(body: bytes, content_type: str, accept: str) -> str:
     return "\n".join('{"score": %r}' % (float(a) + float(b)) for a, b in rows)
 
 
-def test_make_predictor_sends_through_a_mock_transport_with_the_configs_formats():
+def test_make_predictor_sends_through_a_mock_transport_with_the_specs_formats():
     transport = MockTransport(_sum_model)
-    config = load_config(CONFIG)
     rows = np.array([[1, 2], [3, 4], [5, 6]])
-    with make_predictor(config, ["a", "b"], transport, ClientOptions(max_records=2, concurrency=1)) as predictor:
+    with make_predictor(SPEC, ["a", "b"], transport, ClientOptions(max_records=2, concurrency=1)) as predictor:
         scores = predictor.predict(rows).scores
         assert predictor.description == "transport MockTransport('_sum_model')"
         assert predictor.batcher.stats.requests_sent == 2
@@ -57,7 +53,7 @@ def test_client_options_reach_the_batcher_retry_progress_and_chunks():
     retry = RetryPolicy(max_attempts=3, base=0.001, cap=0.001)
     options = ClientOptions(retry=retry, on_progress=lambda done, total: seen.append((done, total)),
                             progress_interval=0.5, chunk_rows=2, max_records=2, concurrency=1)
-    with make_predictor(load_config(CONFIG), ["a", "b"], MockTransport(flaky), options) as predictor:
+    with make_predictor(SPEC, ["a", "b"], MockTransport(flaky), options) as predictor:
         batcher = predictor.batcher
         assert (batcher.retry, batcher.progress_interval, batcher.chunk_rows) == (retry, 0.5, 2)
         scores = predictor.predict(np.arange(8.0).reshape(4, 2)).scores
@@ -72,7 +68,7 @@ def test_a_retry_budget_of_one_attempt_fails_at_the_first_transient_fault():
 
     transport = MockTransport(busy)
     options = ClientOptions(retry=RetryPolicy(max_attempts=1, throttle_attempts=1))
-    with make_predictor(load_config(CONFIG), ["a", "b"], transport, options) as predictor:
+    with make_predictor(SPEC, ["a", "b"], transport, options) as predictor:
         with pytest.raises(ModelError, match=r"^The model failed on row 0 \(1 attempt\): HTTP 503 ServiceUnavailable: busy$"):
             predictor.predict(np.array([[1, 2]]))
     assert transport.calls == 1
@@ -163,3 +159,25 @@ def test_one_is_a_number_predicate(value, number, with_booleans):
 
     assert is_number(value) is number
     assert is_number(value, booleans=True) is with_booleans
+
+
+def test_analyze_runs_a_whole_job_against_a_mock_transport():
+    import pandas as pd
+
+    import clarify_engine
+
+    frame = pd.DataFrame({"y": [0, 1, 0, 1, 1, 0], "a": [0, 0, 1, 1, 0, 1], "b": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    config = {"dataset_type": "text/csv", "label": "y", "headers": ["y", "a", "b"], "label_values_or_threshold": [1],
+              "facet": [{"name_or_index": "a", "value_or_threshold": [1]}],
+              "methods": {"post_training_bias": {"methods": ["DPPL"]}},
+              "predictor": {"content_type": "text/csv", "accept_type": "text/csv"}, "column_typing": "intent"}
+
+    def above_three(body, content_type, accept):  # score 0.9 when b > 3, else 0.1
+        return "\n".join("0.9" if float(line.split(",")[1]) > 3 else "0.1" for line in body.decode().splitlines())
+
+    transport = MockTransport(above_three)
+    result = clarify_engine.analyze(config, data=frame, model=transport)
+    dppl = result.analysis["post_training_bias_metrics"]["facets"]["a"][0]["metrics"]
+    # predicted positives: b > 3 -> rows 3, 4, 5; facet a=1 rows 2, 3, 5 -> 2/3, others 1/3
+    assert dppl == [{"name": "DPPL", "description": dppl[0]["description"], "value": 1 / 3 - 2 / 3}]
+    assert transport.calls == 1 and transport.requests[0].content_type == "text/csv"
