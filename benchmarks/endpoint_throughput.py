@@ -39,16 +39,23 @@ the ratio measures the scheduler as much as the client.
 Transports (``--transport``): ``http`` (default) is the project's :class:`HttpTransport` (a
 small pool of keep-alive ``http.client`` connections); ``raw`` is :class:`RawTransport` below,
 one ``http.client`` keep-alive connection per worker thread and nothing else: a diagnostic of
-how much of the gap is the transport; ``sagemaker`` is :class:`SageMakerRuntimeTransport`,
-boto3's ``invoke_endpoint`` on the server's ``/endpoints/bench/invocations`` route (through
+how much of the gap is the transport; ``sagemaker`` is :class:`SageMakerRuntimeTransport`
+on the server's ``/endpoints/bench/invocations`` route (through
 ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``, dummy credentials), as a job calling a SageMaker
-endpoint does.
+endpoint does: every request resolved by botocore, signed with SigV4 (payload hash included)
+and sent over the pooled connections. The server does not check the signatures: a check
+would cost the server CPU in the client runs that the ceiling runs (unsigned) do not pay, so
+the ratio would no longer measure the client. Moto in server mode is no ceiling either (its
+``InvokeEndpoint`` is a Flask route answering canned bodies, far slower than the project
+server). The signatures are verified in the tests instead (``tests/predict/test_sigv4.py``:
+moto with IAM authentication on, and botocore re-computing each signature).
 
 Usage::
 
     python benchmarks/endpoint_throughput.py --server project
     python benchmarks/endpoint_throughput.py --server trivial --rows 50000
     python benchmarks/endpoint_throughput.py --server canned --latency 1.3 --rows 200000
+    python benchmarks/endpoint_throughput.py --server project --transport sagemaker
 """
 
 from __future__ import annotations
@@ -262,14 +269,14 @@ class RawTransport:
 def client(port, rows, names, fmt, server_kind, concurrency, max_records, transport="http") -> tuple[float, float, np.ndarray]:
     """Seconds for ``Batcher.predict(rows)`` end to end, CPU seconds of this process meanwhile,
     and the scores it got."""
-    from clarify_engine.predict._batching import Batcher
-    from clarify_engine.predict._codecs import request_codec, response_codec
-    from clarify_engine.predict._http import HttpTransport
+    from clarify_engine.predict.batching._batcher import Batcher
+    from clarify_engine.predict.codecs import request_codec, response_codec
+    from clarify_engine.predict.transports._http import HttpTransport
 
     content_type, template, prob_project, prob_trivial = FORMATS[fmt]
     probability = prob_project if server_kind == "project" else prob_trivial
     if transport == "sagemaker":
-        from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport
+        from clarify_engine.predict.transports._sagemaker import SageMakerRuntimeTransport
 
         os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = f"http://127.0.0.1:{port}"
         for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
@@ -297,7 +304,7 @@ def client(port, rows, names, fmt, server_kind, concurrency, max_records, transp
 
 def planned_bodies(rows, names, fmt, max_records) -> list[bytes]:
     """The bodies the client sends for ``rows`` (all rows distinct, so no dedupe changes them)."""
-    from clarify_engine.predict._codecs import request_codec
+    from clarify_engine.predict.codecs import request_codec
 
     content_type, template, _, _ = FORMATS[fmt]
     codec = request_codec(content_type, feature_names=names, content_template=template)

@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 
+from clarify_engine import _client_defaults as _defaults
 from clarify_engine import _logging, _stop
 from clarify_engine._stop import STOP_MESSAGE
 from clarify_engine._version import __version__
@@ -30,11 +31,12 @@ STOPPED_EXIT_CODE = 143
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from clarify_engine._api import analyze
-    from clarify_engine.predict import ClientOptions
+    from clarify_engine.predict import ClientOptions, RetryPolicy
 
     options = ClientOptions(concurrency=args.concurrency, max_payload_bytes=int(args.max_payload_mb * 1_000_000),
                             max_records=args.max_records, timeout=args.timeout,
-                            max_reply_bytes=int(args.max_reply_mb * 1_000_000), request_deadline=args.request_deadline)
+                            max_reply_bytes=int(args.max_reply_mb * 1_000_000), request_deadline=args.request_deadline,
+                            retry=RetryPolicy(max_attempts=args.max_attempts, throttle_attempts=args.throttle_attempts))
     result = analyze(args.config, data=args.data, model=args.model, output_dir=args.output, options=options)
     for item in result.not_run:
         print(f"not run: {item.method}: {item.reason}", file=sys.stderr)
@@ -61,7 +63,7 @@ def _cmd_container(args: argparse.Namespace) -> int:
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:
     from clarify_engine.errors import ModelError
-    from clarify_engine.predict._shadow import cleanup_leftovers
+    from clarify_engine.predict.transports._shadow import cleanup_leftovers
 
     try:
         report = cleanup_leftovers(older_than=args.older_than, name_contains=args.name_contains,
@@ -136,11 +138,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         "code, recommended; .joblib/.pkl: pickle, loading RUNS CODE from the file, use only files "
                         "you trust; a SageMaker model.tar.gz or xgboost-model), or the http:// URL of a model "
                         "server (default: the config's predictor endpoint)")
-    p.add_argument("--concurrency", type=int, default=4, help="requests in flight to a remote model, at most: fewer while it throttles (default: %(default)s)")
-    p.add_argument("--max-payload-mb", type=float, default=5.8, help="largest request body in MB (default: %(default)s)")
-    p.add_argument("--max-records", type=int, default=1000, help="most records per request (default: %(default)s)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request before retrying (default: %(default)s)")
-    p.add_argument("--max-reply-mb", type=float, default=8.0, help="longest model reply read, in MB (default: %(default)s)")
+    p.add_argument("--concurrency", type=int, default=_defaults.CONCURRENCY, help="requests in flight to a remote model, at most: fewer while it throttles (default: %(default)s)")
+    p.add_argument("--max-payload-mb", type=float, default=_defaults.MAX_PAYLOAD_BYTES / 1e6, help="largest request body in MB (default: %(default)s)")
+    p.add_argument("--max-records", type=int, default=_defaults.MAX_RECORDS, help="most records per request (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=_defaults.TIMEOUT, help="seconds per request before retrying (default: %(default)s)")
+    p.add_argument("--max-reply-mb", type=float, default=_defaults.MAX_REPLY_BYTES / 1e6, help="longest model reply read, in MB (default: %(default)s)")
+    p.add_argument("--max-attempts", type=int, default=_defaults.MAX_ATTEMPTS, help="attempts per request in all, the first included: 1 never retries (RetryPolicy.max_attempts; default: %(default)s)")
+    p.add_argument("--throttle-attempts", type=int, default=_defaults.THROTTLE_ATTEMPTS, help="attempts in all for a request the endpoint keeps refusing as too busy (RetryPolicy.throttle_attempts; default: %(default)s)")
     p.add_argument("--request-deadline", type=float, default=None,
                    help="seconds one request may take in all, however slowly its reply comes (default: twice --timeout)")
     p.set_defaults(func=_cmd_analyze)

@@ -23,6 +23,27 @@ PINNED = {
         "top_k_by_shap",
     ],
     "clarify_engine.data": ["DataSpec", "Dataset", "FacetKey", "load_dataset", "read_table"],
+    "clarify_engine.predict": [
+        "BatchStats", "Batcher", "ClientOptions", "HttpTransport", "InProcessModel", "MockRequest", "MockTransport",
+        "ModelOutput", "ModelSpec", "Predictor", "RequestCodec", "ResponseCodec", "RetryPolicy",
+        "SageMakerRuntimeTransport", "ShadowEndpoint", "Transport", "TransportError", "is_number", "load_model",
+        "make_predictor", "model_scores", "ping", "predicted_labels", "redact_url", "request_codec", "response_codec",
+        "score_columns",
+    ],
+    "clarify_engine.predict.batching": ["FALLBACK_MESSAGE", "BatchStats", "Batcher", "ConcurrencyLimiter", "RetryPolicy"],
+    "clarify_engine.predict.codecs": [
+        "ACCEPT_TYPES", "CONTENT_TYPES", "CSVRequestCodec", "CSVResponseCodec", "JSONLinesRequestCodec",
+        "JSONLinesResponseCodec", "JSONRequestCodec", "JSONResponseCodec", "csv_cell", "is_number", "request_codec",
+        "response_codec",
+    ],
+    "clarify_engine.predict.transports": [
+        "DEFAULT_MAX_REPLY_BYTES", "HttpTransport", "InProcessModel", "MODEL_FILE_HELP", "MockRequest", "MockTransport",
+        "SageMakerRuntimeTransport", "ShadowEndpoint", "TRUSTED_ENV", "load_model", "ping", "redact_url",
+    ],
+    "clarify_engine.serve": [
+        "AUTH_ENV", "CSV_OUTPUTS", "REPLY_FORMATS", "ModelServer", "build_parser", "main", "make_server", "parse_auth",
+        "run", "serve",
+    ],
     "clarify_engine.report": [
         "ANALYSIS_JSON", "MANIFEST_JSON", "BiasContext", "Fragment", "GroupStats", "Report", "ReportRequest",
         "ReportSpec", "dumps_analysis", "render_outputs", "report_request", "write_job_report", "write_outputs",

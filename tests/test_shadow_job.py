@@ -280,7 +280,7 @@ def test_cleanup_keeps_endpoints_of_running_jobs_and_untagged_ones(control_plane
     """Only tagged resources are touched, and only once their owner is gone or they are old."""
     import datetime as dt
 
-    from clarify_engine.predict._shadow import ShadowEndpoint, cleanup_leftovers
+    from clarify_engine.predict.transports._shadow import ShadowEndpoint, cleanup_leftovers
 
     url, client = control_plane
     client.create_endpoint_config(EndpointConfigName="not-ours", ProductionVariants=[{
@@ -353,7 +353,7 @@ def test_the_local_session_deletes_what_its_killed_job_left(tmp_path, control_pl
     script = tmp_path / "stuck.py"
     script.write_text(
         "import signal, time\n"
-        "from clarify_engine.predict._shadow import ShadowEndpoint\n"
+        "from clarify_engine.predict.transports._shadow import ShadowEndpoint\n"
         "name = ShadowEndpoint('loans-model', 'ml.m5.large', 1, endpoint_name_prefix='win-local',\n"
         "                      poll_interval=0).__enter__()\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"

@@ -64,7 +64,7 @@ from clarify_engine.client._session import (
     split_s3_uri,
     upload_path,
 )
-from clarify_engine.predict._shadow import cleanup_after_killed_process
+from clarify_engine.predict.transports._shadow import cleanup_after_killed_process
 
 log = logging.getLogger("clarify_engine.client")
 

@@ -1,15 +1,21 @@
 """The model client: one interface from feature rows to labels and scores.
 
-:func:`make_predictor` assembles a :class:`Predictor` from a config and an optional model:
+:func:`make_predictor` assembles a :class:`Predictor` from a :class:`ModelSpec` (the job planner resolves it from the config) and an optional model:
 
 - an in-process model (an estimator with ``predict_proba``/``predict``, a callable, or a
   joblib/pickle/xgboost file path): called directly, no serialisation;
 - an ``http://`` / ``https://`` URL of a server speaking SageMaker's container protocol;
-- otherwise the config's ``predictor``: ``endpoint_name`` through the SageMaker runtime, or a
+- a :class:`Transport` of the caller's (e.g. a :class:`MockTransport`, to test offline);
+- otherwise the spec (the config's ``predictor`` block): ``endpoint_name`` through the SageMaker runtime, or a
   shadow endpoint created from ``model_name`` for the job and deleted afterwards.
 
-Remote models go through the :class:`~clarify_engine.predict._batching.Batcher`: few, large,
-concurrent requests within the payload limit, retries, the split-the-batch fallback.
+Remote models go through the :class:`Batcher`: few, large, concurrent requests within the
+payload limit, retries, the split-the-batch fallback.
+
+Layers (``docs/architecture.md``): :mod:`~clarify_engine.predict.codecs` turn rows into request
+bodies and replies into :class:`ModelOutput`; :mod:`~clarify_engine.predict.transports` carry
+one body; :mod:`~clarify_engine.predict.batching` plans, sends, retries and splits. This module
+only assembles them from a :class:`ModelSpec` and :class:`ClientOptions`.
 """
 
 from __future__ import annotations
@@ -17,30 +23,41 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from clarify_engine import _client_defaults as _defaults
 from clarify_engine.errors import ConfigError
-from clarify_engine.predict._base import ModelOutput, RequestCodec, ResponseCodec, Transport, TransportError
-from clarify_engine.predict._batching import Batcher
-from clarify_engine.predict._codecs import request_codec, response_codec
-from clarify_engine.predict._http import DEFAULT_MAX_REPLY_BYTES, HttpTransport, ping, redact_url
-from clarify_engine.predict._inprocess import InProcessModel, load_model
+from clarify_engine.predict._base import Closing, ModelOutput, RequestCodec, ResponseCodec, Transport, TransportError
+from clarify_engine.predict._check import argument_error, positive_int, positive_seconds
 from clarify_engine.predict._labels import model_scores, predicted_labels, score_columns
-from clarify_engine.predict._retry import RetryPolicy
-from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport
-from clarify_engine.predict._shadow import ShadowEndpoint
 from clarify_engine.predict._spec import ModelSpec
+from clarify_engine.predict.batching import Batcher, BatchStats, RetryPolicy
+from clarify_engine.predict.codecs import is_number, request_codec, response_codec
+from clarify_engine.predict.transports import (
+    HttpTransport,
+    InProcessModel,
+    MockRequest,
+    MockTransport,
+    SageMakerRuntimeTransport,
+    ShadowEndpoint,
+    load_model,
+    ping,
+    redact_url,
+)
 
 __all__ = [
+    "BatchStats",
     "Batcher",
     "ClientOptions",
     "HttpTransport",
     "InProcessModel",
+    "MockRequest",
+    "MockTransport",
     "ModelOutput",
     "ModelSpec",
     "Predictor",
@@ -51,6 +68,7 @@ __all__ = [
     "ShadowEndpoint",
     "Transport",
     "TransportError",
+    "is_number",
     "load_model",
     "make_predictor",
     "model_scores",
@@ -67,7 +85,9 @@ log = logging.getLogger("clarify_engine")
 
 @dataclass(frozen=True)
 class ClientOptions:
-    """How hard the client may push a remote model.
+    """How hard the client may push a remote model, and what it reports while it does.
+
+    The defaults are those of :mod:`clarify_engine._client_defaults` (also the command line's).
 
     Attributes
     ----------
@@ -87,27 +107,49 @@ class ClientOptions:
     request_deadline : float or None
         Seconds one request may take in all, from sending it to the last byte of the reply,
         however the reply trickles in; None: twice ``timeout``.
+    retry : RetryPolicy
+        Attempts per request and the backoff between them (``--max-attempts``,
+        ``--throttle-attempts`` on the command line).
+    on_progress : callable or None
+        ``on_progress(rows_done, unique_rows)``, called from the predicting thread after each
+        request completes (see :class:`Batcher`).
+    progress_interval : float
+        Seconds between two progress log lines.
+    chunk_rows : int
+        Rows encoded at a time while earlier requests are in flight.
     """
 
-    concurrency: int = 4
-    max_payload_bytes: int = 5_800_000
-    max_records: int | None = 1000
-    timeout: float = 60.0
-    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
+    concurrency: int = _defaults.CONCURRENCY
+    max_payload_bytes: int = _defaults.MAX_PAYLOAD_BYTES
+    max_records: int | None = _defaults.MAX_RECORDS
+    timeout: float = _defaults.TIMEOUT
+    max_reply_bytes: int = _defaults.MAX_REPLY_BYTES
     request_deadline: float | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    on_progress: Callable[[int, int], None] | None = None
+    progress_interval: float = _defaults.PROGRESS_INTERVAL
+    chunk_rows: int = _defaults.CHUNK_ROWS
 
-    def __post_init__(self):
-        if isinstance(self.max_reply_bytes, bool) or not isinstance(self.max_reply_bytes, int) \
-                or self.max_reply_bytes < 1:
-            raise ConfigError("ClientOptions.max_reply_bytes",
-                              f"expected an int >= 1 (bytes; --max-reply-mb in MB on the command line), "
-                              f"found {self.max_reply_bytes!r}")
-        if not self.timeout > 0:
-            raise ConfigError("ClientOptions.timeout", f"expected seconds > 0 (--timeout), found {self.timeout!r}")
-        if self.request_deadline is not None and not self.request_deadline > 0:
-            raise ConfigError("ClientOptions.request_deadline",
-                              f"expected seconds > 0 (--request-deadline), or None for twice the timeout; "
-                              f"found {self.request_deadline!r}")
+    def __post_init__(self) -> None:
+        owner = "ClientOptions"
+        positive_int(owner, "concurrency", self.concurrency, hint=" (--concurrency)")
+        positive_int(owner, "max_payload_bytes", self.max_payload_bytes,
+                     hint=" (bytes; --max-payload-mb in MB on the command line)")
+        if self.max_records is not None:
+            positive_int(owner, "max_records", self.max_records, hint=" (--max-records), or None")
+        positive_int(owner, "max_reply_bytes", self.max_reply_bytes,
+                     hint=" (bytes; --max-reply-mb in MB on the command line)")
+        positive_seconds(owner, "timeout", self.timeout, hint=" (--timeout)")
+        if self.request_deadline is not None:
+            positive_seconds(owner, "request_deadline", self.request_deadline,
+                             hint=" (--request-deadline), or None for twice the timeout")
+        if not isinstance(self.retry, RetryPolicy):
+            raise argument_error(owner, "retry", "a RetryPolicy", self.retry, wrong_type=True)
+        if self.on_progress is not None and not callable(self.on_progress):
+            raise argument_error(owner, "on_progress", "a callable (rows_done, unique_rows), or None",
+                                 self.on_progress, wrong_type=True)
+        positive_seconds(owner, "progress_interval", self.progress_interval)
+        positive_int(owner, "chunk_rows", self.chunk_rows)
 
     @property
     def deadline(self) -> float:
@@ -115,13 +157,14 @@ class ClientOptions:
         return 2.0 * self.timeout if self.request_deadline is None else float(self.request_deadline)
 
 
-class Predictor:
+class Predictor(Closing):
     """Feature rows in, :class:`ModelOutput` and predicted labels out, in input order.
 
     Use as a context manager: leaving it closes connections and deletes a shadow endpoint.
     """
 
-    def __init__(self, call, *, description: str, classes=None, exit_stack: contextlib.ExitStack | None = None,
+    def __init__(self, call: Callable[[Any], ModelOutput], *, description: str,
+                 classes: Sequence[object] | None = None, exit_stack: contextlib.ExitStack | None = None,
                  batcher: Batcher | None = None):
         self._call = call
         self.description = description
@@ -150,12 +193,6 @@ class Predictor:
     def close(self) -> None:
         self._stack.close()
 
-    def __enter__(self) -> "Predictor":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
 
 def _is_url(model: Any) -> bool:
     return isinstance(model, str) and model.startswith(("http://", "https://"))
@@ -179,6 +216,14 @@ def _codecs(spec: ModelSpec, features: Sequence[str]) -> tuple[RequestCodec, Res
     return req, resp
 
 
+def _batcher(transport: Transport, req: RequestCodec, resp: ResponseCodec, options: ClientOptions) -> Batcher:
+    """The batcher for a remote model, with every client option."""
+    return Batcher(transport, req, resp, max_payload_bytes=options.max_payload_bytes,
+                   max_records=options.max_records, concurrency=options.concurrency,
+                   retry=options.retry, on_progress=options.on_progress,
+                   progress_interval=options.progress_interval, chunk_rows=options.chunk_rows)
+
+
 def make_predictor(spec: ModelSpec, features: Sequence[str], model: Any = None,
                    options: ClientOptions | None = None) -> Predictor:
     """Assemble the predictor for a job.
@@ -192,11 +237,13 @@ def make_predictor(spec: ModelSpec, features: Sequence[str], model: Any = None,
         the config's ``predictor`` block.
     features : sequence of str
         The feature columns sent to the model, in order.
-    model : estimator, callable, str or path-like, optional
-        An in-process model, a model file, or an ``http(s)://`` URL of a model server.
+    model : estimator, callable, str, path-like or Transport, optional
+        An in-process model, a model file, an ``http(s)://`` URL of a model server, or a
+        :class:`Transport` (e.g. a :class:`MockTransport` to test offline) that the request
+        bodies go to, with the spec's content and accept types; the caller closes it.
     options : ClientOptions, optional
-        Concurrency, payload and reply limits, records per request, timeout and request
-        deadline for remote models.
+        Concurrency, payload and reply limits, records per request, timeout, request
+        deadline, retry policy and progress callback for remote models.
 
     Returns
     -------
@@ -205,6 +252,11 @@ def make_predictor(spec: ModelSpec, features: Sequence[str], model: Any = None,
     """
     options = options or ClientOptions()
     p = spec
+
+    if isinstance(model, Transport):  # e.g. a MockTransport: the spec's formats, the caller's transport
+        req, resp = _codecs(spec, features)
+        batcher = _batcher(model, req, resp, options)
+        return Predictor(batcher.predict, description=f"transport {model!r}", batcher=batcher)
 
     if model is not None and not _is_url(model):
         if isinstance(model, (str, os.PathLike)):
@@ -240,8 +292,7 @@ def make_predictor(spec: ModelSpec, features: Sequence[str], model: Any = None,
                                            "block, or a model (analyze(model=...), --model)")
         stack.callback(transport.close)
         req, resp = _codecs(spec, features)
-        batcher = Batcher(transport, req, resp, max_payload_bytes=options.max_payload_bytes,
-                          max_records=options.max_records, concurrency=options.concurrency)
+        batcher = _batcher(transport, req, resp, options)
     except BaseException:
         stack.close()
         raise

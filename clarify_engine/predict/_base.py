@@ -16,13 +16,16 @@ import email.utils
 import re
 import time
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, Sequence, TypeVar, runtime_checkable
 
 import numpy as np
 
 from clarify_engine.errors import ModelError
 
 __all__ = [
+    "Closing",
+    "check_output_count",
+    "concatenate_outputs",
     "redact_text",
     "ModelOutput",
     "RequestCodec",
@@ -120,6 +123,23 @@ class ModelOutput:
         return 0
 
 
+_C = TypeVar("_C", bound="Closing")
+
+
+class Closing:
+    """``close()`` and the context-manager protocol that calls it on leaving ``with``."""
+
+    def close(self) -> None:
+        """Release what the object holds."""
+        raise NotImplementedError
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 @runtime_checkable
 class Transport(Protocol):
     """Sends one request body and returns the reply body."""
@@ -174,3 +194,40 @@ class ResponseCodec(Protocol):
     def decode(self, body: bytes, n_records: int) -> ModelOutput:
         """Parse a reply to a request of ``n_records`` records; raise ModelError quoting the bad part."""
         ...
+
+
+def check_output_count(output: ModelOutput, n: int) -> None:
+    for name in ("labels", "scores"):
+        part = getattr(output, name)
+        if part is not None and len(part) != n:
+            raise ModelError(
+                f"The model's reply holds {len(part)} {name} for a request of {n} records; "
+                "expected one per record."
+            )
+    if output.labels is None and output.scores is None:
+        raise ModelError(f"The model's reply to a request of {n} records held no labels or scores.")
+
+
+def concatenate_outputs(outputs: Sequence[ModelOutput], n: int) -> ModelOutput:
+    """One ModelOutput from consecutive ones; every part must carry the same fields and widths."""
+    if len(outputs) == 1:
+        return outputs[0]
+    has_labels = {o.labels is not None for o in outputs}
+    has_scores = {o.scores is not None for o in outputs}
+    if len(has_labels) > 1 or len(has_scores) > 1:
+        raise ModelError(
+            "The model's replies disagree: some carry labels/scores that others lack; "
+            "expected every reply to have the same fields."
+        )
+    labels = np.concatenate([o.labels for o in outputs]) if has_labels == {True} else None
+    scores = None
+    if has_scores == {True}:
+        widths = {o.scores.shape[1:] for o in outputs}
+        if len(widths) > 1:
+            found = sorted(w[0] if w else 1 for w in widths)
+            raise ModelError(
+                f"The model's replies disagree on the number of scores per record: found "
+                f"{', '.join(map(str, found))}; expected the same in every reply."
+            )
+        scores = np.concatenate([o.scores for o in outputs])
+    return ModelOutput(labels=labels, scores=scores)

@@ -25,6 +25,7 @@ import numpy as np
 
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.predict._base import ModelOutput
+from clarify_engine.predict.codecs._decode import is_number
 
 __all__ = ["model_scores", "predicted_labels", "score_columns"]
 
@@ -137,21 +138,13 @@ def model_scores(output: ModelOutput) -> np.ndarray:
         try:
             return np.array([float(v) for v in labels], dtype=np.float64).reshape(-1, 1)
         except (TypeError, ValueError):
-            row = next(i for i, v in enumerate(labels) if not _is_number(v))
+            row = next(i for i, v in enumerate(labels) if not is_number(v, booleans=True))  # as float() reads them
             raise ModelError(
                 f"the model's output has no scores, and its label for row {row}, {labels[row]!r}, is "
                 f"not a number; set predictor.probability to where the scores are in the reply "
                 f"(predictor.label is read as the scores only when they are numbers)"
             ) from None
     raise ModelError("the model's output has no scores; set predictor.probability to where they are")
-
-
-def _is_number(value: object) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def score_columns(output: ModelOutput, label_headers: Sequence[object] | None = None) -> list[str]:

@@ -131,6 +131,6 @@ def test_the_client_recognises_exactly_the_config_schemas_media_types():
     from clarify_engine.config import _constants as C
     import importlib
 
-    _codecs = importlib.import_module("clarify_engine.predict._codecs")
+    _codecs = importlib.import_module("clarify_engine.predict.codecs")
 
     assert _codecs.CONTENT_TYPES == C.CONTENT_TYPES and _codecs.ACCEPT_TYPES == C.ACCEPT_TYPES

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import ModelOutput, TransportError
-from clarify_engine.predict._batching import FALLBACK_MESSAGE, Batcher
-from clarify_engine.predict._codecs import request_codec, response_codec
-from clarify_engine.predict._retry import RetryPolicy
+from clarify_engine.predict.batching._batcher import FALLBACK_MESSAGE, Batcher
+from clarify_engine.predict.codecs import request_codec, response_codec
+from clarify_engine.predict.transports._mock import MockTransport
+from clarify_engine.predict.batching._retry import RetryPolicy
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -79,50 +80,43 @@ def model(rows) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-x.sum(axis=1))))[:, None]
 
 
-class ScriptedTransport:
-    """Computes :func:`model` from CSV bodies; ``script(call, records)`` may misbehave.
+class ScriptedTransport(MockTransport):
+    """A :class:`MockTransport` computing :func:`model` from CSV bodies; ``script(call, records)`` may misbehave.
 
     ``script`` returns None (answer normally), an exception to raise, or ``"drop"`` (answer
     with the last record missing). ``records`` is the list of parsed records of the body.
     """
 
     def __init__(self, script=None, delay=0.0, prefix=b""):
+        super().__init__(self._answer)
         self.script = script
         self.delay = delay
         self.prefix = prefix
         self.lock = threading.Lock()
-        self.calls = 0
-        self.bodies: list[bytes] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.headers = []
+        self._next_call = 0
 
-    def send(self, body, *, content_type, accept):
+    @property
+    def bodies(self) -> list[bytes]:
+        return [r.body for r in self.requests]
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        return [(r.content_type, r.accept) for r in self.requests]
+
+    def _answer(self, body, content_type, accept):
         with self.lock:
-            call = self.calls
-            self.calls += 1
-            self.bodies.append(body)
-            self.headers.append((content_type, accept))
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            if self.delay:
-                time.sleep(self.delay)
-            text = body[len(self.prefix):].decode()
-            records = [[float(v) for v in line.split(",")] for line in text.split("\n")]
-            action = self.script(call, records) if self.script else None
-            if isinstance(action, BaseException):
-                raise action
-            scores = model(records)[:, 0]
-            if action == "drop":
-                scores = scores[:-1]
-            return "\n".join(repr(float(s)) for s in scores).encode()
-        finally:
-            with self.lock:
-                self.in_flight -= 1
-
-    def close(self):
-        pass
+            call, self._next_call = self._next_call, self._next_call + 1
+        if self.delay:
+            time.sleep(self.delay)
+        text = body[len(self.prefix):].decode()
+        records = [[float(v) for v in line.split(",")] for line in text.split("\n")]
+        action = self.script(call, records) if self.script else None
+        if isinstance(action, BaseException):
+            raise action
+        scores = model(records)[:, 0]
+        if action == "drop":
+            scores = scores[:-1]
+        return "\n".join(repr(float(s)) for s in scores)
 
     def records_sent(self) -> int:
         return sum(len(b[len(self.prefix):].split(b"\n")) for b in self.bodies)
@@ -320,7 +314,6 @@ def test_payload_too_large_teaches_a_ceiling():
         def send(self, body, *, content_type, accept):
             if len(body) > limit:
                 with self.lock:
-                    self.calls += 1
                     self.refused = getattr(self, "refused", 0) + 1
                 raise TransportError(f"{len(body)} bytes > {limit}", status=413)
             return super().send(body, content_type=content_type, accept=accept)
@@ -708,20 +701,14 @@ def test_progress_while_encoding_extrapolates_the_unique_rows(caplog):
     assert any(" of about " in m for m in progress)
 
 
-class _Recorder:
-    """Answers 0.5 per record of a CSV, JSON Lines or ``{"instances": [...]}`` body; keeps the bodies."""
-
-    def __init__(self):
-        self.bodies = []
-
-    def send(self, body, *, content_type, accept):
-        self.bodies.append(body)
-        if content_type == "application/json":
-            doc = json.loads(body)
-            n = len(doc["instances"]) if "instances" in doc else 1  # $records, or one $record
-        else:
-            n = body.count(b"\n") + 1
-        return b"\n".join([b"0.5"] * n)
+def _halves(body, content_type, accept):
+    """0.5 per record of a CSV, JSON Lines or ``{"instances": [...]}`` body (a MockTransport handler)."""
+    if content_type == "application/json":
+        doc = json.loads(body)
+        n = len(doc["instances"]) if "instances" in doc else 1  # $records, or one $record
+    else:
+        n = body.count(b"\n") + 1
+    return b"\n".join([b"0.5"] * n)
 
 
 @pytest.mark.parametrize(
@@ -733,7 +720,7 @@ class _Recorder:
 )
 def test_numbers_and_lists_of_the_same_rows_send_the_same_bodies(content_type, template, record_template):
     """The numeric path (compare values, lay out only new records) and the bytes path agree."""
-    from clarify_engine.predict._codecs import request_codec, response_codec
+    from clarify_engine.predict.codecs import request_codec, response_codec
 
     rng = np.random.default_rng(40)
     rows = np.round(rng.normal(size=(300, 3)), 2)
@@ -745,10 +732,10 @@ def test_numbers_and_lists_of_the_same_rows_send_the_same_bodies(content_type, t
     for kind, given in [("array", rows), ("frame", pd.DataFrame(rows, columns=names)), ("list", rows.tolist())]:
         codec = request_codec(content_type, feature_names=names, content_template=template,
                               record_template=record_template)
-        transport = _Recorder()
+        transport = MockTransport(_halves)
         batcher = Batcher(transport, codec, response_codec("text/csv"), max_records=37, concurrency=2, chunk_rows=64)
         assert batcher.predict(given).scores.shape == (700, 1)
-        sent[kind] = transport.bodies
+        sent[kind] = [r.body for r in transport.requests]
     assert sent["array"] == sent["frame"] == sent["list"]
     per_request = 1 if template and "$record}" in template else 37
     assert len(sent["list"]) == -(-len(np.unique(rows.round(6).astype(str), axis=0)) // per_request)

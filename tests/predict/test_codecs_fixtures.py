@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from clarify_engine.errors import NotSupportedError
-from clarify_engine.predict._codecs import request_codec, response_codec
+from clarify_engine.predict.codecs import request_codec, response_codec
 from clarify_engine.predict._labels import model_scores, predicted_labels, score_columns
 from tests.helpers import sdk_config_files
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clarify_engine.errors import ConfigError, DataError, NotSupportedError
-from clarify_engine.predict._codecs import request_codec
+from clarify_engine.predict.codecs import request_codec
 
 
 @dataclass(frozen=True)

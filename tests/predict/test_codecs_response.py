@@ -9,7 +9,7 @@ import pytest
 
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.predict._base import ModelOutput
-from clarify_engine.predict._codecs import response_codec
+from clarify_engine.predict.codecs import response_codec
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def test_response_codec_config_errors(case):
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from clarify_engine.predict._csv_codec import _single_scores  # noqa: E402
+from clarify_engine.predict.codecs._csv_response import _single_scores  # noqa: E402
 
 _FINITE = st.floats(allow_nan=False, allow_infinity=False)
 

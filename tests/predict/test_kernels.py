@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from clarify_engine.predict._batching import _reserve, _row_keys, _Run
-from clarify_engine.predict._format import CSV, JSON, format_rows_bytes, format_rows_packed
+from clarify_engine.predict.batching._layout import Layout, _reserve, _row_keys
+from clarify_engine.predict.codecs._format import CSV, JSON, format_rows_bytes, format_rows_packed
 from clarify_engine.predict._kernels import EMPTY_SLOT, dedupe_rows, rehash
 from tests.predict import naive
 
@@ -60,8 +60,8 @@ def test_lay_out_declines_what_is_not_a_numeric_block():
 
 def _index(keys: np.ndarray, chunk: int, first_size: int = 16):
     """Codes of every row, indexing ``chunk`` rows at a time as the batcher does."""
-    run = _Run(cum=np.zeros(1), codes=np.empty(0), first_rows=np.empty(len(keys), dtype=np.intp), fixed=0,
-               sep=0, record_limit=1, stats=None, byte_ceiling=1, slots=None, keys=keys)
+    run = Layout(cum=np.zeros(1), codes=np.empty(0), first_rows=np.empty(len(keys), dtype=np.intp), fixed=0,
+                 sep=0, record_limit=1, stats=None, keys=keys)
     run.stats = type("Stats", (), {"unique_rows": 0})()
     run.table = np.full(first_size, EMPTY_SLOT, dtype=np.int64)
     codes = np.empty(len(keys), dtype=np.intp)

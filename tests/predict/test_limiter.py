@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from clarify_engine.predict._limiter import REGROW, ConcurrencyLimiter
+from clarify_engine.predict.batching._limiter import REGROW, ConcurrencyLimiter
 
 
 def test_throttling_halves_down_to_one_once_per_burst():

@@ -19,8 +19,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from clarify_engine.errors import ModelError
-from clarify_engine.predict._inprocess import InProcessModel, load_model
-from clarify_engine.predict._model_files import TRUSTED_ENV
+from clarify_engine.predict.transports._inprocess import InProcessModel, load_model
+from clarify_engine.predict.transports._model_files import TRUSTED_ENV
 
 FEATURES = ["a", "b", "c"]
 #: Set by Marker.__setstate__: proves whether loading ran code of the file's types.

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 
 from clarify_engine.errors import ModelError
-from clarify_engine.predict._batching import FALLBACK_MESSAGE, Batcher
-from clarify_engine.predict._codecs import request_codec, response_codec
-from clarify_engine.predict._http import HttpTransport
-from clarify_engine.predict._retry import RetryPolicy
+from clarify_engine.predict.batching._batcher import FALLBACK_MESSAGE, Batcher
+from clarify_engine.predict.codecs import request_codec, response_codec
+from clarify_engine.predict.transports._http import HttpTransport
+from clarify_engine.predict.batching._retry import RetryPolicy
 from tests.predict.test_batching import CsvRequest, CsvScores
 
 pytestmark = pytest.mark.timeout(60)

@@ -8,7 +8,7 @@ import pytest
 
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import TransportError, parse_retry_after
-from clarify_engine.predict._retry import (
+from clarify_engine.predict.batching._retry import (
     RetryPolicy,
     describe_error,
     is_load_signal,

@@ -18,7 +18,7 @@ import pytest
 import urllib3
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from clarify_engine.predict._http import HttpTransport, ping
+from clarify_engine.predict.transports._http import HttpTransport, ping
 from clarify_engine.serve import main as serve_main
 from clarify_engine.serve import make_server
 from tests.helpers import SDK_CONFIGS

@@ -19,7 +19,7 @@ import xgboost as xgb
 from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeClassifier
 
 import clarify_engine
-from clarify_engine.predict._inprocess import load_model
+from clarify_engine.predict.transports._inprocess import load_model
 from tests.helpers import ServerProcess, run_cli
 
 FEATURES = ["Age", "Gender", "Income", "Occupation"]

@@ -19,8 +19,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from clarify_engine.predict._codecs import request_codec, response_codec
-from clarify_engine.predict._http import HttpTransport
+from clarify_engine.predict.codecs import request_codec, response_codec
+from clarify_engine.predict.transports._http import HttpTransport
 from tests.helpers import SDK_CONFIGS
 from tests.predict.test_serve import ServerProcess
 

@@ -18,7 +18,7 @@ import pytest
 
 from clarify_engine.container import JobStopped
 from clarify_engine.errors import ModelError
-from clarify_engine.predict._shadow import MAX_NAME, ShadowEndpoint, shadow_endpoint_name
+from clarify_engine.predict.transports._shadow import MAX_NAME, ShadowEndpoint, shadow_endpoint_name
 from tests.helpers import REPO, moto_server_url
 
 
@@ -99,7 +99,7 @@ def test_sigterm_in_a_real_process_deletes_the_endpoint(sagemaker, moto_url):
         """
         import os
         from clarify_engine import _stop
-        from clarify_engine.predict._shadow import ShadowEndpoint
+        from clarify_engine.predict.transports._shadow import ShadowEndpoint
         _stop.install_sigterm(on_deadline=lambda: os._exit(99))
         with ShadowEndpoint("loans-model", "ml.m5.large", 1, poll_interval=0) as name:
             print(name, flush=True)

@@ -27,10 +27,10 @@ import pytest
 from clarify_engine.errors import ConfigError, ModelError
 from clarify_engine.predict import ClientOptions, ModelSpec, make_predictor, redact_url
 from clarify_engine.predict._base import TransportError
-from clarify_engine.predict._batching import Batcher
-from clarify_engine.predict._http import HttpTransport, ping
-from clarify_engine.predict._retry import RetryPolicy
-from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport
+from clarify_engine.predict.batching._batcher import Batcher
+from clarify_engine.predict.transports._http import HttpTransport, ping
+from clarify_engine.predict.batching._retry import RetryPolicy
+from clarify_engine.predict.transports._sagemaker import SageMakerRuntimeTransport
 from tests.predict.test_batching import CsvRequest, CsvScores
 
 pytestmark = pytest.mark.timeout(120)
@@ -269,7 +269,7 @@ def test_the_deadline_defaults_to_twice_the_timeout_and_leaves_connections_reusa
 
 
 def test_the_watchdog_thread_ends_when_idle_and_comes_back_for_the_next_request(faulty, monkeypatch):
-    import clarify_engine.predict._http as http_module
+    import clarify_engine.predict.transports._http as http_module
 
     monkeypatch.setattr(http_module, "_IDLE_SECONDS", 0.05)
     transport = _http(faulty, "ok", timeout=1.0, deadline=1.5)
@@ -301,8 +301,15 @@ def test_client_options_carry_the_limits_to_both_transports(runtime):
     ({"max_reply_bytes": 0}, "ClientOptions.max_reply_bytes: expected an int >= 1 (bytes; --max-reply-mb in MB on "
                              "the command line), found 0"),
     ({"request_deadline": 0}, "ClientOptions.request_deadline: expected seconds > 0 (--request-deadline), or None "
-                              "for twice the timeout; found 0"),
+                              "for twice the timeout, found 0"),
     ({"timeout": -1}, "ClientOptions.timeout: expected seconds > 0 (--timeout), found -1"),
+    ({"concurrency": 0}, "ClientOptions.concurrency: expected an int >= 1 (--concurrency), found 0"),
+    ({"max_records": 2.5}, "ClientOptions.max_records: expected an int >= 1 (--max-records), or None, found 2.5"),
+    ({"retry": 3}, "ClientOptions.retry: expected a RetryPolicy, found 3"),
+    ({"on_progress": "log"}, "ClientOptions.on_progress: expected a callable (rows_done, unique_rows), or None, "
+                             "found 'log'"),
+    ({"chunk_rows": 0}, "ClientOptions.chunk_rows: expected an int >= 1, found 0"),
+    ({"progress_interval": 0}, "ClientOptions.progress_interval: expected seconds > 0, found 0"),
 ])
 def test_client_options_reject_bad_limits(kwargs, message):
     with pytest.raises(ConfigError) as info:

@@ -23,8 +23,8 @@ import pytest
 
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import Transport, TransportError
-from clarify_engine.predict._http import HttpTransport, ping
-from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport
+from clarify_engine.predict.transports._http import HttpTransport, ping
+from clarify_engine.predict.transports._sagemaker import SageMakerRuntimeTransport
 from tests.helpers import REPO
 from tests.predict.test_serve import ServerProcess, csv_body, models  # noqa: F401 - fixture
 
@@ -346,7 +346,7 @@ def test_sagemaker_runtime_connection_refused(aws_env):
 def test_sagemaker_runtime_region_from_aws_region_and_clear_error_without_one(tmp_path):
     """SageMaker jobs set AWS_REGION; without any region the error says what to set."""
     script = (
-        "from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport as T\n"
+        "from clarify_engine.predict.transports._sagemaker import SageMakerRuntimeTransport as T\n"
         "import os\n"
         "if os.environ.get('AWS_REGION'):\n"
         "    print(T('x').client.meta.region_name)\n"

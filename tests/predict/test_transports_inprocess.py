@@ -13,7 +13,7 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeClassifier
 
 from clarify_engine.errors import ModelError
-from clarify_engine.predict._inprocess import InProcessModel, load_model
+from clarify_engine.predict.transports._inprocess import InProcessModel, load_model
 
 FEATURES = ["a", "b", "c"]
 

@@ -6,7 +6,7 @@ random source and the sleep function are passed in, so tests are rows of
 ``(status, code, expected)`` and exact delays.
 
 Clarify's other defence, splitting a failing batch into halves down to single records, is a
-separate policy (:mod:`clarify_engine.predict._batching`); the table that says which failures
+separate policy (:mod:`clarify_engine.predict.batching._batcher`); the table that says which failures
 may be caused by the size or content of a batch (and so may go away when it is split) lives
 here with the others.
 
@@ -26,8 +26,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from clarify_engine import _client_defaults as _defaults
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import TransportError
+from clarify_engine.predict._check import argument_error, positive_int, positive_seconds
 
 __all__ = [
     "FATAL_CODES",
@@ -319,37 +321,19 @@ class RetryPolicy:
     so that the workers told to come back at the same moment do not all come back at once.
     """
 
-    max_attempts: int = 5
+    max_attempts: int = _defaults.MAX_ATTEMPTS
     base: float = 0.1
     cap: float = 20.0
     max_retry_after: float = 60.0
-    throttle_attempts: int = 10
+    throttle_attempts: int = _defaults.THROTTLE_ATTEMPTS
 
     def __post_init__(self):
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise TypeError(
-                f"RetryPolicy.max_attempts: expected an int >= 1, found {self.max_attempts!r}"
-            )
-        if self.max_attempts < 1:
-            raise ValueError(
-                f"RetryPolicy.max_attempts: expected an int >= 1, found {self.max_attempts}"
-            )
-        if not self.base > 0:
-            raise ValueError(f"RetryPolicy.base: expected seconds > 0, found {self.base!r}")
+        positive_int("RetryPolicy", "max_attempts", self.max_attempts)
+        positive_seconds("RetryPolicy", "base", self.base)
         if not self.cap >= self.base:
-            raise ValueError(
-                f"RetryPolicy.cap: expected seconds >= base ({self.base}), found {self.cap!r}"
-            )
-        if isinstance(self.throttle_attempts, bool) or not isinstance(self.throttle_attempts, int):
-            raise TypeError(
-                f"RetryPolicy.throttle_attempts: expected an int >= 1, found {self.throttle_attempts!r}"
-            )
-        if self.throttle_attempts < 1:
-            raise ValueError(f"RetryPolicy.throttle_attempts: expected an int >= 1, found {self.throttle_attempts}")
-        if not self.max_retry_after >= 0:
-            raise ValueError(
-                f"RetryPolicy.max_retry_after: expected seconds >= 0, found {self.max_retry_after!r}"
-            )
+            raise argument_error("RetryPolicy", "cap", f"seconds >= base ({self.base})", self.cap)
+        positive_int("RetryPolicy", "throttle_attempts", self.throttle_attempts)
+        positive_seconds("RetryPolicy", "max_retry_after", self.max_retry_after, zero=True)
 
     def should_retry(self, error: BaseException, attempt: int, n_records: int = 1) -> bool:
         """True when attempt number ``attempt`` (1-based) of a request of ``n_records`` failed

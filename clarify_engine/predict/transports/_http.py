@@ -33,17 +33,21 @@ import json
 import queue
 import select
 import socket
+import ssl
 import threading
 import time
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from clarify_engine.predict._base import TransportError, parse_retry_after
+from clarify_engine import _client_defaults as _defaults
+from clarify_engine.predict._base import Closing, TransportError, parse_retry_after
+from clarify_engine.predict._check import positive_int, positive_seconds
 
 __all__ = ["DEFAULT_MAX_REPLY_BYTES", "HttpTransport", "ping", "redact_url"]
 
 #: Largest reply body read by default. Decoding a reply takes about 25 times its size in
 #: memory (a 20 MB CSV or JSON reply: about 500 MB), and every request in flight holds one.
-DEFAULT_MAX_REPLY_BYTES = 8_000_000
+DEFAULT_MAX_REPLY_BYTES = _defaults.MAX_REPLY_BYTES
 
 #: Bytes asked of the socket at a time while a reply body is read.
 _READ_CHUNK = 1 << 16
@@ -242,10 +246,18 @@ class _ConnectionPool:
     nothing is sent twice.
     """
 
-    def __init__(self, scheme: str, netloc: str, timeout: float, size: int):
-        self._factory = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    def __init__(self, scheme: str, netloc: str, timeout: float, size: int, *,
+                 ssl_context: ssl.SSLContext | None = None, proxy: str | None = None,
+                 proxy_headers: dict[str, str] | None = None):
+        self._https = scheme == "https"
         self._netloc = netloc
         self._timeout = timeout
+        self._context = ssl_context
+        self._proxy = urlsplit(proxy) if proxy else None
+        self._proxy_headers = dict(proxy_headers or {})
+        if self._proxy is not None and self._proxy.scheme != "http":
+            raise ValueError(f"proxy: expected an http:// proxy URL, found {redact_url(proxy)!r} "
+                             "(TLS to the proxy itself is not supported; the tunnel to an https endpoint is TLS)")
         self._idle: queue.LifoQueue = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(size)
         #: Connections opened so far (a measure of keep-alive reuse).
@@ -258,11 +270,34 @@ class _ConnectionPool:
                 conn = self._idle.get_nowait()
             except queue.Empty:
                 self.opened += 1  # under a slot: at most `size` callers race here; a count, not a limit
-                return self._factory(self._netloc, timeout=self._timeout)
+                return self._connection()
             sock = conn.sock
             if sock is not None and not select.select([sock], [], [], 0)[0]:
                 return conn
             conn.close()  # closed by the server while idle (or never connected)
+
+    def _connection(self) -> http.client.HTTPConnection:
+        """A new (unconnected) connection: to the host, or to the proxy (a CONNECT tunnel for https)."""
+        if self._proxy is None:
+            if self._https:
+                return http.client.HTTPSConnection(self._netloc, timeout=self._timeout, context=self._context)
+            return http.client.HTTPConnection(self._netloc, timeout=self._timeout)
+        proxy = _host(self._proxy)
+        if not self._https:  # an http:// target: the request line names it in full (see request_target)
+            return http.client.HTTPConnection(proxy, timeout=self._timeout)
+        conn = http.client.HTTPSConnection(proxy, timeout=self._timeout, context=self._context)
+        conn.set_tunnel(self._netloc, headers=self._proxy_headers or None)
+        return conn
+
+    def request_target(self, path: str) -> str:
+        """The request line's target for ``path``: the absolute URL through an http proxy, else ``path``."""
+        if self._proxy is None or self._https:
+            return path
+        return f"http://{self._netloc}{path}"
+
+    def extra_headers(self) -> dict[str, str]:
+        """Headers every request carries for the proxy (``Proxy-Authorization`` through an http proxy)."""
+        return {} if self._proxy is None or self._https else self._proxy_headers
 
     def release(self, conn: http.client.HTTPConnection, reusable: bool) -> None:
         if reusable:
@@ -279,7 +314,7 @@ class _ConnectionPool:
                 return
 
 
-class HttpTransport:
+class HttpTransport(Closing):
     """Send request bodies to one URL with a pool of keep-alive connections.
 
     Parameters
@@ -300,6 +335,14 @@ class HttpTransport:
     deadline : float, optional
         Seconds one request may take in all, from connecting to the last byte of the reply
         (``code="Timeout"`` past it). Default: twice ``timeout``.
+    ssl_context : ssl.SSLContext, optional
+        For ``https://`` URLs: the TLS settings (CA bundle, verification); default: Python's
+        default context (the system's CAs).
+    proxy : str, optional
+        An ``http://host:port`` proxy: ``https://`` URLs are reached through a ``CONNECT``
+        tunnel, ``http://`` URLs by naming them in full in the request line.
+    proxy_headers : dict of str to str, optional
+        Headers for the proxy (e.g. ``Proxy-Authorization``).
 
     Attributes
     ----------
@@ -315,19 +358,16 @@ class HttpTransport:
     """
 
     def __init__(self, url: str, *, timeout: float = 60.0, pool_size: int = 16, headers: dict[str, str] | None = None,
-                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES, deadline: float | None = None):
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES, deadline: float | None = None,
+                 ssl_context: ssl.SSLContext | None = None, proxy: str | None = None,
+                 proxy_headers: dict[str, str] | None = None):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not _host(parts):
             raise ValueError(f"url: expected an http:// or https:// URL with a host, found {redact_url(url)!r}")
-        if timeout <= 0:
-            raise ValueError(f"timeout: expected a positive number of seconds, found {timeout!r}")
-        if pool_size < 1:
-            raise ValueError(f"pool_size: expected an integer >= 1, found {pool_size!r}")
-        if isinstance(max_reply_bytes, bool) or not isinstance(max_reply_bytes, int) or max_reply_bytes < 1:
-            raise ValueError(f"max_reply_bytes: expected an integer >= 1, found {max_reply_bytes!r}")
-        deadline = 2.0 * timeout if deadline is None else deadline
-        if not deadline > 0:
-            raise ValueError(f"deadline: expected a positive number of seconds, found {deadline!r}")
+        positive_seconds("HttpTransport", "timeout", timeout)
+        positive_int("HttpTransport", "pool_size", pool_size)
+        positive_int("HttpTransport", "max_reply_bytes", max_reply_bytes)
+        deadline = positive_seconds("HttpTransport", "deadline", 2.0 * timeout if deadline is None else deadline)
         self.url = redact_url(url)
         self.timeout = float(timeout)
         self.pool_size = int(pool_size)
@@ -338,7 +378,8 @@ class HttpTransport:
         self._auth = _basic_auth(parts)
         self._path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
         self._connections = _ConnectionPool(parts.scheme, _host(parts), min(self.timeout, self.deadline),
-                                            self.pool_size)
+                                            self.pool_size, ssl_context=ssl_context, proxy=proxy,
+                                            proxy_headers=proxy_headers)
         self._watchdog = _Watchdog()
 
     def __repr__(self) -> str:
@@ -358,6 +399,21 @@ class HttpTransport:
         headers = {**self.headers, "Content-Type": content_type, "Accept": accept}
         if self._auth is not None:
             headers["Authorization"] = self._auth
+        try:
+            status, reply_headers, data = self._exchange(body, headers, self.url)
+        except (OSError, http.client.HTTPException) as exc:
+            raise _map_socket_error(exc, self.url, self.timeout) from exc
+        if status >= 400:
+            raise _status_error(self.url, status, reply_headers, data)
+        return data
+
+    def _exchange(self, body: bytes, headers: dict[str, str], where: str) -> tuple[int, Any, bytes]:
+        """POST ``body`` with exactly ``headers`` on a pooled connection: (status, headers, body).
+
+        The deadline and the reply limit are enforced here (:class:`TransportError` naming
+        ``where``); other socket and protocol failures propagate as they are
+        (:class:`OSError`, :class:`http.client.HTTPException`) for the caller to word.
+        """
         conn = self._connections.acquire()
         reusable = False
         alarm = None
@@ -366,20 +422,20 @@ class HttpTransport:
             if conn.sock is None:
                 conn.connect()
             alarm = self._watchdog.arm(conn.sock, deadline)
-            conn.request("POST", self._path, body=body, headers=headers)
+            extra = self._connections.extra_headers()
+            conn.request("POST", self._connections.request_target(self._path), body=body,
+                         headers={**extra, **headers} if extra else headers)
             reply = conn.getresponse()
-            data = _read_reply(reply, self.max_reply_bytes, self.url)
+            data = _read_reply(reply, self.max_reply_bytes, where)
             reusable = not reply.will_close
         except (OSError, http.client.HTTPException) as exc:
             if alarm is not None and self._watchdog.disarm(alarm):
-                raise deadline_passed(self.url, self.deadline) from exc
-            raise _map_socket_error(exc, self.url, self.timeout) from exc
+                raise deadline_passed(where, self.deadline) from exc
+            raise
         finally:
             fired = alarm is not None and self._watchdog.disarm(alarm)
             self._connections.release(conn, reusable and not fired)
-        if reply.status >= 400:
-            raise _status_error(self.url, reply.status, reply.headers, data)
-        return data
+        return reply.status, reply.headers, data
 
     def ping(self) -> None:
         """``GET /ping`` on this URL's server; raise :class:`TransportError` unless it answers 200."""
@@ -389,12 +445,6 @@ class HttpTransport:
         """Close the pooled connections and stop the deadline watchdog."""
         self._connections.clear()
         self._watchdog.close()
-
-    def __enter__(self) -> "HttpTransport":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 def _read_reply(reply: http.client.HTTPResponse, limit: int, where: str) -> bytes:

@@ -26,7 +26,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from clarify_engine.predict._inprocess import InProcessModel
+from clarify_engine.predict import InProcessModel
 
 __all__ = ["BadRequest", "CSV", "JSON", "JSONL", "media_type", "parse_request"]
 

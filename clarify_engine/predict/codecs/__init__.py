@@ -1,8 +1,9 @@
 """Choose the request and response codec for a predictor's ``content_type`` / ``accept_type``.
 
-The codecs themselves live in :mod:`~clarify_engine.predict._csv_codec` and
-:mod:`~clarify_engine.predict._json_codec`; value formatting in
-:mod:`~clarify_engine.predict._format`.
+One module per format and direction: ``_csv_request``, ``_csv_response``, ``_json_request``
+(JSON Lines and JSON templates), ``_json_response`` (JMESPath reading); value formatting in
+``_format`` (shared with the model server's replies: :func:`csv_cell`), reply parsing helpers in
+``_decode``.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from typing import Sequence
 
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.predict._base import RequestCodec, ResponseCodec
-from clarify_engine.predict._csv_codec import CSVRequestCodec, CSVResponseCodec
-from clarify_engine.predict._json_codec import (
-    JSONLinesRequestCodec,
-    JSONLinesResponseCodec,
-    JSONRequestCodec,
-    JSONResponseCodec,
-)
+from clarify_engine.predict.codecs._csv_request import CSVRequestCodec
+from clarify_engine.predict.codecs._decode import is_number
+from clarify_engine.predict.codecs._format import csv_cell
+from clarify_engine.predict.codecs._csv_response import CSVResponseCodec
+from clarify_engine.predict.codecs._json_request import JSONLinesRequestCodec, JSONRequestCodec
+from clarify_engine.predict.codecs._json_response import JSONLinesResponseCodec, JSONResponseCodec
 
 __all__ = [
     "ACCEPT_TYPES",
@@ -28,6 +28,8 @@ __all__ = [
     "JSONLinesResponseCodec",
     "JSONRequestCodec",
     "JSONResponseCodec",
+    "csv_cell",
+    "is_number",
     "request_codec",
     "response_codec",
 ]

@@ -79,7 +79,15 @@ def _float_text(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _csv_quote(text: str) -> str:
+def csv_cell(text: str, *, always: bool = True) -> str:
+    """``text`` as one CSV cell: in double quotes (inner quotes doubled), or bare when ``always``
+    is False and it holds no comma, quote or line break.
+
+    Requests quote every text cell (so that a model reads ``"1"`` as text, not a number);
+    the model server's replies quote only where CSV needs it.
+    """
+    if not always and not any(c in text for c in ',"\n\r'):
+        return text
     return '"' + text.replace('"', '""') + '"'
 
 
@@ -140,7 +148,7 @@ class CellStyle:
         return self.text(str(value))
 
 
-CSV = CellStyle("csv", missing="", true="1", false="0", inf="inf", neg_inf="-inf", text=_csv_quote)
+CSV = CellStyle("csv", missing="", true="1", false="0", inf="inf", neg_inf="-inf", text=csv_cell)
 JSON = CellStyle(
     "json", missing="null", true="true", false="false", inf="1e999", neg_inf="-1e999", text=_json_string
 )
@@ -340,10 +348,7 @@ def format_rows_bytes(rows, n_features: int, style: CellStyle) -> list[bytes]:
     -------
     list of n_records bytes
     """
-    block = _numeric_block(rows, n_features, style)
-    if block is not None:
-        return _format_block_bytes(block, style)
-    return [line.encode() for line in _join_columns(rows, n_features, style)]
+    return _format_rows(rows, n_features, style, as_bytes=True)
 
 
 def format_rows_packed(
@@ -405,10 +410,17 @@ def format_rows(rows, n_features: int, style: CellStyle) -> list[str]:
     -------
     list of n_records str
     """
+    return _format_rows(rows, n_features, style, as_bytes=False)
+
+
+def _format_rows(rows, n_features: int, style: CellStyle, as_bytes: bool) -> list:
+    """:func:`format_rows` (``as_bytes`` False) or :func:`format_rows_bytes`: an all-numeric
+    block formatted at once, anything else value by value."""
     block = _numeric_block(rows, n_features, style)
     if block is not None:
-        return _format_block(block, style)
-    return _join_columns(rows, n_features, style)
+        return _format_block_bytes(block, style) if as_bytes else _format_block(block, style)
+    lines = _join_columns(rows, n_features, style)
+    return [line.encode() for line in lines] if as_bytes else lines
 
 
 def _join_columns(rows, n_features: int, style: CellStyle) -> list[str]:

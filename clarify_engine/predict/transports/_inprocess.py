@@ -31,7 +31,7 @@ import pandas as pd
 
 from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import ModelOutput
-from clarify_engine.predict._model_files import load_model  # re-exported: model files load here
+from clarify_engine.predict.transports._model_files import load_model  # re-exported: model files load here
 
 __all__ = ["InProcessModel", "load_model"]
 

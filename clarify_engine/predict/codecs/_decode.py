@@ -13,9 +13,9 @@ import numpy as np
 import orjson
 
 from clarify_engine.errors import ModelError
-from clarify_engine.predict._format import excerpt
+from clarify_engine.predict.codecs._format import excerpt
 
-__all__ = ["body_text", "check_count", "label_array", "load_json", "score_array"]
+__all__ = ["body_text", "check_count", "is_number", "label_array", "load_json", "score_array"]
 
 
 def body_text(body: bytes, accept_type: str) -> str:
@@ -93,7 +93,7 @@ def score_array(items: Sequence[object], where: str, text: str) -> np.ndarray:
         try:
             row = [_parse_number(v) for v in values]
         except (ValueError, TypeError):
-            bad = next(v for v in values if not _parses(v))
+            bad = next(v for v in values if not is_number(v))
             shown = repr(bad) if isinstance(bad, str) else json.dumps(bad, ensure_ascii=False)
             raise ModelError(
                 f"non-numeric score {excerpt(shown)} "
@@ -122,10 +122,19 @@ def _score_fix(where: str) -> str:
     return ""
 
 
-def _parses(value: object) -> bool:
+def is_number(value: object, *, booleans: bool = False) -> bool:
+    """True when ``value`` reads as a number: ``float(value)`` takes it (a numeric string,
+    blanks around it allowed, an int, a float, a numpy number), and it is not a bool unless
+    ``booleans``.
+
+    The one "is a number" test of the model client (reply scores, labels read as scores);
+    exported as :func:`clarify_engine.predict.is_number` for the other packages.
+    """
+    if isinstance(value, bool):
+        return booleans
     try:
-        _parse_number(value)
-    except (ValueError, TypeError):
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         return False
     return True
 

@@ -1,73 +1,28 @@
-"""A local model server that speaks the SageMaker container protocol.
+"""The model server: the HTTP handler (routes, auth, limits) and :class:`ModelServer`.
 
-``clarify-engine serve-model MODEL_FILE --port N`` (or ``python -m clarify_engine.serve``)
-loads a model file (see :mod:`clarify_engine.predict._model_files`: ``.skops``, xgboost
-``.json``/``.ubj``, joblib/pickle, a SageMaker ``model.tar.gz`` or ``xgboost-model``) and
-serves it, so that an analysis can run against a real HTTP endpoint without AWS, and so that
-the model client is tested against a real server.
-
-Routes
-------
-``GET /ping``
-    200 with an empty body once the model is loaded (never asks for credentials).
-``POST /invocations``
-    The container route (what SageMaker itself calls).
-``POST /endpoints/<NAME>/invocations``
-    The SageMaker *runtime* route, so boto3 ``invoke_endpoint`` works with
-    ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://host:port``. On this route failures are
-    answered the way SageMaker runtime does: a model failure is HTTP 424 with
-    ``x-amzn-ErrorType: ModelError`` and a JSON body carrying ``OriginalStatusCode`` and
-    ``OriginalMessage``; an unknown endpoint name (when ``--endpoint-name`` is given) is 400
-    ``ValidationError``.
-
-Requests and replies
---------------------
-Request bodies (``Content-Type``): see :mod:`clarify_engine._serve_requests`. Replies
-(``Accept``; default: the request's content type) in the shape of ``--reply-format``:
-``default``, or that of SageMaker's built-in ``xgboost`` or ``linear-learner`` algorithm; see
-:mod:`clarify_engine._serve_replies`. The ``default`` CSV layout is ``--csv-output``, or per
-request the header ``X-Clarify-Output`` or the custom attribute ``clarify-output=...`` in
-``X-Amzn-SageMaker-Custom-Attributes``.
-
-Bad requests are answered 400 (411 without ``Content-Length``, 413 above ``--max-body-mb``,
-415 for an unsupported content type, 406 for an unsupported accept type) with a one-line
-message; model failures 500 with the model's message.
-
-Limits
-------
-* ``--auth USER:PASSWORD`` (or the environment variable ``CLARIFY_SERVE_AUTH``): POST routes
-  need HTTP basic auth; others get 401 and their body is not read.
-* ``--idle-timeout`` seconds (default 60): a connection that sends nothing for that long
-  (idle between keep-alive requests, or stalled inside one) is closed.
-* ``--max-body-mb`` (default 256): larger bodies (and a negative ``Content-Length``) are
-  refused before any is read.
-* A request is parsed, predicted and answered in chunks of records: it costs the body, the
-  reply and one chunk, not copies of the body as Python objects (see ``docs/models.md``).
+The wire format (request parsing, reply shapes) is :mod:`._requests` and :mod:`._replies`;
+the command line is :mod:`._command`; the protocol is described in :mod:`clarify_engine.serve`.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import errno
 import hmac
 import json
 import logging
-import os
 import socket
-import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from clarify_engine._serve_replies import CSV_OUTPUTS, REPLY_FORMATS, check_accept, reply_pieces
-from clarify_engine._serve_requests import BadRequest, media_type, parse_request
+from clarify_engine.serve._replies import CSV_OUTPUTS, REPLY_FORMATS, check_accept, reply_pieces
+from clarify_engine.serve._requests import BadRequest, media_type, parse_request
 from clarify_engine.errors import ClarifyError
-from clarify_engine.predict._inprocess import InProcessModel
-from clarify_engine.predict._model_files import MODEL_FILE_HELP, TRUSTED_ENV, load_model
+from clarify_engine.predict import InProcessModel
 
-__all__ = ["AUTH_ENV", "CSV_OUTPUTS", "REPLY_FORMATS", "ModelServer", "build_parser", "main", "make_server", "serve"]
+__all__ = ["AUTH_ENV", "CHUNK_RECORDS", "IDLE_TIMEOUT", "MAX_BODY", "ModelServer", "make_server", "parse_auth", "serve"]
 
-log = logging.getLogger("clarify_engine.serve")
+log = logging.getLogger("clarify_engine")
 
 #: Environment variable holding ``USER:PASSWORD`` for basic auth (kept out of ``ps`` output).
 AUTH_ENV = "CLARIFY_SERVE_AUTH"
@@ -273,7 +228,7 @@ class ModelServer(ThreadingHTTPServer):
     csv_output : str, default "probability"
         Default CSV reply layout of the ``default`` reply format, one of :data:`CSV_OUTPUTS`.
     reply_format : str, default "default"
-        Reply shape, one of :data:`REPLY_FORMATS` (see :mod:`clarify_engine._serve_replies`).
+        Reply shape, one of :data:`REPLY_FORMATS` (see :mod:`clarify_engine.serve._replies`).
     auth : str, optional
         ``USER:PASSWORD``: POST routes then need HTTP basic auth with them.
     idle_timeout : float, default 60
@@ -398,67 +353,3 @@ def serve(model: Any, host: str = "127.0.0.1", port: int = 8080, *, ready: Any =
         pass
     finally:
         server.server_close()
-
-
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """Arguments of ``serve-model`` (added to ``parser`` when given, e.g. a CLI subparser)."""
-    if parser is None:
-        parser = argparse.ArgumentParser(prog="clarify-engine serve-model", description="Serve a model file over HTTP (SageMaker container protocol).")
-    parser.add_argument("model_file", help=MODEL_FILE_HELP)
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default: %(default)s)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    parser.add_argument("--endpoint-name", default=None, help="accept only this name on /endpoints/NAME/invocations")
-    parser.add_argument("--reply-format", default="default", choices=REPLY_FORMATS,
-                        help="reply shape: this project's default, or that of SageMaker's built-in xgboost "
-                             "({\"predictions\": [{\"score\": ...}]}, CSV one score per line) or linear-learner "
-                             "({\"score\": ..., \"predicted_label\": ...}) algorithm (default: %(default)s)")
-    parser.add_argument("--csv-output", default="probability", choices=CSV_OUTPUTS, help="text/csv reply layout of the default reply format (default: %(default)s)")
-    parser.add_argument("--auth", default=None, metavar="USER:PASSWORD",
-                        help=f"require HTTP basic auth on POST routes (better: set {AUTH_ENV}=USER:PASSWORD, "
-                             "which other users cannot read in the process list)")
-    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT, metavar="SECONDS",
-                        help="close a connection that sends nothing for this long (default: %(default)s)")
-    parser.add_argument("--max-body-mb", type=float, default=MAX_BODY / 2**20, metavar="MB",
-                        help="refuse larger request bodies with 413 (default: %(default)s)")
-    parser.add_argument("--trust-type", action="append", default=None, metavar="TYPE",
-                        help=f"a type a .skops file may hold beyond skops' defaults (repeatable; default: the "
-                             f"comma-separated list in {TRUSTED_ENV})")
-    return parser
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``serve-model`` from parsed arguments: prints the bound port alone on the first stdout line."""
-    auth = args.auth if args.auth is not None else os.environ.get(AUTH_ENV) or None
-    if auth is not None:
-        parse_auth(auth, "--auth" if args.auth is not None else AUTH_ENV)
-    if not args.idle_timeout > 0:
-        raise ClarifyError(f"--idle-timeout: expected seconds > 0, found {args.idle_timeout}")
-    if not args.max_body_mb > 0:
-        raise ClarifyError(f"--max-body-mb: expected a size > 0, found {args.max_body_mb}")
-    model = load_model(args.model_file, trusted=args.trust_type)
-
-    def ready(server: ModelServer) -> None:
-        print(server.port, flush=True)
-        print(f"serving {args.model_file} on {server.url} (GET /ping, POST /invocations, "
-              f"POST /endpoints/NAME/invocations; reply format {args.reply_format}"
-              f"{', basic auth' if auth else ''})", flush=True)
-
-    serve(model, args.host, args.port, ready=ready, endpoint_name=args.endpoint_name, csv_output=args.csv_output,
-          reply_format=args.reply_format, auth=auth, idle_timeout=args.idle_timeout,
-          max_body=int(args.max_body_mb * 2**20))
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``clarify-engine serve-model MODEL_FILE --port N [--host H]``; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return run(args)
-    except ClarifyError as exc:
-        print(f"clarify-engine serve-model: error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised by subprocess tests
-    sys.exit(main())

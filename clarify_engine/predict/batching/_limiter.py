@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import threading
 
+from clarify_engine.predict._check import positive_int
+
 __all__ = ["REGROW", "ConcurrencyLimiter"]
 
 #: Requests through in a row, per unit of the limit, before the limit grows by one.
@@ -39,8 +41,7 @@ class ConcurrencyLimiter:
     """
 
     def __init__(self, ceiling: int):
-        if ceiling < 1:
-            raise ValueError(f"ConcurrencyLimiter: ceiling: expected an int >= 1, found {ceiling}")
+        positive_int("ConcurrencyLimiter", "ceiling", ceiling)
         self.ceiling = ceiling
         self.limit = ceiling
         self.in_use = 0

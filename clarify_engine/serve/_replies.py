@@ -1,6 +1,6 @@
 """Reply bodies of ``serve-model``, in the shape of the chosen ``--reply-format``.
 
-Scores follow :mod:`clarify_engine.predict._inprocess`: the *probability* of a binary
+Scores follow :class:`clarify_engine.predict.InProcessModel`: the *probability* of a binary
 classifier is the positive-class probability; of a multi-class one, the probability of the
 predicted label (all class probabilities are in ``probabilities``); of a regressor, its value.
 
@@ -43,9 +43,10 @@ from typing import Iterable
 import numpy as np
 import orjson
 
-from clarify_engine._serve_requests import CSV, JSON, JSONL, BadRequest
+from clarify_engine.serve._requests import CSV, JSON, JSONL, BadRequest
 from clarify_engine.errors import ModelError
-from clarify_engine.predict._base import ModelOutput
+from clarify_engine.predict import ModelOutput
+from clarify_engine.predict.codecs import csv_cell
 
 __all__ = ["CSV_OUTPUTS", "REPLY_FORMATS", "check_accept", "reply_pieces"]
 
@@ -88,19 +89,13 @@ def check_accept(accept: str, reply_format: str) -> None:
 
 
 # -- CSV --------------------------------------------------------------------------------------------
-def _csv_quote(text: str) -> str:
-    if any(c in text for c in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
 def _csv_column(values: list) -> list[str]:
     """Cells of one column as text: floats in shortest round-trip form, text quoted if needed."""
     if all(type(v) is float for v in values):
         return list(map(repr, values))
     if all(type(v) in (int, bool) for v in values):
         return list(map(str, values))
-    return [_csv_quote(repr(v) if isinstance(v, float) else str(v)) for v in values]
+    return [csv_cell(repr(v) if isinstance(v, float) else str(v), always=False) for v in values]
 
 
 def _csv_lines(columns: list[list]) -> bytes:
