@@ -18,6 +18,8 @@ from clarify_engine.errors import ConfigError
 __all__ = [
     "FacetConfig",
     "SegmentConfig",
+    "BiasIntervalsConfig",
+    "IntersectionalFacetConfig",
     "TimeSeriesDataConfig",
     "PreTrainingBiasConfig",
     "PostTrainingBiasConfig",
@@ -80,6 +82,39 @@ class SegmentConfig(Section):
                     join_path(path, "display_aliases"),
                     f"expected {n} or {n + 1} display aliases (one per segment, optionally one "
                     f"more for the __default__ segment), found {len(self.display_aliases)}")
+
+
+@dataclass(frozen=True)
+class BiasIntervalsConfig(Section):
+    """Extension (not a Clarify key): bootstrap confidence intervals of the bias metrics."""
+
+    n_boot: int | None = declare(
+        INT(minimum=2, maximum=100_000), default=200, doc="Bootstrap replicates.")
+    level: float | None = declare(
+        NUM(exclusive_minimum=0, maximum=0.999999), default=0.95, doc="Nominal coverage of each interval, in (0, 1).")
+    seed: int | None = declare(
+        INT(minimum=0, maximum=C.MAX_INT64), default=0, doc="Seed of the replicate draws (same seed, same intervals).")
+    weights: str | None = declare(
+        STR(enum=("multinomial", "poisson")), default="multinomial",
+        doc="Row weights the resampled count tables stand for: multinomial (the classic bootstrap) or Poisson(1).")
+
+
+@dataclass(frozen=True)
+class IntersectionalFacetConfig(Section):
+    """Extension (not a Clarify key): one facet defined by several columns (an item of ``intersectional_facets``)."""
+
+    name_or_index: tuple = declare(
+        ARR(*_NAME_OR_INDEX, min_items=2), required=True,
+        doc="Two or more facet columns (names or 0-based indices); every combination of their values is a group.")
+    min_group_size: int | None = declare(
+        INT(minimum=0, maximum=C.MAX_INT64), default=30,
+        doc="Combinations with fewer rows are listed without metrics.")
+    name: str | None = declare(STR(min_length=1), doc="Name of the facet in the output; default the columns joined by \"|\".")
+
+    def _validate(self, path: str) -> None:
+        if len(set(self.name_or_index)) != len(self.name_or_index):
+            raise ConfigError(join_path(path, "name_or_index"),
+                              f"expected distinct columns, found {list(self.name_or_index)!r}; list each column once")
 
 
 @dataclass(frozen=True)
