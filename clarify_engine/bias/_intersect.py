@@ -4,7 +4,7 @@ Every combination of the columns' values that occurs is one facet value, compare
 other rows (one-vs-rest), in order of first appearance; the combination's text joins the
 values with ``"|"`` (``"F|2"``), a missing cell reads ``"nan"``. The combinations are coded
 once and counted in one pass, so the result equals a run on a derived column built by hand
-(``df[cols].astype(str).agg("|".join, axis=1)``). Combinations with fewer rows than
+(each cell as ``str(value)``, joined with ``"|"``). Combinations with fewer rows than
 ``min_group_size`` are listed with every metric's error saying so: metrics on a handful of
 rows are noise, and the report says which groups were too small rather than hiding them.
 """
