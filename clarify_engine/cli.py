@@ -41,11 +41,22 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> float:
+    """argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, found {text!r}")
+    return value
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from clarify_engine._validate import validate
 
     # Every check runs before anything is printed: "valid" is the last line, never followed by an error.
-    report = validate(args.config, data=args.data, model=args.model)
+    report = validate(args.config, data=args.data, model=args.model, dry_run=args.dry_run, throughput=args.throughput)
     for line in report.lines():
         print(line)
     checked = "configuration" if report.dataset is None else "configuration and dataset"
@@ -142,6 +153,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--model", default=None,
                    help="the model analyze would get: a model file is loaded, a model server URL must answer "
                         "/ping (default: the config's predictor)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="also count the rows, model records and requests the job will send (needs the dataset)")
+    p.add_argument("--throughput", type=_positive, default=None,
+                   help="with --dry-run: records per second the model serves, to estimate the time")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("container", help="processing-container entrypoint")
