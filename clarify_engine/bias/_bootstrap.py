@@ -6,7 +6,8 @@ cells, which is drawn directly, without touching a row. With ``weights="poisson"
 gets a Poisson(1) weight, so each cell is ``Poisson(count)`` independently (the replicate's
 size varies; the usual choice when the data arrive in chunks). Either way the replicate is
 exactly the table a row-level bootstrap would count, for the price of drawing ``n_cells``
-numbers.
+numbers. The metrics of all replicates are computed at once on the stacked tables
+(:mod:`clarify_engine.bias._batch_metrics`).
 
 The interval is the percentile interval of the replicates' metric values. A replicate where
 the metric cannot be computed (an empty resampled group) or is infinite is left out and
@@ -16,15 +17,15 @@ reads feature rows, not counts, and has no interval.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from clarify_engine.bias._batch_metrics import BATCH_METRICS
 from clarify_engine.bias._grouped import BiasResult, FacetEntry, count_metric
 from clarify_engine.bias._table import FacetCounts
 
-__all__ = ["BootstrapSpec", "MetricInterval", "replicate_counts", "with_intervals"]
+__all__ = ["BootstrapSpec", "MetricInterval", "replicate_counts", "replicate_tables", "with_intervals"]
 
 WEIGHTS = ("multinomial", "poisson")
 
@@ -71,22 +72,29 @@ class MetricInterval:
     error: str | None = None
 
 
-def replicate_counts(counts: FacetCounts, spec: BootstrapSpec, rng: np.random.Generator) -> list[FacetCounts]:
-    """``spec.n_boot`` resampled copies of ``counts`` (module docstring)."""
+def replicate_tables(counts: FacetCounts, spec: BootstrapSpec, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``spec.n_boot`` resampled copies of ``counts`` as stacked ``(d, a)``, each ``(n_boot, *d.shape)``."""
     cells = np.concatenate([counts.d.ravel(), counts.a.ravel()]).astype(np.int64)
     n = int(cells.sum())
     if spec.weights == "poisson":
         draws = rng.poisson(cells, size=(spec.n_boot, cells.size))
     else:
         draws = rng.multinomial(n, cells / n, size=spec.n_boot) if n else np.zeros((spec.n_boot, cells.size), np.int64)
+    draws = draws.astype(np.int64)
     k = counts.d.size
-    shape = counts.d.shape
-    return [FacetCounts(d=row[:k].reshape(shape), a=row[k:].reshape(shape), has_groups=counts.has_groups)
-            for row in draws.astype(np.int64)]
+    return (draws[:, :k].reshape(spec.n_boot, *counts.d.shape), draws[:, k:].reshape(spec.n_boot, *counts.a.shape))
 
 
-def _interval(values: list[float | None], spec: BootstrapSpec) -> MetricInterval:
-    finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+def replicate_counts(counts: FacetCounts, spec: BootstrapSpec, rng: np.random.Generator) -> list[FacetCounts]:
+    """``spec.n_boot`` resampled copies of ``counts`` (module docstring), one table each."""
+    d, a = replicate_tables(counts, spec, rng)
+    return [FacetCounts(d=d[b], a=a[b], has_groups=counts.has_groups) for b in range(spec.n_boot)]
+
+
+def _interval(values, spec: BootstrapSpec) -> MetricInterval:
+    values = np.array([np.nan if v is None else v for v in values], dtype=float)
+    finite = values[np.isfinite(values)]
     failed = len(values) - finite.size
     if finite.size * 2 < len(values):
         return MetricInterval(None, None, spec.level, spec.n_boot, failed,
@@ -108,8 +116,16 @@ def entry_intervals(entry: FacetEntry, spec: BootstrapSpec, rng: np.random.Gener
     wanted = [m for m in entry.metrics if m.value is not None and m.name != "FT"]
     if entry.counts is None or not wanted:
         return entry
-    reps = replicate_counts(entry.counts, spec, rng)
-    intervals = {m.name: _interval([_value(count_metric(m.name), r) for r in reps], spec) for m in wanted}
+    d, a = replicate_tables(entry.counts, spec, rng)
+    intervals = {}
+    for m in wanted:
+        batch = BATCH_METRICS.get(m.name)
+        if batch is not None:
+            values = batch(d, a, entry.counts.has_groups)
+        else:  # a metric without a batch twin: one table at a time
+            values = [_value(count_metric(m.name), FacetCounts(d[b], a[b], entry.counts.has_groups))
+                      for b in range(spec.n_boot)]
+        intervals[m.name] = _interval(values, spec)
     return replace(entry, metrics=tuple(replace(m, interval=intervals.get(m.name)) for m in entry.metrics))
 
 

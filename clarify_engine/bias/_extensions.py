@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine.bias._bootstrap import BootstrapSpec, with_intervals
-from clarify_engine.bias._grouped import BiasRequest, BiasResult, grouped_bias
+from clarify_engine.bias._grouped import BiasRequest, BiasResult, grouped_bias_stages
 from clarify_engine.bias._intersect import IntersectionSpec, intersectional_bias
 from clarify_engine.bias._segment_run import SegmentationResult, segment_bias
 from clarify_engine.bias._segments import SegmentSpec
@@ -65,8 +65,8 @@ def bias_extensions(frame: pd.DataFrame, requests: list[BiasRequest], *, segment
     whole = None
     if bootstrap is not None:
         ones = np.zeros(len(frame), dtype=np.int64)
-        whole = tuple(with_intervals(grouped_bias(frame, req, ones, 1, [np.array([True])])[0], bootstrap, k)
-                      for k, req in enumerate(requests))
+        sections = grouped_bias_stages(frame, requests, ones, 1, [np.array([True])])
+        whole = tuple(with_intervals(s[0], bootstrap, k) for k, s in enumerate(sections))
     inter = []
     for i, spec in enumerate(intersections):
         for k, req in enumerate(requests):

@@ -27,7 +27,7 @@ from clarify_engine.bias._table import CountTable, FacetCounts, count_table
 from clarify_engine.errors import DataError
 
 __all__ = ["BiasRequest", "BiasResult", "FacetEntry", "MetricValue", "count_metric", "describe", "grouped_bias",
-           "metric_entry", "resolve_methods"]
+           "grouped_bias_stages", "metric_entry", "resolve_methods"]
 
 log = logging.getLogger("clarify_engine")
 
@@ -267,34 +267,59 @@ def grouped_bias(frame: pd.DataFrame, req: BiasRequest, keys: np.ndarray, n_keys
     measured against the same positive label and sensitive values, and entries keep the same
     ``value_or_threshold`` text in every group).
     """
-    rows = _prepare(frame, req)
+    return grouped_bias_stages(frame, [req], keys, n_keys, groups)[0]
+
+
+def _shareable(reqs: list[BiasRequest]) -> bool:
+    """Whether the stages count the same rows (pre-training metrics ignore the predicted-label axis)."""
+    first = reqs[0]
+    same = all((r.label, r.label_values, r.facets, r.group_variable, r.column_typing, r.probability_threshold)
+               == (first.label, first.label_values, first.facets, first.group_variable, first.column_typing,
+                   first.probability_threshold) for r in reqs)
+    # intent typing drops rows missing a predicted label from the post-training stage only
+    return same and first.column_typing == C.CLARIFY_TYPING and len({r.stage for r in reqs}) == len(reqs)
+
+
+def grouped_bias_stages(frame: pd.DataFrame, reqs: list[BiasRequest], keys: np.ndarray, n_keys: int,
+                        groups: list[np.ndarray]) -> list[list[BiasResult]]:
+    """:func:`grouped_bias` of several stages; one result list per request.
+
+    When the stages share label, facets and group variable (Clarify typing), the rows are typed
+    and counted once for all of them: the table counts the predicted label, which the
+    pre-training metrics sum over.
+    """
+    if len(reqs) > 1 and not _shareable(reqs):
+        return [grouped_bias_stages(frame, [r], keys, n_keys, groups)[0] for r in reqs]
+    counting = next((r for r in reqs if r.stage == "post_training"), reqs[0])
+    rows = _prepare(frame, counting)
     keys = np.asarray(keys, dtype=np.int64)
     if rows.keep is not None:
         keys = keys[rows.keep]
     groups = [np.asarray(g, dtype=bool) for g in groups]
-    facet_results: list[list[tuple[str, tuple[FacetEntry, ...]]]] = [[] for _ in groups]
-    for spec in req.facets:
+    results: list[list[list]] = [[[] for _ in groups] for _ in reqs]
+    for spec in counting.facets:
         f_keys, label_pos, pred_pos, group_codes, sub = keys, rows.label_pos, rows.pred_pos, rows.group_codes, rows.frame
-        if req.column_typing == C.INTENT_TYPING:
+        if counting.column_typing == C.INTENT_TYPING:
             present = ~sub[spec.name].isna().to_numpy()
             if not present.all():
                 f_keys, label_pos, sub = f_keys[present], label_pos[present], sub.loc[present]
                 pred_pos = None if pred_pos is None else pred_pos[present]
                 group_codes = None if group_codes is None else group_codes[present]
-        coding = _code_facet(sub[spec.name], spec, req.column_typing)
+        coding = _code_facet(sub[spec.name], spec, counting.column_typing)
         combined = f_keys * rows.n_group + (0 if group_codes is None else group_codes)
         table = count_table(coding.row_codes, coding.n_codes, label_pos, pred_pos,
                             combined, n_keys * rows.n_group, check=False)
         by_key = table.counts.reshape(coding.n_codes, n_keys, rows.n_group, 2, 2)
-        features = _LazyFeatures(sub, [spec.name, req.label, req.predicted_label]) if "FT" in req.methods else None
+        features = None
+        if any("FT" in r.methods for r in reqs):
+            features = _LazyFeatures(sub, [spec.name, counting.label, counting.predicted_label])
         for j, sel in enumerate(groups):
             t = CountTable(by_key[:, sel].sum(axis=1), rows.group_codes is not None)
-            row_sel = None
-            if features is not None:
-                row_sel = sel[f_keys]
-            entries = _entries(t, coding, req, features, row_sel, pred_pos)
-            facet_results[j].append((spec.name, entries))
-    return [BiasResult(req.label, rows.label_text, tuple(fr), req.stage) for fr in facet_results]
+            row_sel = None if features is None else sel[f_keys]
+            for r, req in enumerate(reqs):
+                results[r][j].append((spec.name, _entries(t, coding, req, features, row_sel, pred_pos)))
+    return [[BiasResult(req.label, rows.label_text, tuple(fr), req.stage) for fr in per_req]
+            for req, per_req in zip(reqs, results)]
 
 
 def _entries(t: CountTable, coding: _FacetCoding, req: BiasRequest, features, row_sel, pred_pos

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from clarify_engine.bias._grouped import BiasRequest, BiasResult, grouped_bias
+from clarify_engine.bias._grouped import BiasRequest, BiasResult, grouped_bias_stages
 from clarify_engine.bias._segments import DEFAULT_SEGMENT, SegmentSpec, segment_keys
 
 __all__ = ["SegmentResult", "SegmentationResult", "segment_bias"]
@@ -75,7 +75,7 @@ def segment_bias(frame: pd.DataFrame, requests: list[BiasRequest], spec: Segment
     keys = segment_keys(source, spec)
     groups: list[np.ndarray] = [m for members in keys.members for m in members]
     sizes = np.bincount(keys.keys, minlength=keys.n_atoms)
-    per_stage = [grouped_bias(frame, req, keys.keys, keys.n_atoms, groups) for req in requests]
+    per_stage = grouped_bias_stages(frame, requests, keys.keys, keys.n_atoms, groups)
     out, j = [], 0
     for seg in spec.segmentations:
         results = []

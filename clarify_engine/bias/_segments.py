@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine.bias import _columns as C
+from clarify_engine.bias import _kernels, _segment_kernels
 from clarify_engine.errors import DataError
 
 __all__ = ["DEFAULT_SEGMENT", "Segment", "SegmentInterval", "Segmentation", "SegmentSpec", "SegmentKeys",
@@ -54,13 +55,6 @@ class SegmentInterval:
     right: float
     left_closed: bool
     right_closed: bool
-
-    def mask(self, values: np.ndarray) -> np.ndarray:
-        """Boolean mask of the values inside the interval (NaN is never inside)."""
-        with np.errstate(invalid="ignore"):
-            lo = values >= self.left if self.left_closed else values > self.left
-            hi = values <= self.right if self.right_closed else values < self.right
-        return lo & hi
 
 
 def parse_interval(text: str, where: str) -> SegmentInterval | None:
@@ -169,30 +163,45 @@ class SegmentKeys:
     members: tuple[tuple[np.ndarray, ...], ...]
 
 
-def _segment_masks(series: pd.Series, seg: Segmentation) -> np.ndarray:
-    """Bool matrix (n, n_listed): row in listed segment ``s``."""
-    n = len(series)
-    out = np.zeros((n, len(seg.segments)), dtype=bool)
+def _segment_bits(series: pd.Series, seg: Segmentation) -> np.ndarray:
+    """int64 per row: bit ``s`` set when the row is in listed segment ``s``, bit ``len(segments)``
+    (``__default__``) when it is in none."""
+    n_listed = len(seg.segments)
     if seg.is_numeric:
         try:
-            values = C.numeric(series).astype(np.float64)
+            values = np.ascontiguousarray(C.numeric(series), dtype=np.float64)
         except (TypeError, ValueError):
             raise DataError(
                 f"{seg.where}: segments are intervals but the segment column {seg.column!r} holds non-numeric values "
                 f"(e.g. {series.dropna().iloc[0]!r}); list category values instead of intervals, or segment a "
                 "numeric column") from None
-        for s, segment in enumerate(seg.segments):
-            for interval in segment.intervals:
-                out[:, s] |= interval.mask(values)
-        return out
-    if n == 0:
-        return out
+        parts = [(iv, s) for s, segment in enumerate(seg.segments) for iv in segment.intervals]
+        bounds = np.array([_segment_kernels.closed_bounds(iv.left, iv.right, iv.left_closed, iv.right_closed)
+                           for iv, _ in parts], dtype=np.float64).reshape(-1, 2)
+        return _segment_kernels._interval_bits(values, np.ascontiguousarray(bounds[:, 0]),
+                                               np.ascontiguousarray(bounds[:, 1]),
+                                               np.array([s for _, s in parts], dtype=np.int64), n_listed)
+    default = np.int64(1) << n_listed
+    if len(series) == 0:
+        return np.zeros(0, dtype=np.int64)
     coded = C.code_column(series)
+    table = np.zeros(len(coded.uniques) + 1, dtype=np.int64)  # slot 0: missing value
     for s, segment in enumerate(seg.segments):
         what = f"{seg.where}.segments[{s}] on column {seg.column!r}"
-        hits = C.categorical_hits(series, coded, list(segment.items), what) if coded.uniques else np.zeros(0, bool)
-        out[:, s] = C.rows_of(coded, hits).astype(bool)
-    return out
+        if coded.uniques:
+            hits = C.categorical_hits(series, coded, list(segment.items), what)
+            table[1:][hits] |= np.int64(1) << s
+    table[table == 0] = default
+    return table[coded.codes + 1]
+
+
+def _compact(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``< size`` renumbered in order of first appearance, and the original code of each."""
+    if size <= C.SMALL_RANGE:
+        new, firsts = _kernels._code_small_ints(codes, 0, size)
+        return new, codes[firsts]
+    uniq, new = np.unique(codes, return_inverse=True)
+    return np.asarray(new, dtype=np.int64).reshape(-1), uniq
 
 
 def segment_keys(frame: pd.DataFrame, spec: SegmentSpec) -> SegmentKeys:
@@ -204,29 +213,38 @@ def segment_keys(frame: pd.DataFrame, spec: SegmentSpec) -> SegmentKeys:
         A segment column is not in ``frame``, or interval segments on a non-numeric column.
     """
     n = len(frame)
-    patterns = []
+    keys = np.zeros(n, dtype=np.int64)
+    patterns: list[np.ndarray] = []  # per segmentation: bits of each of its distinct patterns
+    radix = 1
     for seg in spec.segmentations:
         if seg.column not in frame.columns:
             raise DataError(f"Unable to locate the segment column {seg.name_or_index!r} ({seg.where}.name_or_index); "
                             f"the dataset's columns are {list(frame.columns)[:20]}. Give a column name from the "
                             "headers or a 0-based index")
-        masks = _segment_masks(frame[seg.column], seg)
-        overlap = int((masks.sum(axis=1) > 1).sum())
+        bits = _segment_bits(frame[seg.column], seg)
+        if seg.n_segments <= 20:
+            codes, distinct = _compact(bits, 1 << seg.n_segments)
+        else:
+            distinct, codes = np.unique(bits, return_inverse=True)
+            codes = np.asarray(codes, dtype=np.int64).reshape(-1)
+        counts = np.bincount(codes, minlength=len(distinct))
+        several = np.array([bin(int(b)).count("1") > 1 for b in distinct], dtype=bool)
+        overlap = int(counts[several].sum()) if several.size else 0
         if overlap:
             log.warning("%s: %d row(s) fall in more than one segment of column %r; each segment is counted "
                         "independently, so these rows count in every segment they match", seg.where, overlap,
                         seg.column)
-        default = ~masks.any(axis=1)
-        patterns.append(np.column_stack([masks, default]))
-    bits = np.concatenate(patterns, axis=1) if patterns else np.zeros((n, 0), bool)
-    if bits.shape[1] <= 62:
-        packed = (bits.astype(np.int64) << np.arange(bits.shape[1], dtype=np.int64)).sum(axis=1)
-        uniq, keys = np.unique(packed, return_inverse=True)
-        atom_bits = ((uniq[:, None] >> np.arange(bits.shape[1], dtype=np.int64)) & 1).astype(bool)
+        keys += codes * radix
+        radix *= max(len(distinct), 1)
+        patterns.append(distinct)
+    if len(spec.segmentations) > 1:
+        keys, combos = _compact(keys, radix)
     else:
-        atom_bits, keys = np.unique(bits, axis=0, return_inverse=True)
-    members, start = [], 0
-    for seg in spec.segmentations:
-        members.append(tuple(atom_bits[:, start + s] for s in range(seg.n_segments)))
-        start += seg.n_segments
-    return SegmentKeys(np.asarray(keys, dtype=np.int64).reshape(-1), int(atom_bits.shape[0]), tuple(members))
+        combos = np.arange(radix, dtype=np.int64)
+    members, rest = [], combos.copy()
+    for seg, distinct in zip(spec.segmentations, patterns):
+        k = max(len(distinct), 1)
+        atom_bits = distinct[rest % k] if len(distinct) else np.zeros(len(rest), np.int64)
+        rest = rest // k
+        members.append(tuple(((atom_bits >> s) & 1).astype(bool) for s in range(seg.n_segments)))
+    return SegmentKeys(keys, int(len(combos)), tuple(members))
