@@ -334,3 +334,18 @@ def test_typing_is_resolved_on_the_whole_dataset():
     assert alone["facets"]["race"][0]["value_or_threshold"] == "(1, 3]"
     n_d = int(sub.race.eq(1).sum())
     assert a.sections[0].facets[0][1][0].metrics[0].value == pytest.approx((80 - 2 * n_d) / 80, abs=1e-15)
+
+
+def test_whole_dataset_from_the_same_pass_equals_bias_section():
+    """The union of every atom is the whole dataset: the same pass gives Clarify's sections exactly."""
+    from clarify_engine.bias._grouped import grouped_bias_stages
+    from clarify_engine.report._segments_json import bias_dict
+
+    df = frame(3000, 5, missing=True)
+    reqs = requests([FacetSpec("race", [1]), FacetSpec("x", [0.5]), FacetSpec("city")])
+    keys = segment_keys(df, age_city_spec())
+    whole = grouped_bias_stages(df, reqs, keys.keys, keys.n_atoms, [np.ones(keys.n_atoms, bool)])
+    for req, (section,) in zip(reqs, whole):
+        assert bias_dict(section) == bias_section(
+            df, label="y", label_values=[1], facets=list(req.facets), stage=req.stage, methods=list(req.methods),
+            predicted_label=req.predicted_label, group_variable="g")
