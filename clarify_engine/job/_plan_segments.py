@@ -98,16 +98,13 @@ def plan_segments(config: Any, columns: Sequence[str]) -> SegmentsPlan:
     bootstrap = None
     ci = config.bias_confidence_intervals
     if ci is not None:
-        bootstrap = BootstrapSpec(n_boot=200 if ci.n_boot is None else ci.n_boot,
-                                  level=0.95 if ci.level is None else ci.level,
-                                  seed=0 if ci.seed is None else ci.seed,
-                                  weights=ci.weights or "multinomial")
+        bootstrap = BootstrapSpec(n_boot=ci.n_boot_or_default, level=ci.level_or_default, seed=ci.seed_or_default,
+                                  weights=ci.weights_or_default)
     intersections = []
     for i, item in enumerate(config.intersectional_facets or ()):
         path = f"intersectional_facets[{i}].name_or_index"
         cols = tuple(_column(c, columns, headers, f"{path}[{k}]", "facet") for k, c in enumerate(item.name_or_index))
         if len(set(cols)) != len(cols):
             raise ConfigError(path, f"names the same column twice ({list(cols)!r}); list each column once")
-        intersections.append(IntersectionSpec(cols, 30 if item.min_group_size is None else item.min_group_size,
-                                              item.name))
+        intersections.append(IntersectionSpec(cols, item.min_group_size_or_default, item.name))
     return SegmentsPlan(segments, bootstrap, tuple(intersections))

@@ -112,7 +112,8 @@ def test_through_the_config():
 def test_config_errors():
     with pytest.raises(ConfigError, match=r"intersectional_facets\[0\].name_or_index: expected distinct columns"):
         config(intersectional_facets=[{"name_or_index": ["sex", "sex"]}])
-    with pytest.raises(ConfigError, match=r"intersectional_facets\[0\].name_or_index"):
+    with pytest.raises(ConfigError, match=r"intersectional_facets\[0\].name_or_index: expected two or more columns, "
+                                          r"found \['sex'\]; an intersection combines several facet columns"):
         config(intersectional_facets=[{"name_or_index": ["sex"]}])
     cfg = config(intersectional_facets=[{"name_or_index": ["sex", "region"]}])
     with pytest.raises(ConfigError, match=r"intersectional_facets\[0\].name_or_index\[1\]: Unable to locate the facet "
