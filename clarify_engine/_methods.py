@@ -63,6 +63,12 @@ def split(config: Any) -> tuple[list[str], list[NotRun]]:
                                      "but SHAP did not run; list methods.pdp.features to plot them"))
     if config.segment_config is not None:
         not_run.append(NotRun("segment_config", "per-segment bias is not implemented yet; metrics cover the whole dataset"))
+    if getattr(config, "bias_confidence_intervals", None) is not None:
+        not_run.append(NotRun("bias_confidence_intervals", "bias confidence intervals are computed by the library "
+                                                           "(clarify_engine.bias._extensions) but not yet by a job"))
+    if getattr(config, "intersectional_facets", None) is not None:
+        not_run.append(NotRun("intersectional_facets", "intersectional facets are computed by the library "
+                                                       "(clarify_engine.bias._extensions) but not yet by a job"))
     if not runnable:
         reasons = "; ".join(f"{n.method}: {n.reason}" for n in not_run) or "no method requested"
         raise NotSupportedError(f"none of the requested methods can run ({reasons})")

@@ -122,3 +122,12 @@ def test_config_errors():
     cfg = config(intersectional_facets=[{"name_or_index": ["sex", 2]}])
     with pytest.raises(ConfigError, match=r"names the same column twice \(\['sex', 'sex'\]\)"):
         plan_segments(cfg, ["y", "p", "sex", "race", "g", "x"])
+
+
+def test_a_job_says_the_extensions_did_not_run_until_wired():
+    from clarify_engine._methods import split
+
+    cfg = config(intersectional_facets=[{"name_or_index": ["sex", "race"]}], bias_confidence_intervals={})
+    _, not_run = split(cfg)
+    assert [n.method for n in not_run] == ["bias_confidence_intervals", "intersectional_facets"]
+    assert not_run[1].reason.startswith("intersectional facets are computed by the library")
