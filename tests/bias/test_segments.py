@@ -349,3 +349,15 @@ def test_whole_dataset_from_the_same_pass_equals_bias_section():
         assert bias_dict(section) == bias_section(
             df, label="y", label_values=[1], facets=list(req.facets), stage=req.stage, methods=list(req.methods),
             predicted_label=req.predicted_label, group_variable="g")
+
+
+@pytest.mark.parametrize("item, path", [
+    ({"segments": [["A"]]}, r"segment_config\[0\].name_or_index"),  # SDK: `name_or_index` cannot be None
+    ({"name_or_index": "city", "segments": []}, r"segment_config\[0\].segments"),  # SDK: must be a list of lists
+    ({"name_or_index": "city", "segments": ["A"]}, r"segment_config\[0\].segments\[0\]"),
+    ({"name_or_index": "city", "segments": [[]]}, r"segment_config\[0\].segments\[0\]"),
+    ({"name_or_index": "city", "segments": [[1.5]]}, r"segment_config\[0\].segments\[0\]\[0\]"),  # no floats
+])  # fmt: skip
+def test_sdk_segment_errors_at_the_config(item, path):
+    with pytest.raises(ConfigError, match=path):
+        base_config(segment_config=[item])
