@@ -104,14 +104,13 @@ def run_extensions(df: pd.DataFrame, n_boot: int, repeats: int) -> dict:
     from clarify_engine.bias import FacetSpec, bias_section
     from clarify_engine.bias._bootstrap import BootstrapSpec
     from clarify_engine.bias._extensions import bias_extensions
-    from clarify_engine.bias._grouped import BiasRequest
+    from clarify_engine.bias import BiasSpec
     from clarify_engine.bias._segments import Segment, Segmentation, SegmentSpec, parse_interval
 
     facets = [FacetSpec("race", [1])]
     common = dict(label="label", label_values=[1], facets=facets, group_variable="group")
-    requests = [BiasRequest("label", (1,), tuple(facets), "pre_training", tuple(PRE), group_variable="group"),
-                BiasRequest("label", (1,), tuple(facets), "post_training", tuple(POST_NO_FT), predicted_label="pred",
-                            group_variable="group")]
+    requests = [BiasSpec.resolve(stage="pre_training", methods=PRE, **common),
+                BiasSpec.resolve(stage="post_training", methods=POST_NO_FT, predicted_label="pred", **common)]
     segments = SegmentSpec((Segmentation("age", "age", "age", tuple(
         Segment((band,), band, (parse_interval(band, "benchmark"),)) for band in AGE_BANDS)),))
 

@@ -14,11 +14,12 @@ from clarify_engine._diff import GATE_FAILED, diff_analyses, load_points, parse_
 from clarify_engine.bias import FacetSpec, bias_section
 from clarify_engine.bias._bootstrap import BootstrapSpec
 from clarify_engine.bias._extensions import bias_extensions
-from clarify_engine.bias._grouped import BiasRequest, resolve_methods
+from clarify_engine.bias._grouped import resolve_methods
 from clarify_engine.bias._segments import Segment, Segmentation, SegmentSpec
 from clarify_engine.demo import DEMO_DATA
 from clarify_engine.errors import DataError
 from clarify_engine.report._segments_json import extensions_dict
+from tests.bias.segment_helpers import stage_spec
 from tests.helpers import run_cli
 
 CLARIFY = Path(__file__).resolve().parent / "fixtures" / "clarify_report" / "analysis.json"
@@ -33,9 +34,9 @@ def our_analysis(df: pd.DataFrame, path: Path, extensions: bool = True) -> dict:
            "post_training_bias_metrics": bias_section(df, stage="post_training", methods=["DI", "DPPL", "AD"],
                                                       predicted_label="pred", **common)}
     if extensions:
-        reqs = [BiasRequest("Target", (1,), tuple(facets), "pre_training", resolve_methods("pre_training", "all"),
+        reqs = [stage_spec("Target", (1,), tuple(facets), "pre_training", resolve_methods("pre_training", "all"),
                             group_variable="Age"),
-                BiasRequest("Target", (1,), tuple(facets), "post_training", ("AD", "DI", "DPPL"),
+                stage_spec("Target", (1,), tuple(facets), "post_training", ("AD", "DI", "DPPL"),
                             predicted_label="pred", group_variable="Age")]
         spec = SegmentSpec((Segmentation("occupation", "Occupation", "Occupation",
                                          (Segment((1, 2), "office"),), "other"),))

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine.bias._bootstrap import BootstrapSpec, with_intervals
-from clarify_engine.bias._grouped import BiasRequest, BiasResult, grouped_bias_stages
+from clarify_engine.bias._grouped import BiasResult, grouped_bias_stages
+from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.bias._intersect import IntersectionSpec, intersectional_bias
 from clarify_engine.bias._segment_run import SegmentationResult, segment_bias
 from clarify_engine.bias._segments import SegmentSpec
@@ -40,7 +41,7 @@ class BiasExtensions:
     min_group_size: dict | None = None
 
 
-def bias_extensions(frame: pd.DataFrame, requests: list[BiasRequest], *, segments: SegmentSpec | None = None,
+def bias_extensions(frame: pd.DataFrame, requests: list[BiasSpec], *, segments: SegmentSpec | None = None,
                     bootstrap: BootstrapSpec | None = None, intersections: tuple[IntersectionSpec, ...] = (),
                     segment_frame: pd.DataFrame | None = None) -> BiasExtensions:
     """Per-segment bias, bootstrap intervals and intersectional facets of ``frame``.
@@ -49,13 +50,14 @@ def bias_extensions(frame: pd.DataFrame, requests: list[BiasRequest], *, segment
     ----------
     frame : pandas.DataFrame
         The columns the bias stage sees (as for :func:`~clarify_engine.bias.bias_section`).
-    requests : list of BiasRequest
+    requests : list of BiasSpec
         The bias stages to compute.
     segments, bootstrap, intersections
         Resolved by :func:`clarify_engine.job._plan_segments.plan_segments`.
     segment_frame : pandas.DataFrame, optional
-        Frame holding the segment columns, row-aligned with ``frame`` (default ``frame``); a
-        segment column need not be a feature (FT reads every column of ``frame``).
+        Frame holding the segment columns, and intersection columns missing from ``frame``,
+        row-aligned with ``frame`` (default ``frame``); such a column need not be a feature
+        (FT reads every column of ``frame``).
     """
     seg_results = None
     if segments is not None:
@@ -69,8 +71,11 @@ def bias_extensions(frame: pd.DataFrame, requests: list[BiasRequest], *, segment
         whole = tuple(with_intervals(s[0], bootstrap, k) for k, s in enumerate(sections))
     inter = []
     for i, spec in enumerate(intersections):
+        extra = [c for c in spec.columns if c not in frame.columns and segment_frame is not None
+                 and c in segment_frame.columns]
+        with_columns = frame.join(segment_frame[extra]) if extra else frame
         for k, req in enumerate(requests):
-            result = intersectional_bias(frame, req, spec)
+            result = intersectional_bias(with_columns, req, spec)
             if bootstrap is not None:
                 result = with_intervals(result, bootstrap, 1000 + i * len(requests) + k)
             inter.append(result)

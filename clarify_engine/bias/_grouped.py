@@ -20,48 +20,20 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine.bias import _columns as C
-from clarify_engine.bias import _report as R
+from clarify_engine.bias._registry import METRICS, resolve_methods as _resolve, stage_metrics
+from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.bias._flip import FT, feature_matrix
 from clarify_engine.bias._predicted import labels_from_scores
 from clarify_engine.bias._table import CountTable, FacetCounts, count_table
 from clarify_engine.errors import DataError
 
-__all__ = ["BiasRequest", "BiasResult", "FacetEntry", "MetricValue", "count_metric", "describe", "grouped_bias",
+__all__ = ["BiasResult", "FacetEntry", "MetricValue", "count_metric", "describe", "grouped_bias",
            "grouped_bias_stages", "metric_entry", "resolve_methods"]
 
 log = logging.getLogger("clarify_engine")
 
 #: Error of every metric of an empty segment.
 EMPTY_SEGMENT = "Segment is empty"
-
-
-@dataclass(frozen=True)
-class BiasRequest:
-    """One bias stage, resolved: what :func:`~clarify_engine.bias.bias_section` takes.
-
-    Parameters
-    ----------
-    label : str
-    label_values : tuple
-        ``label_values_or_threshold``.
-    facets : tuple of FacetSpec
-    stage : {"pre_training", "post_training"}
-    methods : tuple of str
-        Metric abbreviations (see :func:`resolve_methods`).
-    predicted_label, group_variable : str, optional
-    column_typing : {"clarify", "intent"}
-    probability_threshold : float, optional
-    """
-
-    label: str
-    label_values: tuple
-    facets: tuple
-    stage: str
-    methods: tuple[str, ...]
-    predicted_label: str | None = None
-    group_variable: str | None = None
-    column_typing: str = C.CLARIFY_TYPING
-    probability_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -102,28 +74,19 @@ class BiasResult:
 
 
 def resolve_methods(stage: str, methods) -> tuple[str, ...]:
-    """The metric names ``methods`` (``"all"`` or a list) selects for ``stage``, sorted.
+    """The metric names ``methods`` (``"all"`` or a list) selects for ``stage``, in catalogue order.
 
     Raises
     ------
     ValueError
         Unknown stage or metric name.
     """
-    stages = {"pre_training": R.PRETRAINING_METRICS, "post_training": R.POSTTRAINING_METRICS}
-    if stage not in stages:
-        raise ValueError(f"stage must be 'pre_training' or 'post_training'; found {stage!r}")
-    allowed = stages[stage]
-    if methods == "all" or list(methods) == ["all"]:
-        return tuple(allowed)
-    unknown = sorted(set(methods) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown {stage} metric(s) {unknown}; expected names from {list(allowed)}")
-    return tuple(sorted(set(methods)))
+    return _resolve(methods, stage_metrics(stage), kind=stage)
 
 
 def describe(name: str) -> str:
     """Clarify's description of metric ``name``."""
-    return R.description(name)
+    return METRICS[name].description
 
 
 def metric_entry(name: str, compute) -> MetricValue:
@@ -138,7 +101,7 @@ def metric_entry(name: str, compute) -> MetricValue:
 
 def count_metric(name: str):
     """The function computing metric ``name`` from a :class:`FacetCounts` (not FT)."""
-    return R.METRICS[name]
+    return METRICS[name].fn
 
 
 # ------------------------------------------------------------------ row preparation
@@ -157,7 +120,7 @@ class _Rows:
     keep: np.ndarray | None  # rows of the input frame kept (intent typing), None = all
 
 
-def _prepare(frame: pd.DataFrame, req: BiasRequest) -> _Rows:
+def _prepare(frame: pd.DataFrame, req: BiasSpec) -> _Rows:
     """Type the label, prediction and group variable as ``bias_section`` does for the whole frame."""
     post = req.stage == "post_training"
     for column, role in [(req.label, "label"), *[(f.name, "facet") for f in req.facets],
@@ -240,14 +203,14 @@ def _code_facet(series: pd.Series, spec, typing: str) -> _FacetCoding:
 # ------------------------------------------------------------------ the grouped run
 
 
-def grouped_bias(frame: pd.DataFrame, req: BiasRequest, keys: np.ndarray, n_keys: int,
+def grouped_bias(frame: pd.DataFrame, req: BiasSpec, keys: np.ndarray, n_keys: int,
                  groups: list[np.ndarray]) -> list[BiasResult]:
     """Bias sections of several row groups of ``frame`` from one count pass per facet.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-    req : BiasRequest
+    req : BiasSpec
     keys : numpy.ndarray of int, shape (n_rows,)
         Key of every row in ``[0, n_keys)``.
     n_keys : int
@@ -270,7 +233,7 @@ def grouped_bias(frame: pd.DataFrame, req: BiasRequest, keys: np.ndarray, n_keys
     return grouped_bias_stages(frame, [req], keys, n_keys, groups)[0]
 
 
-def _shareable(reqs: list[BiasRequest]) -> bool:
+def _shareable(reqs: list[BiasSpec]) -> bool:
     """Whether the stages count the same rows (pre-training metrics ignore the predicted-label axis)."""
     first = reqs[0]
     same = all((r.label, r.label_values, r.facets, r.group_variable, r.column_typing, r.probability_threshold)
@@ -280,7 +243,7 @@ def _shareable(reqs: list[BiasRequest]) -> bool:
     return same and first.column_typing == C.CLARIFY_TYPING and len({r.stage for r in reqs}) == len(reqs)
 
 
-def grouped_bias_stages(frame: pd.DataFrame, reqs: list[BiasRequest], keys: np.ndarray, n_keys: int,
+def grouped_bias_stages(frame: pd.DataFrame, reqs: list[BiasSpec], keys: np.ndarray, n_keys: int,
                         groups: list[np.ndarray]) -> list[list[BiasResult]]:
     """:func:`grouped_bias` of several stages; one result list per request.
 
@@ -322,7 +285,7 @@ def grouped_bias_stages(frame: pd.DataFrame, reqs: list[BiasRequest], keys: np.n
             for req, per_req in zip(reqs, results)]
 
 
-def _entries(t: CountTable, coding: _FacetCoding, req: BiasRequest, features, row_sel, pred_pos
+def _entries(t: CountTable, coding: _FacetCoding, req: BiasSpec, features, row_sel, pred_pos
              ) -> tuple[FacetEntry, ...]:
     empty = t.n_rows == 0
     present = t.counts.sum(axis=(1, 2, 3)) > 0

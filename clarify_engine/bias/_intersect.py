@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine.bias import _columns as C
+from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.bias._grouped import (
-    BiasRequest,
     BiasResult,
     FacetEntry,
     MetricValue,
@@ -93,7 +93,7 @@ def _combinations(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[np.nda
     return rank[np.asarray(inverse).reshape(-1)].astype(np.int64), labels
 
 
-def intersectional_bias(frame: pd.DataFrame, req: BiasRequest, spec: IntersectionSpec) -> BiasResult:
+def intersectional_bias(frame: pd.DataFrame, req: BiasSpec, spec: IntersectionSpec) -> BiasResult:
     """Bias metrics of every combination of ``spec.columns`` against the rest.
 
     ``req.facets`` is ignored: the facet is the intersection. FT is computed as for a facet.

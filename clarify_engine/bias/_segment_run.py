@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from clarify_engine.bias._grouped import BiasRequest, BiasResult, grouped_bias_stages
+from clarify_engine.bias._grouped import BiasResult, grouped_bias_stages
+from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.bias._segments import DEFAULT_SEGMENT, SegmentSpec, segment_keys
 
 __all__ = ["SegmentResult", "SegmentationResult", "segment_bias"]
@@ -43,7 +44,7 @@ class SegmentationResult:
     segments: tuple[SegmentResult, ...]
 
 
-def segment_bias(frame: pd.DataFrame, requests: list[BiasRequest], spec: SegmentSpec,
+def segment_bias(frame: pd.DataFrame, requests: list[BiasSpec], spec: SegmentSpec,
                  segment_frame: pd.DataFrame | None = None) -> tuple[SegmentationResult, ...]:
     """Bias metrics of every segment of ``spec``, for every stage in ``requests``.
 
@@ -51,7 +52,7 @@ def segment_bias(frame: pd.DataFrame, requests: list[BiasRequest], spec: Segment
     ----------
     frame : pandas.DataFrame
         The dataset with the label, facet, predicted-label, group and segment columns.
-    requests : list of BiasRequest
+    requests : list of BiasSpec
         The bias stages to compute (pre- and/or post-training), as for the whole dataset.
     spec : SegmentSpec
     segment_frame : pandas.DataFrame, optional

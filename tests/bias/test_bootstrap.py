@@ -10,9 +10,10 @@ from clarify_engine.bias import FacetSpec
 from clarify_engine.bias import _metrics as M
 from clarify_engine.bias._bootstrap import BootstrapSpec, replicate_counts, with_intervals
 from clarify_engine.bias._extensions import bias_extensions
-from clarify_engine.bias._grouped import BiasRequest, BiasResult, FacetEntry, grouped_bias, metric_entry
+from clarify_engine.bias._grouped import BiasResult, FacetEntry, grouped_bias, metric_entry
 from clarify_engine.bias._table import FacetCounts
 from clarify_engine.report._segments_json import extensions_dict
+from tests.bias.segment_helpers import stage_spec
 
 #: Seed of the coverage simulation (documented in docs/segments.md).
 COVERAGE_SEED = 20261128
@@ -82,7 +83,7 @@ def test_table_bootstrap_matches_a_row_bootstrap():
     rng = np.random.default_rng(3)
     n = 500
     df = pd.DataFrame({"y": rng.integers(0, 2, n), "f": rng.integers(0, 2, n)})
-    req = BiasRequest("y", (1,), (FacetSpec("f", [1]),), "pre_training", ("DPL",))
+    req = stage_spec("y", (1,), (FacetSpec("f", [1]),), "pre_training", ("DPL",))
     counts = grouped_bias(df, req, np.zeros(n, np.int64), 1, [np.array([True])])[0].facets[0][1][0].counts
     table_sd = np.std([M.DPL(r) for r in replicate_counts(counts, BootstrapSpec(n_boot=2000), rng)])
     y, f = df.y.to_numpy(), df.f.to_numpy()
@@ -99,8 +100,8 @@ def small_frame(n=300, seed=0):
 
 
 def requests():
-    return [BiasRequest("y", (1,), (FacetSpec("race", [1]),), "pre_training", ("CDDL", "CI", "DPL", "KL")),
-            BiasRequest("y", (1,), (FacetSpec("race", [1]),), "post_training", ("DI", "DPPL", "FT"),
+    return [stage_spec("y", (1,), (FacetSpec("race", [1]),), "pre_training", ("CDDL", "CI", "DPL", "KL")),
+            stage_spec("y", (1,), (FacetSpec("race", [1]),), "post_training", ("DI", "DPPL", "FT"),
                         predicted_label="p", group_variable="g")]
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from clarify_engine.bias import FacetSpec, bias_section
-from clarify_engine.bias._grouped import EMPTY_SEGMENT, BiasRequest, resolve_methods
+from clarify_engine.bias._grouped import EMPTY_SEGMENT, resolve_methods
 from clarify_engine.bias._segment_run import segment_bias
 from clarify_engine.bias._segments import (
     DEFAULT_SEGMENT,
@@ -26,6 +26,7 @@ from clarify_engine.config import load_config
 from clarify_engine.errors import ConfigError, DataError
 from clarify_engine.job._plan_segments import plan_segments
 from clarify_engine.report._segments_json import segment_analysis_dict
+from tests.bias.segment_helpers import stage_spec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "segments"
 
@@ -48,9 +49,9 @@ def interval_segment(*items, alias=None):
 
 
 def requests(facets, methods=("all", "all"), **kw):
-    pre = BiasRequest("y", (1,), tuple(facets), "pre_training", resolve_methods("pre_training", methods[0]),
+    pre = stage_spec("y", (1,), tuple(facets), "pre_training", resolve_methods("pre_training", methods[0]),
                       group_variable="g", **kw)
-    post = BiasRequest("y", (1,), tuple(facets), "post_training", resolve_methods("post_training", methods[1]),
+    post = stage_spec("y", (1,), tuple(facets), "post_training", resolve_methods("post_training", methods[1]),
                        predicted_label="p", group_variable="g", **kw)
     return [pre, post]
 
@@ -275,7 +276,7 @@ def test_intent_typing_per_segment():
 def test_one_vs_rest_lists_the_values_in_the_segment():
     df = pd.DataFrame({"y": [1, 0, 1, 0, 1, 0], "race": ["a", "b", "c", "a", "b", "c"], "s": [1, 1, 1, 1, 2, 2]})
     spec = SegmentSpec((Segmentation("s", "s", "s", (Segment((1,), "one"),)),))
-    req = BiasRequest("y", (1,), (FacetSpec("race"),), "pre_training", ("CI",))
+    req = stage_spec("y", (1,), (FacetSpec("race"),), "pre_training", ("CI",))
     (seg,) = segment_bias(df, [req], spec)
     one, rest = seg.segments
     assert [e.value_or_threshold for e in one.sections[0].facets[0][1]] == ["a", "b", "c"]
@@ -323,7 +324,7 @@ def test_typing_is_resolved_on_the_whole_dataset():
     # continuous; in a segment it keeps the whole dataset's (categorical) typing and values.
     df = frame(300)
     spec = SegmentSpec((Segmentation("s", "city", "city", (Segment(("A",), "A"),)),))
-    req = BiasRequest("y", (1,), (FacetSpec("race", [1]),), "pre_training", ("CI",))
+    req = stage_spec("y", (1,), (FacetSpec("race", [1]),), "pre_training", ("CI",))
     (seg,) = segment_bias(df, [req], spec)
     a = seg.segments[0]
     assert a.num_records == 80

@@ -8,12 +8,13 @@ import pytest
 
 from clarify_engine.bias import FacetSpec, bias_section
 from clarify_engine.bias._extensions import bias_extensions
-from clarify_engine.bias._grouped import BiasRequest, resolve_methods
+from clarify_engine.bias._grouped import resolve_methods
 from clarify_engine.bias._intersect import IntersectionSpec, intersectional_bias
 from clarify_engine.config import load_config
 from clarify_engine.errors import ConfigError, DataError
 from clarify_engine.job._plan_segments import plan_segments
 from clarify_engine.report._segments_json import bias_dict, extensions_dict
+from tests.bias.segment_helpers import stage_spec
 
 
 def frame(n=3000, seed=0, missing=False):
@@ -35,7 +36,7 @@ def by_hand(df, columns):
 def test_equals_derived_column_run(stage, missing):
     df = frame(missing=missing)
     methods = "all" if stage == "pre_training" else [m for m in resolve_methods(stage, "all") if m != "FT"]
-    req = BiasRequest("y", (1,), (), stage, resolve_methods(stage, methods),
+    req = stage_spec("y", (1,), (), stage, resolve_methods(stage, methods),
                       predicted_label="p" if stage == "post_training" else None, group_variable="g")
     got = bias_dict(intersectional_bias(df, req, IntersectionSpec(("sex", "race"), min_group_size=0)))
     derived, name = by_hand(df, ("sex", "race"))
@@ -48,7 +49,7 @@ def test_equals_derived_column_run(stage, missing):
 
 def test_ft_equals_derived_column_run():
     df = frame(800, 1)
-    req = BiasRequest("y", (1,), (), "post_training", ("FT",), predicted_label="p")
+    req = stage_spec("y", (1,), (), "post_training", ("FT",), predicted_label="p")
     got = bias_dict(intersectional_bias(df, req, IntersectionSpec(("sex", "race"), min_group_size=0)))
     derived, name = by_hand(df, ("sex", "race"))
     want = bias_section(derived.drop(columns=["sex", "race"]), label="y", label_values=[1],
@@ -59,7 +60,7 @@ def test_ft_equals_derived_column_run():
 def test_small_groups_are_listed_without_metrics():
     df = frame(400)
     df.loc[:4, "race"] = 9  # a 5-row race: (F|9) and (M|9) are tiny
-    req = BiasRequest("y", (1,), (), "pre_training", ("CI", "DPL"))
+    req = stage_spec("y", (1,), (), "pre_training", ("CI", "DPL"))
     result = intersectional_bias(df, req, IntersectionSpec(("sex", "race"), min_group_size=30, name="sex x race"))
     (name, entries), = result.facets
     assert name == "sex x race"
@@ -72,7 +73,7 @@ def test_small_groups_are_listed_without_metrics():
 
 
 def test_missing_column():
-    req = BiasRequest("y", (1,), (), "pre_training", ("CI",))
+    req = stage_spec("y", (1,), (), "pre_training", ("CI",))
     with pytest.raises(DataError, match=r"intersectional facet 'sex\|region': column\(s\) \['region'\] are not in "
                                         r"the dataset"):
         intersectional_bias(frame(10), req, IntersectionSpec(("sex", "region")))
@@ -101,7 +102,7 @@ def test_through_the_config():
     assert plan.intersections == (IntersectionSpec(("sex", "race"), 10),)
     assert (plan.bootstrap.n_boot, plan.bootstrap.seed, plan.bootstrap.level) == (30, 5, 0.95)
     df = frame(500)
-    req = BiasRequest("y", (1,), (FacetSpec("sex"),), "pre_training", resolve_methods("pre_training", "all"))
+    req = stage_spec("y", (1,), (FacetSpec("sex"),), "pre_training", resolve_methods("pre_training", "all"))
     out = extensions_dict(bias_extensions(df, [req], bootstrap=plan.bootstrap, intersections=plan.intersections))
     inter = out["intersectional_bias_metrics"]
     assert inter["min_group_size"] == {"sex|race": 10}
@@ -124,10 +125,9 @@ def test_config_errors():
         plan_segments(cfg, ["y", "p", "sex", "race", "g", "x"])
 
 
-def test_a_job_says_the_extensions_did_not_run_until_wired():
+def test_the_extensions_run_with_a_bias_method():
     from clarify_engine._methods import split
 
     cfg = config(intersectional_facets=[{"name_or_index": ["sex", "race"]}], bias_confidence_intervals={})
-    _, not_run = split(cfg)
-    assert [n.method for n in not_run] == ["bias_confidence_intervals", "intersectional_facets"]
-    assert not_run[1].reason.startswith("intersectional facets are computed by the library")
+    runnable, not_run = split(cfg)
+    assert runnable == ["pre_training_bias"] and not_run == []

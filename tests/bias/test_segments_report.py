@@ -9,10 +9,10 @@ import pandas as pd
 
 from clarify_engine.bias import FacetSpec, bias_section
 from clarify_engine.bias._extensions import bias_extensions
-from clarify_engine.bias._grouped import BiasRequest
 from clarify_engine.bias._segments import Segment, Segmentation, SegmentSpec, parse_interval
 from clarify_engine.report._build import Report
 from clarify_engine.report._segments_json import extensions_dict
+from tests.bias.segment_helpers import stage_spec
 
 
 def analysis():
@@ -21,8 +21,8 @@ def analysis():
     df = pd.DataFrame({"y": rng.integers(0, 2, n), "p": rng.integers(0, 2, n), "sex": rng.choice(["F", "M"], n),
                        "age": rng.uniform(18, 80, n)})
     facets = [FacetSpec("sex", ["F"])]
-    reqs = [BiasRequest("y", (1,), tuple(facets), "pre_training", ("CI", "DPL")),
-            BiasRequest("y", (1,), tuple(facets), "post_training", ("DPPL",), predicted_label="p")]
+    reqs = [stage_spec("y", (1,), tuple(facets), "pre_training", ("CI", "DPL")),
+            stage_spec("y", (1,), tuple(facets), "post_training", ("DPPL",), predicted_label="p")]
     spec = SegmentSpec((Segmentation("ages", "age", "age", (
         Segment(("[18, 40)",), "young", (parse_interval("[18, 40)", "t"),)),), "older"),))
     doc = {"version": "1.0",
