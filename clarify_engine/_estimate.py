@@ -97,21 +97,20 @@ def _bytes_per_record(frame) -> int:
 
 def _shap_records(config: Any, dataset: Any, notes: list[str]) -> int:
     from clarify_engine.explain._coalitions import default_num_samples
-    from clarify_engine.explain._shap_job import resolve_features_to_explain
+    from clarify_engine.job._plan import resolve_features
 
     shap = config.methods.shap
     features = list(dataset.features)
-    m = len(resolve_features_to_explain(shap.features_to_explain, features))
+    m = len(features) if shap.features_to_explain is None else len(
+        resolve_features(shap.features_to_explain, features, "methods.shap.features_to_explain"))
     budget = shap.num_samples if shap.num_samples is not None else (default_num_samples(m) if m >= 2 else 0)
     coalitions = min(budget, 2**m - 2) + 2 if m >= 1 else 1
     baseline = shap.baseline
     if isinstance(baseline, (list, tuple)):
         n_base = len(baseline)
     elif baseline is not None:
-        from clarify_engine.explain import baseline_from_config
-
-        loaded = baseline_from_config(shap, dataset, dataset_type=config.dataset_type, features_path=config.features)
-        n_base = len(loaded)
+        n_base = MAX_AUTO_BASELINE
+        notes.append(f"SHAP counts a baseline file as {MAX_AUTO_BASELINE} rows (the file is read when the job runs)")
     elif shap.num_clusters is not None:
         n_base = shap.num_clusters
     else:
@@ -123,8 +122,8 @@ def _shap_records(config: Any, dataset: Any, notes: list[str]) -> int:
 
 
 def _pdp_records(config: Any, dataset: Any, notes: list[str]) -> int:
-    from clarify_engine.explain._pdp import resolve_pdp_features
     from clarify_engine.explain._pdp_grid import column_grid
+    from clarify_engine.job._plan import resolve_features
 
     pdp = config.methods.pdp
     features = list(dataset.features)
@@ -137,7 +136,7 @@ def _pdp_records(config: Any, dataset: Any, notes: list[str]) -> int:
             return 0  # no usable value: an error entry, no model call
 
     if pdp.features is not None:
-        sizes = [grid_size(f) for f in resolve_pdp_features(pdp.features, features)]
+        sizes = [grid_size(features[i]) for i in resolve_features(pdp.features, features, "methods.pdp.features")]
     else:
         k = pdp.top_k_features_or_default
         sizes = sorted((grid_size(f) for f in features), reverse=True)[:k]

@@ -40,8 +40,8 @@ def test_payload_limit_and_unknown_baseline_size():
     cfg = demo_config(top_k_features=2)
     del cfg["methods"]["shap"]["num_clusters"]
     df = pd.read_csv(DEMO_DATA).head(50)
+    from clarify_engine import load_dataset
     from clarify_engine.config import load_config
-    from clarify_engine.data import load_dataset
 
     config = load_config(cfg)
     dataset = load_dataset(config, df)
