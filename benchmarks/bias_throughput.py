@@ -10,6 +10,12 @@ Usage::
 
     python benchmarks/bias_throughput.py [--sizes 100000 1000000 10000000]
                                          [--smclarify-max 1000000] [--no-smclarify] [--no-ft]
+                                         [--segments] [--n-boot 200]
+
+``--segments`` also times, per size, the plain run (pre + post, all but FT, categorical facet)
+against per-segment bias on 5 segments of ``age`` (4 intervals + ``__default__``) and against
+bootstrap intervals with ``--n-boot`` replicates; each is reported as seconds and as a multiple
+of the plain run (the issue's bounds: segments at most 1.5x, 200 replicates at most 3x).
 
 Not a test: it prints a table (seconds, rows/s, speed-up) and numba's first-call time.
 """
@@ -89,6 +95,41 @@ def run_ours(df: pd.DataFrame, facet: str, values, with_ft: bool, repeats: int) 
     return best
 
 
+#: The 5 segments of the ``--segments`` run: four age bands and the rest (__default__).
+AGE_BANDS = ("[18, 30)", "[30, 45)", "[45, 60)", "[60, 75)")
+
+
+def run_extensions(df: pd.DataFrame, n_boot: int, repeats: int) -> dict:
+    """Best seconds of the plain run, of 5 segments and of ``n_boot`` bootstrap replicates."""
+    from clarify_engine.bias import FacetSpec, bias_section
+    from clarify_engine.bias._bootstrap import BootstrapSpec
+    from clarify_engine.bias._extensions import bias_extensions
+    from clarify_engine.bias import BiasSpec
+    from clarify_engine.bias._segments import Segment, Segmentation, SegmentSpec, parse_interval
+
+    facets = [FacetSpec("race", [1])]
+    common = dict(label="label", label_values=[1], facets=facets, group_variable="group")
+    requests = [BiasSpec.resolve(stage="pre_training", methods=PRE, **common),
+                BiasSpec.resolve(stage="post_training", methods=POST_NO_FT, predicted_label="pred", **common)]
+    segments = SegmentSpec((Segmentation("age", "age", "age", tuple(
+        Segment((band,), band, (parse_interval(band, "benchmark"),)) for band in AGE_BANDS)),))
+
+    def plain():
+        bias_section(df, stage="pre_training", methods="all", **common)
+        bias_section(df, stage="post_training", methods=POST_NO_FT, predicted_label="pred", **common)
+
+    jobs = {"plain": plain,
+            "segments": lambda: bias_extensions(df, requests, segments=segments),
+            "intervals": lambda: bias_extensions(df, requests, bootstrap=BootstrapSpec(n_boot=n_boot))}
+    best = {}
+    for _ in range(repeats):
+        for name, job in jobs.items():
+            t0 = time.perf_counter()
+            job()
+            best[name] = min(best.get(name, np.inf), time.perf_counter() - t0)
+    return best
+
+
 def run_smclarify(python: str, path: str, with_ft: bool) -> dict:
     jobs = []
     for kind, (facet, values) in FACETS.items():
@@ -110,6 +151,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-ft", action="store_true", help="skip the Flip Test")
     ap.add_argument("--ft-max", type=int, default=1_000_000, help="largest size FT is run on")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--segments", action="store_true",
+                    help="also time 5 segments and bootstrap intervals against the plain run")
+    ap.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates of --segments (default: 200)")
     args = ap.parse_args(argv)
 
     python = os.environ.get("SMCLARIFY_PYTHON", str(REPO / ".smclarify-venv" / "bin" / "python"))
@@ -160,6 +204,15 @@ def main(argv=None) -> int:
                     label = "all but FT" if part == "all_but_ft" else "FT"
                     print(f"{n:>10} {kind:<12} {label:<12} {ours[part]:9.3f} {n / ours[part]:13,.0f} {ref_s} {ratio}",
                           flush=True)  # fmt: skip
+    if args.segments:
+        run_extensions(make_frame(1000), args.n_boot, 1)  # compile the segment kernel
+        header = f"{'rows':>10} {'plain s':>9} {'5 segments s':>13} {'x plain':>8} {f'{args.n_boot} replicates s':>17} {'x plain':>8}"
+        print(header)
+        print("-" * len(header))
+        for n in args.sizes:
+            t = run_extensions(make_frame(n), args.n_boot, args.repeats)
+            print(f"{n:>10} {t['plain']:9.3f} {t['segments']:13.3f} {t['segments'] / t['plain']:7.2f}x "
+                  f"{t['intervals']:17.3f} {t['intervals'] / t['plain']:7.2f}x", flush=True)
     return 0
 
 

@@ -60,8 +60,11 @@ def split(config: Any) -> tuple[list[str], list[NotRun]]:
         runnable.remove("pdp")
         not_run.append(NotRun("pdp", "methods.pdp lists no features and picks the top_k_features by global SHAP, "
                                      "but SHAP did not run; list methods.pdp.features to plot them"))
-    if config.segment_config is not None:
-        not_run.append(NotRun("segment_config", "per-segment bias is not implemented yet; metrics cover the whole dataset"))
+    bias_run = any(name in runnable for name in ("pre_training_bias", "post_training_bias"))
+    for key in ("segment_config", "bias_confidence_intervals", "intersectional_facets"):
+        if getattr(config, key, None) is not None and not bias_run:
+            not_run.append(NotRun(key, f"{key} applies to the bias metrics, and no bias method runs; add "
+                                       "methods.pre_training_bias or methods.post_training_bias"))
     if not runnable:
         reasons = "; ".join(f"{n.method}: {n.reason}" for n in not_run) or "no method requested"
         raise NotSupportedError(f"none of the requested methods can run ({reasons})")

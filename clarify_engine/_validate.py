@@ -81,12 +81,16 @@ class ValidationReport:
     model_needed: bool = False
     model: str | None = None
     checked: tuple[str, ...] = ()
+    estimate: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
-        return {"would_run": list(self.would_run), "not_run": [n.to_dict() for n in self.not_run],
-                "warnings": list(self.warnings), "dataset": None if self.dataset is None else self.dataset.to_dict(),
-                "model_needed": self.model_needed, "model": self.model, "checked": list(self.checked)}
+        out = {"would_run": list(self.would_run), "not_run": [n.to_dict() for n in self.not_run],
+               "warnings": list(self.warnings), "dataset": None if self.dataset is None else self.dataset.to_dict(),
+               "model_needed": self.model_needed, "model": self.model, "checked": list(self.checked)}
+        if self.estimate is not None:
+            out["estimate"] = self.estimate.to_dict()
+        return out
 
     def lines(self) -> list[str]:
         """The report as the lines ``clarify-engine validate`` prints."""
@@ -100,6 +104,8 @@ class ValidationReport:
         out += [f"would not run: {n.method}: {n.reason}" for n in self.not_run]
         out.append(f"model: {self.model}" if self.model_needed else "model: not needed")
         out += [f"warning: {w}" for w in self.warnings]
+        if self.estimate is not None:
+            out += self.estimate.lines()
         out.append(f"checked: {', '.join(self.checked)}")
         return out
 
@@ -225,7 +231,8 @@ def _check_explanations(job: Any, dataset: Any, base_dir: Path | None) -> list[s
     return warnings
 
 
-def validate(config: AnalysisConfig | dict | str | os.PathLike, data: Any = None, model: Any = None) -> ValidationReport:
+def validate(config: AnalysisConfig | dict | str | os.PathLike, data: Any = None, model: Any = None, *,
+             dry_run: bool = False, throughput: float | None = None) -> ValidationReport:
     """Check an analysis before running it: everything ``analyze`` checks before computing.
 
     Parameters
@@ -239,6 +246,11 @@ def validate(config: AnalysisConfig | dict | str | os.PathLike, data: Any = None
         The model, as for :func:`clarify_engine.analyze`: a model file is loaded, a model
         server's URL must answer ``GET /ping``. When omitted, the config's ``predictor`` must
         name one if the job needs predictions.
+    dry_run : bool
+        Also count the rows, model records and requests the job will send
+        (:func:`clarify_engine._estimate.estimate_job`); needs the dataset.
+    throughput : float, optional
+        With ``dry_run``: records per second the model serves, to estimate the time.
 
     Returns
     -------
@@ -258,9 +270,14 @@ def validate(config: AnalysisConfig | dict | str | os.PathLike, data: Any = None
     """
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
     if data is None and cfg.dataset_uri is None:
+        if dry_run:
+            from clarify_engine.errors import DataError
+
+            raise DataError("a dry run counts the dataset's rows: give the dataset (--data, or validate(data=...)) "
+                            "or set dataset_uri in the config")
         report = _validate_config(cfg, model)
     else:
-        report = _validate_job(cfg, data, model, _base_dir(config))
+        report = _validate_job(cfg, data, model, _base_dir(config), dry_run, throughput)
     log.debug("Validated: %s", report.to_dict())
     return report
 
@@ -280,7 +297,8 @@ def _validate_config(cfg: AnalysisConfig, model: Any) -> ValidationReport:
     return _report(cfg, model, runnable, not_run, warnings, None, needs, model_checked, ["config"])
 
 
-def _validate_job(cfg: AnalysisConfig, data: Any, model: Any, base_dir: Path | None) -> ValidationReport:
+def _validate_job(cfg: AnalysisConfig, data: Any, model: Any, base_dir: Path | None, dry_run: bool = False,
+                  throughput: float | None = None) -> ValidationReport:
     """With a dataset: every check of ``analyze`` before compute, in its order."""
     from clarify_engine.data import load_dataset
     from clarify_engine.job import plan, plan_data
@@ -298,8 +316,15 @@ def _validate_job(cfg: AnalysisConfig, data: Any, model: Any, base_dir: Path | N
         rows=int(len(dataset.frame)), columns=tuple(map(str, dataset.frame.columns)), label=dataset.label,
         facets=tuple(name for name, _ in dataset.facets), predicted_label=dataset.predicted_label,
         features=tuple(dataset.features), files=tuple(map(str, getattr(dataset, "source_files", None) or ())))
-    return _report(cfg, model, runnable, not_run, warnings, summary, needs, model_checked,
-                   ["config", "dataset", "plan"])
+    report = _report(cfg, model, runnable, not_run, warnings, summary, needs, model_checked,
+                     ["config", "dataset", "plan"])
+    if dry_run:
+        from dataclasses import replace
+
+        from clarify_engine._estimate import estimate_job
+
+        report = replace(report, estimate=estimate_job(cfg, dataset, runnable, throughput=throughput))
+    return report
 
 
 def _report(cfg, model, runnable, not_run, warnings, summary, needs, model_checked, checked) -> ValidationReport:

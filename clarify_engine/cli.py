@@ -7,6 +7,7 @@ validate   check a config (and optionally a dataset) without computing anything
 container  the processing-container entrypoint (SageMaker layout, ``CLARIFY_PROCESSING_ROOT``)
 cleanup    delete shadow endpoints that stopped or killed jobs left behind (by their tags)
 serve-model  serve a model file over HTTP (/ping, /invocations, /endpoints/NAME/invocations)
+diff       compare the bias metrics of two analysis.json files; fail a CI step on a bound or a regression
 demo       run a full analysis on the dataset shipped with the package, offline
 """
 
@@ -43,11 +44,22 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> float:
+    """argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, found {text!r}")
+    return value
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from clarify_engine._validate import validate
 
     # Every check runs before anything is printed: "valid" is the last line, never followed by an error.
-    report = validate(args.config, data=args.data, model=args.model)
+    report = validate(args.config, data=args.data, model=args.model, dry_run=args.dry_run, throughput=args.throughput)
     for line in report.lines():
         print(line)
     checked = "configuration" if report.dataset is None else "configuration and dataset"
@@ -113,6 +125,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _condition(text: str):
+    """argparse type of ``--fail-if``."""
+    from clarify_engine._diff import parse_condition
+
+    try:
+        return parse_condition(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from clarify_engine._diff import GATE_FAILED, diff_analyses
+
+    result = diff_analyses(args.old, args.new, conditions=tuple(args.fail_if or ()),
+                           fail_on_regression=args.fail_on_regression, tolerance=args.tolerance)
+    for line in result.lines(show_all=args.all):
+        print(line)
+    return GATE_FAILED if result.failed else 0
+
+
 def _cmd_serve_model(args: argparse.Namespace) -> int:
     from clarify_engine import serve
 
@@ -157,6 +189,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--model", default=None,
                    help="the model analyze would get: a model file is loaded, a model server URL must answer "
                         "/ping (default: the config's predictor)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="also count the rows, model records and requests the job will send (needs the dataset)")
+    p.add_argument("--throughput", type=_positive, default=None,
+                   help="with --dry-run: records per second the model serves, to estimate the time")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("container", help="processing-container entrypoint")
@@ -177,6 +213,20 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
         serve.build_parser(p)
     p.set_defaults(func=_cmd_serve_model)
+
+    p = sub.add_parser("diff", help="compare the bias metrics of two analysis.json files (exit 3 when a gate fails)")
+    p.add_argument("old", help="analysis.json of the reference run (ours or SageMaker Clarify's)")
+    p.add_argument("new", help="analysis.json of the run to check")
+    p.add_argument("--fail-if", action="append", type=_condition, metavar="COND",
+                   help="fail when a metric of NEW meets COND, e.g. \"DPPL>0.1\", \"DI<0.8\", \"|DPL|>=0.2\" "
+                        "(repeatable)")
+    p.add_argument("--fail-on-regression", action="store_true",
+                   help="fail when a metric moved away from its fair value (1 for DI, else 0) by more than "
+                        "--tolerance (not when both runs have overlapping confidence intervals)")
+    p.add_argument("--tolerance", type=float, default=0.0, help="largest move that is not a regression "
+                                                                "(default: %(default)s)")
+    p.add_argument("--all", action="store_true", help="list unchanged metrics too")
+    p.set_defaults(func=_cmd_diff)
 
     p = sub.add_parser("demo", help="full analysis on the shipped example, offline")
     p.add_argument("--output", default="clarify-demo-output", help="output folder (default: %(default)s)")

@@ -30,6 +30,14 @@ def test_bias_throughput():
         assert f"2000 {row}" in out
 
 
+def test_bias_throughput_segments_and_intervals():
+    out = run("bias_throughput.py", "--sizes", "2000", "--no-smclarify", "--no-ft", "--repeats", "1", "--segments",
+              "--n-boot", "20")
+    assert "5 segments s" in out and "20 replicates s" in out
+    row = next(line for line in out.splitlines() if line.split()[:1] == ["2000"] and line.count("x") == 2)
+    assert len(row.split()) == 6
+
+
 def test_shap_throughput_against_shap_and_the_floor():
     out = run("shap_throughput.py", "--quick", "--repeat", "1", "--models", "logreg", "--ms", "10", "--ks", "1")
     assert "| ours rows/s | floor rows/s | shap rows/s |" in out

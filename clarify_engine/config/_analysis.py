@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from clarify_engine.config import _constants as C
 from clarify_engine.config._section import Section
 from clarify_engine.config._sections import (
+    BiasIntervalsConfig,
     FacetConfig,
+    IntersectionalFacetConfig,
     MethodsConfig,
     PredictorConfig,
     SegmentConfig,
@@ -78,6 +80,16 @@ class AnalysisConfig(Section):
             "columns. \"clarify\": by dtype, as Clarify (a missing cell or 1.0/0.0 floats make a column "
             "continuous, so one given value is a threshold). \"intent\": given values of a whole-number "
             "column stay values, rows with a missing cell are excluded and counted. See docs/bias-metrics.md.")
+
+    bias_confidence_intervals: BiasIntervalsConfig | None = declare(
+        SECTION(BiasIntervalsConfig),
+        doc="Extension (not a Clarify key): bootstrap confidence intervals for every bias metric computed from "
+            "counts (all but FT), written under the analysis.json key bias_confidence_intervals. "
+            "See docs/segments.md.")
+    intersectional_facets: tuple | None = declare(
+        ARR(SECTION(IntersectionalFacetConfig), min_items=1),
+        doc="Extension (not a Clarify key): facets defined by several columns, each combination of values "
+            "compared with the rest, written under intersectional_bias_metrics. See docs/segments.md.")
 
     @property
     def version_or_default(self) -> str:

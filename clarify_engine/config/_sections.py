@@ -18,6 +18,8 @@ from clarify_engine.errors import ConfigError
 __all__ = [
     "FacetConfig",
     "SegmentConfig",
+    "BiasIntervalsConfig",
+    "IntersectionalFacetConfig",
     "TimeSeriesDataConfig",
     "PreTrainingBiasConfig",
     "PostTrainingBiasConfig",
@@ -80,6 +82,68 @@ class SegmentConfig(Section):
                     join_path(path, "display_aliases"),
                     f"expected {n} or {n + 1} display aliases (one per segment, optionally one "
                     f"more for the __default__ segment), found {len(self.display_aliases)}")
+
+
+@dataclass(frozen=True)
+class BiasIntervalsConfig(Section):
+    """Extension (not a Clarify key): bootstrap confidence intervals of the bias metrics."""
+
+    n_boot: int | None = declare(
+        INT(minimum=2, maximum=100_000), default=200, doc="Bootstrap replicates.")
+    level: float | None = declare(
+        NUM(exclusive_minimum=0, maximum=0.999999), default=0.95, doc="Nominal coverage of each interval, in (0, 1).")
+    seed: int | None = declare(
+        INT(minimum=0, maximum=C.MAX_INT64), default=0, doc="Seed of the replicate draws (same seed, same intervals).")
+    weights: str | None = declare(
+        STR(enum=("multinomial", "poisson")), default="multinomial",
+        doc="Row weights the resampled count tables stand for: multinomial (the classic bootstrap) or Poisson(1).")
+
+    @property
+    def n_boot_or_default(self) -> int:
+        """``n_boot``, or 200."""
+        return 200 if self.n_boot is None else self.n_boot
+
+    @property
+    def level_or_default(self) -> float:
+        """``level``, or 0.95."""
+        return 0.95 if self.level is None else self.level
+
+    @property
+    def seed_or_default(self) -> int:
+        """``seed``, or 0."""
+        return 0 if self.seed is None else self.seed
+
+    @property
+    def weights_or_default(self) -> str:
+        """``weights``, or ``"multinomial"``."""
+        return self.weights or "multinomial"
+
+
+@dataclass(frozen=True)
+class IntersectionalFacetConfig(Section):
+    """Extension (not a Clarify key): one facet defined by several columns (an item of ``intersectional_facets``)."""
+
+    name_or_index: tuple = declare(
+        ARR(*_NAME_OR_INDEX, min_items=1), required=True,
+        doc="Two or more facet columns (names or 0-based indices); every combination of their values is a group.")
+    min_group_size: int | None = declare(
+        INT(minimum=0, maximum=C.MAX_INT64), default=30,
+        doc="Combinations with fewer rows are listed without metrics.")
+    name: str | None = declare(STR(min_length=1), doc="Name of the facet in the output; default the columns joined by \"|\".")
+
+    @property
+    def min_group_size_or_default(self) -> int:
+        """``min_group_size``, or 30."""
+        return 30 if self.min_group_size is None else self.min_group_size
+
+    def _validate(self, path: str) -> None:
+        if len(self.name_or_index) < 2:
+            raise ConfigError(join_path(path, "name_or_index"),
+                              f"expected two or more columns, found {list(self.name_or_index)!r}; an intersection "
+                              "combines several facet columns (a single column is a facet)")
+        if len(set(self.name_or_index)) != len(self.name_or_index):
+            raise ConfigError(join_path(path, "name_or_index"),
+                              f"expected distinct columns, found {list(self.name_or_index)!r}; list each column once")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.bias import BiasSpec
 from clarify_engine.job._plan_bias import plan_bias
 from clarify_engine.job._plan_text import plan_text
+from clarify_engine.job._plan_segments import plan_segments
 from clarify_engine.explain._spec import BaselineSpec, PdpSpec, ShapSpec
 from clarify_engine.job._specs import Job
 from clarify_engine.predict._spec import ModelSpec
@@ -212,6 +213,8 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
     pdp = _pdp(methods.pdp, dataset) if "pdp" in runnable and methods.pdp is not None else None
     needs_model = (shap is not None or text is not None or pdp is not None
                    or any(b.stage == "post_training" and b.predicted_label is None for b in bias))
+    segments = plan_segments(config, list(map(str, dataset.frame.columns))) if bias else None
     return Job(runnable=tuple(runnable), not_run=tuple(not_run), bias=bias, shap=shap, pdp=pdp,
                model=_model(config) if needs_model else None, needs_model=needs_model, report=_report(config),
-               text=text)
+               text=text,
+               segments=None if segments is None or segments.empty else segments)

@@ -370,8 +370,26 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                      scorer.calls.calls, scorer.calls.seconds)
             log.info("Finished pdp in %.3f s", timings["pdp"])
 
+        def bias_extensions_step() -> None:
+            from clarify_engine.bias._extensions import bias_extensions
+            from clarify_engine.report._segments_json import extensions_dict
+
+            t0 = time.perf_counter()
+            done = results.get("bias") or {}
+            specs = [s.with_predicted_label(state["predicted_label"]) if s.post_training else s
+                     for s in job.bias if s.stage in done]
+            plan = job.segments
+            ext = bias_extensions(state["bias_frame"], specs, segments=plan.segments, bootstrap=plan.bootstrap,
+                                  intersections=plan.intersections, segment_frame=dataset.frame)
+            results["bias_extensions"] = ext
+            analysis.update(extensions_dict(ext))
+            timings["bias_extensions"] = time.perf_counter() - t0
+            log.info("Finished segments / intervals / intersections in %.3f s", timings["bias_extensions"])
+
         for spec in job.bias:
             failures.attempt(f"{spec.stage}_bias", bias_stage, spec)
+        if job.segments is not None and results.get("bias"):
+            failures.attempt("bias_extensions", bias_extensions_step)
         if job.shap is not None:
             failures.attempt("shap", shap, job.shap)
         if job.text is not None:

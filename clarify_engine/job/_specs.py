@@ -9,6 +9,7 @@ frozen: a plan can be logged, compared, partitioned and sent to another process 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from clarify_engine._methods import NotRun
 from clarify_engine.bias._spec import BiasSpec
@@ -16,6 +17,9 @@ from clarify_engine.explain._spec import PdpSpec, ShapSpec
 from clarify_engine.explain.text._spec import TextSpec
 from clarify_engine.predict._spec import ModelSpec
 from clarify_engine.report._spec import ReportSpec
+
+if TYPE_CHECKING:
+    from clarify_engine.job._plan_segments import SegmentsPlan
 
 __all__ = ["Job"]
 
@@ -40,6 +44,10 @@ class Job:
     needs_model : bool
         Whether some method calls the model.
     report : ReportSpec or None
+    segments : SegmentsPlan or None
+        Per-segment bias, bootstrap intervals and intersectional facets computed with the
+        bias stages (``segment_config``, ``bias_confidence_intervals``,
+        ``intersectional_facets``; docs/segments.md); None when none is asked for.
     """
 
     runnable: tuple[str, ...]
@@ -51,3 +59,4 @@ class Job:
     needs_model: bool = False
     report: ReportSpec | None = None
     text: TextSpec | None = None
+    segments: SegmentsPlan | None = None

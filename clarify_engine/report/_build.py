@@ -7,9 +7,9 @@ the group statistics of :class:`~clarify_engine.report._context.BiasContext`. Th
 cells (``Report.load(".")``), so all three show the same thing.
 
 Sections, in order, are listed in :data:`SECTIONS`: each is a key, a predicate "present in
-this job" and a builder returning the template's variables. Text and image explanations and
-per-segment results slot in as new entries (builder + template) when the engine produces
-them.
+this job" and a builder returning the template's variables. Per-segment bias
+(``segment_analysis``) repeats the bias blocks per segment. Text and image explanations slot
+in as new entries (builder + template) when the engine produces them.
 """
 
 from __future__ import annotations
@@ -293,40 +293,60 @@ def _build_summary(report: Report) -> dict[str, Any]:
 
 def _bias_builder(key: str) -> Callable[[Report], dict[str, Any]]:
     def build(report: Report) -> dict[str, Any]:
-        from clarify_engine.report._charts import bias_chart
-
-        section = report.analysis[key]
-        post = key.startswith("post")
-        facets = []
-        for name, entries in (section.get("facets") or {}).items():
-            shown = []
-            for entry in entries:
-                value = str(entry.get("value_or_threshold", ""))
-                stats = (report.group_stats or {}).get((name, value))
-                rows = [{
-                    "name": metric.get("name"),
-                    "description": metric.get("description", ""),
-                    "value": _fmt(metric.get("value")),
-                    "error": metric.get("error") if metric.get("error") is not None else "NaN",
-                    "failed": metric.get("value") is None,
-                    "sentence": sentence(metric.get("name"), metric.get("value"), metric.get("error"), name, value),
-                } for metric in entry.get("metrics", [])]
-                shown.append({"value": value, "rows": rows, "stats": _stats_rows(stats, post)})
-            names = list(dict.fromkeys(m.get("name") for e in entries for m in e.get("metrics", [])))
-            charts = []
-            for start in range(0, len(entries), VALUES_PER_CHART):
-                chunk = entries[start:start + VALUES_PER_CHART]
-                series = []
-                for entry in chunk:
-                    by_name = {m.get("name"): m.get("value") for m in entry.get("metrics", [])}
-                    series.append((entry.get("value_or_threshold"), [by_name.get(n) for n in names]))
-                charts.append(bias_chart(name, names, series, {n: MEANINGS[n].neutral if n in MEANINGS else 0.0
-                                                              for n in names}))
-            facets.append({"name": name, "entries": shown, "charts": charts})
-        return {"heading": BIAS_TITLES[key], "label": section.get("label"),
-                "label_value": section.get("label_value_or_threshold"), "facets": facets,
-                "stats_available": report.group_stats is not None}
+        return _bias_variables(report.analysis[key], key, report.group_stats)
     return build
+
+
+def _bias_variables(section: Mapping[str, Any], key: str, group_stats: dict | None,
+                    heading: str | None = None) -> dict[str, Any]:
+    """Template variables of one bias section (``bias.html.j2``)."""
+    from clarify_engine.report._charts import bias_chart
+
+    post = key.startswith("post")
+    facets = []
+    for name, entries in (section.get("facets") or {}).items():
+        shown = []
+        for entry in entries:
+            value = str(entry.get("value_or_threshold", ""))
+            stats = (group_stats or {}).get((name, value))
+            rows = [{
+                "name": metric.get("name"),
+                "description": metric.get("description", ""),
+                "value": _fmt(metric.get("value")),
+                "error": metric.get("error") if metric.get("error") is not None else "NaN",
+                "failed": metric.get("value") is None,
+                "sentence": sentence(metric.get("name"), metric.get("value"), metric.get("error"), name, value),
+            } for metric in entry.get("metrics", [])]
+            shown.append({"value": value, "rows": rows, "stats": _stats_rows(stats, post)})
+        names = list(dict.fromkeys(m.get("name") for e in entries for m in e.get("metrics", [])))
+        charts = []
+        for start in range(0, len(entries), VALUES_PER_CHART):
+            chunk = entries[start:start + VALUES_PER_CHART]
+            series = []
+            for entry in chunk:
+                by_name = {m.get("name"): m.get("value") for m in entry.get("metrics", [])}
+                series.append((entry.get("value_or_threshold"), [by_name.get(n) for n in names]))
+            charts.append(bias_chart(name, names, series, {n: MEANINGS[n].neutral if n in MEANINGS else 0.0
+                                                          for n in names}))
+        facets.append({"name": name, "entries": shown, "charts": charts})
+    return {"heading": heading or BIAS_TITLES[key], "label": section.get("label"),
+            "label_value": section.get("label_value_or_threshold"), "facets": facets,
+            "stats_available": group_stats is not None}
+
+
+def _build_segments(report: Report) -> dict[str, Any]:
+    """Per segment of ``segment_analysis``: its bias sections, as the whole-dataset ones (docs/segments.md)."""
+    configs = []
+    for item in report.analysis.get("segment_analysis") or []:
+        segments = []
+        for seg in item.get("segments") or []:
+            alias = seg.get("display_alias") or str(seg.get("segment"))
+            stages = [_bias_variables(seg[key], key, None, f"Segment: {alias} — {title}")
+                      for key, title in BIAS_TITLES.items() if seg.get(key)]
+            segments.append({"alias": alias, "segment": seg.get("segment"), "num_records": seg.get("num_records"),
+                             "stages": stages})
+        configs.append({"name": item.get("config_name"), "column": item.get("name_or_index"), "segments": segments})
+    return {"heading": "Bias Metrics per Segment", "configs": configs}
 
 
 def _stats_rows(stats: GroupStats | None, post: bool) -> list[tuple[str, str, str]] | None:
@@ -435,6 +455,7 @@ SECTIONS: list[tuple[str, Callable[[Report], bool], Callable[[Report], dict], st
      _bias_builder("pre_training_bias_metrics"), "bias.html.j2"),
     ("post_training_bias_metrics", _has_bias("post_training_bias_metrics"),
      _bias_builder("post_training_bias_metrics"), "bias.html.j2"),
+    ("segment_analysis", _has_bias("segment_analysis"), _build_segments, "segments.html.j2"),
     ("kernel_shap", lambda r: bool((r.analysis.get("explanations") or {}).get("kernel_shap")), _build_shap,
      "shap.html.j2"),
     ("pdp", lambda r: bool((r.analysis.get("explanations") or {}).get("pdp")), _build_pdp, "pdp.html.j2"),

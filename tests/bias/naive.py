@@ -131,3 +131,21 @@ def metrics(d, y, yhat, groups=None):
     mu = benefit.mean() if len(benefit) else 0
     out["GE"] = float(sum((b / mu) ** 2 - 1 for b in benefit) / (len(benefit) * 2)) if mu else None
     return out
+
+
+def interval_bits(values, intervals, n_listed):
+    """Twin of ``_segment_kernels._interval_bits``: the segment bits of each value, row by row.
+
+    ``intervals`` lists ``(left, right, left_closed, right_closed, segment)``; a value in no
+    interval gets the bit ``n_listed`` (``__default__``); NaN is in no interval.
+    """
+    out = []
+    for v in values:
+        bits = 0
+        for left, right, left_closed, right_closed, segment in intervals:
+            above = v >= left if left_closed else v > left
+            below = v <= right if right_closed else v < right
+            if above and below:
+                bits |= 1 << segment
+        out.append(bits or 1 << n_listed)
+    return out

@@ -213,7 +213,7 @@ def test_every_section_rejects_unknown_and_missing_keys(cls):
 
 
 def test_generated_cases_cover_every_section():
-    assert len(SECTIONS) == 17  # AnalysisConfig and the 16 exported sections
+    assert len(SECTIONS) == 19  # AnalysisConfig and the 18 exported sections
     assert len(FIELD_CASES) > 90
     assert sum(bool(_out_of_range(d["types"])) for _, _, d in FIELD_CASES) > 50
 
