@@ -9,6 +9,8 @@ the config.
 
 from __future__ import annotations
 
+import logging
+
 from typing import Any, Sequence
 
 from clarify_engine._methods import split
@@ -26,6 +28,8 @@ from clarify_engine.predict._spec import ModelSpec
 from clarify_engine.report._spec import ReportSpec
 
 __all__ = ["plan", "plan_data", "resolve_features"]
+
+log = logging.getLogger("clarify_engine")
 
 #: Request format for a remote model when the config has no predictor block (a model
 #: server given as ``analyze(model=URL)`` / ``--model URL``), by dataset type: tabular rows
@@ -171,7 +175,10 @@ def _model(config: AnalysisConfig) -> ModelSpec:
 
 def _report(config: AnalysisConfig) -> ReportSpec | None:
     report = config.methods.report
-    if report is None or config.is_time_series:
+    if report is None:
+        return None
+    if config.is_time_series:
+        log.info("Report not written: Clarify writes no report for time-series jobs (methods.report is ignored)")
         return None
     values = config.label_values_or_threshold
     return ReportSpec(report.name, report.title_or_default, None if values is None else tuple(values))

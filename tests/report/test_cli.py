@@ -10,7 +10,7 @@ import pytest
 import clarify_engine
 from clarify_engine.config import load_config
 from clarify_engine.errors import ConfigError
-from clarify_engine.report import render_outputs, report_request, write_report
+from clarify_engine.report import render_outputs, write_report
 from tests.helpers import REPO, run_cli
 from tests.report.jobs import config, page, run_job, small_data
 
@@ -116,11 +116,12 @@ def test_a_missing_report_library_is_recorded_with_the_install_command(tmp_path)
 
 
 def test_time_series_jobs_write_no_report_and_say_so(caplog):
+    from clarify_engine.job._plan import _report
     from tests.config._cases import TS
 
     cfg = load_config({**TS, "methods": {**TS["methods"], "report": {"name": "report", "title": "Analysis Report"}}})
     with caplog.at_level("INFO", logger="clarify_engine"):
-        assert report_request(cfg, dataset=None) is None
+        assert _report(cfg) is None  # the planner leaves the report out of the job
     assert "Report not written: Clarify writes no report for time-series jobs (methods.report is ignored)" in caplog.text
 
 
