@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine._column_types import baseline_is_categorical
+from clarify_engine._numbers import is_number
 from clarify_engine.errors import ConfigError, DataError
 from clarify_engine.explain._spec import BaselineSpec
 
@@ -217,7 +218,7 @@ def _cast_like(series: pd.Series, like: pd.Series, name: str) -> pd.Series:
             return series.infer_objects()
         # The dataset reads these columns as text: compare the baseline's values as text too.
         return series.map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v) else str(v))
-    bad = [v for v in series if v is not None and not _number(v)]
+    bad = [v for v in series if v is not None and not is_number(v)]
     if bad:
         raise ConfigError(_PATH, f"feature {name!r} is numeric in the dataset ({like.dtype}), but the baseline "
                                  f"gives {bad[0]!r}; expected a number or null")
@@ -225,16 +226,6 @@ def _cast_like(series: pd.Series, like: pd.Series, name: str) -> pd.Series:
     if pd.api.types.is_integer_dtype(like.dtype) and not values.isna().any() and (values % 1 == 0).all():
         return values.astype(like.dtype)
     return values
-
-
-def _number(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _plain(value: Any) -> Any:

@@ -14,6 +14,7 @@ import orjson
 
 from clarify_engine.errors import ModelError
 from clarify_engine.predict.codecs._format import excerpt
+from clarify_engine._numbers import is_number  # the one test; exported as predict.is_number
 
 __all__ = ["body_text", "check_count", "is_number", "label_array", "load_json", "score_array"]
 
@@ -120,23 +121,6 @@ def _score_fix(where: str) -> str:
         return ("; point predictor.probability at the score the model returns (and predictor.label at "
                 "its label, if the text is one)")
     return ""
-
-
-def is_number(value: object, *, booleans: bool = False) -> bool:
-    """True when ``value`` reads as a number: ``float(value)`` takes it (a numeric string,
-    blanks around it allowed, an int, a float, a numpy number), and it is not a bool unless
-    ``booleans``.
-
-    The one "is a number" test of the model client (reply scores, labels read as scores);
-    exported as :func:`clarify_engine.predict.is_number` for the other packages.
-    """
-    if isinstance(value, bool):
-        return booleans
-    try:
-        float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _scalar_label_array(values: list) -> np.ndarray:
