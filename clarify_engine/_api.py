@@ -14,7 +14,7 @@ from clarify_engine.errors import PartialFailure
 from clarify_engine.job import AnalysisResult, plan, plan_data, run_job
 from clarify_engine.predict import ClientOptions
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 
 def analyze(

@@ -58,7 +58,7 @@ __all__ = [
     "whole_numbers",
 ]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 CATEGORICAL = "categorical"
 CONTINUOUS = "continuous"

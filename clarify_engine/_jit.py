@@ -23,7 +23,7 @@ from numba.core import event as _event
 
 __all__ = ["COMPILING_MESSAGE", "JIT_OPTIONS", "jit"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: Options shared by every kernel (``njit`` is always nopython): release the GIL, cache compiled code.
 JIT_OPTIONS = {"nogil": True, "cache": True}

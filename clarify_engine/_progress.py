@@ -29,7 +29,7 @@ from clarify_engine.errors import ConfigError
 
 __all__ = ["DEFAULT_SECONDS", "MODES", "Progress", "mode"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: Seconds between progress log lines unless ``CLARIFY_PROGRESS_SECONDS`` says otherwise.
 DEFAULT_SECONDS = 10.0

@@ -40,7 +40,7 @@ __all__ = [
     "sleep",
 ]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: The reason written to ``/opt/ml/output/message`` (and stderr) when a job is stopped.
 STOP_MESSAGE = "Signal 15 received, cleaning up. The job was stopped before it finished."

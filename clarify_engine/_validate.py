@@ -28,7 +28,7 @@ __all__ = ["DatasetSummary", "ValidationReport", "validate"]
 
 from clarify_engine._methods import NotRun, split
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: Above this many features a full enumeration of coalitions (2^M - 2) is out of reach, so a
 

@@ -21,7 +21,7 @@ from typing import Iterator
 
 __all__ = ["JobWarning", "collect", "warn"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

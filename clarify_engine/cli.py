@@ -24,7 +24,7 @@ from clarify_engine._stop import STOP_MESSAGE
 from clarify_engine._version import __version__
 from clarify_engine.errors import ClarifyError
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: Exit code of a command stopped by SIGTERM (128 + 15).
 STOPPED_EXIT_CODE = 143

@@ -36,7 +36,7 @@ from clarify_engine.errors import ClarifyError, ConfigError, PartialFailure
 
 __all__ = ["JobStopped", "ProcessingLayout", "check_locations", "failure_reason", "main", "run"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 ROOT_ENV = "CLARIFY_PROCESSING_ROOT"
 #: Set to 1 to let the container read dataset and baseline locations outside its inputs.

@@ -28,7 +28,7 @@ from clarify_engine.errors import ConfigError
 from tests.client.test_local import AWS_ENV, clarify_io
 from tests.helpers import ServerProcess, run_cli
 
-TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO clarify_engine: "
+TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO clarify_engine[\w.]*: "
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from clarify_engine.bias import _kernels
 from clarify_engine.bias._spec import CLARIFY_TYPING, INTENT_TYPING, TYPINGS  # noqa: F401 - re-exported
 from clarify_engine.errors import DataError
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 CATEGORICAL = T.CATEGORICAL
 CONTINUOUS = T.CONTINUOUS

@@ -30,7 +30,7 @@ from clarify_engine.errors import DataError
 __all__ = ["BiasResult", "FacetEntry", "MetricValue", "count_metric", "describe", "grouped_bias",
            "grouped_bias_stages", "metric_entry", "resolve_methods"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: Error of every metric of an empty segment.
 EMPTY_SEGMENT = "Segment is empty"

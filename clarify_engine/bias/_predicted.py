@@ -17,7 +17,7 @@ from clarify_engine.bias import _columns as C
 
 __all__ = ["labels_from_scores"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 
 def _numbers_given(label_values: list) -> bool:

@@ -30,7 +30,7 @@ from clarify_engine.errors import DataError
 __all__ = ["DEFAULT_SEGMENT", "Segment", "SegmentInterval", "Segmentation", "SegmentSpec", "SegmentKeys",
            "parse_interval", "segment_keys"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: Name of the segment holding the rows that match no listed segment.
 DEFAULT_SEGMENT = "__default__"

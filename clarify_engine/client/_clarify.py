@@ -38,7 +38,7 @@ from clarify_engine.client._processing import ProcessingInput, ProcessingOutput,
 
 __all__ = ["SageMakerClarifyProcessor", "write_analysis_config", "clarify_io_specs"]
 
-log = logging.getLogger("clarify_engine.client")
+log = logging.getLogger(__name__)
 
 #: Name of the file the job reads its configuration from.
 ANALYSIS_CONFIG_FILE = "analysis_config.json"

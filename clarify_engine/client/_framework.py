@@ -32,7 +32,7 @@ from clarify_engine.client._processing import (
 )
 from clarify_engine.client._step_args import runnable_by_pipeline
 
-log = logging.getLogger("clarify_engine.client")
+log = logging.getLogger(__name__)
 
 BUNDLE_NAME = "sourcedir.tar.gz"
 RUNPROC_NAME = "runproc.sh"

@@ -66,7 +66,7 @@ from clarify_engine.client._session import (
 )
 from clarify_engine.predict.transports._shadow import cleanup_after_killed_process
 
-log = logging.getLogger("clarify_engine.client")
+log = logging.getLogger(__name__)
 
 ROOT_ENV = "CLARIFY_PROCESSING_ROOT"
 MESSAGE_LIMIT = 1024

@@ -32,7 +32,7 @@ from clarify_engine.client import _sdk_config
 from clarify_engine.client._api_object import DatasetDefinition, FeatureStoreOutput
 from clarify_engine.client._step_args import runnable_by_pipeline
 
-log = logging.getLogger("clarify_engine.client")
+log = logging.getLogger(__name__)
 
 IMAGE_URI_ENV = "CLARIFY_ENGINE_IMAGE_URI"
 DEFAULT_BASE_NAME = "clarify-engine"

@@ -21,7 +21,7 @@ from typing import Any
 from clarify_engine.client import _sdk_config
 from clarify_engine.client._session import TERMINAL_STATUSES, check_job_status, show_log_line, upload_path
 
-log = logging.getLogger("clarify_engine.client")
+log = logging.getLogger(__name__)
 
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 

@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("clarify_engine.client")
+log = logging.getLogger(__name__)
 
 ADMIN_DEFAULT = Path("/etc/xdg/sagemaker/config.yaml")
 ADMIN_ENV = "SAGEMAKER_ADMIN_CONFIG_OVERRIDE"

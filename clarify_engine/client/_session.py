@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-log = logging.getLogger("clarify_engine.client")
+log = logging.getLogger(__name__)
 
 TERMINAL_STATUSES = ("Completed", "Failed", "Stopped")
 

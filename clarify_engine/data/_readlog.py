@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["ReadLog"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 
 @dataclass

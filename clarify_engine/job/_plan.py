@@ -29,7 +29,7 @@ from clarify_engine.report._spec import ReportSpec
 
 __all__ = ["plan", "plan_data", "resolve_features"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: Request format for a remote model when the config has no predictor block (a model
 #: server given as ``analyze(model=URL)`` / ``--model URL``), by dataset type: tabular rows

@@ -13,7 +13,7 @@ from clarify_engine.errors import ConfigError, NotSupportedError
 
 __all__ = ["LANGUAGE_CODES", "language_code", "plan_text"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: Clarify's language names and codes (lower case) -> spaCy language code (the constants list
 #: them in (name, code) pairs; every code is spaCy's).

@@ -39,7 +39,7 @@ from clarify_engine.report._explanations import (SE_SECTION_KEY, pdp_entries, pd
 from clarify_engine.report._shap_outputs import write_shap_outputs
 from clarify_engine.report._text_outputs import text_manifest, text_sections, write_text_outputs
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Failed:

@@ -80,7 +80,7 @@ __all__ = [
     "score_columns",
 ]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from clarify_engine.report._context import GroupStats
 from clarify_engine.report._local import MAX_LOCAL_ROWS, sample_csv, sample_frame
 from clarify_engine.report._sentences import MEANINGS, sentence
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 __all__ = ["Fragment", "Report", "SECTIONS", "OPENING", "DEFAULT_TITLE"]
 

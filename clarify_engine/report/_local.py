@@ -15,7 +15,7 @@ import pandas as pd
 
 from clarify_engine.errors import DataError
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 __all__ = ["MAX_LOCAL_ROWS", "sample_frame", "sample_csv"]
 

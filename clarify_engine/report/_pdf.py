@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 __all__ = ["write_pdf"]
 

@@ -28,7 +28,7 @@ from clarify_engine.report._context import BiasContext
 from clarify_engine.report._local import sample_frame
 from clarify_engine.report._spec import ReportSpec
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 __all__ = ["ReportRequest", "check_report_name", "render_outputs", "report_request", "write_job_report",
            "write_report"]

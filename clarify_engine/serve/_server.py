@@ -22,7 +22,7 @@ from clarify_engine.predict import InProcessModel
 
 __all__ = ["AUTH_ENV", "CHUNK_RECORDS", "IDLE_TIMEOUT", "MAX_BODY", "ModelServer", "make_server", "parse_auth", "serve"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: Environment variable holding ``USER:PASSWORD`` for basic auth (kept out of ``ps`` output).
 AUTH_ENV = "CLARIFY_SERVE_AUTH"

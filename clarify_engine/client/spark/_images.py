@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-log = logging.getLogger("clarify_engine.client")
+log = logging.getLogger(__name__)
 
 TABLE = Path(__file__).with_name("_spark_images.json")
 

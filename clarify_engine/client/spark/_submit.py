@@ -38,7 +38,7 @@ from urllib.parse import urlparse
 
 from clarify_engine._io import atomic_write
 
-log = logging.getLogger("clarify_engine.client")
+log = logging.getLogger(__name__)
 
 #: Spark 4 (the pyspark wheel pinned in the spark extra) runs on Java 17 and newer.
 MIN_JAVA = 17

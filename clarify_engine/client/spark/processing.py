@@ -39,7 +39,7 @@ from clarify_engine.client._session import default_session
 from clarify_engine.client._step_args import runnable_by_pipeline
 from clarify_engine.client.spark import _images
 
-log = logging.getLogger("clarify_engine.client")
+log = logging.getLogger(__name__)
 
 EMR_CONFIGURE_APPS_URL = "https://docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-configure-apps.html"
 

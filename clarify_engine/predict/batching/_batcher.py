@@ -47,7 +47,7 @@ from clarify_engine.predict.batching._send import Sender
 
 __all__ = ["DEFAULT_MAX_PAYLOAD_BYTES", "FALLBACK_MESSAGE", "Batcher", "BatchStats"]
 
-logger = logging.getLogger("clarify_engine")
+logger = logging.getLogger(__name__)
 
 #: Just under SageMaker Runtime InvokeEndpoint's 6 MB request limit.
 DEFAULT_MAX_PAYLOAD_BYTES = _defaults.MAX_PAYLOAD_BYTES

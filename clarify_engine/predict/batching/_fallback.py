@@ -32,7 +32,7 @@ from clarify_engine.predict.batching._send import Sender
 
 __all__ = ["FALLBACK_MESSAGE", "Solver"]
 
-logger = logging.getLogger("clarify_engine")
+logger = logging.getLogger(__name__)
 
 #: Clarify's log line when a batch failed and smaller requests are tried (contract §1.5).
 FALLBACK_MESSAGE = "Fallback to per-record prediction because of model error."

@@ -23,7 +23,7 @@ from clarify_engine.predict.batching._run import Run
 
 __all__ = ["Pipeline"]
 
-logger = logging.getLogger("clarify_engine")
+logger = logging.getLogger(__name__)
 
 
 class Pipeline:

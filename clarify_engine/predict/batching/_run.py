@@ -12,7 +12,7 @@ from clarify_engine.predict.batching._limiter import ConcurrencyLimiter
 
 __all__ = ["Aborted", "BatchStats", "Run", "Slot"]
 
-logger = logging.getLogger("clarify_engine")
+logger = logging.getLogger(__name__)
 
 
 @dataclass

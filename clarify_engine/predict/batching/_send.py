@@ -13,7 +13,7 @@ from clarify_engine.predict.batching._run import Aborted, Run, Slot
 
 __all__ = ["Sender"]
 
-logger = logging.getLogger("clarify_engine")
+logger = logging.getLogger(__name__)
 
 
 class Sender:

@@ -46,7 +46,7 @@ from clarify_engine.errors import ModelError
 
 __all__ = ["MODEL_FILE_HELP", "TRUSTED_ENV", "load_model"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle", ".sav", ".jbl")
 XGB_SUFFIXES = (".json", ".ubj")

@@ -35,7 +35,7 @@ from clarify_engine.errors import ModelError
 
 __all__ = ["Leftover", "ShadowEndpoint", "cleanup_after_killed_process", "cleanup_leftovers", "shadow_endpoint_name"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: SageMaker's limits: endpoint (and endpoint config) names <= 63 characters; Clarify's
 #: ``endpoint_name_prefix`` <= 23 characters, letters/digits separated by hyphens.
