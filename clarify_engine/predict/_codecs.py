@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Sequence
 
 from clarify_engine.config._constants import ACCEPT_TYPES, CONTENT_TYPES  # the schema's lists
-from clarify_engine.errors import ConfigError, NotSupportedError
+from clarify_engine.errors import ConfigError
 from clarify_engine.predict._base import RequestCodec, ResponseCodec
 from clarify_engine.predict._csv_codec import CSVRequestCodec, CSVResponseCodec
+from clarify_engine.predict._image_codec import IMAGE_CONTENT_TYPES, image_request_codec
 from clarify_engine.predict._json_codec import (
     JSONLinesRequestCodec,
     JSONLinesResponseCodec,
@@ -32,9 +33,6 @@ __all__ = [
     "request_codec",
     "response_codec",
 ]
-
-
-_NOT_YET = ("image/jpeg", "image/jpg", "image/png", "application/x-npy")
 
 
 def _media_type(key: str, value: object, allowed: Sequence[str]) -> str:
@@ -59,7 +57,8 @@ def request_codec(
     Parameters
     ----------
     content_type : str
-        ``predictor.content_type`` (``text/csv``, ``application/jsonlines``, ``application/json``).
+        ``predictor.content_type`` (``text/csv``, ``application/jsonlines``, ``application/json``;
+        ``image/jpeg``, ``image/png``, ``application/x-npy`` for images: see ``_image_codec``).
     feature_names : sequence of str
         The features sent to the model, in model order.
     content_template, record_template : str, optional
@@ -74,19 +73,13 @@ def request_codec(
     ------
     ConfigError
         Unknown content type, missing or malformed template (the message names the key).
-    NotSupportedError
-        Image and ``application/x-npy`` requests (computer-vision models), not built yet.
     """
     media = _media_type("content_type", content_type, CONTENT_TYPES)
+    if media in IMAGE_CONTENT_TYPES:  # computer-vision models: records are packed images
+        return image_request_codec(media)
     names = list(feature_names)
     if not names:
         raise ConfigError("predictor", "no feature columns are left to send to the model")
-    if media in _NOT_YET:
-        raise NotSupportedError(
-            f"predictor.content_type {content_type!r}: image and NumPy requests (computer-vision "
-            f"models) are not supported yet; tabular models take text/csv, application/jsonlines "
-            f"or application/json"
-        )
     if media == "text/csv":
         return CSVRequestCodec(names)
     if media == "application/jsonlines":

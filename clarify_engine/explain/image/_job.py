@@ -1,0 +1,150 @@
+"""An image SHAP job: read each image, explain it, write its outputs, then the section.
+
+Images are explained one at a time in sorted order and their heat maps are written before the
+next image is read, so a job stopped half way keeps every image it finished. An image that
+cannot be read is reported by name (``failed_images``) and the job goes on; a model error
+stops the job (it would fail for every image).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from clarify_engine import _stop
+from clarify_engine._progress import Progress
+from clarify_engine.data._images import ImageFile, ImageReadError, decode_image, image_files, read_images
+from clarify_engine.data._sources import open_binary
+from clarify_engine.errors import ConfigError, DataError
+from clarify_engine.explain.image._baseline import noise_image, resize_baseline
+from clarify_engine.explain.image._engine import ScoreFn, explain_image
+from clarify_engine.job._plan_image import ImageSpec
+from clarify_engine.report._image_outputs import ImageOutputWriter, image_shap_section
+
+__all__ = ["ImageShapResult", "run_image_shap", "select_images"]
+
+log = logging.getLogger("clarify_engine")
+
+
+@dataclass(frozen=True)
+class ImageShapResult:
+    """What an image SHAP job produced.
+
+    Attributes
+    ----------
+    model_type : str
+    entries : tuple of dict
+        One ``analysis.json`` entry per explained image, in order.
+    errors : tuple of dict
+        ``{"image", "reason"}`` of every image that could not be read.
+    """
+
+    model_type: str
+    entries: tuple
+    errors: tuple
+
+    def section(self) -> dict:
+        """``analysis.json`` ``explanations.image_shap``."""
+        return image_shap_section(self.model_type, self.entries, self.errors)
+
+
+def select_images(files: list[ImageFile], spec: ImageSpec) -> list[ImageFile]:
+    """The images ``debug`` asks for: ``sample_from .. sample_to`` (indices into the sorted list,
+    both included), then only those named in ``image_names``.
+
+    Raises
+    ------
+    ConfigError
+        An ``image_names`` entry that is not in the dataset, or an empty selection.
+    """
+    chosen = files
+    if spec.sample_from is not None or spec.sample_to is not None:
+        lo = spec.sample_from or 0
+        hi = len(files) - 1 if spec.sample_to is None else spec.sample_to
+        chosen = chosen[lo: hi + 1]
+    if spec.image_names is not None:
+        by_name = {f.name: f for f in chosen}
+        missing = [n for n in spec.image_names if n not in by_name]
+        if missing:
+            raise ConfigError("methods.shap.image_config.debug.image_names",
+                              f"{missing} are not among the dataset's images{' in the sampled range' if chosen is not files else ''} "
+                              f"(first names: {[f.name for f in files[:5]]}); use names relative to the dataset location")
+        chosen = [by_name[n] for n in spec.image_names]
+    if not chosen:
+        raise ConfigError("methods.shap.image_config.debug",
+                          f"selects no image of the {len(files)} in the dataset; widen sample_from/sample_to")
+    return chosen
+
+
+def _load_baseline(location: str | None, storage_options) -> np.ndarray | None:
+    if location is None:
+        return None
+    try:
+        with open_binary(location, storage_options) as stream:
+            data = stream.read()
+    except DataError as exc:
+        raise ConfigError("methods.shap.baseline", f"the baseline image cannot be read: {exc}") from exc
+    try:
+        return decode_image(data, location)
+    except DataError as exc:
+        raise ConfigError("methods.shap.baseline", f"{exc} Give a .jpg or .png baseline image.") from exc
+
+
+def run_image_shap(spec: ImageSpec, dataset: str, score_fn: ScoreFn, output_dir, *,
+                   storage_options: dict | None = None) -> ImageShapResult:
+    """Explain every image of a dataset location and write the outputs as each finishes.
+
+    Parameters
+    ----------
+    spec : ImageSpec
+    dataset : str
+        Folder, ``s3://`` prefix, image file or manifest.
+    score_fn : ScoreFn
+        The model (see :func:`~clarify_engine.explain.image.explain_image`).
+    output_dir : path
+        Where heat maps and local values are written.
+    storage_options : dict, optional
+        fsspec options for URLs.
+
+    Returns
+    -------
+    ImageShapResult
+
+    Raises
+    ------
+    DataError
+        No image could be read (names each with its reason).
+    ConfigError
+        Unreadable baseline image, a ``debug`` selection naming unknown images.
+    ModelError
+        The model failed or answered in an unexpected shape.
+    """
+    files = select_images(image_files(dataset, storage_options), spec)
+    baseline_source = _load_baseline(spec.baseline, storage_options)
+    writer = ImageOutputWriter(Path(output_dir), spec.save_local_values)
+    entries, errors = [], []
+    progress = Progress("Image SHAP", len(files), "images")
+    try:
+        for f, image in read_images(files, storage_options):
+            _stop.check()
+            if isinstance(image, ImageReadError):
+                errors.append(image.to_dict())
+                progress.update(1)
+                continue
+            h, w = image.shape[:2]
+            if baseline_source is not None:
+                baseline = resize_baseline(baseline_source, h, w)
+            else:
+                baseline = noise_image(h, w, spec.seed, f.name)
+            explanation = explain_image(f.name, image, baseline, spec, score_fn)
+            entries.append(writer.write(image, explanation, spec.model_type))
+            progress.update(1)
+        progress.close()
+    finally:
+        progress.close(finished=False)
+    if not entries and errors:
+        raise DataError("No image could be read: " + "; ".join(f"{e['image']}: {e['reason']}" for e in errors))
+    return ImageShapResult(model_type=spec.model_type, entries=tuple(entries), errors=tuple(errors))
