@@ -65,7 +65,7 @@ IMAGE_CONTENT_TYPES = ("image/jpeg", "image/jpg", "image/png", "application/x-np
 #: Detections kept per image from a reply (the highest scores); more are dropped with a log line.
 DETECTION_SLOTS = 100
 
-#: JPEG quality of ``image/jpeg`` requests (``docs/images.md``).
+#: JPEG quality of ``image/jpeg`` requests, colour not subsampled (4:4:4; ``docs/images.md``).
 JPEG_QUALITY = 95
 
 
@@ -115,8 +115,8 @@ class EncodedImageRequestCodec:
         pieces = []
         for row in rows:
             buffer = io.BytesIO()
-            options = {"quality": JPEG_QUALITY} if self._format == "JPEG" else {}
-            Image.fromarray(unpack_record(row), mode="RGB").save(buffer, format=self._format, **options)
+            options = {"quality": JPEG_QUALITY, "subsampling": 0} if self._format == "JPEG" else {}
+            Image.fromarray(unpack_record(row)).save(buffer, format=self._format, **options)
             pieces.append(buffer.getvalue())
         return pieces
 

@@ -44,7 +44,7 @@ def _jpeg(array: np.ndarray) -> bytes:
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(array, mode="RGB").save(buffer, format="JPEG", quality=QUALITY)
+    Image.fromarray(array).save(buffer, format="JPEG", quality=QUALITY, subsampling=0)
     return buffer.getvalue()
 
 
@@ -86,7 +86,7 @@ def _draw_boxes(image: np.ndarray, boxes) -> np.ndarray:
     from PIL import Image, ImageDraw
 
     h, w = image.shape[:2]
-    canvas = Image.fromarray(image, mode="RGB")
+    canvas = Image.fromarray(image)
     draw = ImageDraw.Draw(canvas)
     width = max(1, round(min(h, w) / 100))
     for (xmin, ymin, xmax, ymax), text in boxes:

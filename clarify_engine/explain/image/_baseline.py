@@ -20,7 +20,7 @@ def resize_baseline(baseline: np.ndarray, height: int, width: int) -> np.ndarray
         return baseline
     from PIL import Image
 
-    resized = Image.fromarray(baseline, mode="RGB").resize((width, height), Image.Resampling.BILINEAR)
+    resized = Image.fromarray(baseline).resize((width, height), Image.Resampling.BILINEAR)
     return np.ascontiguousarray(np.asarray(resized, dtype=np.uint8))
 
 
