@@ -38,7 +38,7 @@ import numpy as np
 
 from clarify_engine.explain._coalitions import default_num_samples
 from clarify_engine.explain.image import Masker, callable_score_fn, explain_image, segment_image
-from clarify_engine.job._plan_image import ImageSpec
+from clarify_engine.explain.image import ImageSpec
 
 NAMES = ("chelsea", "coffee", "astronaut", "rocket")
 

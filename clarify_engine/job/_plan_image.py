@@ -6,82 +6,11 @@ refused here, before any image is read or the model is called.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from clarify_engine._methods import requested
 from clarify_engine.errors import ConfigError
+from clarify_engine.explain.image._spec import IMAGE_DATASET_TYPE, ImageSpec
 
-__all__ = ["IMAGE_DATASET_TYPE", "ImageSpec", "plan_image"]
-
-IMAGE_DATASET_TYPE = "application/x-image"
-CLASSIFICATION = "IMAGE_CLASSIFICATION"
-DETECTION = "OBJECT_DETECTION"
-
-
-@dataclass(frozen=True)
-class ImageSpec:
-    """Resolved settings of image explanations (``methods.shap.image_config`` and friends).
-
-    Attributes
-    ----------
-    model_type : {"IMAGE_CLASSIFICATION", "OBJECT_DETECTION"}
-    num_segments : int
-        SLIC's target number of superpixels.
-    compactness : float
-        SLIC's compactness.
-    num_samples : int or None
-        Kernel SHAP coalitions per explained image (None: the engine's default for the
-        real segment count).
-    seed : int or None
-        Seed of the coalition sampler and of the noise baseline.
-    use_logit : bool
-    baseline : str or None
-        Location of the baseline image (None: seeded white noise per image).
-    label_headers : tuple of str
-        Class names by class id.
-    probability_threshold : float
-        Detections below it are not explained.
-    max_objects, iou_threshold, context
-        Object detection settings.
-    class_ids : tuple of int or None
-        ``debug.class_ids``: classes explained (classification) or kept (detection).
-    image_names : tuple of str or None
-        ``debug.image_names``: only these images (names relative to the dataset location).
-    sample_from, sample_to : int or None
-        ``debug.sample_from`` / ``sample_to``: a slice of the sorted image list (both ends included).
-    content_type, accept_type : str
-        Request and reply media types.
-    probability : str or None
-        JMESPath to the scores in a classifier's reply.
-    save_local_values : bool
-        Write the per-image local-values files.
-    """
-
-    model_type: str
-    num_segments: int = 20
-    compactness: float = 5.0
-    num_samples: int | None = None
-    seed: int | None = None
-    use_logit: bool = False
-    baseline: str | None = None
-    label_headers: tuple = ()
-    probability_threshold: float = 0.5
-    max_objects: int = 3
-    iou_threshold: float = 0.5
-    context: float = 1.0
-    class_ids: tuple | None = None
-    image_names: tuple | None = None
-    sample_from: int | None = None
-    sample_to: int | None = None
-    content_type: str = "image/jpeg"
-    accept_type: str = "application/json"
-    probability: str | None = None
-    save_local_values: bool = True
-
-    @property
-    def detection(self) -> bool:
-        """True for object detection."""
-        return self.model_type == DETECTION
+__all__ = ["plan_image"]
 
 
 def _refuse(config) -> None:
@@ -152,11 +81,6 @@ def plan_image(config) -> ImageSpec:
             raise ConfigError("methods.shap.image_config.debug.class_ids",
                               f"class ids {bad} are outside predictor.label_headers (ids 0 to {len(labels) - 1}); "
                               "list class ids that label_headers names")
-    content_type = p.content_type_or_default(IMAGE_DATASET_TYPE).split(";", 1)[0].strip().lower()
-    if content_type == "image/jpg":
-        content_type = "image/jpeg"
-    accept = p.accept_type if p.accept_type is not None else "application/json"
-    probability = p.probability if isinstance(p.probability, str) else None
     return ImageSpec(
         model_type=ic.model_type,
         num_segments=ic.num_segments_or_default,
@@ -174,8 +98,5 @@ def plan_image(config) -> ImageSpec:
         image_names=tuple(debug.image_names) if debug is not None and debug.image_names else None,
         sample_from=debug.sample_from if debug is not None else None,
         sample_to=debug.sample_to if debug is not None else None,
-        content_type=content_type,
-        accept_type=accept.split(";", 1)[0].strip().lower(),
-        probability=probability,
         save_local_values=shap.save_local_shap_values_or_default,
     )

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -53,6 +53,7 @@ __all__ = [
     "detections",
     "image_request_codec",
     "image_response_codec",
+    "image_score_fn",
     "pack_images",
     "unpack_record",
 ]
@@ -310,3 +311,30 @@ def image_response_codec(model_type: str, accept_type: str = "application/json",
     if model_type == "OBJECT_DETECTION":
         return DetectionResponseCodec(media)
     return ClassifierResponseCodec(media, probability)
+
+
+def image_score_fn(scores: Callable[[np.ndarray], np.ndarray], detection: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """The score function of a remote image model: images in, class scores or detections out.
+
+    Parameters
+    ----------
+    scores : callable
+        ``scores(records) -> ndarray`` for records of :func:`pack_images`, e.g. the job's
+        metered scorer over a predictor whose batcher has an image request codec and a
+        classifier or detection reply codec. The batcher packs the masked images into requests
+        within the payload limit, sends them concurrently with retries, and never sends two
+        identical images in one call.
+    detection : bool
+        The model is a detector: the answer is reshaped to (n, slots, 6) detections.
+
+    Returns
+    -------
+    callable
+        ``score_fn(images (n, H, W, 3) uint8)`` -> (n, D) scores or (n, slots, 6) detections.
+    """
+
+    def score(images: np.ndarray) -> np.ndarray:
+        out = np.asarray(scores(pack_images(images)), dtype=np.float64)
+        return detections(out) if detection else out
+
+    return score

@@ -29,7 +29,10 @@ import numpy as np
 
 from clarify_engine._io import atomic_write
 
-__all__ = ["ImageOutputWriter", "heatmap", "image_shap_section", "objects_image"]
+__all__ = ["LOCAL_DIR", "ImageOutputWriter", "heatmap", "image_shap_section", "objects_image", "write_pending"]
+
+#: Folder of the per-image local values, relative to the output folder.
+LOCAL_DIR = "explanations_shap/images"
 
 #: JPEG quality of the written images.
 QUALITY = 95
@@ -120,18 +123,30 @@ class ImageOutputWriter:
 
     Parameters
     ----------
-    output_dir : path
-        The job's output folder (created if missing).
+    output_dir : path or None
+        The job's output folder (created if missing); None keeps the files in
+        :attr:`pending` for :func:`write_pending`.
     save_local_values : bool
         Also write ``explanations_shap/images/<stem>.json`` and ``<stem>_segments.png``.
     """
 
-    def __init__(self, output_dir, save_local_values: bool = True):
-        self.root = Path(output_dir)
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.local_dir = self.root / "explanations_shap" / "images"
+    def __init__(self, output_dir=None, save_local_values: bool = True):
+        self.root = None if output_dir is None else Path(output_dir)
+        if self.root is not None:
+            self.root.mkdir(parents=True, exist_ok=True)
         self.save_local_values = save_local_values
         self._stems: dict[str, str] = {}
+        #: Files kept in memory (relative path -> bytes) when there is no output folder yet.
+        self.pending: dict[str, bytes] = {}
+
+    def _put(self, relative: str, data: bytes | str) -> None:
+        """Write one output file now, or keep it for :func:`write_pending` without a folder."""
+        if self.root is None:
+            self.pending[relative] = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+            return
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, data)
 
     def stem(self, name: str) -> str:
         """The output stem of image ``name``: its file name without extension; when two images
@@ -167,7 +182,7 @@ class ImageOutputWriter:
             else:
                 file = f"shap_{stem}.jpeg" if len(explanation.targets) == 1 else f"shap_{stem}_class{t.class_id}.jpeg"
                 item = {"label": t.label, "class_id": t.class_id, "score": t.score}
-            atomic_write(self.root / file, _jpeg(heatmap(image, explanation.segments, t.values, t.bbox)))
+            self._put(file, _jpeg(heatmap(image, explanation.segments, t.values, t.bbox)))
             item.update({"expected_value": t.expected_value, "fx": t.fx,
                          "segment_shap_values": _round(t.values), "heatmap": file})
             items.append(item)
@@ -175,15 +190,25 @@ class ImageOutputWriter:
                  "num_coalitions": explanation.n_coalitions, "exact": explanation.exact, key: items}
         if detection and explanation.targets:
             file = f"{stem}_objects.jpeg"
-            atomic_write(self.root / file, _jpeg(objects_image(image, explanation.targets)))
+            self._put(file, _jpeg(objects_image(image, explanation.targets)))
             entry["objects_image"] = file
         if self.save_local_values:
-            self.local_dir.mkdir(parents=True, exist_ok=True)
             local = dict(entry, standard_errors=[_round(t.standard_errors) for t in explanation.targets],
                          segments_file=f"{stem}_segments.png")
-            atomic_write(self.local_dir / f"{stem}_segments.png", _segments_png(explanation.segments))
-            atomic_write(self.local_dir / f"{stem}.json", json.dumps(local, indent=1, allow_nan=False))
+            self._put(f"{LOCAL_DIR}/{stem}_segments.png", _segments_png(explanation.segments))
+            self._put(f"{LOCAL_DIR}/{stem}.json", json.dumps(local, indent=1, allow_nan=False))
         return entry
+
+
+def write_pending(output_dir, files: dict) -> list[Path]:
+    """Write files an :class:`ImageOutputWriter` kept in memory (a job run without an output
+    folder, written later by ``AnalysisResult.write``)."""
+    written = []
+    for relative, data in files.items():
+        target = Path(output_dir) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written.append(atomic_write(target, data))
+    return written
 
 
 def image_shap_section(model_type: str, entries, errors=()) -> dict:

@@ -27,7 +27,7 @@ from clarify_engine.explain._kernel_shap import kernel_shap
 from clarify_engine.explain.image._detect import Detection, matched_scores, select_detections
 from clarify_engine.explain.image._masking import Masker, context_window
 from clarify_engine.explain.image._segments import segment_image
-from clarify_engine.job._plan_image import ImageSpec
+from clarify_engine.explain.image._spec import ImageSpec
 
 __all__ = ["ImageExplanation", "ImageTarget", "ScoreFn", "explain_image"]
 

@@ -1,4 +1,5 @@
-"""Score functions of image models: a remote model behind the batched client, or a Python callable."""
+"""The score function of an image model called in this process (a remote model's is
+:func:`clarify_engine.predict._image_codec.image_score_fn`)."""
 
 from __future__ import annotations
 
@@ -6,35 +7,9 @@ from typing import Callable
 
 import numpy as np
 
-from clarify_engine.errors import ModelError
 from clarify_engine.explain.image._engine import ScoreFn
-from clarify_engine.predict._image_codec import detections, pack_images
 
-__all__ = ["batched_score_fn", "callable_score_fn"]
-
-
-def batched_score_fn(predict: Callable, detection: bool) -> ScoreFn:
-    """A :data:`ScoreFn` sending images through ``predict`` (e.g. ``Batcher.predict``).
-
-    Parameters
-    ----------
-    predict : callable
-        ``predict(records) -> ModelOutput`` for records of
-        :func:`~clarify_engine.predict._image_codec.pack_images`, with an image request codec
-        and a classifier or detection reply codec. The batcher packs the masked images into
-        requests within the payload limit, sends them concurrently with retries, and never
-        sends two identical images in one call.
-    detection : bool
-        The model is a detector (replies become (n, slots, 6) detections).
-    """
-
-    def score(images: np.ndarray) -> np.ndarray:
-        out = predict(pack_images(images))
-        if out.scores is None:
-            raise ModelError("The image model's replies held no scores; expected class scores or detections.")
-        return detections(out.scores) if detection else out.scores
-
-    return score
+__all__ = ["callable_score_fn"]
 
 
 def callable_score_fn(model: Callable, detection: bool) -> ScoreFn:

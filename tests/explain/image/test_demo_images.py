@@ -7,7 +7,8 @@ import numpy as np
 from clarify_engine.config import load_config
 from clarify_engine.data._images import image_files, read_images
 from clarify_engine.demo._images import DEMO_IMAGE_CONFIG, LABELS, make_images, train_classifier
-from clarify_engine.explain.image import callable_score_fn, run_image_shap
+from clarify_engine.explain.image import callable_score_fn
+from clarify_engine.job._image import run_image_shap
 from clarify_engine.job._plan_image import plan_image
 
 

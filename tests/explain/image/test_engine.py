@@ -18,7 +18,7 @@ from clarify_engine.explain.image import (
     segment_image,
     select_detections,
 )
-from clarify_engine.job._plan_image import ImageSpec
+from clarify_engine.explain.image import ImageSpec
 
 from .conftest import load
 from ._remote import remote_score_fn
@@ -128,8 +128,7 @@ def test_a_classifier_answering_nan_is_refused():
 def test_the_segments_of_the_region_a_served_classifier_reads_rank_first(region_server, content_type):
     image = load("scenes/a_red.png")
     baseline = np.full_like(image, 128)
-    spec = ImageSpec(model_type=IC, num_segments=20, label_headers=("red", "other", "flat"), num_samples=300, seed=5,
-                     content_type=content_type)
+    spec = ImageSpec(model_type=IC, num_segments=20, label_headers=("red", "other", "flat"), num_samples=300, seed=5)
     score_fn, _, transport = remote_score_fn(region_server.url, content_type, IC)
     try:
         out = explain_image("a_red.png", image, baseline, spec, score_fn)

@@ -11,9 +11,10 @@ import pytest
 
 from clarify_engine import _stop
 from clarify_engine.errors import ConfigError, DataError
-from clarify_engine.explain.image import callable_score_fn, run_image_shap, select_images
+from clarify_engine.explain.image import callable_score_fn
+from clarify_engine.job._image import run_image_shap, select_images
 from clarify_engine.data._images import image_files
-from clarify_engine.job._plan_image import ImageSpec
+from clarify_engine.explain.image import ImageSpec
 from clarify_engine.report._image_outputs import heatmap
 
 from ._remote import remote_score_fn

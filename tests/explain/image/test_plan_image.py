@@ -10,7 +10,8 @@ import pytest
 
 from clarify_engine.config import load_config
 from clarify_engine.errors import ConfigError
-from clarify_engine.job._plan_image import ImageSpec, plan_image
+from clarify_engine.explain.image import ImageSpec
+from clarify_engine.job._plan_image import plan_image
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures"
 IC = json.loads((FIXTURES / "sdk_configs" / "22_image_classification.json").read_text())
@@ -21,12 +22,12 @@ def test_the_sdk_image_classification_config_resolves():
     assert plan_image(load_config(IC)) == ImageSpec(
         model_type="IMAGE_CLASSIFICATION", num_segments=20, compactness=5.0, num_samples=500, seed=None,
         use_logit=False, baseline=None, label_headers=("bird", "cat", "dog"), probability_threshold=0.5,
-        content_type="image/jpeg", accept_type="application/json", save_local_values=True)
+        save_local_values=True)
 
 
 def test_the_object_detection_config_resolves():
     spec = plan_image(load_config(OD))
-    assert spec.detection and spec.content_type == "application/x-npy"
+    assert spec.detection
     assert (spec.max_objects, spec.iou_threshold, spec.context, spec.probability_threshold) == (5, 0.5, 1.0, 0.8)
     assert spec.baseline == "s3://bucket/prefix/noise_rgb.png"
     assert spec.label_headers == ("dog", "elephant", "zebra", "bear")

@@ -9,7 +9,7 @@ stops the job (it would fail for every image).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +17,9 @@ import numpy as np
 from clarify_engine import _stop
 from clarify_engine._progress import Progress
 from clarify_engine.data._images import ImageFile, ImageReadError, decode_image, image_files, read_images
-from clarify_engine.data._sources import open_binary
+from clarify_engine.data._sources import open_binary, resolve_location
 from clarify_engine.errors import ConfigError, DataError
-from clarify_engine.explain.image._baseline import noise_image, resize_baseline
-from clarify_engine.explain.image._engine import ScoreFn, explain_image
-from clarify_engine.job._plan_image import ImageSpec
+from clarify_engine.explain.image import ImageSpec, ScoreFn, explain_image, noise_image, resize_baseline
 from clarify_engine.report._image_outputs import ImageOutputWriter, image_shap_section
 
 __all__ = ["ImageShapResult", "run_image_shap", "select_images"]
@@ -40,11 +38,15 @@ class ImageShapResult:
         One ``analysis.json`` entry per explained image, in order.
     errors : tuple of dict
         ``{"image", "reason"}`` of every image that could not be read.
+    pending : dict
+        Output files not written yet (relative path -> bytes): the job ran without an output
+        folder; ``AnalysisResult.write`` writes them.
     """
 
     model_type: str
     entries: tuple
     errors: tuple
+    pending: dict = field(default_factory=dict)
 
     def section(self) -> dict:
         """``analysis.json`` ``explanations.image_shap``."""
@@ -79,9 +81,10 @@ def select_images(files: list[ImageFile], spec: ImageSpec) -> list[ImageFile]:
     return chosen
 
 
-def _load_baseline(location: str | None, storage_options) -> np.ndarray | None:
+def _load_baseline(location: str | None, storage_options, base_dir) -> np.ndarray | None:
     if location is None:
         return None
+    location = resolve_location(location, base_dir)
     try:
         with open_binary(location, storage_options) as stream:
             data = stream.read()
@@ -93,21 +96,24 @@ def _load_baseline(location: str | None, storage_options) -> np.ndarray | None:
         raise ConfigError("methods.shap.baseline", f"{exc} Give a .jpg or .png baseline image.") from exc
 
 
-def run_image_shap(spec: ImageSpec, dataset: str, score_fn: ScoreFn, output_dir, *,
-                   storage_options: dict | None = None) -> ImageShapResult:
+def run_image_shap(spec: ImageSpec, dataset, score_fn: ScoreFn, output_dir=None, *,
+                   storage_options: dict | None = None, base_dir=None) -> ImageShapResult:
     """Explain every image of a dataset location and write the outputs as each finishes.
 
     Parameters
     ----------
     spec : ImageSpec
-    dataset : str
-        Folder, ``s3://`` prefix, image file or manifest.
+    dataset : str or sequence of ImageFile
+        Folder, ``s3://`` prefix, image file or manifest; or the images already listed.
     score_fn : ScoreFn
         The model (see :func:`~clarify_engine.explain.image.explain_image`).
-    output_dir : path
-        Where heat maps and local values are written.
+    output_dir : path, optional
+        Where heat maps and local values are written as each image finishes; None keeps
+        them in the result's ``pending`` files.
     storage_options : dict, optional
         fsspec options for URLs.
+    base_dir : path, optional
+        Folder a relative baseline location is taken from.
 
     Returns
     -------
@@ -122,9 +128,10 @@ def run_image_shap(spec: ImageSpec, dataset: str, score_fn: ScoreFn, output_dir,
     ModelError
         The model failed or answered in an unexpected shape.
     """
-    files = select_images(image_files(dataset, storage_options), spec)
-    baseline_source = _load_baseline(spec.baseline, storage_options)
-    writer = ImageOutputWriter(Path(output_dir), spec.save_local_values)
+    listed = image_files(dataset, storage_options) if isinstance(dataset, str) else list(dataset)
+    files = select_images(listed, spec)
+    baseline_source = _load_baseline(spec.baseline, storage_options, base_dir)
+    writer = ImageOutputWriter(None if output_dir is None else Path(output_dir), spec.save_local_values)
     entries, errors = [], []
     progress = Progress("Image SHAP", len(files), "images")
     try:
@@ -147,4 +154,5 @@ def run_image_shap(spec: ImageSpec, dataset: str, score_fn: ScoreFn, output_dir,
         progress.close(finished=False)
     if not entries and errors:
         raise DataError("No image could be read: " + "; ".join(f"{e['image']}: {e['reason']}" for e in errors))
-    return ImageShapResult(model_type=spec.model_type, entries=tuple(entries), errors=tuple(errors))
+    return ImageShapResult(model_type=spec.model_type, entries=tuple(entries), errors=tuple(errors),
+                           pending=writer.pending)
