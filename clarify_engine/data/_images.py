@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import posixpath
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -28,9 +29,10 @@ import numpy as np
 
 from clarify_engine import _warnings
 from clarify_engine.data._sources import is_url, open_binary, resolve_location, scan_files
-from clarify_engine.errors import DataError
+from clarify_engine.errors import ConfigError, DataError
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageFile", "ImageReadError", "decode_image", "image_files", "read_images"]
+__all__ = ["IMAGE_EXTENSIONS", "ImageFile", "ImageReadError", "decode_image", "files_of", "image_files",
+           "load_image_dataset", "read_images"]
 
 log = logging.getLogger("clarify_engine")
 
@@ -207,3 +209,43 @@ def read_images(files: Sequence[ImageFile], storage_options: dict | None = None,
         except DataError as exc:
             _warnings.warn("image_unreadable", str(exc), fix="the other images are still explained", where=f.name)
             yield f, ImageReadError(f.name, str(exc))
+
+
+def load_image_dataset(dataset_uri: str | None, source=None, *, base_dir=None, storage_options: dict | None = None):
+    """An image dataset as a :class:`~clarify_engine.data.Dataset`: one row per image.
+
+    The frame has the columns ``image`` (the name relative to the location) and ``location``;
+    there are no model-input features (the images are read one at a time by the job).
+
+    Raises
+    ------
+    ConfigError
+        No location (no ``source`` and no ``dataset_uri``).
+    DataError
+        See :func:`image_files`.
+    """
+    import pandas as pd
+
+    from clarify_engine.data._dataset import Dataset
+
+    if source is not None:
+        if not isinstance(source, (str, os.PathLike)):
+            raise DataError(f"Cannot load an image dataset from {type(source).__name__}; expected the path or URL of "
+                            "a folder, prefix or manifest of images.")
+        location = os.fspath(source)
+    elif dataset_uri is not None:
+        location = resolve_location(dataset_uri, base_dir)
+    else:
+        raise ConfigError("dataset_uri", "expected a folder, s3:// prefix or manifest of images, found none "
+                                         "(no dataset passed and no dataset_uri)")
+    with _warnings.collect() as found:
+        files = image_files(str(location), storage_options)
+    frame = pd.DataFrame({"image": [f.name for f in files], "location": [f.location for f in files]})
+    log.info("Image dataset %s: %d images", location, len(files))
+    return Dataset(frame=frame, source_files=[f.location for f in files],
+                   read_report={"dataset": {"images": len(files), "location": str(location)}}, warnings=tuple(found))
+
+
+def files_of(frame) -> list[ImageFile]:
+    """The images of a dataset frame made by :func:`load_image_dataset`, in order."""
+    return [ImageFile(name, location) for name, location in zip(frame["image"], frame["location"])]

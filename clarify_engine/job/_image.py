@@ -9,20 +9,27 @@ stops the job (it would fail for every image).
 from __future__ import annotations
 
 import logging
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from clarify_engine import _stop
 from clarify_engine._progress import Progress
-from clarify_engine.data._images import ImageFile, ImageReadError, decode_image, image_files, read_images
+from clarify_engine.data._images import ImageFile, ImageReadError, decode_image, files_of, image_files, read_images
 from clarify_engine.data._sources import open_binary, resolve_location
-from clarify_engine.errors import ConfigError, DataError
-from clarify_engine.explain.image import ImageSpec, ScoreFn, explain_image, noise_image, resize_baseline
+from clarify_engine.errors import ConfigError, DataError, ModelError
+from clarify_engine.explain.image import (ImageSpec, ScoreFn, callable_score_fn, explain_image, noise_image,
+                                         resize_baseline)
+from clarify_engine.job._meter import StageCalls
+from clarify_engine.predict import load_model
+from clarify_engine.predict._image_codec import image_score_fn
 from clarify_engine.report._image_outputs import ImageOutputWriter, image_shap_section
 
-__all__ = ["ImageShapResult", "run_image_shap", "select_images"]
+__all__ = ["ImageShapResult", "run_image_shap", "run_image_shap_job", "select_images"]
 
 log = logging.getLogger("clarify_engine")
 
@@ -51,6 +58,11 @@ class ImageShapResult:
     def section(self) -> dict:
         """``analysis.json`` ``explanations.image_shap``."""
         return image_shap_section(self.model_type, self.entries, self.errors)
+
+    def manifest(self) -> dict:
+        """For ``run_manifest.json``: images explained and failed, the model type."""
+        return {"model_type": self.model_type, "images_explained": len(self.entries),
+                "images_failed": len(self.errors)}
 
 
 def select_images(files: list[ImageFile], spec: ImageSpec) -> list[ImageFile]:
@@ -156,3 +168,48 @@ def run_image_shap(spec: ImageSpec, dataset, score_fn: ScoreFn, output_dir=None,
         raise DataError("No image could be read: " + "; ".join(f"{e['image']}: {e['reason']}" for e in errors))
     return ImageShapResult(model_type=spec.model_type, entries=tuple(entries), errors=tuple(errors),
                            pending=writer.pending)
+
+
+def _in_process_score_fn(model: Any, spec: ImageSpec, calls) -> ScoreFn:
+    """The score function of an in-process image model (a callable of images, an estimator's
+    ``predict_proba``, or a model file holding either), its calls counted in ``calls``."""
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(Path(model))
+    fn = model.predict_proba if callable(getattr(model, "predict_proba", None)) else model
+    if not callable(fn):
+        raise ModelError(f"the image model of type {type(model).__name__} is not callable and has no predict_proba; "
+                         "pass a function of an (n, H, W, 3) uint8 image batch")
+    inner = callable_score_fn(fn, spec.detection)
+
+    def score(images: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        out = inner(images)
+        calls.rows += images.shape[0]
+        calls.calls += 1
+        calls.seconds += time.perf_counter() - start
+        return out
+
+    return score
+
+
+def run_image_shap_job(spec: ImageSpec, dataset, meter, model: Any = None, output_dir=None,
+                       base_dir=None) -> ImageShapResult:
+    """The image step of a planned job (``job._run.run_job``).
+
+    Parameters
+    ----------
+    spec : ImageSpec
+    dataset : Dataset
+        From :func:`clarify_engine.data._images.load_image_dataset` (one row per image).
+    meter : ModelMeter
+        The job's metered model. A remote model's requests carry packed images
+        (``predict/_image_codec.py``); an in-process ``model`` is called on image batches.
+    model : object, optional
+        The model given to the job (a callable of images, an estimator, a model file, a URL).
+    output_dir, base_dir : path, optional
+    """
+    if meter.predictor.batcher is not None:  # remote: through the batched, retrying client
+        score_fn = image_score_fn(meter.scorer("image_shap"), spec.detection)
+    else:
+        score_fn = _in_process_score_fn(model, spec, meter.stages.setdefault("image_shap", StageCalls()))
+    return run_image_shap(spec, files_of(dataset.frame), score_fn, output_dir, base_dir=base_dir)

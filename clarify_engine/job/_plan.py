@@ -17,6 +17,7 @@ from clarify_engine.data import DataSpec, Dataset, FacetKey
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.bias import BiasSpec
 from clarify_engine.job._plan_bias import plan_bias
+from clarify_engine.job._plan_image import plan_image
 from clarify_engine.explain._spec import BaselineSpec, PdpSpec, ShapSpec
 from clarify_engine.job._specs import Job
 from clarify_engine.predict._spec import ModelSpec
@@ -35,13 +36,11 @@ def plan_data(config: AnalysisConfig) -> DataSpec:
     Raises
     ------
     NotSupportedError
-        Image datasets (not loadable as a table yet) and SageMaker capture data.
+        SageMaker capture data.
     """
     dataset_type = config.dataset_type.lower()
-    if dataset_type == "application/x-image":
-        raise NotSupportedError(
-            "dataset_type 'application/x-image' is not supported by the dataset loader yet; "
-            "image datasets cannot be loaded into a table.")
+    if dataset_type == "application/x-image":  # a folder, prefix or manifest of images
+        return DataSpec(dataset_type=dataset_type, dataset_uri=config.dataset_uri)
     if dataset_type == "application/sagemakercapturejson":
         raise NotSupportedError(
             "dataset_type 'application/sagemakercapturejson' (Model Monitor capture data) is not supported; "
@@ -150,7 +149,7 @@ def _pdp(config: AnalysisConfig, dataset: Dataset) -> PdpSpec:
                    grid_resolution=pdp.grid_resolution)
 
 
-def _model(config: AnalysisConfig) -> ModelSpec:
+def _model(config: AnalysisConfig, image_model_type: str | None = None) -> ModelSpec:
     p = config.predictor
     dataset_type = config.dataset_type.lower()
     threshold = config.probability_threshold_or_default
@@ -164,7 +163,7 @@ def _model(config: AnalysisConfig) -> ModelSpec:
         custom_attributes=p.custom_attributes, content_type=p.content_type_or_default(dataset_type),
         accept_type=p.accept_type_or_default(dataset_type), content_template=p.content_template,
         record_template=p.record_template, label=p.label, probability=p.probability,
-        label_headers=_tuple(p.label_headers), probability_threshold=threshold,
+        label_headers=_tuple(p.label_headers), probability_threshold=threshold, image_model_type=image_model_type,
     )
 
 
@@ -203,6 +202,10 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
     if model is None:
         check_model_source(config)
     runnable, not_run = split(config)
+    if config.dataset_type.lower() == "application/x-image":  # images: SLIC superpixels, not columns
+        image = plan_image(config)
+        return Job(runnable=tuple(runnable), not_run=tuple(not_run), image=image, needs_model=True,
+                   model=_model(config, image.model_type), report=_report(config))
     bias = _bias(config, dataset, runnable)
     shap = _shap(config, dataset) if "shap" in runnable else None
     pdp = _pdp(config, dataset) if "pdp" in runnable else None

@@ -27,6 +27,7 @@ from clarify_engine.bias import BiasReport, BiasSpec, bias_report
 from clarify_engine.data import Dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError, PartialFailure
 from clarify_engine.explain import PdpResult, ShapResult, run_pdp, run_shap
+from clarify_engine.job._image import ImageShapResult, run_image_shap_job
 from clarify_engine.job._meter import ModelMeter, StageCalls
 from clarify_engine.job._specs import Job
 from clarify_engine.predict import ClientOptions, make_predictor
@@ -35,6 +36,7 @@ from clarify_engine.report._bias_json import bias_json
 from clarify_engine.report._explanations import (SE_SECTION_KEY, pdp_entries, pdp_manifest, shap_local_frame,
                                                  shap_manifest, shap_section, shap_standard_error_frame,
                                                  shap_standard_error_section)
+from clarify_engine.report._image_outputs import write_pending
 from clarify_engine.report._shap_outputs import write_shap_outputs
 
 log = logging.getLogger("clarify_engine")
@@ -121,6 +123,9 @@ class AnalysisResult:
         The plan the job ran.
     report : ReportRequest or None
         The report to write after analysis.json (``methods.report``).
+    image : ImageShapResult or None
+        Image explanations (heat maps written while the job ran; kept in ``image.pending``
+        when it ran without an output folder).
     """
 
     analysis: dict[str, Any]
@@ -132,6 +137,7 @@ class AnalysisResult:
     pdp: PdpResult | None = None
     job: Job | None = None
     report: ReportRequest | None = None
+    image: ImageShapResult | None = None
 
     @property
     def warnings(self) -> list[dict[str, str]]:
@@ -154,6 +160,8 @@ class AnalysisResult:
         local = shap_local_frame(shap) if save_local else None
         steps = (shap is not None) + 1 + (self.report is not None)
         with Progress("Writing outputs", steps, "parts") as progress:  # SHAP files, analysis.json, report
+            if self.image is not None and self.image.pending:
+                written += write_pending(output_dir, self.image.pending)
             if shap is not None:
                 written += write_shap_outputs(output_dir, local,
                                               shap_standard_error_frame(shap) if save_local else None, shap.baseline)
@@ -330,8 +338,19 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                      scorer.calls.calls, scorer.calls.seconds)
             log.info("Finished pdp in %.3f s", timings["pdp"])
 
+        def image_shap() -> None:
+            t0 = time.perf_counter()
+            result = run_image_shap_job(job.image, dataset, use_model(), model, output_dir, base_dir)
+            results["image"] = result
+            analysis.setdefault("explanations", {})["image_shap"] = result.section()
+            extra_manifest["image_shap"] = result.manifest()
+            timings["image_shap"] = time.perf_counter() - t0
+            log.info("Finished image_shap in %.3f s", timings["image_shap"])
+
         for spec in job.bias:
             failures.attempt(f"{spec.stage}_bias", bias_stage, spec)
+        if job.image is not None:
+            failures.attempt("shap", image_shap)
         if job.shap is not None:
             failures.attempt("shap", shap)
         if job.pdp is not None:
@@ -367,7 +386,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                             predicted_label=state["predicted_label"])
     result = AnalysisResult(analysis=analysis, not_run=list(job.not_run), manifest=manifest,
                             failed=list(failures.items), bias=results.get("bias", {}), shap=results.get("shap"), pdp=results.get("pdp"), job=job,
-                            report=report)
+                            report=report, image=results.get("image"))
     if failures.items:
         if not completed:
             raise failures.errors[0]  # nothing to keep: the job fails with its first error, as is

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from clarify_engine._methods import NotRun
 from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.explain._spec import PdpSpec, ShapSpec
+from clarify_engine.explain.image._spec import ImageSpec
 from clarify_engine.predict._spec import ModelSpec
 from clarify_engine.report._spec import ReportSpec
 
@@ -37,6 +38,8 @@ class Job:
     needs_model : bool
         Whether some method calls the model.
     report : ReportSpec or None
+    image : ImageSpec or None
+        Image explanations (``methods.shap`` with ``image_config``), instead of ``shap``.
     """
 
     runnable: tuple[str, ...]
@@ -47,3 +50,4 @@ class Job:
     model: ModelSpec | None = None
     needs_model: bool = False
     report: ReportSpec | None = None
+    image: ImageSpec | None = None

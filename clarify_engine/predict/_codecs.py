@@ -12,7 +12,7 @@ from typing import Sequence
 from clarify_engine.errors import ConfigError
 from clarify_engine.predict._base import RequestCodec, ResponseCodec
 from clarify_engine.predict._csv_codec import CSVRequestCodec, CSVResponseCodec
-from clarify_engine.predict._image_codec import IMAGE_CONTENT_TYPES, image_request_codec
+from clarify_engine.predict._image_codec import IMAGE_CONTENT_TYPES, image_request_codec, image_response_codec
 from clarify_engine.predict._json_codec import (
     JSONLinesRequestCodec,
     JSONLinesResponseCodec,
@@ -112,6 +112,7 @@ def response_codec(
     *,
     label: str | int | None = None,
     probability: str | int | None = None,
+    image_model_type: str | None = None,
 ) -> ResponseCodec:
     """The codec that reads reply bodies of ``accept_type``.
 
@@ -133,6 +134,8 @@ def response_codec(
         Unknown accept type, a JMESPath for CSV, an invalid JMESPath.
     """
     media = _media_type("accept_type", accept_type, ACCEPT_TYPES)
+    if image_model_type is not None:  # computer-vision replies: class scores or detections per image
+        return image_response_codec(image_model_type, media, probability if isinstance(probability, str) else None)
     if media == "text/csv":
         return CSVResponseCodec(label=label, probability=probability)
     if media == "application/jsonlines":
