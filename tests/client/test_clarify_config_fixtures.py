@@ -168,7 +168,6 @@ def _run_case(stem, **processor_kw):
 NOT_RUNNABLE = {
     "20_csv_text_nlp_token_english": "methods.shap.text_config: SHAP explanations of text features (TextConfig) "
                                      "cannot be run by this version",
-    "22_image_classification": "dataset_type 'application/x-image': image datasets cannot be run by this version",
 }
 
 
