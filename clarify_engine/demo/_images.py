@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEMO_IMAGE_CONFIG", "LABELS", "ThumbnailClassifier", "make_images", "train_classifier"]
+__all__ = ["DEMO_IMAGE_CONFIG", "LABELS", "ThumbnailClassifier", "make_images", "run_image_demo", "train_classifier"]
 
 #: The photographs (scikit-image ``data`` functions) and the class each one is.
 LABELS = ("cat", "coffee", "astronaut", "rocket")
@@ -107,3 +107,20 @@ def make_images(folder: str | Path) -> list[Path]:
         Image.fromarray(_resize(_photo(name), SIZE)).save(path, quality=95)
         paths.append(path)
     return paths
+
+
+def run_image_demo(output_dir: str | Path):
+    """The image part of the demo: write the photographs into ``output_dir/data``, train the
+    classifier, and explain each photograph into ``output_dir`` (heat maps ``shap_<name>.jpeg``,
+    ``analysis.json``), through :func:`clarify_engine.analyze` like every job.
+
+    Returns
+    -------
+    AnalysisResult
+    """
+    from clarify_engine._api import analyze
+
+    output_dir = Path(output_dir)
+    data = output_dir / "data"
+    make_images(data)
+    return analyze(DEMO_IMAGE_CONFIG, data=str(data), model=train_classifier(), output_dir=output_dir)
