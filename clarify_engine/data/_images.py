@@ -171,8 +171,11 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     DataError
         The bytes are not a complete image Pillow can read (the message names ``name``).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageFile, UnidentifiedImageError
 
+    # WeasyPrint (the report's PDF renderer) sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on
+    # import, after which a truncated file decodes silently with made-up pixels: refuse them here.
+    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()  # decodes every pixel: a truncated file fails here
@@ -186,6 +189,8 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
                         "remove the file.") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"Image {name} cannot be decoded ({exc}); replace or remove the file.") from exc
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
     if array.ndim != 3 or array.shape[0] == 0 or array.shape[1] == 0:
         raise DataError(f"Image {name} has no pixels (shape {array.shape}); replace or remove the file.")
     return np.ascontiguousarray(array)

@@ -102,3 +102,13 @@ def test_an_s3_prefix_is_read_like_a_folder(moto_url, monkeypatch):
     assert files[0].location == "s3://imgs/cv/a_red.png"
     [(_, first), _] = list(read_images(files, options))
     np.testing.assert_array_equal(first, decode_image((IMAGES / "scenes" / "a_red.png").read_bytes(), "a"))
+
+
+def test_a_truncated_image_is_refused_even_after_weasyprint_made_pillow_lenient(monkeypatch):
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # what importing weasyprint does
+    with pytest.raises(DataError) as info:
+        decode_image((IMAGES / "broken" / "truncated.png").read_bytes(), "truncated.png")
+    assert str(info.value).startswith("Image truncated.png cannot be decoded (")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the setting is given back
