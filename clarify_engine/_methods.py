@@ -47,13 +47,9 @@ def split(config: Any) -> tuple[list[str], list[NotRun]]:
     """
     runnable: list[str] = []
     not_run: list[NotRun] = []
-    shap = config.methods.shap
     for name in requested(config):
         if name in NOT_YET:
             not_run.append(NotRun(name, NOT_YET[name]))
-        elif name == "shap" and shap.image_config:
-            not_run.append(NotRun(name, "Kernel SHAP for image features (methods.shap.image_config) is not "
-                                        "implemented yet; no explanations were computed"))
         else:
             runnable.append(name)
     if "pdp" in runnable and config.methods.pdp.features is None and "shap" not in runnable:

@@ -106,6 +106,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return 0
     from clarify_engine.demo import run_demo
 
+    if args.images:
+        from clarify_engine.demo._images import run_image_demo
+
+        images = run_image_demo(args.output)
+        for entry in images.to_dict()["explanations"]["image_shap"]["images"]:
+            [cls] = entry["classes"]
+            print(f"{entry['image']}: {cls['label']} ({cls['score']:.3f}), {entry['num_segments']} segments, "
+                  f"heat map {args.output}/{cls['heatmap']}")
+        return 0
+
     result = run_demo(args.output)
     print(f"demo analysis written to {args.output}/analysis.json")
     report = result.result.manifest.get("report") or {}
@@ -232,6 +242,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--output", default="clarify-demo-output", help="output folder (default: %(default)s)")
     p.add_argument("--text", action="store_true",
                    help="the text part instead: a TF-IDF model trained on shipped reviews, explained token by token")
+    p.add_argument("--images", action="store_true",
+                   help="the image part instead: explain four photographs with a classifier trained on them")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("report", help="re-render the report files from a finished job's outputs")

@@ -107,8 +107,8 @@ def early_validation(analysis_config: dict) -> None:
 
     The single hook of the client's early validation (``skip_early_validation=True`` skips
     it). It parses the config (:func:`clarify_engine.config.load_config`, every key and rule),
-    refuses what this version cannot run (image datasets and Model Monitor captures,
-    image/NumPy model requests, image explanations) with the client's own advice,
+    refuses what this version cannot run (Model Monitor captures, image/NumPy model requests
+    for tabular data) with the client's own advice,
     then runs :func:`clarify_engine.validate` on the config: the checks ``analyze`` makes
     before computing that need no data (the "a model is needed but not given" rule, the plan
     of what can run).
@@ -133,28 +133,20 @@ def early_validation(analysis_config: dict) -> None:
                                 f"{_UNSUPPORTED_DATASET_TYPES[dataset_type]}")
     predictor = analysis_config.get("predictor") or {}
     content_type = str(predictor.get("content_type", "")).split(";")[0].strip().lower()
-    if content_type in _UNSUPPORTED_CONTENT_TYPES:
+    if content_type in _IMAGE_CONTENT_TYPES and dataset_type != "application/x-image":
         raise NotSupportedError(f"predictor.content_type {predictor['content_type']!r}: image and NumPy requests "
-                                "(computer-vision models) cannot be run by this version; tabular models take "
-                                "text/csv, application/jsonlines or application/json")
-    shap = (analysis_config.get("methods") or {}).get("shap") or {}
-    for key, what in (("image_config", "images (ImageConfig)"),):
-        if shap.get(key) is not None:
-            raise NotSupportedError(f"methods.shap.{key}: SHAP explanations of {what} cannot be run by this "
-                                    f"version; remove {key} from the SHAPConfig to explain the columns as "
-                                    "tabular features, or pass skip_early_validation=True to run the rest "
-                                    "of the analysis without them")
+                                "are for computer-vision models (dataset_type application/x-image); tabular models "
+                                "take text/csv, application/jsonlines or application/json")
     # Config-only: the job's data is read by the job, not here (a dataset_uri may be a large s3:// object).
     validate({key: value for key, value in config.to_dict().items() if key != "dataset_uri"})
 
 
 #: Dataset types a job of this version would refuse, and why.
 _UNSUPPORTED_DATASET_TYPES = {
-    "application/x-image": "image datasets cannot be run by this version (no image loader yet)",
     "application/sagemakercapturejson": "Model Monitor capture data is not supported (the SageMaker SDK refuses "
                                         "it too); convert the capture to JSON Lines or CSV",
 }
-_UNSUPPORTED_CONTENT_TYPES = ("image/jpeg", "image/jpg", "image/png", "application/x-npy")
+_IMAGE_CONTENT_TYPES = ("image/jpeg", "image/jpg", "image/png", "application/x-npy")
 
 
 class SageMakerClarifyProcessor(Processor):

@@ -39,6 +39,12 @@ def _dataset_type_keys(cfg) -> None:
                     "predicted_label_headers"):
             if getattr(cfg, key) is not None:
                 raise ConfigError(key, f"only supported for dataset_type text/csv, found {dt!r}")
+    if dt == "application/x-image":
+        for key in ("pre_training_bias", "post_training_bias"):
+            if getattr(cfg.methods, key, None) is not None:
+                raise ConfigError(f"methods.{key}",
+                                  "not supported for dataset_type application/x-image (images have no label or "
+                                  "facet columns); remove it and keep methods.shap with image_config")
     if dt not in C.TABULAR_DATASET_TYPES:
         for key in ("predicted_label", "excluded_columns"):
             if getattr(cfg, key) is not None:

@@ -27,6 +27,8 @@ JSON = "application/json"
 PARQUET = "application/x-parquet"
 #: The dataset types this loader reads into a table (the planner refuses the others).
 TABLE_TYPES = (CSV, JSONLINES, JSON, PARQUET)
+#: Images: the dataset is the list of image files (``data/_images.py``).
+IMAGE = "application/x-image"
 
 #: Name of the predicted-label column when ``predicted_label`` is absent (§2.1).
 DEFAULT_PREDICTED_LABEL = "predicted_label"
@@ -198,6 +200,10 @@ def load_dataset(spec: DataSpec, source: Any = None, *, base_dir: Any = None,
     if not isinstance(spec, DataSpec):
         raise TypeError(f"load_dataset expects a DataSpec (clarify_engine.job.plan_data(config)), found "
                         f"{type(spec).__name__}; clarify_engine.load_dataset(config, source) takes a config")
+    if spec.dataset_type == IMAGE:  # one row per image file; the job reads the images one by one
+        from clarify_engine.data._images import load_image_dataset
+
+        return load_image_dataset(spec.dataset_uri, source, base_dir=base_dir, storage_options=storage_options)
     if spec.dataset_type not in TABLE_TYPES:
         raise ValueError(f"DataSpec.dataset_type: expected one of {', '.join(TABLE_TYPES)}, found {spec.dataset_type!r}")
     with _warnings.collect() as found:

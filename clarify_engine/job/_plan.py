@@ -22,6 +22,7 @@ from clarify_engine.bias import BiasSpec
 from clarify_engine.job._plan_bias import plan_bias
 from clarify_engine.job._plan_text import plan_text
 from clarify_engine.job._plan_segments import plan_segments
+from clarify_engine.job._plan_image import plan_image
 from clarify_engine.explain._spec import BaselineSpec, PdpSpec, ShapSpec
 from clarify_engine.job._specs import Job
 from clarify_engine.predict._spec import ModelSpec
@@ -42,13 +43,11 @@ def plan_data(config: AnalysisConfig) -> DataSpec:
     Raises
     ------
     NotSupportedError
-        Image datasets (not loadable as a table yet) and SageMaker capture data.
+        SageMaker capture data.
     """
     dataset_type = config.dataset_type.lower()
-    if dataset_type == "application/x-image":
-        raise NotSupportedError(
-            "dataset_type 'application/x-image' is not supported by the dataset loader yet; "
-            "image datasets cannot be loaded into a table.")
+    if dataset_type == "application/x-image":  # a folder, prefix or manifest of images
+        return DataSpec(dataset_type=dataset_type, dataset_uri=config.dataset_uri)
     if dataset_type == "application/sagemakercapturejson":
         raise NotSupportedError(
             "dataset_type 'application/sagemakercapturejson' (Model Monitor capture data) is not supported; "
@@ -155,7 +154,7 @@ def _pdp(pdp: PdpConfig, dataset: Dataset) -> PdpSpec:
                    grid_resolution=pdp.grid_resolution)
 
 
-def _model(config: AnalysisConfig) -> ModelSpec:
+def _model(config: AnalysisConfig, image_model_type: str | None = None) -> ModelSpec:
     p = config.predictor
     dataset_type = config.dataset_type.lower()
     threshold = config.probability_threshold_or_default
@@ -169,7 +168,7 @@ def _model(config: AnalysisConfig) -> ModelSpec:
         custom_attributes=p.custom_attributes, content_type=p.content_type_or_default(dataset_type),
         accept_type=p.accept_type_or_default(dataset_type), content_template=p.content_template,
         record_template=p.record_template, label=p.label, probability=p.probability,
-        label_headers=_tuple(p.label_headers), probability_threshold=threshold,
+        label_headers=_tuple(p.label_headers), probability_threshold=threshold, image_model_type=image_model_type,
     )
 
 
@@ -211,6 +210,10 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
     if model is None:
         check_model_source(config)
     runnable, not_run = split(config)
+    if config.dataset_type.lower() == "application/x-image":  # images: SLIC superpixels, not columns
+        image = plan_image(config)
+        return Job(runnable=tuple(runnable), not_run=tuple(not_run), image=image, needs_model=True,
+                   model=_model(config, image.model_type), report=_report(config))
     bias = _bias(config, dataset, runnable)
     methods = config.methods
     text_job = "shap" in runnable and methods.shap is not None and methods.shap.text_config is not None

@@ -28,6 +28,7 @@ from clarify_engine.data import Dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError, PartialFailure
 from clarify_engine.explain import PdpResult, PdpSpec, ShapResult, ShapSpec, run_pdp, run_shap
 from clarify_engine.explain.text import TextShapResult, TextSpec, run_text_shap
+from clarify_engine.job._image import ImageShapResult, run_image_shap_job
 from clarify_engine.job._meter import ModelMeter, StageCalls
 from clarify_engine.job._specs import Job
 from clarify_engine.predict import ClientOptions, make_predictor
@@ -36,6 +37,7 @@ from clarify_engine.report._bias_json import bias_json
 from clarify_engine.report._explanations import (SE_SECTION_KEY, pdp_entries, pdp_manifest, shap_local_frame,
                                                  shap_manifest, shap_section, shap_standard_error_frame,
                                                  shap_standard_error_section)
+from clarify_engine.report._image_outputs import write_pending
 from clarify_engine.report._shap_outputs import write_shap_outputs
 from clarify_engine.report._text_outputs import text_manifest, text_sections, write_text_outputs
 
@@ -132,6 +134,9 @@ class AnalysisResult:
     text : TextShapResult or None
         The typed result of a text job (``methods.shap.text_config``): its local values go to
         ``explanations_shap/out.jsonl``.
+    image : ImageShapResult or None
+        Image explanations (heat maps written while the job ran; kept in ``image.pending``
+        when it ran without an output folder).
     """
 
     analysis: dict[str, Any]
@@ -144,6 +149,7 @@ class AnalysisResult:
     job: Job | None = None
     report: ReportRequest | None = None
     text: TextShapResult | None = None
+    image: ImageShapResult | None = None
 
     @property
     def warnings(self) -> list[dict[str, str]]:
@@ -170,6 +176,8 @@ class AnalysisResult:
             if text is not None:
                 written += write_text_outputs(output_dir, text)
                 progress.update()
+            if self.image is not None and self.image.pending:
+                written += write_pending(output_dir, self.image.pending)
             if shap is not None:
                 written += write_shap_outputs(output_dir, local,
                                               shap_standard_error_frame(shap) if save_local else None, shap.baseline)
@@ -386,10 +394,21 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             timings["bias_extensions"] = time.perf_counter() - t0
             log.info("Finished segments / intervals / intersections in %.3f s", timings["bias_extensions"])
 
+        def image_shap() -> None:
+            t0 = time.perf_counter()
+            result = run_image_shap_job(job.image, dataset, use_model(), model, output_dir, base_dir)
+            results["image"] = result
+            analysis.setdefault("explanations", {})["image_shap"] = result.section()
+            extra_manifest["image_shap"] = result.manifest()
+            timings["image_shap"] = time.perf_counter() - t0
+            log.info("Finished image_shap in %.3f s", timings["image_shap"])
+
         for spec in job.bias:
             failures.attempt(f"{spec.stage}_bias", bias_stage, spec)
         if job.segments is not None and results.get("bias"):
             failures.attempt("bias_extensions", bias_extensions_step)
+        if job.image is not None:
+            failures.attempt("shap", image_shap)
         if job.shap is not None:
             failures.attempt("shap", shap, job.shap)
         if job.text is not None:
@@ -427,7 +446,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                             predicted_label=state["predicted_label"])
     result = AnalysisResult(analysis=analysis, not_run=list(job.not_run), manifest=manifest,
                             failed=list(failures.items), bias=results.get("bias", {}), shap=results.get("shap"), pdp=results.get("pdp"), job=job,
-                            report=report, text=results.get("text"))
+                            report=report, text=results.get("text"), image=results.get("image"))
     if failures.items:
         if not completed:
             raise failures.errors[0]  # nothing to keep: the job fails with its first error, as is

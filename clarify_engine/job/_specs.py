@@ -15,6 +15,7 @@ from clarify_engine._methods import NotRun
 from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.explain._spec import PdpSpec, ShapSpec
 from clarify_engine.explain.text._spec import TextSpec
+from clarify_engine.explain.image._spec import ImageSpec
 from clarify_engine.predict._spec import ModelSpec
 from clarify_engine.report._spec import ReportSpec
 
@@ -48,6 +49,8 @@ class Job:
         Per-segment bias, bootstrap intervals and intersectional facets computed with the
         bias stages (``segment_config``, ``bias_confidence_intervals``,
         ``intersectional_facets``; docs/segments.md); None when none is asked for.
+    image : ImageSpec or None
+        Image explanations (``methods.shap`` with ``image_config``), instead of ``shap``.
     """
 
     runnable: tuple[str, ...]
@@ -60,3 +63,4 @@ class Job:
     report: ReportSpec | None = None
     text: TextSpec | None = None
     segments: SegmentsPlan | None = None
+    image: ImageSpec | None = None

@@ -212,7 +212,8 @@ def _codecs(spec: ModelSpec, features: Sequence[str]) -> tuple[RequestCodec, Res
                                                     "give a predictor block with content_type")
     req = request_codec(spec.content_type, feature_names=list(features), content_template=spec.content_template,
                         record_template=spec.record_template)
-    resp = response_codec(spec.accept_type or spec.content_type, label=spec.label, probability=spec.probability)
+    resp = response_codec(spec.accept_type or spec.content_type, label=spec.label, probability=spec.probability,
+                          image_model_type=spec.image_model_type)
     return req, resp
 
 

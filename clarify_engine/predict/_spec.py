@@ -30,6 +30,9 @@ class ModelSpec:
         Names of the model's outputs.
     probability_threshold : float
         Score above which a binary model's record gets the positive label.
+    image_model_type : str or None
+        ``IMAGE_CLASSIFICATION`` / ``OBJECT_DETECTION`` for a computer-vision model (requests
+        are images, replies class scores or detections per image); None otherwise.
     """
 
     endpoint_name: str | None = None
@@ -48,3 +51,4 @@ class ModelSpec:
     probability: str | int | None = None
     label_headers: tuple | None = None
     probability_threshold: float = 0.5
+    image_model_type: str | None = None

@@ -165,23 +165,9 @@ def _run_case(stem, **processor_kw):
 
 
 #: Fixtures this version cannot run: early validation refuses them (skip_early_validation=True writes them).
-NOT_RUNNABLE = {
-    "22_image_classification": "dataset_type 'application/x-image': image datasets cannot be run by this version",
-}
-
-
 def _run_runnable(stem):
     """The case with early validation, unless this version refuses it (then without)."""
-    return _run_case(stem, skip_early_validation=stem in NOT_RUNNABLE)
-
-
-@pytest.mark.parametrize("stem", sorted(NOT_RUNNABLE))
-def test_early_validation_refuses_what_this_version_cannot_run_before_any_upload(stem):
-    from clarify_engine.errors import NotSupportedError
-
-    with pytest.raises(NotSupportedError) as info:
-        _run_case(stem)
-    assert str(info.value).startswith(NOT_RUNNABLE[stem])
+    return _run_case(stem)  # every SDK fixture runs in this version (text and image jobs included)
 
 
 @pytest.mark.parametrize("stem", sorted(_cases()))

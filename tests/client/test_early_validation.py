@@ -43,14 +43,15 @@ def test_text_explanations_pass_early_validation():
 
 
 @pytest.mark.parametrize("content_type", ["image/jpeg", "image/png", "application/x-npy"])
-def test_image_and_numpy_model_requests_are_refused(content_type):
+def test_image_and_numpy_model_requests_are_refused_for_tabular_data(content_type):
     config = copy.deepcopy(POST)
     config["predictor"]["content_type"] = content_type
     with pytest.raises(NotSupportedError) as info:
         early_validation(config)
     assert str(info.value) == (
-        f"predictor.content_type {content_type!r}: image and NumPy requests (computer-vision models) cannot be run "
-        "by this version; tabular models take text/csv, application/jsonlines or application/json")
+        f"predictor.content_type {content_type!r}: image and NumPy requests are for computer-vision models "
+        "(dataset_type application/x-image); tabular models take text/csv, application/jsonlines or "
+        "application/json")
 
 
 def test_model_monitor_capture_data_is_refused():

@@ -112,14 +112,14 @@ def test_text_config_runs_as_shap(monkeypatch):
     assert report.not_run == () and report.would_run == ("shap",)
 
 
-def test_image_dataset_is_refused_when_data_is_given(tmp_path):
+def test_an_image_dataset_validates_and_its_images_are_listed(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     config = {"dataset_type": "application/x-image", "methods": {"shap": {"image_config": {
         "model_type": "IMAGE_CLASSIFICATION"}}}, "predictor": {"endpoint_name": "e", "label_headers": ["cat"]}}
-    with pytest.raises(NotSupportedError):
-        clarify_engine.validate(config)
-    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8\xff")
-    with pytest.raises(NotSupportedError):
-        clarify_engine.validate(config, data=str(tmp_path))
+    assert clarify_engine.validate(config).would_run == ("shap",)
+    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8\xff")  # listed by name; decoded when the job reads it
+    report = clarify_engine.validate(config, data=str(tmp_path))
+    assert report.dataset.files == (str(tmp_path / "a.jpg"),) and report.would_run == ("shap",)
 
 
 def test_small_shap_budget_is_a_warning_not_an_error():

@@ -13,7 +13,7 @@ import pytest
 import clarify_engine
 from clarify_engine.bias import BiasSpec
 from clarify_engine.config import load_config
-from clarify_engine.errors import ConfigError, NotSupportedError
+from clarify_engine.errors import ConfigError
 from clarify_engine.explain import BaselineSpec, PdpSpec, ShapSpec
 from clarify_engine.job import Job, plan, plan_data
 from clarify_engine.predict import ModelSpec
@@ -84,12 +84,12 @@ def test_features_lists_are_resolved_once_and_name_the_entry():
     assert err.value.path == "methods.pdp.features[0]"
 
 
-def test_plan_data_refuses_what_the_loader_cannot_read():
-    with pytest.raises(NotSupportedError, match="application/x-image"):
-        plan_data(load_config({"dataset_type": "application/x-image", "methods": {"shap": {"image_config": {
-            "model_type": "IMAGE_CLASSIFICATION"}}}, "predictor": {"model_name": "m", "instance_type": "ml.m5.xlarge",
-                                                                     "initial_instance_count": 1,
-                                                                     "label_headers": ["cat", "dog"]}}))
+def test_plan_data_of_an_image_dataset_is_its_location():
+    spec = plan_data(load_config({"dataset_type": "application/x-image", "dataset_uri": "s3://b/images/",
+                                  "methods": {"shap": {"image_config": {"model_type": "IMAGE_CLASSIFICATION"}}},
+                                  "predictor": {"model_name": "m", "instance_type": "ml.m5.xlarge",
+                                                "initial_instance_count": 1, "label_headers": ["cat", "dog"]}}))
+    assert (spec.dataset_type, spec.dataset_uri) == ("application/x-image", "s3://b/images/")
 
 
 def _imports(path: Path) -> set[str]:

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clarify_engine.errors import NotSupportedError
 from clarify_engine.predict.codecs import request_codec, response_codec
 from clarify_engine.predict._labels import model_scores, predicted_labels, score_columns
 from tests.helpers import sdk_config_files
@@ -47,7 +46,7 @@ REPLIES = {
 }
 
 
-#: fixtures whose model takes images: not supported yet, and said so.
+#: fixtures whose model takes images (tests/explain/image covers their codecs in depth).
 IMAGE_MODELS = {"22"}
 
 
@@ -56,10 +55,14 @@ def test_every_fixture_predictor_has_a_case():
 
 
 @pytest.mark.parametrize("prefix", sorted(IMAGE_MODELS))
-def test_image_model_fixture_is_refused_clearly(prefix):
+def test_image_model_fixture_sends_one_encoded_image_per_request(prefix):
+    from clarify_engine.predict.codecs._image import pack_images
+
     predictor = CONFIGS[prefix]["predictor"]
-    with pytest.raises(NotSupportedError, match=f"predictor.content_type '{predictor['content_type']}'"):
-        request_codec(predictor["content_type"], feature_names=["image"])
+    codec = request_codec(predictor["content_type"], feature_names=["image"])
+    assert codec.content_type == predictor["content_type"] and codec.max_records == 1
+    [piece] = codec.encode_records(pack_images(np.zeros((1, 4, 4, 3), np.uint8)))
+    assert piece.startswith(b"\xff\xd8")  # a JPEG
 
 
 def _features(config) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clarify_engine.errors import ConfigError, DataError, NotSupportedError
+from clarify_engine.errors import ConfigError, DataError
 from clarify_engine.predict.codecs import request_codec
 
 
@@ -281,8 +281,6 @@ J = "application/json"
 L = "application/jsonlines"
 ERROR_CASES = [
     ExpectFail(("text/xml", {}), ConfigError, r"predictor.content_type: expected one of .* found 'text/xml'", "unknown type"),
-    ExpectFail(("image/png", {}), NotSupportedError, "not supported yet", "image"),
-    ExpectFail(("application/x-npy", {}), NotSupportedError, "not supported yet", "npy"),
     ExpectFail((L, {}), ConfigError, "predictor.content_template: required for content_type application/jsonlines", "jsonlines no template"),
     ExpectFail((L, {"content_template": '{"x":1}'}), ConfigError, "exactly once, found it 0 times", "jsonlines no features"),
     ExpectFail((L, {"content_template": "[$features,$features]"}), ConfigError, "found it 2 times", "jsonlines twice"),

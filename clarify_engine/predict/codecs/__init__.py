@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from clarify_engine.errors import ConfigError, NotSupportedError
+from clarify_engine.errors import ConfigError
 from clarify_engine.predict._base import RequestCodec, ResponseCodec
 from clarify_engine.predict.codecs._csv_request import CSVRequestCodec
 from clarify_engine.predict.codecs._decode import is_number
@@ -18,6 +18,7 @@ from clarify_engine.predict.codecs._format import csv_cell
 from clarify_engine.predict.codecs._csv_response import CSVResponseCodec
 from clarify_engine.predict.codecs._json_request import JSONLinesRequestCodec, JSONRequestCodec
 from clarify_engine.predict.codecs._json_response import JSONLinesResponseCodec, JSONResponseCodec
+from clarify_engine.predict.codecs._image import IMAGE_CONTENT_TYPES, image_request_codec, image_response_codec
 
 __all__ = [
     "ACCEPT_TYPES",
@@ -35,11 +36,9 @@ __all__ = [
 ]
 
 
-_NOT_YET = ("image/jpeg", "image/jpg", "image/png", "application/x-npy")
-
 #: Request formats this client recognises (the analysis-config schema's list; the job planner
 #: validates the config against it first, these checks serve library callers).
-CONTENT_TYPES = ("text/csv", "application/jsonlines", "application/json", *_NOT_YET)
+CONTENT_TYPES = ("text/csv", "application/jsonlines", "application/json", *IMAGE_CONTENT_TYPES)
 #: Reply formats this client reads.
 ACCEPT_TYPES = ("text/csv", "application/jsonlines", "application/json")
 
@@ -66,7 +65,8 @@ def request_codec(
     Parameters
     ----------
     content_type : str
-        ``predictor.content_type`` (``text/csv``, ``application/jsonlines``, ``application/json``).
+        ``predictor.content_type`` (``text/csv``, ``application/jsonlines``, ``application/json``;
+        ``image/jpeg``, ``image/png``, ``application/x-npy`` for images: see ``codecs/_image.py``).
     feature_names : sequence of str
         The features sent to the model, in model order.
     content_template, record_template : str, optional
@@ -81,19 +81,13 @@ def request_codec(
     ------
     ConfigError
         Unknown content type, missing or malformed template (the message names the key).
-    NotSupportedError
-        Image and ``application/x-npy`` requests (computer-vision models), not built yet.
     """
     media = _media_type("content_type", content_type, CONTENT_TYPES)
+    if media in IMAGE_CONTENT_TYPES:  # computer-vision models: records are packed images
+        return image_request_codec(media)
     names = list(feature_names)
     if not names:
         raise ConfigError("predictor", "no feature columns are left to send to the model")
-    if media in _NOT_YET:
-        raise NotSupportedError(
-            f"predictor.content_type {content_type!r}: image and NumPy requests (computer-vision "
-            f"models) are not supported yet; tabular models take text/csv, application/jsonlines "
-            f"or application/json"
-        )
     if media == "text/csv":
         return CSVRequestCodec(names)
     if media == "application/jsonlines":
@@ -120,6 +114,7 @@ def response_codec(
     *,
     label: str | int | None = None,
     probability: str | int | None = None,
+    image_model_type: str | None = None,
 ) -> ResponseCodec:
     """The codec that reads reply bodies of ``accept_type``.
 
@@ -141,6 +136,8 @@ def response_codec(
         Unknown accept type, a JMESPath for CSV, an invalid JMESPath.
     """
     media = _media_type("accept_type", accept_type, ACCEPT_TYPES)
+    if image_model_type is not None:  # computer-vision replies: class scores or detections per image
+        return image_response_codec(image_model_type, media, probability if isinstance(probability, str) else None)
     if media == "text/csv":
         return CSVResponseCodec(label=label, probability=probability)
     if media == "application/jsonlines":

@@ -1,0 +1,279 @@
+"""Kernel SHAP over the superpixels of one image, for a classifier or an object detector.
+
+Each SLIC segment is a feature. A coalition row ``z`` (1 = present) becomes the masked image
+``where(z[segments], image, baseline)``; the model's score on it is the value of the
+coalition. The Kernel SHAP core (:func:`clarify_engine.explain.kernel_shap`) is run on the one
+record ``x = 1`` against the one baseline row ``0``, so its plan, solver, standard errors and
+exactness carry over unchanged: with every coalition in the budget the values are the exact
+Shapley values, and they always add up to ``f(image) - f(baseline)`` (through the link).
+
+A segment that cannot change a masked image (the image equals the baseline on it, or it lies
+outside an object's context window) gets ``x = 0``: the core treats it as a dummy, gives it
+exactly 0 and never evaluates two coalitions that differ only on such segments, so no masked
+image is built or sent twice for one target.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from clarify_engine import _stop
+from clarify_engine.errors import ModelError
+from clarify_engine.explain._kernel_shap import kernel_shap
+from clarify_engine.explain.image._detect import Detection, matched_scores, select_detections
+from clarify_engine.explain.image._masking import Masker, context_window
+from clarify_engine.explain.image._segments import segment_image
+from clarify_engine.explain.image._spec import ImageSpec
+
+__all__ = ["ImageExplanation", "ImageTarget", "ScoreFn", "explain_image"]
+
+log = logging.getLogger("clarify_engine")
+
+#: ``score_fn(images)``: ``images`` (n, H, W, 3) uint8 -> classifier scores (n, D), or
+#: detections (n, K, 6) ``[class_id, score, xmin, ymin, xmax, ymax]`` with NaN rows as padding.
+ScoreFn = Callable[[np.ndarray], np.ndarray]
+
+#: Masked images built for one model call at most (bytes of pixels).
+MAX_BATCH_BYTES = 64 * 2 ** 20
+
+
+@dataclass(frozen=True)
+class ImageTarget:
+    """One explained class (classification) or object (detection) of an image.
+
+    Attributes
+    ----------
+    label : str
+        ``label_headers[class_id]``.
+    class_id : int
+    score : float
+        The model's score of the class (or of the detection) on the unmasked image.
+    values : ndarray (M,)
+        SHAP value of each segment.
+    standard_errors : ndarray (M,)
+    expected_value : float
+        ``link(f(baseline))``; ``values.sum() == fx - expected_value``.
+    fx : float
+        ``link(f)`` of the image (for a detection with ``context < 1``, of the image with the
+        baseline outside the context window).
+    box : str or None
+        ``box1``, ``box2``, ... for detections.
+    bbox : (xmin, ymin, xmax, ymax) or None
+        Normalised box of a detection.
+    """
+
+    label: str
+    class_id: int
+    score: float
+    values: np.ndarray
+    standard_errors: np.ndarray
+    expected_value: float
+    fx: float
+    box: str | None = None
+    bbox: tuple | None = None
+
+
+@dataclass(frozen=True)
+class ImageExplanation:
+    """The explanation of one image.
+
+    Attributes
+    ----------
+    name : str
+        The image's name relative to the dataset location.
+    segments : ndarray (H, W) int32
+        Segment of each pixel.
+    n_segments : int
+        The real SLIC segment count ``M``.
+    targets : tuple of ImageTarget
+        Explained classes or objects (empty when a detector found nothing to explain).
+    n_coalitions : int
+        Coalitions evaluated per target (without the empty and the full one).
+    exact : bool
+        True when every coalition was evaluated (exact Shapley values).
+    detections : ndarray (K, 6) or None
+        The detector's whole answer on the unmasked image (object detection).
+    """
+
+    name: str
+    segments: np.ndarray
+    n_segments: int
+    targets: tuple
+    n_coalitions: int
+    exact: bool
+    detections: np.ndarray | None = field(default=None, repr=False)
+
+
+def _scores(score_fn: ScoreFn, images: np.ndarray, detection: bool) -> np.ndarray:
+    """``score_fn(images)`` checked: (n, D) finite scores, or (n, K, 6) detections."""
+    out = np.asarray(score_fn(images), dtype=np.float64)
+    n = images.shape[0]
+    if detection:
+        if out.ndim == 2 and out.shape[0] == n and out.shape[1] == 0:
+            out = out.reshape(n, 0, 6)
+        if out.ndim != 3 or out.shape[0] != n or out.shape[2] != 6:
+            raise ModelError(f"The detector answered with shape {out.shape} for {n} image(s); expected "
+                             "(images, detections, 6) rows [class_id, score, xmin, ymin, xmax, ymax].")
+        return out
+    if out.ndim == 1 and n == 1:
+        out = out[None, :]
+    if out.ndim != 2 or out.shape[0] != n:
+        raise ModelError(f"The classifier answered with shape {out.shape} for {n} image(s); expected one "
+                         "list of class scores per image.")
+    if not np.all(np.isfinite(out)):
+        raise ModelError("The classifier answered with a score that is not a finite number (NaN or inf); "
+                         "expected finite class scores.")
+    return out
+
+
+class _Coalitions:
+    """Kernel SHAP's ``predict``: coalition rows -> masked images -> the model -> values."""
+
+    def __init__(self, masker: Masker, score_fn: ScoreFn, value: Callable[[np.ndarray], np.ndarray],
+                 detection: bool, full_value: np.ndarray | None, record: np.ndarray):
+        self.masker = masker
+        self.record = record > 0.5
+        self.score_fn = score_fn
+        self.value = value
+        self.detection = detection
+        self.full_value = full_value  # the unmasked image's value, known already (not sent again)
+        self.images_sent = 0
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        present = rows > 0.5
+        out = None
+        todo = np.arange(rows.shape[0])
+        if self.full_value is not None:
+            full = (present == self.record[None, :]).all(axis=1)
+            if full.any():
+                out = np.empty((rows.shape[0], self.full_value.shape[0]))
+                out[full] = self.full_value
+                todo = np.flatnonzero(~full)
+        if todo.size == 0:
+            return out
+        _stop.check()
+        images = self.masker.compose(present[todo])
+        self.images_sent += images.shape[0]
+        vals = self.value(_scores(self.score_fn, images, self.detection))
+        if out is None:
+            return vals
+        out[todo] = vals
+        return out
+
+
+def _rows_per_call(image: np.ndarray) -> int:
+    return max(1, MAX_BATCH_BYTES // max(image.nbytes, 1))
+
+
+def _run(masker: Masker, score_fn: ScoreFn, value, spec: ImageSpec, full_value, detection: bool):
+    """Kernel SHAP of one record: 1 for the active segments, 0 (the baseline's value) for the
+    others, so that these are dummies the core gives exactly 0 and never asks about twice."""
+    m = masker.n_segments
+    record = np.zeros((1, m))
+    record[0, masker.active] = 1.0
+    predict = _Coalitions(masker, score_fn, value, detection, full_value, record[0])
+    result = kernel_shap(predict, record, np.zeros((1, m)),
+                         num_samples=spec.num_samples, seed=spec.seed,
+                         link="logit" if spec.use_logit else "identity",
+                         max_rows_per_call=_rows_per_call(masker.image))
+    return result, predict.images_sent
+
+
+def _classify(name, image, baseline, segments, spec: ImageSpec, score_fn: ScoreFn) -> ImageExplanation:
+    full = _scores(score_fn, image[None], False)[0]
+    n_labels = len(spec.label_headers)
+    if full.shape[0] != n_labels:
+        raise ModelError(f"Image {name}: the classifier answered {full.shape[0]} scores; predictor.label_headers "
+                         f"names {n_labels} classes. List one label header per score.")
+    class_ids = list(spec.class_ids) if spec.class_ids is not None else [int(np.argmax(full))]
+    masker = Masker(image, baseline, segments)
+    cols = np.asarray(class_ids)
+    result, sent = _run(masker, score_fn, lambda s: s[:, cols], spec, full[cols], False)
+    targets = tuple(
+        ImageTarget(label=spec.label_headers[c], class_id=c, score=float(full[c]),
+                    values=result.values[0, :, d].copy(), standard_errors=result.standard_errors[0, :, d].copy(),
+                    expected_value=float(result.expected_value[d]), fx=float(result.fx[0, d]))
+        for d, c in enumerate(class_ids))
+    log.info("Image %s: %d segments, %d masked images sent, class %s explained.", name, masker.n_segments,
+             sent, ", ".join(t.label for t in targets))
+    return ImageExplanation(name=name, segments=segments, n_segments=masker.n_segments, targets=targets,
+                            n_coalitions=result.n_coalitions, exact=result.exact)
+
+
+def _target(spec: ImageSpec, obj: Detection, result, d: int) -> ImageTarget:
+    return ImageTarget(label=spec.label_headers[obj.class_id] if 0 <= obj.class_id < len(spec.label_headers)
+                       else str(obj.class_id),
+                       class_id=obj.class_id, score=obj.score,
+                       values=result.values[0, :, d].copy(),
+                       standard_errors=result.standard_errors[0, :, d].copy(),
+                       expected_value=float(result.expected_value[d]), fx=float(result.fx[0, d]),
+                       box=obj.box, bbox=obj.bbox)
+
+
+def _detect(name, image, baseline, segments, spec: ImageSpec, score_fn: ScoreFn) -> ImageExplanation:
+    dets = _scores(score_fn, image[None], True)[0]
+    objects = select_detections(dets, spec.probability_threshold, spec.max_objects, spec.class_ids)
+    m = int(segments.max()) + 1
+    if not objects:
+        log.info("Image %s: no detection scores %.3g or more; nothing to explain.", name, spec.probability_threshold)
+        return ImageExplanation(name=name, segments=segments, n_segments=m, targets=(), n_coalitions=0,
+                                exact=True, detections=dets)
+
+    def value(objs):
+        return lambda d: matched_scores(d, objs, spec.iou_threshold)
+
+    targets, n_coal, exact, sent = [], 0, True, 0
+    if spec.context >= 1.0:  # one masked image serves every object: one run, one output per object
+        masker = Masker(image, baseline, segments)
+        full_value = matched_scores(dets[None], objects, spec.iou_threshold)[0]
+        result, sent = _run(masker, score_fn, value(objects), spec, full_value, True)
+        targets = [_target(spec, obj, result, d) for d, obj in enumerate(objects)]
+        n_coal, exact = result.n_coalitions, result.exact
+    else:  # each object has its own context window, so its own masked images
+        h, w = segments.shape
+        for obj in objects:
+            masker = Masker(image, baseline, segments, context_window(obj.bbox, spec.context, h, w))
+            result, k_sent = _run(masker, score_fn, value([obj]), spec, None, True)
+            targets.append(_target(spec, obj, result, 0))
+            n_coal, exact, sent = max(n_coal, result.n_coalitions), exact and result.exact, sent + k_sent
+    log.info("Image %s: %d segments, %d object(s) explained, %d masked images sent.", name, m, len(targets), sent)
+    return ImageExplanation(name=name, segments=segments, n_segments=m, targets=tuple(targets),
+                            n_coalitions=n_coal, exact=exact, detections=dets)
+
+
+def explain_image(name: str, image: np.ndarray, baseline: np.ndarray, spec: ImageSpec,
+                  score_fn: ScoreFn) -> ImageExplanation:
+    """Explain one image by Kernel SHAP over its SLIC superpixels.
+
+    Parameters
+    ----------
+    name : str
+        The image's name (for messages and outputs).
+    image : ndarray (H, W, 3) uint8
+    baseline : ndarray (H, W, 3) uint8
+        What absent superpixels are painted from (already resized to the image).
+    spec : ImageSpec
+    score_fn : callable
+        ``score_fn(images (n, H, W, 3) uint8)``: class scores (n, D) for a classifier,
+        detections (n, K, 6) for a detector (:data:`ScoreFn`).
+
+    Returns
+    -------
+    ImageExplanation
+
+    Raises
+    ------
+    ModelError
+        The model's answer has the wrong shape, a classifier's score count differs from
+        ``label_headers``, or a score is not finite.
+    """
+    if image.shape != baseline.shape:
+        raise ValueError(f"baseline shape {baseline.shape} differs from image shape {image.shape}")
+    segments = segment_image(image, spec.num_segments, spec.compactness)
+    if spec.detection:
+        return _detect(name, image, baseline, segments, spec, score_fn)
+    return _classify(name, image, baseline, segments, spec, score_fn)
