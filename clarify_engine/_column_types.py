@@ -75,7 +75,7 @@ UNIQUENESS_THRESHOLD = 0.05
 
 def is_text(dtype) -> bool:
     """Text dtype: ``object``, a pandas string dtype (``str`` in pandas 3) or an Arrow string."""
-    return dtype == object or isinstance(dtype, pd.StringDtype) or pd.api.types.is_string_dtype(dtype)
+    return dtype == np.dtype(object) or isinstance(dtype, pd.StringDtype) or pd.api.types.is_string_dtype(dtype)
 
 
 def is_float(dtype) -> bool:

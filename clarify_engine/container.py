@@ -32,7 +32,7 @@ from pathlib import Path
 
 from clarify_engine import _logging, _stop
 from clarify_engine._stop import STOP_MESSAGE, JobStopped
-from clarify_engine.errors import ClarifyError, ConfigError, PartialFailure
+from clarify_engine.errors import ClarifyError, ConfigError
 
 __all__ = ["JobStopped", "ProcessingLayout", "check_locations", "failure_reason", "main", "run"]
 

@@ -112,7 +112,7 @@ def test_cli_on_a_pipe_logs_a_progress_line_per_stage(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "\r" not in proc.stderr  # no bar on a pipe
     for pattern in (r"Reading dataset: 1 of 1 files done in ",
-                    rf"SHAP: \d+ of \d+ records done in [\d.]+ s \([\d.]+ records/s\)",
+                    r"SHAP: \d+ of \d+ records done in [\d.]+ s \([\d.]+ records/s\)",
                     r"PDP: (\d+) of \1 features done in ",
                     r"Writing outputs: 2 of 2 parts done in "):
         assert re.search(TIMESTAMP + pattern, proc.stdout), (pattern, proc.stdout)

@@ -39,13 +39,11 @@ import collections
 import contextlib
 import copy
 import http.server
-import io
 import json
 import math
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile

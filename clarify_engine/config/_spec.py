@@ -247,7 +247,7 @@ def _describe_one(t: Type) -> str:
     if t.kind == "null":
         return "null"
     if t.kind == "array":
-        size = f"non-empty " if t.min_items == 1 else ""
+        size = "non-empty " if t.min_items == 1 else ""
         if t.min_items and t.min_items > 1:
             size = f"at least {t.min_items}-item "
         return f"a {size}list of ({describe(t.items)})"

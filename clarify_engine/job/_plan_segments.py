@@ -70,7 +70,8 @@ def _segmentation(item: Any, index: int, columns: Sequence[str], headers: Sequen
                               f"mixes interval strings and category values ({list(values)!r}); a segmentation is "
                               "either all intervals such as \"[18, 30)\" (numeric column) or all category values")
         alias = aliases[s] if s < len(aliases) else ",".join(map(str, values))
-        segments.append(Segment(tuple(values), alias, tuple(parsed) if all(is_interval) else None))
+        segments.append(Segment(tuple(values), alias,
+                                tuple(p for p in parsed if p is not None) if all(is_interval) else None))
     default_alias = aliases[len(segments)] if len(aliases) > len(segments) else DEFAULT_SEGMENT
     name = item.config_name or f"segment_config_{index}"
     return Segmentation(name, item.name_or_index, column, tuple(segments), default_alias, where)

@@ -75,7 +75,7 @@ def plan_text(config: Any, dataset: Any, *, max_record_bytes: int | None = None)
 
     shap_cfg = config.methods.shap if config.methods is not None else None
     text_cfg = None if shap_cfg is None else shap_cfg.text_config
-    if text_cfg is None:
+    if shap_cfg is None or text_cfg is None:
         raise ConfigError("methods.shap.text_config", "expected a text_config section, found none")
     if shap_cfg.features_to_explain is not None:
         raise ConfigError("methods.shap.features_to_explain",
@@ -93,11 +93,12 @@ def plan_text(config: Any, dataset: Any, *, max_record_bytes: int | None = None)
     if isinstance(given, str):
         spec_file = BaselineSpec(location=given, dataset_type=config.dataset_type.lower(),
                                  features_path=config.features)
-        rows, weights, source = (), (), "file"
+        rows, weights, source = (), tuple[float, ...](), "file"
     elif given is not None:
         table = given_baseline(BaselineSpec(given=given, dataset_type=config.dataset_type.lower(),
                                             features_path=config.features), features, frame)
-        rows, weights, source = baseline_rows(table, features), (1.0,) * len(table), "config"
+        rows = baseline_rows(table, features)
+        weights, source = (1.0,) * len(rows), "config"
     else:
         # Clarify's documented default for text: empty strings (absent units are dropped); the
         # tabular columns get the computed baseline of a tabular job.

@@ -28,8 +28,10 @@ from clarify_engine.data import Dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError, PartialFailure
 from clarify_engine.explain import PdpResult, PdpSpec, ShapResult, ShapSpec, run_pdp, run_shap
 from clarify_engine.explain.text import TextShapResult, TextSpec, run_text_shap
+from clarify_engine.explain.image._spec import ImageSpec
 from clarify_engine.job._image import ImageShapResult, run_image_shap_job
-from clarify_engine.job._meter import ModelMeter, StageCalls
+from clarify_engine.job._plan_segments import SegmentsPlan
+from clarify_engine.job._meter import ModelMeter
 from clarify_engine.job._specs import Job
 from clarify_engine.predict import ClientOptions, make_predictor
 from clarify_engine.report import ReportRequest, report_request, write_job_report, write_outputs
@@ -378,7 +380,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                      scorer.calls.calls, scorer.calls.seconds)
             log.info("Finished pdp in %.3f s", timings["pdp"])
 
-        def bias_extensions_step() -> None:
+        def bias_extensions_step(plan: SegmentsPlan) -> None:
             from clarify_engine.bias._extensions import bias_extensions
             from clarify_engine.report._segments_json import extensions_dict
 
@@ -386,7 +388,6 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             done = results.get("bias") or {}
             specs = [s.with_predicted_label(state["predicted_label"]) if s.post_training else s
                      for s in job.bias if s.stage in done]
-            plan = job.segments
             ext = bias_extensions(state["bias_frame"], specs, segments=plan.segments, bootstrap=plan.bootstrap,
                                   intersections=plan.intersections, segment_frame=dataset.frame)
             results["bias_extensions"] = ext
@@ -394,9 +395,9 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             timings["bias_extensions"] = time.perf_counter() - t0
             log.info("Finished segments / intervals / intersections in %.3f s", timings["bias_extensions"])
 
-        def image_shap() -> None:
+        def image_shap(spec: ImageSpec) -> None:
             t0 = time.perf_counter()
-            result = run_image_shap_job(job.image, dataset, use_model(), model, output_dir, base_dir)
+            result = run_image_shap_job(spec, dataset, use_model(), model, output_dir, base_dir)
             results["image"] = result
             analysis.setdefault("explanations", {})["image_shap"] = result.section()
             extra_manifest["image_shap"] = result.manifest()
@@ -406,9 +407,9 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
         for spec in job.bias:
             failures.attempt(f"{spec.stage}_bias", bias_stage, spec)
         if job.segments is not None and results.get("bias"):
-            failures.attempt("bias_extensions", bias_extensions_step)
+            failures.attempt("bias_extensions", bias_extensions_step, job.segments)
         if job.image is not None:
-            failures.attempt("shap", image_shap)
+            failures.attempt("shap", image_shap, job.image)
         if job.shap is not None:
             failures.attempt("shap", shap, job.shap)
         if job.text is not None:

@@ -44,6 +44,7 @@ def positive_seconds(owner: str, name: str, value: object, *, hint: str = "", ze
     what = "seconds >= 0" if zero else "seconds > 0"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise argument_error(owner, name, what, value, hint=hint, wrong_type=True)
-    if not (value >= 0 if zero else value > 0):  # NaN fails both
+    seconds = float(value)
+    if not (seconds >= 0 if zero else seconds > 0):  # NaN fails both
         raise argument_error(owner, name, what, value, hint=hint)
-    return float(value)
+    return seconds

@@ -183,7 +183,7 @@ def write_job_report(output_dir: str | Path, request: ReportRequest, analysis: M
     except Exception as exc:  # noqa: BLE001 - recorded and logged: the analysis itself succeeded
         record["error"] = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, ImportError):
-            record["error"] += (f"; the report needs the 'report' extra: pip install 'clarify-engine[report]'")
+            record["error"] += ("; the report needs the 'report' extra: pip install 'clarify-engine[report]'")
         log.error("Report not written: %s; %s and %s are complete, re-render with "
                   "`clarify-engine report %s --output %s`", record["error"], ANALYSIS_JSON, MANIFEST_JSON,
                   out / ANALYSIS_JSON, out)

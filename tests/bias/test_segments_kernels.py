@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from clarify_engine.bias import _metrics as M
 from clarify_engine.bias._batch_metrics import BATCH_METRICS
 from clarify_engine.bias._grouped import count_metric
 from clarify_engine.bias._segment_kernels import _interval_bits, closed_bounds

@@ -14,15 +14,12 @@ import pytest
 
 from clarify_engine.client import (
     DataConfig,
-    LocalSession,
     ModelConfig,
-    SageMakerClarifyProcessor,
     SHAPConfig,
     TextConfig,
 )
 from clarify_engine.client._clarify import early_validation
 from clarify_engine.errors import ConfigError, NotSupportedError
-from tests.client.test_local import DEMO
 from tests.helpers import SDK_CONFIGS
 
 HEADERS = ["Target", "Age", "Gender", "Income", "Occupation", "YearsEmployed", "CreditScore"]

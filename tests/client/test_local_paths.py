@@ -19,7 +19,7 @@ from clarify_engine.client import (
     ScriptProcessor,
     UnexpectedStatusException,
 )
-from tests.client.test_local import DATA_DIR, DEMO, OUTPUT_DIR
+from tests.client.test_local import DEMO, OUTPUT_DIR
 
 JOB_NAME_RULE = ("a processing job name is 1 to 63 letters, digits and hyphens, starting and ending with a letter "
                  "or digit (SageMaker's pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$); pick a name like 'my-job-1'")

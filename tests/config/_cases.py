@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 from tests.helpers import SDK_CONFIGS, sdk_config_files

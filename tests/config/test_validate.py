@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import clarify_engine
-from clarify_engine import ConfigError, ModelError, NotSupportedError, ValidationReport
+from clarify_engine import ConfigError, ModelError, ValidationReport
 from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL
 from tests.helpers import ServerProcess, run_cli
 

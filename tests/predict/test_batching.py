@@ -729,12 +729,12 @@ def test_numbers_and_lists_of_the_same_rows_send_the_same_bodies(content_type, t
     rows = rows[rng.integers(0, 300, size=700)]  # repeats, across chunks too
     names = ["f0", "f1", "f2"]
     sent = {}
-    for kind, given in [("array", rows), ("frame", pd.DataFrame(rows, columns=names)), ("list", rows.tolist())]:
+    for kind, rows_in in [("array", rows), ("frame", pd.DataFrame(rows, columns=names)), ("list", rows.tolist())]:
         codec = request_codec(content_type, feature_names=names, content_template=template,
                               record_template=record_template)
         transport = MockTransport(_halves)
         batcher = Batcher(transport, codec, response_codec("text/csv"), max_records=37, concurrency=2, chunk_rows=64)
-        assert batcher.predict(given).scores.shape == (700, 1)
+        assert batcher.predict(rows_in).scores.shape == (700, 1)
         sent[kind] = [r.body for r in transport.requests]
     assert sent["array"] == sent["frame"] == sent["list"]
     per_request = 1 if template and "$record}" in template else 37

@@ -58,7 +58,7 @@ def test_job_with_every_method_writes_three_files_with_every_metric_facet_value_
     alts = p.chart_alts()
     for key in ("pre_training_bias_metrics", "post_training_bias_metrics"):
         section = analysis[key]
-        assert f"We computed the bias metrics for the label Target using label value(s)/threshold 1 ." in p.text
+        assert "We computed the bias metrics for the label Target using label value(s)/threshold 1 ." in p.text
         for facet, entries in section["facets"].items():
             assert f"• {facet}" in p.heading_texts("h3")
             assert f"Bias metrics of facet {facet}" in alts
