@@ -14,7 +14,7 @@ import json
 import pytest
 
 from clarify_engine.client import SageMakerClarifyProcessor, Session
-from tests.client.test_clarify_config_fixtures import NOT_RUNNABLE, REQUESTS, ROLE, _cases
+from tests.client.test_clarify_config_fixtures import REQUESTS, ROLE, _cases
 from tests.helpers import SDK_CONFIGS, moto_server_url
 
 import boto3  # noqa: E402
@@ -53,10 +53,8 @@ def test_sagemaker_job_gets_the_sdk_config_and_request(aws, stem):
     client.meta.events.register("provide-client-params.sagemaker.CreateProcessingJob",
                                 lambda params, **_: sent.append(dict(params)))
     session = Session(sagemaker_client=client, poll_seconds=0.1)
-    # An image job is refused by early validation (this version cannot run it); the request is still the SDK's.
     processor = SageMakerClarifyProcessor(role=ROLE, instance_count=count, instance_type="ml.c5.xlarge",
-                                          sagemaker_session=session, image_uri=image,
-                                          skip_early_validation=stem in NOT_RUNNABLE)
+                                          sagemaker_session=session, image_uri=image)
     getattr(processor, method)(**kwargs, wait=False, logs=False, job_name=f"clarify-{stem[:2]}")
 
     body = aws.get_object(Bucket="example-bucket", Key="clarify/output/analysis_config.json")["Body"].read()

@@ -2,7 +2,7 @@
 
 Records
 -------
-The :class:`~clarify_engine.predict._batching.Batcher` sends *records*, rows of a 2-D numeric
+The :class:`~clarify_engine.predict.batching.Batcher` sends *records*, rows of a 2-D numeric
 array that it deduplicates by their raw bits. An image travels as one such row of ``uint64``
 words (:func:`pack_images`): word 0 holds the height and width (``H << 32 | W``), the next
 words the RGB bytes in row-major order, zero-padded to a whole word. So identical masked images

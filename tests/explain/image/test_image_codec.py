@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clarify_engine.errors import ConfigError, ModelError
-from clarify_engine.predict._codecs import request_codec
+from clarify_engine.predict.codecs import request_codec
 from clarify_engine.predict.codecs._image import (
     ClassifierResponseCodec,
     DetectionResponseCodec,
