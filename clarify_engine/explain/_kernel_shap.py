@@ -77,6 +77,9 @@ class KernelShapResult:
         True when the plan's coalitions determine every value (always from
         ``determining_budget(M)`` on). When False the values are the minimum-norm estimate
         and the standard errors of the undetermined ones are ``inf``.
+    method : {"kernel_shap", "exact_tree", "exact_linear"}
+        How the values were computed: Kernel SHAP, or an exact path of
+        :mod:`clarify_engine.explain._exact` (no model call, standard errors 0).
     """
 
     values: np.ndarray
@@ -87,6 +90,7 @@ class KernelShapResult:
     exact: bool
     reference: np.ndarray
     determined: bool = True
+    method: str = "kernel_shap"
 
 
 def _apply_link(p, link):
