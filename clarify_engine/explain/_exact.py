@@ -317,7 +317,7 @@ def exact_shap(choice: ExactChoice, X: np.ndarray, baseline: np.ndarray, *, weig
     if isinstance(read, TreeEnsemble):
         phi, fx, ref, lo, hi = _tree_values(read, xm, bm, bw, pos, explain.shape[0], workers)
     else:
-        phi, fx, ref, lo, hi = _linear_values(read, xm, bm, bw, pos, explain.shape[0])
+        phi, fx, ref, lo, hi = _linear_values(read, xm, bm, bw, pos, explain.shape[0], choice.link == "logit")
     fx += read.intercept[None, :]
     ref += read.intercept[None, :]
     scale = read.scale
@@ -368,7 +368,7 @@ def _tree_values(read, xm, bm, bw, pos, m, workers):
     return phi, fx, ref, lo + read.intercept, hi + read.intercept
 
 
-def _linear_values(read, xm, bm, bw, pos, m):
+def _linear_values(read, xm, bm, bw, pos, m, bounds):
     coef = read.coef  # (D, P)
     mean_b = bw @ bm  # (P,)
     explained = pos >= 0
@@ -378,10 +378,11 @@ def _linear_values(read, xm, bm, bw, pos, m):
     fx = xm @ coef.T  # (n, D), intercept added by the caller
     hybrid_mean = np.where(explained[None, :], mean_b[None, :], xm)
     ref = hybrid_mean @ coef.T
-    # margins over every coalition lie between these (one term per column: x's or b's)
+    # margins over every coalition lie between these (one term per column: x's or b's); only the
+    # logit link needs them
     lo = np.zeros((xm.shape[0], bm.shape[0], coef.shape[0]))
     hi = np.zeros_like(lo)
-    for k in range(bm.shape[0]):
+    for k in range(bm.shape[0] if bounds else 0):
         tx = xm[:, None, :] * coef[None, :, :]  # (n, D, P)
         tb = np.where(explained[None, None, :], bm[k][None, None, :] * coef[None, :, :], tx)
         lo[:, k, :] = np.minimum(tx, tb).sum(axis=2) + read.intercept
