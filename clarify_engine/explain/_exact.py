@@ -44,7 +44,7 @@ from clarify_engine.explain._exact_tree import TreeEnsemble, tree_ensemble
 from clarify_engine.explain._kernel_shap import LOGIT_EPS, KernelShapResult
 
 __all__ = ["EXACT_LINEAR", "EXACT_TREE", "KERNEL_SHAP", "ExactChoice", "ExactUnavailable", "choose_exact",
-           "exact_shap"]
+           "choose_method", "exact_shap"]
 
 log = logging.getLogger("clarify_engine")
 
@@ -230,6 +230,37 @@ def choose_exact(model: Any, *, features: Sequence[str], link: str, X: np.ndarra
     how = "interventional TreeSHAP" if method == EXACT_TREE else "the closed form of a linear model"
     return ExactChoice(method, f"exact {what} of this {read.family} by {how} against the baseline rows",
                        read, columns, link)
+
+
+def choose_method(spec, predictor: Any, *, features: Sequence[str], link: str, X: np.ndarray,
+                  baseline: np.ndarray, weights: np.ndarray | None = None,
+                  decode: Callable | None = None) -> ExactChoice:
+    """The SHAP method of a job: an exact path when the spec allows it and one applies.
+
+    Parameters
+    ----------
+    spec : clarify_engine.job._plan_exact.ExactSpec
+        Whether exact paths are allowed (``methods.shap.exact``, ``--kernel-shap-only``).
+    predictor : object
+        The job's predictor; only an in-process model
+        (:class:`~clarify_engine.predict._inprocess.InProcessModel`) can take an exact path.
+    features, link, X, baseline, weights, decode
+        As for :func:`choose_exact`.
+
+    Returns
+    -------
+    ExactChoice
+        ``kernel_shap`` with the reason when no exact path is taken.
+    """
+    if not spec.allowed:
+        return _kernel(spec.why_not or "exact paths are off")
+    if type(predictor).__name__ != "InProcessModel":
+        return _kernel(f"the model is called through {type(predictor).__name__}, not in process: only Kernel SHAP "
+                       "explains a model it can only call")
+    if getattr(predictor, "output", "auto") != "auto":
+        return _kernel(f"the in-process model's output is read as {predictor.output!r}: not an estimator's scores")
+    return choose_exact(predictor, features=features, link=link, X=X, baseline=baseline, weights=weights,
+                        decode=decode)
 
 
 def _fit_intercept_and_check(model, read, rows, names):
