@@ -115,13 +115,13 @@ def run_cell(kind, m, k, n_ours, n_shap, repeat, with_shap=True, workers=1):
     return out
 
 
-def _exact_models(m, seed=0):
+def _exact_models(m, seed=0, n_train=3000):
     """Models whose explained output is additive (so their exact values are known): a 100-tree
     depth-3 GBM's margin (``decision_function``), a random forest's probability, a logistic
     regression's margin. Returns {name: (estimator, score function, X)}."""
     from sklearn.ensemble import RandomForestClassifier
 
-    X, y = make_classification(n_samples=3000, n_features=m, n_informative=min(m, 8), random_state=seed)
+    X, y = make_classification(n_samples=n_train, n_features=m, n_informative=min(m - 2, 8), random_state=seed)
     gbm = GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=seed).fit(X, y)
     rf = RandomForestClassifier(n_estimators=50, max_depth=6, random_state=seed, n_jobs=1).fit(X, y)
     lr = LogisticRegression(max_iter=1000).fit(X, y)
@@ -157,14 +157,14 @@ def _exact_values(est, X, baseline):
     return lambda rows, workers=1: exact_shap(choice, rows, baseline, workers=workers)
 
 
-def run_exact(m, k, n_rows, n_kernel, repeat, workers=1):
+def run_exact(m, k, n_rows, n_kernel, repeat, workers=1, n_train=3000):
     """Rows/s of the exact path, shap's TreeExplainer and our Kernel SHAP on each model."""
     import shap
 
     print(f"\nExact paths, M={m}, K={k}: rows/s (best of {repeat})")
     print("| model | exact rows/s | shap Tree/LinearExplainer rows/s | Kernel SHAP rows/s | exact / shap | exact / Kernel SHAP | max abs diff vs shap |")
     print("|---|--:|--:|--:|--:|--:|--:|")
-    for name, (est, f, X) in _exact_models(m).items():
+    for name, (est, f, X) in _exact_models(m, n_train=n_train).items():
         rng = np.random.default_rng(1)
         baseline = X[rng.choice(X.shape[0], k, replace=False)]
         rows = np.ascontiguousarray(X[rng.choice(X.shape[0], n_rows, replace=n_rows > X.shape[0])])
@@ -198,7 +198,7 @@ def _rel_l1(phi, exact):
     return float(np.abs(phi - exact).sum() / np.abs(exact).sum())
 
 
-def run_accuracy(m, k, n_rows, factors, seeds, with_shap=True, models=None):
+def run_accuracy(m, k, n_rows, factors, seeds, with_shap=True, models=None, n_train=3000):
     """Relative L1 error at equal model calls: ours, KernelExplainer, PermutationExplainer."""
     import shap
 
@@ -206,7 +206,7 @@ def run_accuracy(m, k, n_rows, factors, seeds, with_shap=True, models=None):
           "(relative L1 error against the exact values)")
     print("| model | budget | ours | KernelExplainer | PermutationExplainer | ours / Kernel | ours / Permutation |")
     print("|---|--:|--:|--:|--:|--:|--:|")
-    for name, (est, f, X) in _exact_models(m).items():
+    for name, (est, f, X) in _exact_models(m, n_train=n_train).items():
         if models and name.split()[0] not in models:
             continue
         rng = np.random.default_rng(1)
@@ -255,11 +255,12 @@ def main(argv=None):
         m = int(args.ms.split(",")[0]) if args.ms else 30
         k = int(args.ks.split(",")[0]) if args.ks != "1,10" else 10
         if args.exact:
-            run_exact(m, k, args.rows or 2000, 20 if not args.quick else 4, args.repeat, args.workers)
+            run_exact(m, k, args.rows or 2000, 20 if not args.quick else 4, args.repeat, args.workers,
+                      n_train=600 if args.quick else 3000)
         if args.accuracy:
             run_accuracy(m, k, args.rows or 20, [int(v) for v in args.factors.split(",")], args.seeds,
                          with_shap=not args.no_shap, models=args.models.split(",") if args.models != "gbm,logreg"
-                         else None)
+                         else None, n_train=600 if args.quick else 3000)
         return
     if args.quick:
         ms, sizes = (10, 20), {"gbm": (20, 3), "logreg": (100, 5)}
