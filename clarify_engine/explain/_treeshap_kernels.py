@@ -50,6 +50,14 @@ def shapley_coefficients(depth: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @jit
+def _child(node, v, left, right, thr, dleft):
+    """The child of ``node`` a row with value ``v`` goes to (NaN: the default child)."""
+    if v != v:
+        return left[node] if dleft[node] == 1 else right[node]
+    return left[node] if v <= thr[node] else right[node]
+
+
+@jit
 def _tree_shap(x, b, bw, pos, roots, left, right, feat, thr, dleft, value, plus, minus,
                phi, fx, ref, lo, hi):
     """Add the interventional SHAP values of rows ``x`` against baseline rows ``b`` to ``phi``.
@@ -136,21 +144,11 @@ def _tree_shap(x, b, bw, pos, roots, left, right, feat, thr, dleft, value, plus,
                         cur += 1
                     while left[node] >= 0:
                         f = feat[node]
-                        xv = x[i, f]
-                        if xv != xv:
-                            gx = dleft[node] == 1
-                        else:
-                            gx = xv <= thr[node]
-                        nx = left[node] if gx else right[node]
+                        nx = _child(node, x[i, f], left, right, thr, dleft)
                         if pos[f] < 0 or state[f] == 1:
                             node = nx
                             continue
-                        bv = b[k, f]
-                        if bv != bv:
-                            gb = dleft[node] == 1
-                        else:
-                            gb = bv <= thr[node]
-                        nb = left[node] if gb else right[node]
+                        nb = _child(node, b[k, f], left, right, thr, dleft)
                         if state[f] == 2 or nb == nx:
                             node = nb
                             continue
