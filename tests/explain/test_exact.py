@@ -294,3 +294,20 @@ def test_equals_shap_linear_explainer():
     want = shap.LinearExplainer(model, B).shap_values(X[:30])
     choice = choose_exact(model, features=FEATURES, link="identity", X=X[:30], baseline=B)
     np.testing.assert_allclose(exact_shap(choice, X[:30], B).values[:, :, 0], want, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("fit_with_nan", [False, True])
+@pytest.mark.parametrize("family", [RandomForestRegressor, HistGradientBoostingRegressor])
+def test_missing_values_follow_the_models_default_child(family, fit_with_nan):
+    """NaN in records and baseline rows: each node's default child, as the model sends them
+    (trees fitted with or without missing values)."""
+    X, margin, rng = data(5)
+    Xn = X.copy()
+    Xn[rng.random(X.shape) < 0.15] = np.nan
+    kwargs = {"max_iter": 10} if family is HistGradientBoostingRegressor else {"n_estimators": 5, "max_depth": 4}
+    model = family(random_state=0, **kwargs).fit(Xn if fit_with_nan else X, margin)
+    B = Xn[40:43]
+    choice = choose_exact(model, features=FEATURES, link="identity", X=Xn[:30], baseline=B)
+    assert choice.method == EXACT_TREE, choice.reason
+    want = kernel_reference(model, Xn[:30], B, None, None, "identity")
+    np.testing.assert_allclose(exact_shap(choice, Xn[:30], B).values, want.values, atol=1e-10, rtol=0)
