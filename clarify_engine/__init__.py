@@ -11,8 +11,7 @@ imported when ``analyze``, ``validate`` with data, or the result types are first
 
 from __future__ import annotations
 
-import importlib
-
+from clarify_engine._lazy import lazy_exports
 from clarify_engine._version import __version__
 from clarify_engine.errors import ClarifyError, ConfigError, DataError, ModelError, NotSupportedError, PartialFailure
 
@@ -21,17 +20,25 @@ _LAZY = {
     "analyze": "clarify_engine._api",
     "validate": "clarify_engine._validate",
     "ValidationReport": "clarify_engine._validate",
-    "AnalysisResult": "clarify_engine.run",
-    "Failed": "clarify_engine.run",
-    "NotRun": "clarify_engine.run",
+    "load_dataset": "clarify_engine._api",
+    "AnalysisResult": "clarify_engine.job",
+    "Failed": "clarify_engine.job",
+    "NotRun": "clarify_engine.job",
+    "Job": "clarify_engine.job",
+    "plan": "clarify_engine.job",
+    "ClientOptions": "clarify_engine.predict",
+    "make_predictor": "clarify_engine.predict",
+    "load_config": "clarify_engine.config",
 }
 
 __all__ = [
     "AnalysisResult",
     "ClarifyError",
+    "ClientOptions",
     "ConfigError",
     "DataError",
     "Failed",
+    "Job",
     "ModelError",
     "NotRun",
     "NotSupportedError",
@@ -39,18 +46,12 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "analyze",
+    "load_config",
+    "load_dataset",
+    "make_predictor",
+    "plan",
     "validate",
 ]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'clarify_engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

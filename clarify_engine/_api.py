@@ -1,4 +1,5 @@
-"""The one-call Python entry point."""
+"""The one-call Python entry points: ``analyze`` and ``load_dataset`` (``validate`` is in
+``_validate``). The CLI, the container entrypoint and the demo all call :func:`analyze`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from clarify_engine import data as _data
 from clarify_engine.config import AnalysisConfig, load_config
 from clarify_engine.errors import PartialFailure
-from clarify_engine.data import load_dataset
+from clarify_engine.job import AnalysisResult, plan, plan_data, run_job
 from clarify_engine.predict import ClientOptions
-from clarify_engine.run import AnalysisResult, run_analysis
 
 log = logging.getLogger("clarify_engine")
 
@@ -23,6 +24,7 @@ def analyze(
     output_dir: str | os.PathLike | None = None,
     *,
     options: ClientOptions | None = None,
+    base_dir: str | os.PathLike | None = None,
 ) -> AnalysisResult:
     """Run a Clarify analysis and return its results.
 
@@ -43,6 +45,9 @@ def analyze(
         When given, ``analysis.json`` and ``run_manifest.json`` are written there.
     options : ClientOptions, optional
         Concurrency, payload and timeout limits of the model client.
+    base_dir : str or path-like, optional
+        Folder that relative locations in the config (dataset, baseline file) are taken
+        from; default: the config file's folder (none for a dict or JSON text).
 
     Returns
     -------
@@ -64,13 +69,12 @@ def analyze(
     >>> result = analyze("analysis_config.json", data="train.csv")  # doctest: +SKIP
     >>> result.to_dict()["pre_training_bias_metrics"]["facets"]  # doctest: +SKIP
     """
-    cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
-    # Relative paths in a config file are taken from its folder; JSON text and dicts have none.
-    is_path = isinstance(config, os.PathLike) or (isinstance(config, str) and not config.lstrip().startswith(("{", "[")))
-    base_dir = Path(config).parent if is_path else None
-    dataset = load_dataset(cfg, data, base_dir=base_dir)
+    cfg, config_dir = _config(config)
+    base_dir = config_dir if base_dir is None else base_dir
+    dataset = _data.load_dataset(plan_data(cfg), data, base_dir=base_dir)
+    job = plan(cfg, dataset, model)
     try:
-        result = run_analysis(cfg, dataset, model=model, options=options, base_dir=base_dir)
+        result = run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir)
     except PartialFailure as exc:
         if output_dir is not None:  # what completed is kept, then the failure is reported
             _write(exc.result, output_dir)
@@ -78,6 +82,39 @@ def analyze(
     if output_dir is not None:
         _write(result, output_dir)
     return result
+
+
+def _config(config: AnalysisConfig | dict | str | os.PathLike) -> tuple[AnalysisConfig, Path | None]:
+    """The validated config, and the folder of its file (relative paths in a config file are
+    taken from there; JSON text and dicts have none)."""
+    if isinstance(config, AnalysisConfig):
+        return config, None
+    is_path = isinstance(config, os.PathLike) or (isinstance(config, str) and not config.lstrip().startswith(("{", "[")))
+    return load_config(config), Path(config).parent if is_path else None
+
+
+def load_dataset(config: AnalysisConfig | dict | str | os.PathLike, source: Any = None, *,
+                 base_dir: str | os.PathLike | None = None, storage_options: dict | None = None) -> _data.Dataset:
+    """Load the dataset an analysis config describes, as ``analyze`` does.
+
+    Parameters
+    ----------
+    config : dict, str, path-like or AnalysisConfig
+        The ``analysis_config.json`` content, or a path to it (validated first).
+    source : str, path-like, pandas.DataFrame or pyarrow.Table, optional
+        The main dataset; absent → the config's ``dataset_uri``.
+    base_dir : str or path-like, optional
+        Folder relative locations are taken from (default: the config file's folder).
+    storage_options : dict, optional
+        fsspec options for URLs (``s3://``).
+
+    Returns
+    -------
+    clarify_engine.data.Dataset
+    """
+    cfg, config_dir = _config(config)
+    return _data.load_dataset(plan_data(cfg), source, base_dir=config_dir if base_dir is None else base_dir,
+                             storage_options=storage_options)
 
 
 def _write(result: AnalysisResult, output_dir) -> None:

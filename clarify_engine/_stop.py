@@ -7,7 +7,7 @@ itself: Python's C-level handler writes the signal number to a pipe
 (:func:`signal.set_wakeup_fd`), a watcher thread reads it and sets the flag, and the job's own
 loops notice the flag at points where stopping is safe (:func:`check` raises
 :class:`JobStopped` there). The batcher's pipeline, the Kernel SHAP block loop, the PDP loop,
-the dataset readers and :mod:`clarify_engine.run` between methods check it.
+the dataset readers and :mod:`clarify_engine.job` between methods check it.
 
 A job that does not reach a check in time (a long computation in C, a hung call) is ended by
 the watcher after a grace period (:data:`GRACE_ENV`, default :data:`DEFAULT_GRACE_SECONDS`),

@@ -2,7 +2,7 @@
 
 :func:`validate` runs every check :func:`clarify_engine.analyze` runs before it computes
 anything, in the same order, and raises the same errors: the config's keys and rules; with a
-dataset, loading it and resolving the column roles, ``run.plan`` (what runs, what cannot),
+dataset, loading it and resolving the column roles, ``job.plan`` (what runs, what cannot),
 the bias label and facet typing, the SHAP and PDP feature lists and the given baseline; the
 model source: the config's ``predictor`` or the given model, a model file loaded, a model
 server's ``/ping`` answered, the request/response formats built. It calls no model and
@@ -10,7 +10,7 @@ writes nothing (the bias checks count one metric on the way, one pass over the r
 
 Without a dataset (no ``data`` and no ``dataset_uri``) only the config is checked, and
 nothing heavier than the standard library is imported: the plan is then worked out from the
-config alone (:func:`_plan_without_data`, kept equal to ``run.plan`` by the tests).
+config alone (:func:`_plan_without_data`, kept equal to ``job.plan`` by the tests).
 """
 
 from __future__ import annotations
@@ -112,9 +112,9 @@ def _base_dir(config: Any) -> Path | None:
 
 
 def _plan_without_data(config: AnalysisConfig, model: Any) -> tuple[list[str], list[NotRun]]:
-    """``run.plan`` worked out from the config alone (no dataset: nothing heavy is imported).
+    """``job.plan`` worked out from the config alone (no dataset: nothing heavy is imported).
 
-    The dataset-dependent parts of ``run.plan`` (a label or facet column missing from the
+    The dataset-dependent parts of ``job.plan`` (a label or facet column missing from the
     data) are covered by the config rules for tabular data; the tests keep both plans equal.
     """
     if model is None:
@@ -123,7 +123,7 @@ def _plan_without_data(config: AnalysisConfig, model: Any) -> tuple[list[str], l
 
 
 def _needs_model(runnable: list[str], predicted_label_known: bool) -> bool:
-    """Whether the job calls a model (as ``run_analysis`` decides)."""
+    """Whether the job calls a model (as ``job.plan`` decides)."""
     return ("shap" in runnable or "pdp" in runnable
             or ("post_training_bias" in runnable and not predicted_label_known))
 
@@ -169,7 +169,7 @@ def _load(model: Any) -> tuple[Any, str]:
     return loaded, f"loaded ({type(loaded).__module__}.{type(loaded).__qualname__})"
 
 
-def _check_model(config: AnalysisConfig, features: list[str], model: Any) -> str:
+def _check_model(job: Any, features: list[str], model: Any) -> str:
     """Build the model client as ``analyze`` does (no prediction), and reach a model server.
 
     A model file is loaded, a model server must answer ``GET /ping``, request and response
@@ -177,66 +177,51 @@ def _check_model(config: AnalysisConfig, features: list[str], model: Any) -> str
     """
     from clarify_engine.predict import _codecs, make_predictor
 
-    if model is None and config.predictor.endpoint_name is None:
+    spec = job.model
+    if model is None and spec.endpoint_name is None:
         # A shadow endpoint: creating it is work, so only its request/response formats are built.
-        _codecs(config, features)
+        _codecs(spec, features)
         return "request/response formats built"
     done = "wrapped"
     if isinstance(model, (str, os.PathLike)) and not _is_url(model):
         model, done = _load(model)
-    make_predictor(config, features, model).close()
+    make_predictor(spec, features, model).close()
     if _is_url(model):
         _ping(model)
         return "answered GET /ping; request/response formats built"
     return "client and request/response formats built" if model is None else done
 
 
-def _check_bias(config: AnalysisConfig, dataset: Any, runnable: list[str]) -> None:
-    """``bias_section``'s own checks, called as ``run_analysis`` calls it, with one cheap metric.
+def _check_bias(job: Any, dataset: Any) -> None:
+    """``bias_report``'s own checks, called as the job calls it, with one cheap metric.
 
     The label is binarised, each facet typed (a continuous facet needs a threshold) and its
     values matched, predicted labels given in the data binarised like the label: the
-    DataErrors ``bias_section`` raises before counting are those ``analyze`` would raise. One
+    DataErrors ``bias_report`` raises before counting are those ``analyze`` would raise. One
     metric (CI; DPPL after training) is computed to get there: one pass over the rows.
     Predicted labels that come from the model are checked once the model has answered.
     """
-    if "pre_training_bias" not in runnable and "post_training_bias" not in runnable:
-        return
-    from clarify_engine.bias import FacetSpec, bias_section
+    import dataclasses
 
-    facets = [FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets]
-    common = {"label": dataset.label, "label_values": list(config.label_values_or_threshold), "facets": facets,
-              "group_variable": dataset.group_variable, "column_typing": config.column_typing_or_default,
-              # as run_analysis: a given probability_threshold turns predicted scores in the data into labels
-              "probability_threshold": config.probability_threshold if dataset.predicted_label else None}
-    bias_section(dataset.frame, stage="pre_training", methods=["CI"], **common)
-    if "post_training_bias" in runnable and dataset.predicted_label is not None:
-        bias_section(dataset.frame, stage="post_training", methods=["DPPL"], predicted_label=dataset.predicted_label,
-                     **common)
+    from clarify_engine.bias import bias_report
+
+    for spec in job.bias:
+        if spec.post_training and spec.predicted_label is None:
+            continue
+        bias_report(dataset.frame, dataclasses.replace(spec, methods=("DPPL",) if spec.post_training else ("CI",)))
 
 
-def _check_explanations(config: AnalysisConfig, dataset: Any, runnable: list[str], base_dir: Path | None) -> list[str]:
-    """The checks ``run_shap`` and ``run_pdp`` make before computing; returns warnings."""
-    from clarify_engine.errors import ConfigError
-    from clarify_engine.explain import baseline_from_config, budget_note
-    from clarify_engine.explain._pdp import resolve_pdp_features
-    from clarify_engine.explain._shap_job import resolve_features_to_explain
+def _check_explanations(job: Any, dataset: Any, base_dir: Path | None) -> list[str]:
+    """The checks ``run_shap`` makes before computing (the given baseline); returns warnings."""
+    from clarify_engine.explain import budget_note, given_baseline
 
     warnings = []
-    features = list(dataset.features)
-    shap = config.methods.shap
-    if "shap" in runnable:
-        if not features:
-            raise ConfigError("methods.shap", "the dataset has no model-input features to explain")
-        explain = resolve_features_to_explain(shap.features_to_explain, features)
-        baseline_from_config(shap, dataset, dataset_type=config.dataset_type, base_dir=base_dir,
-                             features_path=config.features)
+    if job.shap is not None:
+        given_baseline(job.shap.baseline, job.shap.features, dataset.frame, base_dir=base_dir)
         # Every budget runs; below the one that determines every value the job logs this note too.
-        note = budget_note(len(explain), shap.num_samples)
+        note = budget_note(len(job.shap.explain), job.shap.num_samples)
         if note is not None:
             warnings.append(note)
-    if "pdp" in runnable and config.methods.pdp.features is not None:
-        resolve_pdp_features(config.methods.pdp.features, features)
     return warnings
 
 
@@ -298,17 +283,17 @@ def _validate_config(cfg: AnalysisConfig, model: Any) -> ValidationReport:
 def _validate_job(cfg: AnalysisConfig, data: Any, model: Any, base_dir: Path | None) -> ValidationReport:
     """With a dataset: every check of ``analyze`` before compute, in its order."""
     from clarify_engine.data import load_dataset
-    from clarify_engine.run import plan
+    from clarify_engine.job import plan, plan_data
 
-    dataset = load_dataset(cfg, data, base_dir=base_dir)
-    planned, planned_not_run = plan(cfg, dataset, model)
-    runnable = list(planned)
-    not_run = [NotRun(n.method, n.reason) for n in planned_not_run]
+    dataset = load_dataset(plan_data(cfg), data, base_dir=base_dir)
+    job = plan(cfg, dataset, model)
+    runnable = list(job.runnable)
+    not_run = list(job.not_run)
     # analyze makes the model client before any method runs, then bias, SHAP, PDP.
-    needs = _needs_model(runnable, dataset.predicted_label is not None)
-    model_checked = _check_model(cfg, list(dataset.features), model) if needs else None
-    _check_bias(cfg, dataset, runnable)
-    warnings = _check_explanations(cfg, dataset, runnable, base_dir)
+    needs = job.needs_model
+    model_checked = _check_model(job, list(dataset.features), model) if needs else None
+    _check_bias(job, dataset)
+    warnings = _check_explanations(job, dataset, base_dir)
     summary = DatasetSummary(
         rows=int(len(dataset.frame)), columns=tuple(map(str, dataset.frame.columns)), label=dataset.label,
         facets=tuple(name for name, _ in dataset.facets), predicted_label=dataset.predicted_label,

@@ -4,7 +4,7 @@ Code that finds such a problem (a label typed so that the given values became a
 threshold, an empty facet group, a facet value that occurs in no row...) calls
 :func:`warn`. The warning is logged at WARNING on the ``clarify_engine`` logger and
 collected by every :func:`collect` block active in the current context, so
-:func:`clarify_engine.run.run_analysis` can put the job's warnings in the run manifest
+:func:`clarify_engine.job.run_job` can put the job's warnings in the run manifest
 and in ``analysis.json`` under the top-level extension key ``"warnings"``.
 
 Each warning says what was found (``message``), where (``where``: a column, file or

@@ -169,9 +169,8 @@ def run(layout: ProcessingLayout) -> None:
     When some methods fail and others complete, the completed ones are written before the
     :class:`~clarify_engine.errors.PartialFailure` is raised.
     """
+    from clarify_engine._api import analyze
     from clarify_engine.config import load_config
-    from clarify_engine.data import load_dataset
-    from clarify_engine.run import run_analysis
 
     log.info("clarify-engine container: config %s", layout.config_file)
     config = load_config(layout.config_file)
@@ -182,18 +181,7 @@ def run(layout: ProcessingLayout) -> None:
     else:
         source = layout.data_dir
         log.info("Dataset: %s", source)
-    dataset = load_dataset(config, source, base_dir=layout.data_dir)
-    try:
-        result = run_analysis(config, dataset, base_dir=layout.data_dir)
-    except PartialFailure as exc:
-        _write(exc.result, layout)
-        raise
-    _write(result, layout)
-
-
-def _write(result, layout: ProcessingLayout) -> None:
-    for path in result.write(layout.output_dir):
-        log.info("Wrote %s", path)
+    analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir)
 
 
 def _exit_stopped(layout: ProcessingLayout) -> None:

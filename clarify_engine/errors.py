@@ -7,7 +7,15 @@ what was found, what was expected and, where it helps, what to do next.
 
 from __future__ import annotations
 
-__all__ = ["ClarifyError", "ConfigError", "DataError", "ModelError", "NotSupportedError", "PartialFailure"]
+__all__ = [
+    "ClarifyError",
+    "ConfigError",
+    "DataError",
+    "MetricError",
+    "ModelError",
+    "NotSupportedError",
+    "PartialFailure",
+]
 
 
 class ClarifyError(Exception):
@@ -36,6 +44,15 @@ class DataError(ClarifyError, ValueError):
     """The dataset cannot be read or does not match the configuration.
 
     The message names the file, column and row at fault where they are known.
+    """
+
+
+class MetricError(ClarifyError, ValueError):
+    """One bias metric cannot be computed for one facet value (an empty group, no positive label, ...).
+
+    The job does not fail: the message goes in the metric's ``error`` field of analysis.json
+    (with ``"value": null``), as Clarify reports it. Library callers get it when they read
+    such a metric's value. A ``ValueError`` too, like scikit-learn's ``InvalidParameterError``.
     """
 
 

@@ -14,7 +14,7 @@ import pytest
 
 import clarify_engine
 from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL
-from clarify_engine.run import PDP_NEEDS_SHAP
+from clarify_engine.job import PDP_NEEDS_SHAP
 from tests.helpers import ServerProcess, run_cli
 from tests.test_entrypoints import _layout
 

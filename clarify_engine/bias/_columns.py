@@ -2,20 +2,9 @@
 
 Clarify decides first whether a column is *categorical* or *continuous*, and that choice
 decides what a ``value_or_threshold`` means: a list of values (categorical) or an exclusive
-lower bound (continuous). The rules below reproduce smclarify 0.5 (contract §3.3-3.4):
-
-* categorical if the dtype is ``category`` or more than one value is given;
-* float → continuous;
-* integer, or strings that all parse as integers → continuous when
-  ``nunique / non-missing count >= 0.05``, else categorical;
-* anything else (bool, text, ...) → categorical.
-
-pandas 3 infers text columns as the ``str`` dtype where pandas 1.5 (smclarify's) used
-``object``; both are treated alike here.
-
-:func:`intent_kind` is the extension typing of ``"column_typing": "intent"``: the same rules
-on the non-missing values, with whole-number floats read as integers and a given value of a
-two-valued column taken as a value (see ``docs/bias-metrics.md``).
+lower bound (continuous). The typing rules are defined once, in
+:mod:`clarify_engine._column_types` (``clarify_bias_kind``, Clarify's; ``intent_bias_kind``,
+the ``"column_typing": "intent"`` extension); this module codes and binarises the columns.
 """
 
 from __future__ import annotations
@@ -27,21 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from clarify_engine import _column_types as T
 from clarify_engine.bias import _kernels
+from clarify_engine.bias._spec import CLARIFY_TYPING, INTENT_TYPING, TYPINGS  # noqa: F401 - re-exported
 from clarify_engine.errors import DataError
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger("clarify_engine")
 
-CATEGORICAL = "categorical"
-CONTINUOUS = "continuous"
+CATEGORICAL = T.CATEGORICAL
+CONTINUOUS = T.CONTINUOUS
 
-#: ``column_typing`` values: smclarify's dtype-driven typing, or typing by the user's intent.
-CLARIFY_TYPING = "clarify"
-INTENT_TYPING = "intent"
-TYPINGS = (CLARIFY_TYPING, INTENT_TYPING)
-
-#: Integer columns with at least this fraction of distinct values are continuous.
-UNIQUENESS_THRESHOLD = 0.05
 
 
 # ---------------------------------------------------------------------- coding
@@ -108,129 +92,21 @@ def _py(value):
 # ---------------------------------------------------------------------- typing
 
 
-def _is_text(dtype) -> bool:
-    return dtype == object or isinstance(dtype, pd.StringDtype)
-
-
-def _is_float(dtype) -> bool:
-    return pd.api.types.is_float_dtype(dtype)
-
-
-def is_int(dtype) -> bool:
-    """Integer (not bool) dtype, numpy or nullable."""
-    return _is_int(dtype)
-
-
-def _is_int(dtype) -> bool:
-    return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-
-
-def _uniqueness(series: pd.Series, coded: Coded | None = None) -> float:
-    """Distinct non-missing values / non-missing values (0 for an empty column)."""
-    if coded is not None:
-        count = len(coded.codes) if coded.nan_position is None else int(np.count_nonzero(coded.codes >= 0))
-        return 0.0 if count == 0 else len(coded.uniques) / count
-    count = int(series.count())
-    return 0.0 if count == 0 else series.nunique() / count
-
-
-def _int_castable(series: pd.Series) -> bool:
-    """Whether every element of a text/object column converts to int64 (as ``int(x)`` does)."""
-    try:
-        series.to_numpy(dtype=object).astype(np.int64)
-    except (ValueError, TypeError, OverflowError):
-        return False
-    return True
+#: Re-exported rules of :mod:`clarify_engine._column_types` (their callers read them from here).
+is_int = T.is_int
+intent_kind = T.intent_bias_kind
 
 
 def column_kind(series: pd.Series, values, coded: Coded | None = None) -> str:
-    """``CATEGORICAL`` or ``CONTINUOUS`` by Clarify's typing rules (module docstring).
+    """``CATEGORICAL`` or ``CONTINUOUS`` by Clarify's bias typing (:func:`~clarify_engine._column_types.clarify_bias_kind`).
 
     ``coded`` (the column's :func:`code_column`), when at hand, saves counting distinct values.
     """
-    dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype) or (isinstance(values, list) and len(values) > 1):
-        return CATEGORICAL
-    kind = CATEGORICAL
-    if _is_text(dtype):
-        if _int_castable(series) and _uniqueness(series) >= UNIQUENESS_THRESHOLD:
-            kind = CONTINUOUS
-    elif _is_float(dtype):
-        kind = CONTINUOUS
-    elif _is_int(dtype):
-        if _uniqueness(series, coded) >= UNIQUENESS_THRESHOLD:
-            kind = CONTINUOUS
-    if _is_int(dtype) or _is_text(dtype):
-        logger.info("column %r typed %s by the distinct-value fraction rule", series.name, kind)
-    return kind
-
-
-def _as_numbers(series: pd.Series) -> pd.Series | None:
-    """The non-missing values as numbers, or None when they are not all numbers (text, bool)."""
-    values = series.dropna()
-    dtype = values.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return None
-    if _is_int(dtype) or _is_float(dtype):
-        return values
-    if _is_text(dtype):
-        if values.map(lambda v: isinstance(v, (bool, np.bool_))).any():
-            return None
-        try:
-            return pd.to_numeric(values)
-        except (ValueError, TypeError):
-            return None
-    return None
-
-
-def _whole(numbers: pd.Series) -> bool:
-    """Whether every value is a whole number (``1.0`` is, ``1.5`` is not)."""
-    if _is_int(numbers.dtype):
-        return True
-    array = numbers.to_numpy(dtype=np.float64)
-    return bool(np.all(np.isfinite(array)) and np.all(array == np.round(array)))
-
-
-def _is_one_of(value, numbers: pd.Series) -> bool:
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return False
-    return bool((numbers.to_numpy(dtype=np.float64) == number).any())
-
-
-def intent_kind(series: pd.Series, values) -> str:
-    """``CATEGORICAL`` or ``CONTINUOUS`` by the user's intent (``"column_typing": "intent"``).
-
-    Clarify's rules applied to the column as written, not as stored: missing cells are left
-    out (the caller excludes those rows), floats that are all whole numbers (``1.0``/``0.0``)
-    count as integers, one given value that is not among the column's values is a threshold,
-    and a column with at most two distinct values is categorical when no value or one of its
-    own values is given (``[1]`` on a 0/1 column means ``== 1``).
-
-    * dtype ``category`` or more than one value given → categorical;
-    * values that are not all numbers (text, bool) → categorical;
-    * numbers with a fractional part → continuous;
-    * whole numbers: a given value that is not one of them is a threshold (continuous);
-      otherwise categorical when there are at most two distinct values, else by Clarify's
-      distinct-value fraction (``>= 0.05`` → continuous).
-    """
-    if isinstance(series.dtype, pd.CategoricalDtype) or (isinstance(values, list) and len(values) > 1):
-        return CATEGORICAL
-    numbers = _as_numbers(series)
-    if numbers is None:
-        return CATEGORICAL
-    if not _whole(numbers):
-        return CONTINUOUS
-    if values and not _is_one_of(values[0], numbers):
-        return CONTINUOUS
-    distinct = int(numbers.nunique())
-    if distinct <= 2:
-        return CATEGORICAL
-    count = len(numbers)
-    return CONTINUOUS if count and distinct / count >= UNIQUENESS_THRESHOLD else CATEGORICAL
+    fraction = None
+    if coded is not None:
+        count = len(coded.codes) if coded.nan_position is None else int(np.count_nonzero(coded.codes >= 0))
+        fraction = 0.0 if count == 0 else len(coded.uniques) / count
+    return T.clarify_bias_kind(series, values, fraction)
 
 
 def as_written(series: pd.Series) -> pd.Series:
@@ -239,7 +115,7 @@ def as_written(series: pd.Series) -> pd.Series:
     So that one-vs-rest entries of a 0/1 facet stored as floats read ``"0"``/``"1"``, as for the
     integers the user wrote. Any other column is returned unchanged.
     """
-    if _is_float(series.dtype) and len(series) and not series.isna().any() and _whole(series):
+    if T.is_float(series.dtype) and len(series) and not series.isna().any() and T.whole_numbers(series):
         return series.astype(np.int64)
     return series
 
@@ -257,7 +133,7 @@ def continuous_reason(series: pd.Series) -> str:
     """Why Clarify's typing made ``series`` continuous, in words (for warnings)."""
     missing = int(series.isna().sum())
     n = len(series)
-    if _is_float(series.dtype):
+    if T.is_float(series.dtype):
         if missing:
             return (f"has {missing} missing cell(s) in {n} rows, so its values are stored as floats, "
                     "and Clarify types every float column as continuous")
@@ -270,9 +146,9 @@ def continuous_reason(series: pd.Series) -> str:
 
 def numeric(series: pd.Series) -> np.ndarray:
     """Values of a continuous column as a numpy array (int64 or float64; missing = NaN)."""
-    s = pd.to_numeric(series) if _is_text(series.dtype) else series
+    s = pd.to_numeric(series) if T.is_text(series.dtype) else series
     if isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
-        if _is_int(s.dtype) and not s.isna().any():
+        if T.is_int(s.dtype) and not s.isna().any():
             return s.to_numpy(dtype=np.int64)
         return s.to_numpy(dtype=np.float64, na_value=np.nan)
     return s.to_numpy()
@@ -425,8 +301,37 @@ def categorical_hits(series: pd.Series, coded: Coded, values: list, what: str) -
     values = list(values)
     converted = _convert_like(series.iloc[0], values, what, coded.uniques)
     if converted is not values:
-        logger.warning("%s: values %r converted to %r to match the column's type", what, values, converted)
+        log.warning("%s: values %r converted to %r to match the column's type", what, values, converted)
     return np.array([any(_equal(u, v, family) for v in converted) for u in coded.uniques], dtype=bool)
+
+
+def sensitive_groups(series: pd.Series, coded: Coded, values: list | None, what: str) -> list[tuple[str, np.ndarray]]:
+    """The sensitive groups of a categorical facet, as Clarify forms them.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        The facet column.
+    coded : Coded
+        Its :func:`code_column`.
+    values : list or None
+        The sensitive values (one group), or None/empty for one group per distinct value,
+        missing included, in order of first appearance (one-vs-rest).
+    what : str
+        The column, for error messages.
+
+    Returns
+    -------
+    list of (str, numpy.ndarray of bool)
+        Per group its ``value_or_threshold`` and, per facet code (the last slot being the
+        missing-value code -1), whether the code is in the group.
+    """
+    if values:
+        return [(",".join(map(str, values)), np.append(categorical_hits(series, coded, values, what), False))]
+    order = list(coded.uniques)
+    if coded.nan_position is not None:
+        order.insert(coded.nan_position, float("nan"))
+    return [(str(value), np.append(categorical_hits(series, coded, [value], what), False)) for value in order]
 
 
 def rows_of(coded: Coded, hits: np.ndarray) -> np.ndarray:
@@ -472,7 +377,7 @@ def binarise_label(series: pd.Series, label_values: list, typing: str = CLARIFY_
     what = f"label column {series.name!r}"
     if not label_values:
         raise DataError(f"{what}: label_values_or_threshold is empty; give the positive label values or a threshold")
-    coded = code_column(series) if _is_int(series.dtype) else None
+    coded = code_column(series) if T.is_int(series.dtype) else None
     kind = typed_kind(series, label_values, typing, coded)
     if kind == CONTINUOUS:
         t = threshold_of(label_values, what)
@@ -495,7 +400,7 @@ def binarise_predicted(series: pd.Series, label: Binarised, label_values: list,
     name the label's dtype and the fix.
     """
     what = f"predicted label column {series.name!r}"
-    coded = code_column(series) if _is_int(series.dtype) else None
+    coded = code_column(series) if T.is_int(series.dtype) else None
     kind = typed_kind(series, label_values, typing, coded)
     if kind != label.kind:
         raise DataError(
@@ -534,12 +439,12 @@ def _dtype_text(series: pd.Series | None) -> str:
 def type_mismatch_fix(pred: pd.Series, label_kind: str, label_series: pd.Series | None) -> str:
     """What to change when the predicted label is typed differently from the label."""
     label_name = "the label" if label_series is None else f"label {label_series.name!r}"
-    numbers = _as_numbers(pred)
-    if label_kind == CATEGORICAL and _is_float(pred.dtype) and numbers is not None and _whole(numbers):
+    numbers = T.as_numbers(pred)
+    if label_kind == CATEGORICAL and T.is_float(pred.dtype) and numbers is not None and T.whole_numbers(numbers):
         return (f"The predicted labels are whole numbers written as floats{_dtype_text(pred)} and {label_name} is "
                 f"categorical{_dtype_text(label_series)}: write the predicted labels as integers (1, not 1.0), "
                 "or set \"column_typing\": \"intent\" in analysis_config.json.")
-    if label_kind == CATEGORICAL and _is_float(pred.dtype):
+    if label_kind == CATEGORICAL and T.is_float(pred.dtype):
         return (f"The predicted labels are fractional numbers{_dtype_text(pred)} and {label_name} is categorical"
                 f"{_dtype_text(label_series)}: if they are scores between 0 and 1, set probability_threshold "
                 "(e.g. 0.5) at the top level of analysis_config.json so that a score above it predicts 1; "

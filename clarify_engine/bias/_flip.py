@@ -7,7 +7,8 @@ import pandas as pd
 from sklearn.neighbors import KNeighborsClassifier
 
 from clarify_engine.bias._knn import kneighbors
-from clarify_engine.bias._metrics import MetricFailure, divide
+from clarify_engine.bias._metrics import divide
+from clarify_engine.errors import MetricError
 
 #: k of the k-NN; 1 when the advantaged group has at most FT_SMALL_GROUP rows.
 FT_NEIGHBORS = 5
@@ -23,13 +24,13 @@ def feature_matrix(features: pd.DataFrame) -> np.ndarray:
 
     Raises
     ------
-    MetricFailure
+    MetricError
         If a column is neither numeric nor bool (Clarify's message).
     """
     for name in features.columns:
         dtype = features[name].dtype
         if isinstance(dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(dtype):
-            raise MetricFailure("FlipTest does not support non-numeric columns")
+            raise MetricError("FlipTest does not support non-numeric columns")
     if features.shape[1] == 0:
         return np.empty((len(features), 0), dtype=np.float64)
     return features.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -70,9 +71,9 @@ def FT(features, sensitive: np.ndarray, pred_pos: np.ndarray, n_jobs: int | None
     n_d = int(sensitive.sum())
     n_a = len(sensitive) - n_d
     if n_d == 0:
-        raise MetricFailure("Facet set is empty")
+        raise MetricError("Facet set is empty")
     if n_a == 0:
-        raise MetricFailure("Negated Facet set is empty")
+        raise MetricError("Negated Facet set is empty")
     if callable(features):
         features = features()
     k = FT_NEIGHBORS if n_a > FT_SMALL_GROUP else 1

@@ -1,10 +1,11 @@
 """Clarify bias metrics as short pure functions of a :class:`FacetCounts`.
 
 Each function is named by its Clarify abbreviation; the first line of its docstring is the
-exact ``description`` string Clarify reports (spelling quirks included: "Kullback-Liebler").
-A metric that cannot be computed raises :class:`MetricFailure` with the message Clarify puts
-in the report's ``error`` field. FT needs the feature rows, not only counts, and lives in
-:mod:`clarify_engine.bias._flip`.
+exact ``description`` string Clarify reports (spelling quirks included: "Kullback-Liebler"),
+the same as its row in the catalogue (``bias/_registry.py``; a test pins the two equal).
+A metric that cannot be computed raises :class:`~clarify_engine.errors.MetricError` with the
+message Clarify puts in the report's ``error`` field. FT needs the feature rows, not only
+counts, and lives in :mod:`clarify_engine.bias._flip`.
 
 Notation: ``d`` = sensitive facet rows, ``a`` = the rest; ``n¹``/``n⁰`` observed positives/
 negatives, ``n̂¹``/``n̂⁰`` predicted positives/negatives. Division follows Clarify: 0/0 = 0 and
@@ -23,12 +24,15 @@ import math
 import numpy as np
 
 from clarify_engine.bias._table import NEG, POS, FacetCounts
+from clarify_engine.errors import MetricError
+
+__all__ = [
+    "CDDL", "CI", "DPL", "JS", "KL", "KS", "LP", "TVD",
+    "AD", "CDDPL", "DAR", "DCA", "DCR", "DI", "DPPL", "DRR", "GE", "RD", "SD", "TE",
+    "divide",
+]  # fmt: skip
 
 INF = math.inf
-
-
-class MetricFailure(ValueError):
-    """A metric cannot be computed for this facet entry; the message goes in the report."""
 
 
 def divide(a, b) -> float:
@@ -44,7 +48,7 @@ def _require_sides(t: FacetCounts, tag: str, d_first: bool = True) -> None:
     checks = [(t.n_d, f"{tag}Facet set is empty"), (t.n_a, f"{tag}Negated Facet set is empty")]
     for n, message in checks if d_first else checks[::-1]:
         if n == 0:
-            raise MetricFailure(message)
+            raise MetricError(message)
 
 
 def _diff(x: float, y: float) -> float:
@@ -64,9 +68,9 @@ def CI(t: FacetCounts) -> float:
     """
     n_a, n_d = t.n_a, t.n_d
     if n_a == 0:
-        raise MetricFailure("CI: negated facet set is empty. Check that x[~facet] has non-zero length.")
+        raise MetricError("CI: negated facet set is empty. Check that x[~facet] has non-zero length.")
     if n_d == 0:
-        raise MetricFailure("CI: facet set is empty. Check that x[facet] has non-zero length.")
+        raise MetricError("CI: facet set is empty. Check that x[facet] has non-zero length.")
     return float(n_a - n_d) / (n_a + n_d)
 
 
@@ -74,9 +78,9 @@ def _dpl(t: FacetCounts, axis: int) -> float:
     """q_a - q_d with q = positives / n over the label (axis 0) or predicted label (axis 1)."""
     n_a, n_d = t.n_a, t.n_d
     if n_a == 0:
-        raise MetricFailure("Negative facet set is empty.")
+        raise MetricError("Negative facet set is empty.")
     if n_d == 0:
-        raise MetricFailure("Facet set is empty.")
+        raise MetricError("Facet set is empty.")
     pos_a = int(t.side("a").sum(axis=1 - axis)[POS])
     pos_d = int(t.side("d").sum(axis=1 - axis)[POS])
     return pos_a / n_a - pos_d / n_d
@@ -101,7 +105,7 @@ def _label_pdfs(t: FacetCounts) -> tuple[np.ndarray, np.ndarray]:
     n_a, n_d = int(a.sum()), int(d.sum())
     keep = [k for k in (NEG, POS) if a[k] > 0 and d[k] > 0]
     if not keep:
-        raise MetricFailure("No instance of common facet found, dataset may be too small")
+        raise MetricError("No instance of common facet found, dataset may be too small")
     p_a = np.array([int(a[k]) / n_a for k in keep])
     p_d = np.array([int(d[k]) / n_d for k in keep])
     return p_a, p_d
@@ -161,12 +165,12 @@ def _cdd(t: FacetCounts, axis: str) -> float:
     whose group value is missing belong to no group.
     """
     if not t.has_groups:
-        raise MetricFailure("Group variable is empty or not provided")
+        raise MetricError("Group variable is empty or not provided")
     d, total = t.by_group(axis)  # (n_group, 2) each; last slot = missing group
     if int(total[:, POS].sum()) == 0:
-        raise MetricFailure("No positive labels in set")
+        raise MetricError("No positive labels in set")
     if int(total[:, NEG].sum()) == 0:
-        raise MetricFailure("No negative labels in set")
+        raise MetricError("No negative labels in set")
     d, total = d[:-1], total[:-1]
     n_i = total.sum(axis=1)
     dd = np.array(
@@ -208,10 +212,10 @@ def DI(t: FacetCounts) -> float:
     """
     n_a, n_d = t.n_a, t.n_d
     if n_a == 0:
-        raise MetricFailure("Negated facet set is empty")
+        raise MetricError("Negated facet set is empty")
     q_a = int(t.side("a")[:, POS].sum()) / n_a
     if n_d == 0:
-        raise MetricFailure("Facet set is empty")
+        raise MetricError("Facet set is empty")
     q_d = int(t.side("d")[:, POS].sum()) / n_d
     return float(divide(q_d, q_a))
 
@@ -325,13 +329,13 @@ def GE(t: FacetCounts) -> float:
     s = t.side("a") + t.side("d")
     n = int(s.sum())
     if n == 0:
-        raise MetricFailure("dataset must be non-empty")
+        raise MetricError("dataset must be non-empty")
     n0 = int(s[POS, NEG])  # false negatives: b = 0
     n2 = int(s[NEG, POS])  # false positives: b = 2
     n1 = n - n0 - n2
     mu = (n1 + 2 * n2) / n
     if mu == 0:
-        raise MetricFailure(
+        raise MetricError(
             "All predicted labels are false negatives. There should be at least one prediction "
             "that is not false negative."
         )

@@ -1,92 +1,24 @@
-"""The bias section of analysis.json: typing → count tables → metrics → named result."""
+"""The bias report of a frame: typing → count tables → metrics → a typed :class:`BiasReport`."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from clarify_engine.bias import _columns as C
 from clarify_engine.bias import _diagnose as W
-from clarify_engine.bias import _metrics as M
+from clarify_engine.bias._evaluate import evaluate
 from clarify_engine.bias._flip import FT, feature_matrix
 from clarify_engine.bias._predicted import labels_from_scores
+from clarify_engine.bias._results import BiasReport, FacetEntry, FacetReport
+from clarify_engine.bias._spec import BiasSpec, FacetSpec
 from clarify_engine.bias._table import count_table
 from clarify_engine.errors import DataError
+from clarify_engine.report._bias_json import bias_json
 
-__all__ = ["FacetSpec", "bias_section", "PRETRAINING_METRICS", "POSTTRAINING_METRICS", "METRICS"]
-
-#: Every metric function by abbreviation (FT takes features, the others a FacetCounts).
-METRICS = {
-    f.__name__: f
-    for f in (
-        M.CDDL, M.CI, M.DPL, M.JS, M.KL, M.KS, M.LP, M.TVD,
-        M.AD, M.CDDPL, M.DAR, M.DCA, M.DCR, M.DI, M.DPPL, M.DRR, FT, M.GE, M.RD, M.SD, M.TE,
-    )
-}  # fmt: skip
-
-#: Metrics computed by ``methods="all"`` before training, sorted by name.
-PRETRAINING_METRICS = ("CDDL", "CI", "DPL", "JS", "KL", "KS", "LP", "TVD")
-#: Metrics computed by ``methods="all"`` after training, sorted by name.
-POSTTRAINING_METRICS = ("AD", "CDDPL", "DAR", "DCA", "DCR", "DI", "DPPL", "DRR", "FT", "GE", "RD", "SD", "TE")
-
-_STAGES = {"pre_training": PRETRAINING_METRICS, "post_training": POSTTRAINING_METRICS}
-
-
-def description(name: str) -> str:
-    """Clarify's description of metric ``name``: the first line of its docstring."""
-    return METRICS[name].__doc__.strip().splitlines()[0]
-
-
-@dataclass(frozen=True)
-class FacetSpec:
-    """One sensitive attribute: a column and, optionally, its sensitive values or threshold.
-
-    Parameters
-    ----------
-    name : str
-        Facet column name.
-    values : list or None
-        ``value_or_threshold``: sensitive values of a categorical facet, or a single exclusive
-        lower bound of a continuous one. None (or empty) on a categorical facet → one entry per
-        distinct value (one-vs-rest).
-    """
-
-    name: str
-    values: list | None = field(default=None)
-
-
-def _select_methods(stage: str, methods) -> tuple[str, ...]:
-    if stage not in _STAGES:
-        raise ValueError(f"stage must be 'pre_training' or 'post_training'; found {stage!r}")
-    allowed = _STAGES[stage]
-    if methods == "all" or methods == ["all"]:
-        return allowed
-    if isinstance(methods, str) or not all(isinstance(m, str) for m in methods):
-        raise ValueError(f"methods must be 'all' or a list of metric names; found {methods!r}")
-    unknown = sorted(set(methods) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown {stage} metric(s) {unknown}; expected names from {list(allowed)}")
-    return tuple(sorted(set(methods)))
-
-
-def _value(v: float):
-    if v == math.inf:
-        return "Infinity"
-    if v == -math.inf:
-        return "-Infinity"
-    return float(v)
-
-
-def _entry(name: str, compute) -> dict:
-    """One metric result, or an error entry when it cannot be computed (Clarify's MetricError)."""
-    try:
-        value = compute()
-    except Exception as exc:  # noqa: BLE001 - every metric failure is reported, not raised
-        return {"name": name, "description": description(name), "value": None, "error": str(exc)}
-    return {"name": name, "description": description(name), "value": _value(value)}
+__all__ = ["BiasSpec", "FacetSpec", "bias_report", "bias_section"]
 
 
 def _require_column(frame: pd.DataFrame, column: str, role: str) -> pd.Series:
@@ -95,48 +27,103 @@ def _require_column(frame: pd.DataFrame, column: str, role: str) -> pd.Series:
     return frame[column]
 
 
-def bias_section(
-    frame: pd.DataFrame,
-    *,
-    label: str,
-    label_values: list,
-    facets: list[FacetSpec],
-    stage: str,
-    methods: str | list[str] = "all",
-    predicted_label: str | None = None,
-    group_variable: str | None = None,
-    column_typing: str = C.CLARIFY_TYPING,
-    probability_threshold: float | None = None,
-) -> dict:
-    """Pre- or post-training bias metrics of every facet, as analysis.json's BiasSection.
+def bias_report(frame: pd.DataFrame, spec: BiasSpec) -> BiasReport:
+    """Pre- or post-training bias metrics of every facet of a frame, as a typed report.
 
     Parameters
     ----------
     frame : pandas.DataFrame, shape (n_rows, n_columns)
         Label, facet, predicted-label and group-variable columns, plus the feature columns
         FT uses (FT reads every column except the facet, label and predicted label).
-    label : str
-        Label column.
-    label_values : list
-        ``label_values_or_threshold``: positive label values, or ``[threshold]``.
-    facets : list of FacetSpec
-    stage : {"pre_training", "post_training"}
-    methods : "all" or list of str
-        Metric abbreviations.
-    predicted_label : str, optional
-        Predicted-label column (required after training).
-    group_variable : str, optional
-        Group column for CDDL / CDDPL.
-    column_typing : {"clarify", "intent"}
-        How facet, label and predicted-label columns are typed: smclarify's rules, or by the
-        user's intent (:func:`~clarify_engine.bias._columns.intent_kind`; rows with a missing
-        label or predicted label, and per facet rows with a missing facet cell, are excluded
-        and counted in a warning).
-    probability_threshold : float, optional
-        When given, a predicted-label column of scores in [0, 1] is turned into 0/1 labels
-        (score above it → 1) first; pass the config's ``probability_threshold`` when it is set
-        and the predicted labels come with the data. Without it, scores are typed as smclarify
-        types them (a float column is continuous).
+    spec : BiasSpec
+        The stage, columns, label values, facets and metric names
+        (:meth:`BiasSpec.resolve` builds one from :func:`bias_section`'s arguments). With
+        ``column_typing="intent"`` (:func:`~clarify_engine.bias._columns.intent_kind`) rows
+        with a missing label or predicted label, and per facet rows with a missing facet
+        cell, are excluded and counted in a warning. A ``probability_threshold`` turns a
+        predicted-label column of scores in [0, 1] into 0/1 labels (score above it → 1)
+        first; without it, scores are typed as smclarify types them (a float column is
+        continuous).
+
+    Returns
+    -------
+    BiasReport
+        Per facet, per facet value or threshold, the metrics in catalogue order (sorted by
+        name), each a value or Clarify's error message. ``report.to_clarify_dict()`` is
+        analysis.json's section (:func:`bias_section`).
+
+    Raises
+    ------
+    DataError
+        For what fails the whole report in Clarify: missing columns, a predicted label typed
+        differently from the label, no predicted positive, a continuous facet without a
+        threshold, values that cannot be converted to the column's type.
+
+    Notes
+    -----
+    Results Clarify computes silently but that are rarely what was meant (values typed as a
+    threshold, empty groups, values that occur in no row, no positive label) are reported
+    through :func:`clarify_engine._warnings.warn` (``bias/_diagnose.py``).
+    """
+    # validate (stage, metric names and typing are checked by BiasSpec.resolve / the config)
+    label, stage, column_typing = spec.label, spec.stage, spec.column_typing
+    post, predicted_label = spec.post_training, spec.predicted_label
+    if post and predicted_label is None:
+        raise DataError("post-training bias metrics need a predicted label column; predicted_label is None")
+    label_series = _require_column(frame, label, "label")
+    for facet in spec.facets:
+        _require_column(frame, facet.name, "facet")
+    if spec.group_variable is not None:
+        _require_column(frame, spec.group_variable, "group variable")
+    if post:
+        _require_column(frame, predicted_label, "predicted label")
+    if column_typing == C.INTENT_TYPING:
+        frame = _drop_missing(frame, [label, predicted_label] if post else [label], f"{stage} bias")
+        label_series = C.as_written(frame[label])
+
+    # normalise: binarise the label, predicted label and group once for all facets
+    label_values = list(spec.label_values)
+    label_bin = C.binarise_label(label_series, label_values, column_typing)
+    _diagnose_label(label_series, label_values, label_bin, column_typing)
+    pred_pos = None
+    if post:
+        pred_series = frame[predicted_label]
+        if column_typing == C.INTENT_TYPING:
+            pred_series = C.as_written(pred_series)
+        if spec.probability_threshold is not None:
+            pred_series = labels_from_scores(pred_series, label_bin.kind, label_values, spec.probability_threshold)
+        pred_pos = C.binarise_predicted(pred_series, label_bin, label_values, column_typing, label_series)
+    group_codes = n_group = None
+    if spec.group_variable is not None and len(frame):
+        coded = C.code_column(frame[spec.group_variable])
+        n_group = len(coded.uniques) + 1  # last slot: missing group value (code -1)
+        group_codes = coded.codes
+
+    entries: dict[str, list[FacetEntry]] = {}  # a facet configured twice: one report, both entries
+    for facet in spec.facets:
+        rows = (frame, label_bin.positive, pred_pos, group_codes)
+        if column_typing == C.INTENT_TYPING:
+            rows = _facet_rows(rows, facet.name, stage)
+        sub, label_pos, sub_pred, sub_groups = rows
+        entries.setdefault(facet.name, []).extend(
+            _facet_entries(sub, facet, spec.methods, label_pos, sub_pred, sub_groups, n_group,
+                           drop=[label, predicted_label], typing=column_typing))
+    return BiasReport(stage, label, label_bin.text,
+                      tuple(FacetReport(name, tuple(found)) for name, found in entries.items()))
+
+
+def bias_section(frame: pd.DataFrame, **kwargs: Any) -> dict:
+    """analysis.json's bias section of a frame: :func:`bias_report` rendered by
+    :func:`clarify_engine.report._bias_json.bias_json`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        As for :func:`bias_report`.
+    **kwargs
+        The keyword arguments of :meth:`BiasSpec.resolve`: ``label``, ``label_values``,
+        ``facets``, ``stage``, ``methods="all"``, ``predicted_label``, ``group_variable``,
+        ``column_typing="clarify"``, ``probability_threshold``.
 
     Returns
     -------
@@ -148,66 +135,10 @@ def bias_section(
 
     Raises
     ------
-    DataError
-        For what fails the whole report in Clarify: missing columns, a predicted label typed
-        differently from the label, no predicted positive, a continuous facet without a
-        threshold, values that cannot be converted to the column's type.
-    ValueError
-        For an unknown stage or metric name, or column typing.
-
-    Notes
-    -----
-    Results Clarify computes silently but that are rarely what was meant (values typed as a
-    threshold, empty groups, values that occur in no row, no positive label) are reported
-    through :func:`clarify_engine._warnings.warn` (``bias/_diagnose.py``).
+    DataError, ValueError
+        As :func:`bias_report` and :meth:`BiasSpec.resolve`.
     """
-    # validate
-    names = _select_methods(stage, methods)
-    post = stage == "post_training"
-    if post and predicted_label is None:
-        raise DataError("post-training bias metrics need a predicted label column; predicted_label is None")
-    label_series = _require_column(frame, label, "label")
-    for spec in facets:
-        _require_column(frame, spec.name, "facet")
-    if group_variable is not None:
-        _require_column(frame, group_variable, "group variable")
-
-    if column_typing not in C.TYPINGS:
-        raise ValueError(f"column_typing must be one of {C.TYPINGS}; found {column_typing!r}")
-    if post:
-        _require_column(frame, predicted_label, "predicted label")
-    if column_typing == C.INTENT_TYPING:
-        frame = _drop_missing(frame, [label, predicted_label] if post else [label], f"{stage} bias")
-        label_series = C.as_written(frame[label])
-
-    # normalise: binarise the label, predicted label and group once for all facets
-    label_values = list(label_values)
-    label_bin = C.binarise_label(label_series, label_values, column_typing)
-    _diagnose_label(label_series, label_values, label_bin, column_typing)
-    pred_pos = None
-    if post:
-        pred_series = frame[predicted_label]
-        if column_typing == C.INTENT_TYPING:
-            pred_series = C.as_written(pred_series)
-        if probability_threshold is not None:
-            pred_series = labels_from_scores(pred_series, label_bin.kind, label_values, probability_threshold)
-        pred_pos = C.binarise_predicted(pred_series, label_bin, label_values, column_typing, label_series)
-    group_codes = n_group = None
-    if group_variable is not None and len(frame):
-        coded = C.code_column(frame[group_variable])
-        n_group = len(coded.uniques) + 1  # last slot: missing group value (code -1)
-        group_codes = coded.codes
-
-    result: dict = {"label": label, "facets": {}, "label_value_or_threshold": label_bin.text}
-    for spec in facets:
-        rows = (frame, label_bin.positive, pred_pos, group_codes)
-        if column_typing == C.INTENT_TYPING:
-            rows = _facet_rows(rows, spec.name, stage)
-        sub, label_pos, sub_pred, sub_groups = rows
-        entries = _facet_entries(sub, spec, names, label_pos, sub_pred, sub_groups, n_group,
-                                 drop=[label, predicted_label], typing=column_typing)
-        result["facets"].setdefault(spec.name, []).extend(entries)
-    return result
+    return bias_json(bias_report(frame, BiasSpec.resolve(**kwargs)))
 
 
 def _drop_missing(frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
@@ -239,7 +170,7 @@ def _diagnose_label(series: pd.Series, values: list, label_bin, typing: str) -> 
     W.check_label(str(series.name), label_bin.positive, label_bin.text, where)
 
 
-def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group, drop, typing) -> list[dict]:
+def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group, drop, typing) -> list[FacetEntry]:
     """Report entries of one facet: one per value list / threshold, or one per distinct value."""
     series = frame[spec.name]
     if typing == C.INTENT_TYPING:
@@ -270,18 +201,10 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
         coded = coded or C.code_column(series)
         n_codes = len(coded.uniques) + 1  # last slot: missing facet value (code -1)
         row_codes = coded.codes
+        entries = C.sensitive_groups(series, coded, values, what)
         if values:
-            hits = C.categorical_hits(series, coded, values, what)
             W.warn_absent(W.absent_values(series, coded, values), values, coded, where, "value_or_threshold")
             W.check_missing_facet(series, values, typing, where)
-            entries.append((",".join(map(str, values)), np.append(hits, False)))
-        else:
-            order = list(coded.uniques)
-            if coded.nan_position is not None:
-                order.insert(coded.nan_position, float("nan"))
-            for value in order:
-                hits = C.categorical_hits(series, coded, [value], what)
-                entries.append((str(value), np.append(hits, False)))
     table = count_table(row_codes, n_codes, label_pos, pred_pos, group_codes, n_group, check=False)
 
     features = _Features(frame, [spec.name, *[c for c in drop if c is not None]])
@@ -289,14 +212,10 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
     for text, sensitive_codes in entries:
         counts = table.collapse(sensitive_codes)
         W.check_facet_entry(spec.name, text, counts.n_d, counts.n_a, where)
-        metrics = []
-        for name in names:
-            if name == "FT":
-                compute = lambda s=sensitive_codes: FT(features.matrix, s[row_codes], pred_pos.astype(bool))  # noqa: E731
-            else:
-                compute = lambda f=METRICS[name]: f(counts)  # noqa: E731
-            metrics.append(_entry(name, compute))
-        out.append({"value_or_threshold": text, "metrics": metrics})
+        flip_test = None
+        if pred_pos is not None:
+            flip_test = lambda s=sensitive_codes: FT(features.matrix, s[row_codes], pred_pos.astype(bool))  # noqa: E731
+        out.append(FacetEntry(text, evaluate(names, counts, flip_test)))
     return out
 
 

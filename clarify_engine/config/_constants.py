@@ -7,6 +7,8 @@ contract ``spec/clarify-contract.md`` §2-§3.
 
 from __future__ import annotations
 
+from clarify_engine.bias._registry import POSTTRAINING_METRICS, PRETRAINING_METRICS
+
 __all__ = [
     "BIAS_PRETRAINING_METHODS",
     "BIAS_POSTTRAINING_METHODS",
@@ -36,13 +38,10 @@ __all__ = [
     "MAX_INSTANCE_COUNT",
 ]
 
-#: Pre-training bias metrics, canonical (sorted) order; ``"all"`` expands to these.
-BIAS_PRETRAINING_METHODS = ("CDDL", "CI", "DPL", "JS", "KL", "KS", "LP", "TVD")
-
-#: Post-training bias metrics, canonical (sorted) order; ``"all"`` expands to these.
-BIAS_POSTTRAINING_METHODS = (
-    "AD", "CDDPL", "DAR", "DCA", "DCR", "DI", "DPPL", "DRR", "FT", "GE", "RD", "SD", "TE",
-)
+#: Pre-training and post-training bias metrics, canonical (sorted) order; ``"all"`` expands
+#: to these. They come from the bias catalogue (``bias/_registry.py``, which imports no numpy).
+BIAS_PRETRAINING_METHODS = PRETRAINING_METRICS
+BIAS_POSTTRAINING_METHODS = POSTTRAINING_METRICS
 
 #: ``dataset_type`` values of the SDK schema (compared lower-cased).
 #: ``application/sagemakercapturejson`` is accepted by the schema only (Model Monitor data).

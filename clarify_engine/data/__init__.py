@@ -3,9 +3,11 @@
 Readers cover ``text/csv``, ``application/jsonlines``, ``application/json`` and
 ``application/x-parquet``, from a file, a folder of part files, an fsspec URL
 (``s3://``) or an in-memory table; gzip files are decompressed transparently.
-Separate facet and predicted-label datasets are joined in. See ``docs/datasets.md``.
+Separate facet and predicted-label datasets are joined in. The loader reads a
+:class:`DataSpec` that the job planner resolves from the config. See ``docs/datasets.md``.
 """
 
-from clarify_engine.data._dataset import Dataset, load_dataset
+from clarify_engine.data._dataset import Dataset, load_dataset, read_table
+from clarify_engine.data._spec import DataSpec, FacetKey
 
-__all__ = ["Dataset", "load_dataset"]
+__all__ = ["DataSpec", "Dataset", "FacetKey", "load_dataset", "read_table"]

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 
 from clarify_engine import _warnings
-from clarify_engine.errors import ConfigError, DataError, NotSupportedError
-from clarify_engine.data._access import DataKeys, data_keys
+from clarify_engine.errors import ConfigError, DataError
+from clarify_engine.data._spec import DataSpec
 from clarify_engine.data._join import join_columns
 from clarify_engine.data._json import JsonColumns, read_json_files, read_jsonlines_files
 from clarify_engine.data._readlog import ReadLog
@@ -19,15 +19,14 @@ from clarify_engine.data._roles import describe_columns, resolve_column
 from clarify_engine.data._sources import resolve_location, scan_files
 from clarify_engine.data._tabular import frame_from_table, read_csv_files, read_parquet_files
 
-__all__ = ["Dataset", "load_dataset"]
+__all__ = ["Dataset", "load_dataset", "read_table"]
 
 CSV = "text/csv"
 JSONLINES = "application/jsonlines"
 JSON = "application/json"
 PARQUET = "application/x-parquet"
-IMAGE = "application/x-image"
-CAPTURE = "application/sagemakercapturejson"
-DATASET_TYPES = (CSV, JSONLINES, JSON, PARQUET, IMAGE, CAPTURE)
+#: The dataset types this loader reads into a table (the planner refuses the others).
+TABLE_TYPES = (CSV, JSONLINES, JSON, PARQUET)
 
 #: Name of the predicted-label column when ``predicted_label`` is absent (§2.1).
 DEFAULT_PREDICTED_LABEL = "predicted_label"
@@ -75,42 +74,6 @@ class Dataset:
     warnings: tuple = ()
 
 
-def _dataset_type(keys: DataKeys) -> str:
-    value = keys.dataset_type
-    if not isinstance(value, str):
-        raise ConfigError("dataset_type", f"expected one of {', '.join(DATASET_TYPES)}, found {value!r}")
-    value = value.lower()
-    if value not in DATASET_TYPES:
-        raise ConfigError("dataset_type", f"expected one of {', '.join(DATASET_TYPES)}, found {keys.dataset_type!r}")
-    if value == IMAGE:
-        raise NotSupportedError(
-            "dataset_type 'application/x-image' is not supported by the dataset loader yet; "
-            "image datasets cannot be loaded into a table."
-        )
-    if value == CAPTURE:
-        raise NotSupportedError(
-            "dataset_type 'application/sagemakercapturejson' (Model Monitor capture data) is not supported; "
-            "the SageMaker SDK rejects it too. Convert the capture to JSON Lines or CSV."
-        )
-    return value
-
-
-def _check_headers(key: str, headers) -> tuple[str, ...] | None:
-    if headers is None:
-        return None
-    bad = [h for h in headers if not isinstance(h, str)]
-    if bad:
-        raise ConfigError(key, f"expected a list of column names (strings), found {bad[0]!r}")
-    seen, duplicated = set(), []
-    for h in headers:
-        if h in seen and h not in duplicated:
-            duplicated.append(h)
-        seen.add(h)
-    if duplicated:
-        raise ConfigError(key, f"expected unique column names, found {duplicated} more than once")
-    return tuple(headers)
-
-
 def _is_table(source: Any) -> bool:
     if isinstance(source, pd.DataFrame):
         return True
@@ -130,7 +93,7 @@ def _list(location: str, storage_options, log: ReadLog) -> list[str]:
 
 def _read_main(keys, dataset_type, source, base_dir, storage_options, log: ReadLog):
     """Return (frame, files, json_roles); json_roles maps label/predicted_label to columns."""
-    headers = _check_headers("headers", keys.headers)
+    headers = keys.headers
     if _is_table(source):
         frame = frame_from_table(source, headers, by_name=True)
         log.read(f"<{type(source).__name__}>", len(frame))
@@ -161,14 +124,14 @@ def _read_main(keys, dataset_type, source, base_dir, storage_options, log: ReadL
     return frame, files, {key: frame.columns[n_features + i] for i, key in enumerate(roles)}
 
 
-def _read_side(uri, headers_key, headers, base_dir, storage_options, what, log: ReadLog):
+def _read_side(uri, headers, base_dir, storage_options, what, log: ReadLog):
     files = _list(resolve_location(uri, base_dir), storage_options, log)
-    frame = read_csv_files(files, _check_headers(headers_key, headers), storage_options, what=what.capitalize(),
+    frame = read_csv_files(files, headers, storage_options, what=what.capitalize(),
                            log=log)
     return frame, files
 
 
-def _side_key(keys: DataKeys, main_key: str | None, frame: pd.DataFrame, what: str) -> str | None:
+def _side_key(keys: DataSpec, main_key: str | None, frame: pd.DataFrame, what: str) -> str | None:
     """The join-key column of a facet/predicted-label dataset (same name, or same index)."""
     if main_key is None:
         return None
@@ -177,7 +140,7 @@ def _side_key(keys: DataKeys, main_key: str | None, frame: pd.DataFrame, what: s
                           list(frame.columns), what)
 
 
-def _predicted_label_column(keys: DataKeys, frame: pd.DataFrame, side_key: str | None) -> tuple[str, pd.DataFrame]:
+def _predicted_label_column(keys: DataSpec, frame: pd.DataFrame, side_key: str | None) -> tuple[str, pd.DataFrame]:
     if keys.predicted_label is not None:
         return resolve_column("predicted_label", keys.predicted_label, list(frame.columns), "predicted label dataset"), frame
     if DEFAULT_PREDICTED_LABEL in frame.columns:
@@ -192,16 +155,18 @@ def _predicted_label_column(keys: DataKeys, frame: pd.DataFrame, side_key: str |
     )
 
 
-def load_dataset(config: Any, source: Any = None, *, base_dir: Any = None, storage_options: dict | None = None) -> Dataset:
-    """Load the dataset a Clarify analysis config describes.
+def load_dataset(spec: DataSpec, source: Any = None, *, base_dir: Any = None,
+                 storage_options: dict | None = None) -> Dataset:
+    """Load the dataset a job's :class:`DataSpec` describes.
 
     Parameters
     ----------
-    config : Mapping or config object
-        ``analysis_config.json`` as a dict, or the typed config (attributes named as keys).
+    spec : DataSpec
+        The dataset keys of the job, resolved from the config by
+        :func:`clarify_engine.job.plan_data` (``clarify_engine.load_dataset`` takes a config).
     source : str, path-like, pandas.DataFrame or pyarrow.Table, optional
         The main dataset: a file, a folder of part files, a URL (``s3://`` via fsspec),
-        or an in-memory table. Absent → ``config.dataset_uri``. In-memory tables are
+        or an in-memory table. Absent → ``spec.dataset_uri``. In-memory tables are
         tabular whatever the ``dataset_type``: ``label``, ``predicted_label`` and facets
         address their columns by name or index, and ``features`` is not used.
     base_dir : str or path-like, optional
@@ -217,15 +182,12 @@ def load_dataset(config: Any, source: Any = None, *, base_dir: Any = None, stora
     Raises
     ------
     ConfigError
-        Missing/invalid ``dataset_type``, no dataset location, duplicate headers, a
-        JMESPath that does not compile.
+        No dataset location.
     DataError
         A file cannot be read or parsed, header count mismatch, a header-like first row
         that differs from ``headers``, an unclosed quote, a JSON record without features or
         label, a column named in the config does not exist, or the facet/predicted-label
         datasets cannot be joined.
-    NotSupportedError
-        ``application/x-image`` and ``application/sagemakercapturejson`` datasets.
 
     Notes
     -----
@@ -233,14 +195,45 @@ def load_dataset(config: Any, source: Any = None, *, base_dir: Any = None, stora
     meanings follow the Clarify analysis configuration reference (contract §2.1). Rows and
     files read and skipped are logged at INFO and kept in ``Dataset.read_report``.
     """
+    if not isinstance(spec, DataSpec):
+        raise TypeError(f"load_dataset expects a DataSpec (clarify_engine.job.plan_data(config)), found "
+                        f"{type(spec).__name__}; clarify_engine.load_dataset(config, source) takes a config")
+    if spec.dataset_type not in TABLE_TYPES:
+        raise ValueError(f"DataSpec.dataset_type: expected one of {', '.join(TABLE_TYPES)}, found {spec.dataset_type!r}")
     with _warnings.collect() as found:
-        dataset = _load(config, source, base_dir, storage_options)
+        dataset = _load(spec, source, base_dir, storage_options)
     return dataclasses.replace(dataset, warnings=tuple(found))
 
 
-def _load(config, source, base_dir, storage_options) -> Dataset:
-    keys = data_keys(config)
-    dataset_type = _dataset_type(keys)
+def read_table(location: str, dataset_type: str, headers: list[str], *, features: str | None = None,
+               base_dir: Any = None, storage_options: dict | None = None) -> pd.DataFrame:
+    """Read one table (e.g. a SHAP baseline file) with the job's format and column names.
+
+    Parameters
+    ----------
+    location : str
+        File, folder or URL; relative to ``base_dir``.
+    dataset_type : str
+        One of the table types (``text/csv``, ``application/jsonlines``, ``application/json``,
+        ``application/x-parquet``).
+    headers : list of str
+        The column names (for JSON data: the names of the values ``features`` yields).
+    features : str, optional
+        JMESPath of the feature values in JSON Lines / JSON records.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``headers``, in file order.
+    """
+    json_type = dataset_type in (JSON, JSONLINES)
+    spec = DataSpec(dataset_type=dataset_type, dataset_uri=location, headers=tuple(headers),
+                    features=features if json_type else None)
+    return load_dataset(spec, base_dir=base_dir, storage_options=storage_options).frame.loc[:, list(headers)]
+
+
+def _load(keys: DataSpec, source, base_dir, storage_options) -> Dataset:
+    dataset_type = keys.dataset_type
     logs = {"dataset": ReadLog("dataset")}
 
     frame, files, json_roles = _read_main(keys, dataset_type, source, base_dir, storage_options, logs["dataset"])
@@ -261,7 +254,7 @@ def _load(config, source, base_dir, storage_options) -> Dataset:
     if keys.facet_dataset_uri is not None:
         what = "facet dataset"
         logs["facet_dataset"] = ReadLog(what)
-        side, side_files = _read_side(keys.facet_dataset_uri, "facet_headers", keys.facet_headers, base_dir,
+        side, side_files = _read_side(keys.facet_dataset_uri, keys.facet_headers, base_dir,
                                       storage_options, what, logs["facet_dataset"])
         side_key = _side_key(keys, joinsource, side, what)
         facet_frame_columns = list(side.columns)
@@ -273,8 +266,7 @@ def _load(config, source, base_dir, storage_options) -> Dataset:
     if keys.predicted_label_dataset_uri is not None:
         what = "predicted label dataset"
         logs["predicted_label_dataset"] = ReadLog(what)
-        side, side_files = _read_side(keys.predicted_label_dataset_uri, "predicted_label_headers",
-                                      keys.predicted_label_headers, base_dir, storage_options, what,
+        side, side_files = _read_side(keys.predicted_label_dataset_uri, keys.predicted_label_headers, base_dir, storage_options, what,
                                       logs["predicted_label_dataset"])
         side_key = _side_key(keys, joinsource, side, what)
         predicted_label, side = _predicted_label_column(keys, side, side_key)

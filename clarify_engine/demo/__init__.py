@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
-    from clarify_engine.run import AnalysisResult
+    from clarify_engine.job import AnalysisResult
 
 HERE = Path(__file__).parent
 DEMO_CONFIG = HERE / "analysis_config.json"

@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine.errors import ConfigError, DataError
+from clarify_engine.explain._spec import BaselineSpec
 
 __all__ = [
     "FeatureCoder",
-    "baseline_from_config",
+    "given_baseline",
     "choose_num_clusters",
     "cluster_baseline",
     "encode_features",
@@ -193,12 +194,6 @@ def encode_features(frame: pd.DataFrame, *others: pd.DataFrame) -> tuple[np.ndar
 # --------------------------------------------------------------------------- given baselines
 
 
-def _get(config: Any, key: str) -> Any:
-    if isinstance(config, Mapping):
-        return config.get(key)
-    return getattr(config, key, None)
-
-
 def _typed_baseline(rows: list, features: Sequence[str], dataset_frame: pd.DataFrame | None) -> pd.DataFrame:
     """Rows of values -> frame, each column cast towards the dataset column's dtype."""
     for i, row in enumerate(rows):
@@ -295,43 +290,38 @@ def _inline_rows(baseline: Any, dataset_type: str, features_path: str | None) ->
 
 def _file_baseline(location: str, dataset_type: str, features: Sequence[str], features_path, base_dir,
                    storage_options) -> pd.DataFrame:
-    from clarify_engine.data import load_dataset
+    from clarify_engine.data import read_table
 
-    config = {"dataset_type": dataset_type, "dataset_uri": location, "headers": list(features)}
-    if dataset_type in (JSON, JSONLINES) and features_path is not None:
-        config["features"] = features_path
     try:
-        loaded = load_dataset(config, base_dir=base_dir, storage_options=storage_options)
+        return read_table(location, dataset_type, list(features), features=features_path, base_dir=base_dir,
+                          storage_options=storage_options)
     except (DataError, ConfigError) as exc:
         raise DataError(f"{_PATH}: cannot read the baseline file {location!r} as {dataset_type} with "
                         f"{len(features)} feature columns {list(features)}: {exc}") from exc
-    return loaded.frame.loc[:, list(features)]
 
 
-def baseline_from_config(shap_cfg: Any, dataset: Any, *, dataset_type: str, base_dir: Any = None,
-                         features_path: str | None = None, storage_options: dict | None = None) -> pd.DataFrame | None:
-    """The baseline ``methods.shap.baseline`` gives, as a frame of the model-input features.
+def given_baseline(spec: BaselineSpec, features: Sequence[str], frame: pd.DataFrame | None = None, *,
+                   base_dir: Any = None, storage_options: dict | None = None) -> pd.DataFrame | None:
+    """The baseline the config gives (``methods.shap.baseline``), as a frame of the model-input features.
 
     Parameters
     ----------
-    shap_cfg : ShapConfig or Mapping
-        ``methods.shap``.
-    dataset : Dataset
-        The job's dataset: its ``features`` (model order) name the columns, its frame's
-        dtypes type the baseline's columns.
-    dataset_type : str
-        ``dataset_type`` of the config: the format inline rows and files are read in.
+    spec : BaselineSpec
+        The given rows or file, the dataset type they are written in and the ``features``
+        JMESPath (JSON Lines objects, JSON documents).
+    features : sequence of str
+        The model-input features, in model order: the baseline's columns.
+    frame : pandas.DataFrame, optional
+        The dataset: its dtypes type the baseline's columns.
     base_dir : str or path-like, optional
         Folder relative baseline paths are taken from.
-    features_path : str, optional
-        The config's ``features`` JMESPath (JSON Lines objects, JSON documents).
     storage_options : dict, optional
         fsspec options for ``s3://`` and other URLs.
 
     Returns
     -------
     pandas.DataFrame or None
-        Shape (K, P), columns ``dataset.features``; None when the config gives no baseline
+        Shape (K, P), columns ``features``; None when the config gives no baseline
         (compute one with :func:`cluster_baseline`).
 
     Raises
@@ -342,21 +332,20 @@ def baseline_from_config(shap_cfg: Any, dataset: Any, *, dataset_type: str, base
     DataError
         A baseline file that cannot be read with the dataset's format.
     """
-    baseline = _plain(_get(shap_cfg, "baseline"))
-    if baseline is None:
-        return None
-    features = list(dataset.features)
-    frame = getattr(dataset, "frame", None)
-    dataset_type = dataset_type.lower()
-    if isinstance(baseline, str):
-        loaded = _file_baseline(baseline, dataset_type, features, features_path, base_dir, storage_options)
+    features = list(features)
+    dataset_type = spec.dataset_type.lower()
+    if spec.location is not None:
+        loaded = _file_baseline(spec.location, dataset_type, features, spec.features_path, base_dir, storage_options)
         if len(loaded) == 0:
-            raise DataError(f"{_PATH}: the baseline file {baseline!r} has no rows")
+            raise DataError(f"{_PATH}: the baseline file {spec.location!r} has no rows")
         rows = loaded.to_numpy(dtype=object).tolist()
         return _typed_baseline(rows, features, frame)
+    baseline = _plain(spec.given)
+    if baseline is None:
+        return None
     if isinstance(baseline, Mapping) and dataset_type != JSON:
         baseline = [baseline]
-    rows = _inline_rows(baseline, dataset_type, features_path)
+    rows = _inline_rows(baseline, dataset_type, spec.features_path)
     if not rows:
         raise ConfigError(_PATH, "expected at least one baseline row, found none")
     return _typed_baseline(rows, features, frame)

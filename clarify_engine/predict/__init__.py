@@ -34,6 +34,7 @@ from clarify_engine.predict._labels import model_scores, predicted_labels, score
 from clarify_engine.predict._retry import RetryPolicy
 from clarify_engine.predict._sagemaker import SageMakerRuntimeTransport
 from clarify_engine.predict._shadow import ShadowEndpoint
+from clarify_engine.predict._spec import ModelSpec
 
 __all__ = [
     "Batcher",
@@ -41,6 +42,7 @@ __all__ = [
     "HttpTransport",
     "InProcessModel",
     "ModelOutput",
+    "ModelSpec",
     "Predictor",
     "RequestCodec",
     "ResponseCodec",
@@ -61,9 +63,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("clarify_engine")
-
-#: Request formats a remote model gets by default when the predictor block does not say.
-_DEFAULT_CONTENT_TYPE = {"text/csv": "text/csv", "application/x-parquet": "text/csv"}
 
 
 @dataclass(frozen=True)
@@ -122,12 +121,10 @@ class Predictor:
     Use as a context manager: leaving it closes connections and deletes a shadow endpoint.
     """
 
-    def __init__(self, call, *, description: str, label_headers=None, probability_threshold=0.5,
-                 classes=None, exit_stack: contextlib.ExitStack | None = None, batcher: Batcher | None = None):
+    def __init__(self, call, *, description: str, classes=None, exit_stack: contextlib.ExitStack | None = None,
+                 batcher: Batcher | None = None):
         self._call = call
         self.description = description
-        self.label_headers = label_headers
-        self.probability_threshold = probability_threshold
         self.classes = classes
         self.batcher = batcher
         self._stack = exit_stack or contextlib.ExitStack()
@@ -136,18 +133,19 @@ class Predictor:
         """The model's answer for each row of ``rows`` (feature columns only, model order)."""
         return self._call(rows)
 
-    def labels(self, output: ModelOutput) -> np.ndarray:
+    def labels(self, output: ModelOutput, *, label_headers: Sequence | None = None,
+               probability_threshold: float = 0.5) -> np.ndarray:
         """Predicted labels from ``output`` (contract §5.3).
 
         A binary classifier's single score is compared with ``probability_threshold`` and
         mapped to its two classes when they are known (in-process estimators), so string
-        classes stay strings; otherwise :func:`predicted_labels` decides.
+        classes stay strings; otherwise :func:`predicted_labels` decides, with
+        ``label_headers`` naming the scores.
         """
         scores = output.scores
         if self.classes is not None and len(self.classes) == 2 and scores is not None and scores.shape[1] == 1:
-            return np.where(scores[:, 0] > self.probability_threshold, self.classes[1], self.classes[0])
-        return predicted_labels(output, label_headers=self.label_headers,
-                                probability_threshold=self.probability_threshold)
+            return np.where(scores[:, 0] > probability_threshold, self.classes[1], self.classes[0])
+        return predicted_labels(output, label_headers=label_headers, probability_threshold=probability_threshold)
 
     def close(self) -> None:
         self._stack.close()
@@ -171,36 +169,27 @@ def _invocations_url(url: str) -> str:
     return url
 
 
-def _codecs(config, features: Sequence[str]) -> tuple[RequestCodec, ResponseCodec]:
-    p = config.predictor
-    dataset_type = config.dataset_type
-    if p is not None and p.content_type is not None:
-        content_type = p.content_type
-    elif dataset_type in _DEFAULT_CONTENT_TYPE:
-        content_type = _DEFAULT_CONTENT_TYPE[dataset_type]
-    elif p is not None:
-        content_type = p.content_type_or_default(dataset_type)
-    else:
-        raise ConfigError("predictor.content_type",
-                          f"needed to call a remote model with a {dataset_type} dataset; give a predictor block")
-    accept_type = p.accept_type if p is not None and p.accept_type is not None else content_type
-    req = request_codec(content_type, feature_names=list(features),
-                        content_template=getattr(p, "content_template", None),
-                        record_template=getattr(p, "record_template", None))
-    resp = response_codec(accept_type, label=getattr(p, "label", None), probability=getattr(p, "probability", None))
+def _codecs(spec: ModelSpec, features: Sequence[str]) -> tuple[RequestCodec, ResponseCodec]:
+    if spec.content_type is None:
+        raise ConfigError("predictor.content_type", "needed to call a remote model with this dataset type; "
+                                                    "give a predictor block with content_type")
+    req = request_codec(spec.content_type, feature_names=list(features), content_template=spec.content_template,
+                        record_template=spec.record_template)
+    resp = response_codec(spec.accept_type or spec.content_type, label=spec.label, probability=spec.probability)
     return req, resp
 
 
-def make_predictor(config, features: Sequence[str], model: Any = None,
+def make_predictor(spec: ModelSpec, features: Sequence[str], model: Any = None,
                    options: ClientOptions | None = None) -> Predictor:
     """Assemble the predictor for a job.
 
     Parameters
     ----------
-    config : AnalysisConfig
-        Its ``predictor`` block gives the request/response formats and, when ``model`` is
-        None, the endpoint (``endpoint_name``) or the model for a shadow endpoint
-        (``model_name``, ``instance_type``, ``initial_instance_count``).
+    spec : ModelSpec
+        The request/response formats and, when ``model`` is None, the endpoint
+        (``endpoint_name``) or the model for a shadow endpoint (``model_name``,
+        ``instance_type``, ``initial_instance_count``); the job planner resolves it from
+        the config's ``predictor`` block.
     features : sequence of str
         The feature columns sent to the model, in order.
     model : estimator, callable, str or path-like, optional
@@ -215,9 +204,7 @@ def make_predictor(config, features: Sequence[str], model: Any = None,
         Close it (or use ``with``) to release connections and delete a shadow endpoint.
     """
     options = options or ClientOptions()
-    p = config.predictor
-    label_headers = getattr(p, "label_headers", None)
-    threshold = config.probability_threshold_or_default
+    p = spec
 
     if model is not None and not _is_url(model):
         if isinstance(model, (str, os.PathLike)):
@@ -227,8 +214,7 @@ def make_predictor(config, features: Sequence[str], model: Any = None,
         else:
             description = f"in-process model {type(model).__module__}.{type(model).__qualname__}"
         wrapped = InProcessModel(model)
-        return Predictor(wrapped.predict, description=description, label_headers=label_headers,
-                         probability_threshold=threshold, classes=wrapped.classes)
+        return Predictor(wrapped.predict, description=description, classes=wrapped.classes)
 
     stack = contextlib.ExitStack()
     try:
@@ -237,14 +223,14 @@ def make_predictor(config, features: Sequence[str], model: Any = None,
         if _is_url(model):
             transport: Transport = HttpTransport(_invocations_url(model), **limits)
             description = f"model server {transport.url}"  # credentials shown as ***
-        elif p is not None and p.endpoint_name is not None:
+        elif p.endpoint_name is not None:
             transport = SageMakerRuntimeTransport(p.endpoint_name, target_model=p.target_model,
                                                   custom_attributes=p.custom_attributes, **limits)
             description = f"SageMaker endpoint {p.endpoint_name}"
-        elif p is not None and p.model_name is not None:
+        elif p.model_name is not None:
             shadow = ShadowEndpoint(p.model_name, p.instance_type, p.initial_instance_count,
                                     accelerator_type=p.accelerator_type,
-                                    endpoint_name_prefix=p.endpoint_name_prefix_or_default)
+                                    endpoint_name_prefix=p.endpoint_name_prefix)
             name = stack.enter_context(shadow)
             transport = SageMakerRuntimeTransport(name, target_model=p.target_model,
                                                   custom_attributes=p.custom_attributes, **limits)
@@ -253,11 +239,10 @@ def make_predictor(config, features: Sequence[str], model: Any = None,
             raise ConfigError("predictor", "no model to call: give endpoint_name or model_name in the predictor "
                                            "block, or a model (analyze(model=...), --model)")
         stack.callback(transport.close)
-        req, resp = _codecs(config, features)
+        req, resp = _codecs(spec, features)
         batcher = Batcher(transport, req, resp, max_payload_bytes=options.max_payload_bytes,
                           max_records=options.max_records, concurrency=options.concurrency)
     except BaseException:
         stack.close()
         raise
-    return Predictor(batcher.predict, description=description, label_headers=label_headers,
-                     probability_threshold=threshold, exit_stack=stack, batcher=batcher)
+    return Predictor(batcher.predict, description=description, exit_stack=stack, batcher=batcher)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from clarify_engine.config._constants import ACCEPT_TYPES, CONTENT_TYPES  # the schema's lists
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.predict._base import RequestCodec, ResponseCodec
 from clarify_engine.predict._csv_codec import CSVRequestCodec, CSVResponseCodec
@@ -35,6 +34,12 @@ __all__ = [
 
 
 _NOT_YET = ("image/jpeg", "image/jpg", "image/png", "application/x-npy")
+
+#: Request formats this client recognises (the analysis-config schema's list; the job planner
+#: validates the config against it first, these checks serve library callers).
+CONTENT_TYPES = ("text/csv", "application/jsonlines", "application/json", *_NOT_YET)
+#: Reply formats this client reads.
+ACCEPT_TYPES = ("text/csv", "application/jsonlines", "application/json")
 
 
 def _media_type(key: str, value: object, allowed: Sequence[str]) -> str:

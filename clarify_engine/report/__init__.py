@@ -8,6 +8,7 @@ when a report is rendered, never at package import.
 from clarify_engine.report._analysis_json import ANALYSIS_JSON, MANIFEST_JSON, dumps_analysis, write_outputs
 from clarify_engine.report._build import Fragment, Report
 from clarify_engine.report._context import BiasContext, GroupStats
+from clarify_engine.report._spec import ReportSpec
 from clarify_engine.report._write import (
     ReportRequest,
     render_outputs,
@@ -24,6 +25,7 @@ __all__ = [
     "GroupStats",
     "Report",
     "ReportRequest",
+    "ReportSpec",
     "dumps_analysis",
     "render_outputs",
     "report_request",

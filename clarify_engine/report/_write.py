@@ -16,15 +16,17 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from clarify_engine._io import atomic_write
 from clarify_engine.errors import ConfigError, DataError, NotSupportedError
 from clarify_engine.report._analysis_json import ANALYSIS_JSON, MANIFEST_JSON
 from clarify_engine.report._build import DEFAULT_TITLE, Report
 from clarify_engine.report._context import BiasContext
 from clarify_engine.report._local import sample_frame
+from clarify_engine.report._spec import ReportSpec
 
 log = logging.getLogger("clarify_engine")
 
@@ -73,45 +75,39 @@ def check_report_name(name: str, output_dir: str | Path, key: str = "methods.rep
                                "give a plain file name without '/', '\\' or '..', e.g. \"report\"")
 
 
-def report_request(config, dataset, bias_frame: pd.DataFrame | None = None,
-                   predicted_label: str | None = None) -> ReportRequest | None:
+def report_request(spec: ReportSpec | None, *, label: str | None, label_values: Sequence | None,
+                   facets: Sequence[tuple[str, Sequence | None]], group_variable: str | None,
+                   bias_frame: pd.DataFrame | None = None, predicted_label: str | None = None) -> ReportRequest | None:
     """The report a job must write, or None (no ``methods.report``, or a time-series job).
 
     Parameters
     ----------
-    config : AnalysisConfig
-    dataset : Dataset
+    spec : ReportSpec or None
+        ``methods.report`` as planned (None: no report).
+    label, label_values, facets, group_variable
+        The job's label column, positive label values, facets (column, values) and group
+        variable, for the report's summary.
     bias_frame : pandas.DataFrame, optional
         The frame the bias metrics were computed on (None when no bias method ran).
     predicted_label : str, optional
         Its predicted-label column, when post-training bias ran.
     """
-    report = config.methods.report
-    if report is None:
+    if spec is None:
         return None
-    if config.is_time_series:
-        log.info("Report not written: Clarify writes no report for time-series jobs (methods.report is ignored)")
-        return None
-    facets = [(name, None if values is None else tuple(values)) for name, values in dataset.facets]
+    facets = [(name, None if values is None else tuple(values)) for name, values in facets]
     job = {
-        "label": dataset.label,
-        "label_values": None if config.label_values_or_threshold is None else list(config.label_values_or_threshold),
+        "label": label,
+        "label_values": None if label_values is None else list(label_values),
         "facets": [{"name": str(name), "values": None if values is None else list(values)} for name, values in facets],
-        "group_variable": dataset.group_variable,
+        "group_variable": group_variable,
     }
     bias = None
-    if bias_frame is not None and dataset.label is not None and config.label_values_or_threshold is not None:
-        columns = list(dict.fromkeys([dataset.label, *(n for n, _ in facets),
+    if bias_frame is not None and label is not None and label_values is not None:
+        columns = list(dict.fromkeys([label, *(n for n, _ in facets),
                                       *([predicted_label] if predicted_label in bias_frame.columns else [])]))
-        bias = BiasContext(bias_frame.loc[:, columns], dataset.label, tuple(config.label_values_or_threshold),
+        bias = BiasContext(bias_frame.loc[:, columns], label, tuple(label_values),
                            tuple(facets), predicted_label if predicted_label in bias_frame.columns else None)
-    return ReportRequest(report.name, report.title_or_default, job, bias)
-
-
-def _atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    return ReportRequest(spec.name, spec.title, job, bias)
 
 
 def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: Mapping[str, Any] | None = None, *,
@@ -154,10 +150,10 @@ def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: 
                     baseline=baseline, group_stats=group_stats)
     html = report.html()
     html_path, nb_path, pdf_path = (out / f"{name}{s}" for s in SUFFIXES)
-    _atomic(html_path, html.encode("utf-8"))
+    atomic_write(html_path, html.encode("utf-8"))
     import nbformat
 
-    _atomic(nb_path, nbformat.writes(build_notebook(report)).encode("utf-8"))
+    atomic_write(nb_path, nbformat.writes(build_notebook(report)).encode("utf-8"))
     tmp_pdf = pdf_path.with_name(pdf_path.name + ".tmp")
     write_pdf(html, tmp_pdf)
     os.replace(tmp_pdf, pdf_path)
@@ -193,7 +189,7 @@ def write_job_report(output_dir: str | Path, request: ReportRequest, analysis: M
                   out / ANALYSIS_JSON, out)
         written = []
     manifest_path = out / MANIFEST_JSON
-    _atomic(manifest_path, (json.dumps(manifest, indent=2, default=str) + "\n").encode("utf-8"))
+    atomic_write(manifest_path, (json.dumps(manifest, indent=2, default=str) + "\n").encode("utf-8"))
     return written
 
 

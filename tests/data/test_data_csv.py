@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from clarify_engine.data import Dataset, load_dataset
+from clarify_engine.data import Dataset
+from tests.data._spec import load_dataset
 from clarify_engine.errors import DataError
 from tests.data.conftest import sdk_config, write
 

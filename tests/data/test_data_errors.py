@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 import clarify_engine.data as data
-from clarify_engine.data import load_dataset
+from tests.data._spec import load_dataset
 from clarify_engine.errors import ConfigError, DataError, NotSupportedError
 from tests.data.conftest import write
 
@@ -55,22 +55,46 @@ CASES = [
                r"2 headers in config, 1 columns", "facet-header-count", files={"f.csv": "1\n0\n"}),
     ExpectFail(BASE, DataError, r"Cannot parse CSV file .*d\.csv: .*Expected 3 fields in line 2, saw 4", "ragged",
                text="1,30,0\n0,41,1,5\n"),
-    ExpectFail({**BASE, "headers": ["Target", "Age", "Age"]}, ConfigError,
-               r"headers: expected unique column names, found \['Age'\] more than once", "duplicate-headers"),
-    ExpectFail({**BASE, "headers": ["Target", 1, "Age"]}, ConfigError,
-               r"headers: expected a list of column names \(strings\), found 1", "non-string-header"),
-    ExpectFail({**BASE, "headers": "Target"}, ConfigError, r"headers: expected a list, found str", "headers-str"),
-    ExpectFail({**BASE, "dataset_type": "text/tsv"}, ConfigError, r"dataset_type: expected one of text/csv, .*"
-               r"found 'text/tsv'", "dataset-type"),
-    ExpectFail({k: v for k, v in BASE.items() if k != "dataset_type"}, ConfigError,
-               r"dataset_type: expected one of .*found None", "dataset-type-missing"),
-    ExpectFail({**BASE, "dataset_type": "application/x-image"}, NotSupportedError,
-               r"dataset_type 'application/x-image' is not supported", "image"),
-    ExpectFail({**BASE, "dataset_type": "application/sagemakercapturejson"}, NotSupportedError,
-               r"dataset_type 'application/sagemakercapturejson' .* is not supported", "capture"),
-    ExpectFail({**BASE, "facet": [{"value_or_threshold": [1]}]}, ConfigError,
-               r"facet\[0\]\.name_or_index: expected a column name or index, found nothing", "facet-no-name"),
 ]
+
+
+#: Keys the config door checks before the loader runs (``clarify_engine.load_dataset`` of a whole
+#: config): the loader takes the planner's DataSpec and never sees them unchecked.
+WHOLE = {**BASE, "facet": [{"name_or_index": "Gender"}], "label_values_or_threshold": [1],
+         "methods": {"pre_training_bias": {"methods": "all"}}}
+DOOR_CASES = [
+    ExpectFail({**WHOLE, "headers": ["Target", "Age", "Age"]}, ConfigError,
+               r"headers\[2\]: column name 'Age' appears twice; names must be unique", "duplicate-headers"),
+    ExpectFail({**WHOLE, "headers": ["Target", 1, "Age"]}, ConfigError, r"headers\[1\]: expected a string, found 1",
+               "non-string-header"),
+    ExpectFail({**WHOLE, "headers": "Target"}, ConfigError, r"headers: expected a list", "headers-str"),
+    ExpectFail({**WHOLE, "dataset_type": "text/tsv"}, ConfigError, r'dataset_type: expected one of "text/csv", .*'
+               r'found "text/tsv"', "dataset-type"),
+    ExpectFail({k: v for k, v in WHOLE.items() if k != "dataset_type"}, ConfigError,
+               r"dataset_type: required key is missing", "dataset-type-missing"),
+    ExpectFail({**WHOLE, "dataset_type": "application/x-image"}, NotSupportedError,
+               r"dataset_type 'application/x-image' is not supported", "image"),
+    ExpectFail({**WHOLE, "dataset_type": "application/sagemakercapturejson"}, NotSupportedError,
+               r"dataset_type 'application/sagemakercapturejson' .* is not supported", "capture"),
+    ExpectFail({**WHOLE, "facet": [{"value_or_threshold": [1]}]}, ConfigError,
+               r"facet\[0\]\.name_or_index: required key is missing", "facet-no-name"),
+]
+
+
+@pytest.mark.parametrize("case", DOOR_CASES, ids=[c.id for c in DOOR_CASES])
+def test_errors_at_the_config_door(tmp_path, case):
+    import clarify_engine
+
+    path = write(tmp_path / "d.csv", case.text)
+    with pytest.raises(case.error) as info:
+        clarify_engine.load_dataset(case.config, path)
+    assert re.match(case.message, str(info.value)), str(info.value)
+
+
+def test_loader_takes_only_a_data_spec(tmp_path):
+    path = write(tmp_path / "d.csv", ROWS)
+    with pytest.raises(TypeError, match=r"load_dataset expects a DataSpec \(clarify_engine.job.plan_data\(config\)\)"):
+        data.load_dataset(BASE, path)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -129,34 +153,31 @@ def test_unknown_url_scheme():
         load_dataset(BASE, "nosuchscheme://bucket/key.csv")
 
 
-def test_config_object_with_attributes(tmp_path):
-    class Facet:
-        name_or_index = 2
-        value_or_threshold = (1,)
-
-    class Config:
-        dataset_type = "text/csv"
-        headers = ("Target", "Age", "Gender")
-        label = 0
-        facet = (Facet(),)
-
-    ds = load_dataset(Config(), write(tmp_path / "d.csv", ROWS))
+def test_data_spec_built_directly(tmp_path):
+    """Library users describe a dataset with a DataSpec of their own: indices and values as in a config."""
+    spec = data.DataSpec(dataset_type="text/csv", headers=("Target", "Age", "Gender"), label=0,
+                         facet=(data.FacetKey(2, (1,)),))
+    ds = data.load_dataset(spec, write(tmp_path / "d.csv", ROWS))
     assert ds.label == "Target" and ds.facets == [("Gender", [1])]
 
 
 def test_public_names():
-    assert sorted(data.__all__) == ["Dataset", "load_dataset"]
+    assert sorted(data.__all__) == ["DataSpec", "Dataset", "FacetKey", "load_dataset", "read_table"]
 
 
-def test_typed_config_reads_like_the_dict():
-    """Every SDK fixture gives the same dataset keys as a typed config and as a plain dict."""
+def test_planner_reads_the_sdk_configs_dataset_keys():
+    """Every SDK fixture's dataset keys reach the DataSpec unchanged (lists as tuples, facets as FacetKeys)."""
     import json
 
-    from clarify_engine.data._access import data_keys
+    from clarify_engine.job import plan_data
+    from tests.data._spec import as_spec
     from tests.helpers import sdk_config_files
 
     import clarify_engine.config as config
     files = sdk_config_files()
     assert files
     for path in files:
-        assert data_keys(config.load_config(str(path))) == data_keys(json.loads(path.read_text())), path.name
+        cfg = config.load_config(str(path))
+        if cfg.dataset_type.lower() in ("application/x-image", "application/sagemakercapturejson"):
+            continue
+        assert plan_data(cfg) == as_spec(json.loads(path.read_text())), path.name

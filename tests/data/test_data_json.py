@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from clarify_engine.data import load_dataset
+from tests.data._spec import load_dataset
 from clarify_engine.errors import ConfigError, DataError
 from tests.data.conftest import sdk_config, write
 

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from clarify_engine.data import load_dataset
+from tests.data._spec import load_dataset
 from clarify_engine.errors import DataError
 from tests.data.conftest import sdk_config, write
 

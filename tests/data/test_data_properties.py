@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clarify_engine.data import load_dataset
+from tests.data._spec import load_dataset
 from tests.data.conftest import write
 
 _cells = {

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import clarify_engine
-from clarify_engine.data import load_dataset
+from tests.data._spec import load_dataset
 from clarify_engine.errors import DataError
 from tests.data.conftest import write
 

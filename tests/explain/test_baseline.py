@@ -8,14 +8,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clarify_engine.data import load_dataset
 from clarify_engine.errors import ConfigError, DataError
+from clarify_engine.explain import BaselineSpec, given_baseline
 from clarify_engine.explain._baseline import (
-    baseline_from_config,
     choose_num_clusters,
     cluster_baseline,
     encode_features,
 )
+from tests.data._spec import load_dataset
+
+
+def baseline_from_config(shap, dataset, *, dataset_type, base_dir=None, features_path=None, storage_options=None):
+    """``methods.shap`` (as a dict) planned into a BaselineSpec, then read as the SHAP stage reads it."""
+    given = shap.get("baseline")
+    spec = BaselineSpec(given=None if isinstance(given, str) else given,
+                        location=given if isinstance(given, str) else None, dataset_type=dataset_type,
+                        features_path=features_path, num_clusters=shap.get("num_clusters"))
+    return given_baseline(spec, dataset.features, dataset.frame, base_dir=base_dir, storage_options=storage_options)
 
 CSV_CONFIG = {"dataset_type": "text/csv", "headers": ["Target", "Age", "Gender", "Income"], "label": "Target"}
 

@@ -15,10 +15,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
+from clarify_engine import load_dataset
 from clarify_engine.config import load_config
-from clarify_engine.data import load_dataset
 from clarify_engine.errors import ConfigError, ModelError
-from clarify_engine.explain._pdp import _chunks, partial_dependence, resolve_pdp_features, run_pdp, top_k_by_shap
+from clarify_engine.explain import KernelShapResult, ShapResult
+from clarify_engine.explain._pdp import _chunks, partial_dependence, run_pdp, top_k_by_shap
+from clarify_engine.job import ModelMeter, plan, resolve_features
+from clarify_engine.report._explanations import pdp_entries, pdp_manifest
 from clarify_engine.explain._pdp_grid import UNSUPPORTED_MESSAGE, column_grid, data_type, numerical_grid
 from clarify_engine.predict import make_predictor
 
@@ -49,10 +52,29 @@ def _pipeline(estimator):
                          estimator)
 
 
-def _run(config, frame, model, **kwargs):
+def _run(config, frame, model, shap_section=None, **kwargs):
+    """The PDP stage of a job: planned, run against a metered predictor, rendered as the job renders it."""
     dataset = load_dataset(config, frame)
-    with make_predictor(config, dataset.features, model) as predictor:
-        return (*run_pdp(config, dataset, predictor, **kwargs), dataset)
+    job = plan(config, dataset, model)
+    ranking = None if shap_section is None else _shap_result(shap_section)
+    with make_predictor(job.model, dataset.features, model) as predictor:
+        scorer = ModelMeter(predictor, job.model).scorer("pdp")
+        result = run_pdp(dataset.frame.loc[:, dataset.features], job.pdp, scorer, ranking=ranking, **kwargs)
+    return pdp_entries(result), pdp_manifest(result, scorer.calls), dataset
+
+
+def _shap_result(section):
+    """A SHAP result holding only the global values of ``section`` ({label: {"global_shap_values": ...}})."""
+    labels = list(section)
+    features = list(dict.fromkeys(f for entry in section.values() for f in entry["global_shap_values"]))
+    values = np.array([[section[k]["global_shap_values"].get(f, np.nan) for k in labels] for f in features])
+    empty = np.zeros((0, len(features), len(labels)))
+    core = KernelShapResult(values=empty, expected_value=np.zeros(len(labels)), fx=np.zeros((0, len(labels))),
+                            standard_errors=empty, n_coalitions=0, exact=True, reference=np.zeros((0, len(labels))))
+    return ShapResult(features=tuple(features), labels=tuple(labels), core=core, global_values=values,
+                      global_standard_errors=np.zeros_like(values), agg_method="mean_abs", link="identity", seed=None,
+                      num_samples=None, budget_note=None, budget_to_determine_every_value=0, baseline=pd.DataFrame(),
+                      baseline_weights=np.ones(0), baseline_source="config")
 
 
 def _sklearn(model, X, entry):
@@ -270,6 +292,10 @@ def test_all_missing_column_is_an_error_entry():
 # ---------------------------------------------------------------- choice of features
 
 
+def resolve_pdp_features(entries, features):
+    return [features[j] for j in resolve_features(entries, features, "methods.pdp.features")]
+
+
 def test_resolve_features_names_indices_and_errors():
     features = ["Age", "Income", "Occupation"]
     assert resolve_pdp_features(["Occupation", 0], features) == ["Occupation", "Age"]
@@ -299,13 +325,12 @@ def test_top_k_from_shap_section_runs_those_features_largest_first():
 def test_top_k_with_several_labels_ranks_by_sum_of_absolute_values():
     section = {"a": {"global_shap_values": {"Age": 0.5, "Income": 0.1, "Score": -0.45}},
                "b": {"global_shap_values": {"Age": 0.0, "Income": 0.3, "Score": 0.1}}}
-    chosen, scores = top_k_by_shap(section, ["Age", "Income", "Occupation", "Score"], 10)
+    chosen, scores = top_k_by_shap(_shap_result(section), ["Age", "Income", "Occupation", "Score"], 10)
     assert chosen == ["Score", "Age", "Income"]  # 0.55, 0.5, 0.4; Occupation absent from SHAP
     assert scores["Score"] == pytest.approx(0.55)
-    tie, _ = top_k_by_shap({"l": {"global_shap_values": {"Income": 1.0, "Age": 1.0}}}, ["Age", "Income"], 1)
+    tie, _ = top_k_by_shap(_shap_result({"l": {"global_shap_values": {"Income": 1.0, "Age": 1.0}}}),
+                           ["Age", "Income"], 1)
     assert tie == ["Age"]  # ties keep model order
-    with pytest.raises(ConfigError, match="methods.pdp.features.*global_shap_values, found none"):
-        top_k_by_shap({}, ["Age"], 3)
 
 
 def test_no_features_and_no_shap_section_is_a_config_error():
@@ -399,8 +424,10 @@ def test_model_changing_its_number_of_scores_between_calls_is_a_model_error():
     frame = _frame(n=10)
     config = _config({"grid_resolution": 2, "features": ["Age", "Score"]})
     dataset = load_dataset(config, frame)
+    job = plan(config, dataset, Flaky())
+    scorer = ModelMeter(Flaky(), job.model).scorer("pdp")
     with pytest.raises(ModelError, match="2 scores per record, but 1 in an earlier call"):
-        run_pdp(config, dataset, Flaky())
+        run_pdp(dataset.frame.loc[:, dataset.features], job.pdp, scorer)
 
 
 def test_model_receives_grid_values_with_the_columns_dtype_and_other_columns_unchanged():
@@ -427,3 +454,51 @@ def test_model_receives_grid_values_with_the_columns_dtype_and_other_columns_unc
     assert num.values == [1.5, 2.5, 3.5] and num.distribution == pytest.approx([1 / 3, 1 / 3, 1 / 3])
     partial_dependence(records, "num", num.column, score)
     assert seen[-1]["num"].dtype == np.float64 and list(seen[-1]["num"]) == [1.5] * 4 + [2.5] * 4 + [3.5] * 4
+
+
+# ---------------------------------------------------------------- ICE curves
+
+
+def test_individual_curves_are_every_records_scores_and_average_to_the_pdp():
+    rng = np.random.default_rng(3)
+    records = pd.DataFrame({"a": rng.normal(size=23), "b": rng.integers(0, 3, 23)})
+    grid = pd.Series([-1.0, 0.0, 0.5, 2.0])
+
+    def score(frame):
+        return np.column_stack([np.sin(frame["a"]) * frame["b"], frame["a"] ** 2 - frame["b"]])
+
+    naive = np.array([[score(records.iloc[[i]].assign(a=v))[0] for v in grid] for i in range(len(records))])
+    naive = naive.transpose(0, 2, 1)  # (n, g, D) -> (n, D, g)
+    for m in (5, 23, 1000):
+        ice = partial_dependence(records, "a", grid, score, max_rows_per_call=m, kind="individual")
+        np.testing.assert_allclose(ice, naive, rtol=0, atol=1e-13)
+        average, both = partial_dependence(records, "a", grid, score, max_rows_per_call=m, kind="both")
+        np.testing.assert_allclose(both, naive, rtol=0, atol=1e-13)
+        np.testing.assert_allclose(average, naive.mean(axis=0), rtol=0, atol=1e-13)
+    with pytest.raises(ValueError, match="kind must be one of 'average', 'individual', 'both'; found 'ice'"):
+        partial_dependence(records, "a", grid, score, kind="ice")
+
+
+def test_individual_curves_match_scikit_learn():
+    """ICE against scikit-learn's ``kind="individual"`` on its own grid of a numerical feature."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x0": rng.normal(size=60), "x1": rng.uniform(size=60)})
+    y = X["x0"] * 2 + np.sin(3 * X["x1"]) + rng.normal(scale=0.1, size=60)
+    model = RandomForestRegressor(n_estimators=10, random_state=0).fit(X, y)
+    theirs = sk_partial_dependence(model, X, [1], kind="individual", grid_resolution=7)
+    grid = pd.Series(theirs["grid_values"][0])
+    ours = partial_dependence(X, "x1", grid, lambda f: model.predict(f), kind="individual")
+    np.testing.assert_allclose(ours[:, 0, :], theirs["individual"][0], rtol=0, atol=1e-12)
+
+
+def test_run_pdp_keeps_individual_curves_when_asked():
+    frame = _frame(n=20)
+    config = _config({"grid_resolution": 3, "features": ["Age"]})
+    dataset = load_dataset(config, frame)
+    job = plan(config, dataset, lambda f: f["Age"].to_numpy(dtype=float))
+    records = dataset.frame.loc[:, dataset.features]
+    result = run_pdp(records, job.pdp, lambda f: f["Age"].to_numpy(dtype=float) / 10, individual=True)
+    (curve,) = result.curves
+    assert curve.individual.shape == (20, 1, len(curve.values))
+    np.testing.assert_allclose(curve.individual.mean(axis=0), curve.predictions, atol=1e-12)
+    assert run_pdp(records, job.pdp, lambda f: f["Age"].to_numpy(dtype=float)).curves[0].individual is None

@@ -9,15 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clarify_engine import analyze
+from clarify_engine import analyze, load_dataset
 from clarify_engine.explain import budget_note
 from clarify_engine.config import load_config
-from clarify_engine.data import load_dataset
 from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.explain._aggregate import aggregate, aggregate_standard_error
-from clarify_engine.explain._shap_job import SE_SECTION_KEY, local_columns, resolve_features_to_explain, run_shap
+from clarify_engine.explain import run_shap
+from clarify_engine.job import ModelMeter, plan, resolve_features, run_job
 from clarify_engine.predict import make_predictor
-from clarify_engine.run import run_analysis
+from clarify_engine.report._explanations import (SE_SECTION_KEY, local_columns, shap_local_frame, shap_manifest,
+                                                 shap_section, shap_standard_error_frame,
+                                                 shap_standard_error_section)
 
 WEIGHTS = {"Age": 0.5, "Income": -0.002, "Tenure": 3.0}
 
@@ -40,9 +42,17 @@ def linear(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _run(config, frame, model, **kwargs):
+    """The SHAP stage of a job: planned, run against a metered predictor, rendered as the job renders it."""
     dataset = load_dataset(config, frame)
-    with make_predictor(config, dataset.features, model) as predictor:
-        return (*run_shap(config, dataset, predictor, **kwargs), dataset)
+    job = plan(config, dataset, model)
+    with make_predictor(job.model, dataset.features, model) as predictor:
+        scorer = ModelMeter(predictor, job.model).scorer("kernel_shap")
+        result = run_shap(dataset.frame.loc[:, dataset.features], job.shap, scorer, **kwargs)
+    extras = {"standard_errors": shap_standard_error_frame(result),
+              "standard_error_section": shap_standard_error_section(result), "baseline": result.baseline,
+              "baseline_weights": result.baseline_weights, "manifest": shap_manifest(result, scorer.calls),
+              "result": result.core}
+    return shap_section(result), shap_local_frame(result), extras, dataset
 
 
 def _job(config, frame, model, output_dir, **kwargs):
@@ -144,11 +154,11 @@ def test_features_to_explain_names_and_indices_in_feature_order():
 ])
 def test_features_to_explain_errors_name_the_entry(entry, message):
     with pytest.raises(ConfigError) as err:
-        resolve_features_to_explain(["Age", entry], ["Age", "Income", "Tenure"])
+        resolve_features(["Age", entry], ["Age", "Income", "Tenure"], "methods.shap.features_to_explain")
     assert err.value.path == "methods.shap.features_to_explain[1]"
     assert message in str(err.value)
     with pytest.raises(ConfigError, match="listed twice"):
-        resolve_features_to_explain(["Age", 0], ["Age", "Income", "Tenure"])
+        resolve_features(["Age", 0], ["Age", "Income", "Tenure"], "methods.shap.features_to_explain")
 
 
 def test_categorical_feature_decoded_for_the_model():
@@ -279,8 +289,8 @@ def test_same_seed_same_bytes_with_one_and_two_workers(tmp_path):
     outputs = []
     dataset = load_dataset(config, frame)
     for workers, folder in ((1, "a"), (2, "b"), (1, "c")):
-        # analyze() takes the worker count from the machine; run_analysis is its worker-count seam
-        run_analysis(config, dataset, model, workers=workers).write(tmp_path / folder)
+        # analyze() takes the worker count from the machine; run_job is its worker-count seam
+        run_job(plan(config, dataset, model), dataset, model, workers=workers).write(tmp_path / folder)
         outputs.append([(tmp_path / folder / "explanations_shap" / n).read_bytes()
                         for n in ("out.csv", "out_standard_errors.csv", "baseline.csv")])
         analysis = json.loads((tmp_path / folder / "analysis.json").read_text())

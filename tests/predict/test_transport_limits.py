@@ -24,9 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from clarify_engine.config import load_config
 from clarify_engine.errors import ConfigError, ModelError
-from clarify_engine.predict import ClientOptions, make_predictor, redact_url
+from clarify_engine.predict import ClientOptions, ModelSpec, make_predictor, redact_url
 from clarify_engine.predict._base import TransportError
 from clarify_engine.predict._batching import Batcher
 from clarify_engine.predict._http import HttpTransport, ping
@@ -287,10 +286,7 @@ def test_the_watchdog_thread_ends_when_idle_and_comes_back_for_the_next_request(
 
 
 def test_client_options_carry_the_limits_to_both_transports(runtime):
-    config = load_config({"dataset_type": "text/csv", "label": "y", "headers": ["y", "a", "b"],
-                          "label_values_or_threshold": [1], "methods": {"post_training_bias": {"methods": ["DPPL"]}},
-                          "facet": [{"name_or_index": "a"}],
-                          "predictor": {"endpoint_name": "ok", "content_type": "text/csv"}})
+    config = ModelSpec(endpoint_name="ok", content_type="text/csv", accept_type="text/csv")
     options = ClientOptions(timeout=4.0, max_reply_bytes=1234, request_deadline=5.0)
     with make_predictor(config, ["a", "b"], f"{runtime.url}/invocations/ok", options) as predictor:
         transport = predictor.batcher.transport
@@ -405,10 +401,7 @@ def test_transport_errors_redact_any_url_in_their_message(text, shown):
 
 
 def test_make_predictor_describes_the_server_without_credentials(faulty):
-    config = load_config({"dataset_type": "text/csv", "label": "y", "headers": ["y", "a"],
-                          "label_values_or_threshold": [1], "methods": {"post_training_bias": {"methods": ["DPPL"]}},
-                          "facet": [{"name_or_index": "a"}],
-                          "predictor": {"content_type": "text/csv"}})
+    config = ModelSpec(content_type="text/csv", accept_type="text/csv")
     url = CREDENTIALED.format(port=faulty.server_address[1]) + "/invocations/auth"
     with make_predictor(config, ["a"], url) as predictor:
         assert predictor.description == f"model server http://***@127.0.0.1:{faulty.server_address[1]}/invocations/auth"

@@ -1,17 +1,16 @@
-"""One analysis job: config + dataset (+ model) -> results.
+"""Running one planned job: dataset + plan (+ model) -> typed results and Clarify's outputs.
 
-This module decides which of the requested methods can run, runs them, and gathers
-their sections into Clarify's ``analysis.json`` shape. Methods this engine cannot run
-yet are not silently dropped: each is recorded with its reason in
-:attr:`AnalysisResult.not_run`, logged, and written to the run manifest. A method that
-starts and fails does not discard the others: it is recorded as :class:`Failed`, the rest
-run, and :class:`~clarify_engine.errors.PartialFailure` carries what completed.
+:func:`run_job` runs the methods of a :class:`~clarify_engine.job.Job` with one predictor,
+each method as its own attempt: a method that starts and fails is recorded as
+:class:`Failed`, the others still run, and :class:`~clarify_engine.errors.PartialFailure`
+carries what completed. Methods the plan left out are recorded with their reason in
+:attr:`AnalysisResult.not_run`. The engines return typed results; ``clarify_engine.report``
+renders them as ``analysis.json``, ``explanations_shap/`` and the run manifest.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import platform
@@ -20,27 +19,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clarify_engine import _warnings
-from clarify_engine._methods import NotRun, requested, split
-from clarify_engine._version import __version__
-from clarify_engine.bias import FacetSpec, bias_section
-from clarify_engine.config import AnalysisConfig, check_model_source
-from clarify_engine.data import Dataset
-from clarify_engine import _stop
-from clarify_engine.errors import ClarifyError, ConfigError, NotSupportedError, PartialFailure
-from clarify_engine.predict import ClientOptions, make_predictor
+from clarify_engine import _stop, _warnings
+from clarify_engine._methods import NotRun
 from clarify_engine._progress import Progress
+from clarify_engine._version import __version__
+from clarify_engine.bias import BiasReport, BiasSpec, bias_report
+from clarify_engine.data import Dataset
+from clarify_engine.errors import ClarifyError, NotSupportedError, PartialFailure
+from clarify_engine.explain import PdpResult, ShapResult, run_pdp, run_shap
+from clarify_engine.job._meter import ModelMeter, StageCalls
+from clarify_engine.job._specs import Job
+from clarify_engine.predict import ClientOptions, make_predictor
 from clarify_engine.report import ReportRequest, report_request, write_job_report, write_outputs
+from clarify_engine.report._bias_json import bias_json
+from clarify_engine.report._explanations import (SE_SECTION_KEY, pdp_entries, pdp_manifest, shap_local_frame,
+                                                 shap_manifest, shap_section, shap_standard_error_frame,
+                                                 shap_standard_error_section)
 from clarify_engine.report._shap_outputs import write_shap_outputs
-from clarify_engine.explain import SE_SECTION_KEY, run_pdp, run_shap
 
 log = logging.getLogger("clarify_engine")
-
-#: Key of each bias stage in analysis.json, by the method that produces it.
-BIAS_STAGES = (
-    ("pre_training_bias", "pre_training", "pre_training_bias_metrics"),
-    ("post_training_bias", "post_training", "post_training_bias_metrics"),
-)
 
 @dataclass(frozen=True)
 class Failed:
@@ -113,15 +110,27 @@ class AnalysisResult:
     failed : list of Failed
         Requested methods that started and failed, with reasons (only on the result a
         :class:`~clarify_engine.errors.PartialFailure` carries).
+    bias : dict
+        The typed bias reports (:class:`~clarify_engine.bias.BiasReport`) by stage
+        (``"pre_training"``, ``"post_training"``).
+    shap : ShapResult or None
+        The typed Kernel SHAP result (local values, standard errors, baseline...).
+    pdp : PdpResult or None
+        The typed partial-dependence result.
+    job : Job or None
+        The plan the job ran.
+    report : ReportRequest or None
+        The report to write after analysis.json (``methods.report``).
     """
 
     analysis: dict[str, Any]
     not_run: list[NotRun] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
-    #: Tables written beside analysis.json: ``"shap"`` -> (local values, standard errors, baseline).
-    files: dict[str, Any] = field(default_factory=dict)
     failed: list[Failed] = field(default_factory=list)
-    #: The report to write after analysis.json (``methods.report``), or None.
+    bias: dict[str, BiasReport] = field(default_factory=dict)
+    shap: ShapResult | None = None
+    pdp: PdpResult | None = None
+    job: Job | None = None
     report: ReportRequest | None = None
 
     @property
@@ -140,16 +149,20 @@ class AnalysisResult:
         The report comes last: a failure to render it is logged and recorded in the manifest.
         """
         written = []
-        steps = ("shap" in self.files) + 1 + (self.report is not None)
+        shap = self.shap
+        save_local = shap is not None and (self.job is None or self.job.shap is None or self.job.shap.save_local)
+        local = shap_local_frame(shap) if save_local else None
+        steps = (shap is not None) + 1 + (self.report is not None)
         with Progress("Writing outputs", steps, "parts") as progress:  # SHAP files, analysis.json, report
-            if "shap" in self.files:
-                written += write_shap_outputs(output_dir, *self.files["shap"])
+            if shap is not None:
+                written += write_shap_outputs(output_dir, local,
+                                              shap_standard_error_frame(shap) if save_local else None, shap.baseline)
                 progress.update()
             written += write_outputs(output_dir, self.analysis, self.manifest)
             progress.update()
             if self.report is not None:
-                local, _, baseline = self.files.get("shap", (None, None, None))
-                written += write_job_report(output_dir, self.report, self.analysis, self.manifest, local, baseline)
+                written += write_job_report(output_dir, self.report, self.analysis, self.manifest, local,
+                                            None if shap is None else shap.baseline)
                 progress.update()
         return written
 
@@ -180,59 +193,15 @@ def _unused_name(columns, name: str) -> str:
     return candidate
 
 
-def _predict_labels(dataset: Dataset, predictor, info: dict):
-    """Predicted labels for every row of the dataset, from the model (contract §5)."""
-    rows = dataset.frame.loc[:, list(dataset.features)]
-    log.info("Getting predictions for %d rows (%d features) from %s", len(rows), rows.shape[1],
-             predictor.description)
-    output = predictor.predict(rows)
-    labels = predictor.labels(output)
-    if predictor.batcher is not None:
-        info["requests"] = dataclasses.asdict(predictor.batcher.stats)
-    return labels
-
-
-def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> tuple[list[str], list[NotRun]]:
-    """Split the requested methods into those that will run and those that cannot, with reasons.
-
-    Raises
-    ------
-    NotSupportedError
-        Nothing requested can run.
-    ConfigError
-        Bias methods are requested but the config names no label or no facet, or predictions
-        are needed and neither ``model`` nor the config's ``predictor`` names a model.
-    """
-    if model is None:
-        check_model_source(config)
-    for name in requested(config):
-        if name in ("pre_training_bias", "post_training_bias"):
-            if dataset.label is None:
-                raise ConfigError("label", f"methods.{name} needs a label column; the config names none")
-            if not dataset.facets:
-                raise ConfigError("facet", f"methods.{name} needs at least one facet; the config names none")
-            if config.label_values_or_threshold is None:
-                raise ConfigError(
-                    "label_values_or_threshold",
-                    f"methods.{name} needs the positive label values or a threshold; the config gives none",
-                )
-    return split(config)
-
-
-def _needs_model(runnable: list[str], dataset: Dataset) -> bool:
-    return ("shap" in runnable or "pdp" in runnable
-            or ("post_training_bias" in runnable and dataset.predicted_label is None))
-
-
-def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
-                 options: ClientOptions | None = None, *, base_dir: str | Path | None = None,
-                 workers: int | None = None) -> AnalysisResult:
-    """Run every runnable method of ``config`` on ``dataset``.
+def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOptions | None = None, *,
+            base_dir: str | Path | None = None, workers: int | None = None,
+            output_dir: str | Path | None = None) -> AnalysisResult:
+    """Run every method of the planned ``job`` on ``dataset``.
 
     Parameters
     ----------
-    config : AnalysisConfig
-        A validated configuration (:func:`clarify_engine.config.load_config`).
+    job : Job
+        The plan (:func:`clarify_engine.job.plan`).
     dataset : Dataset
         The loaded dataset (:func:`clarify_engine.data.load_dataset`).
     model : object, optional
@@ -245,6 +214,9 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
     workers : int, optional
         Threads of the Kernel SHAP core (results do not depend on it); default: the CPU
         count, at most 4 (one builds synthetic rows while the model runs).
+    output_dir : str or path-like, optional
+        Where the job's outputs go, for methods that write while they run (the rest is
+        written by :meth:`AnalysisResult.write`).
 
     Returns
     -------
@@ -271,99 +243,98 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
     started = time.time()
     if workers is None:
         workers = max(1, min(4, os.cpu_count() or 1))
-    runnable, not_run = plan(config, dataset, model)
-    for item in not_run:
+    runnable = list(job.runnable)
+    for item in job.not_run:
         log.warning("Not run: %s: %s", item.method, item.reason)
-    log.info("Dataset: %d rows, %d columns; methods to run: %s", len(dataset.frame), dataset.frame.shape[1], ", ".join(runnable))
+    log.info("Dataset: %d rows, %d columns; methods to run: %s", len(dataset.frame), dataset.frame.shape[1],
+             ", ".join(runnable))
 
     analysis: dict[str, Any] = {"version": "1.0"}
     timings: dict[str, float] = {}
-    model_info: dict[str, Any] = {}
     extra_manifest: dict[str, Any] = {}
-    files: dict[str, Any] = {}
     failures = _Failures()
+    results: dict[str, Any] = {}
     state: dict[str, Any] = {"bias_frame": None, "predicted_label": dataset.predicted_label}
-    facets = [FacetSpec(name, None if values is None else list(values)) for name, values in dataset.facets]
+    records = dataset.frame.loc[:, list(dataset.features)]
+    meter: ModelMeter | None = None
     with contextlib.ExitStack() as stack:
         found = stack.enter_context(_warnings.collect())
-        predictor = None
-        if _needs_model(runnable, dataset):
+        if job.needs_model:
             try:
-                predictor = stack.enter_context(make_predictor(config, dataset.features, model, options))
+                predictor = stack.enter_context(make_predictor(job.model, dataset.features, model, options))
             except Exception as exc:  # every method that needs the model fails with this reason
                 _stop.check()
                 failures.model_error = exc
                 log.error("The model cannot be used: %s", _reason(exc))
             else:
-                model_info["description"] = predictor.description
+                meter = ModelMeter(predictor, job.model)
                 log.info("Model: %s", predictor.description)
 
-        def use_model():
+        def use_model() -> ModelMeter:
             if failures.model_error is not None:
                 raise failures.model_error
-            return predictor
+            return meter
 
-        def bias_stage(method: str, stage: str, key: str) -> None:
+        def bias_stage(spec: BiasSpec) -> None:
             if state["bias_frame"] is None:
                 state["bias_frame"] = _bias_frame(dataset)
             bias_frame = state["bias_frame"]
             predicted_label = state["predicted_label"]
-            if stage == "post_training" and predicted_label is None:
+            if spec.stage == "post_training" and predicted_label is None:
                 t0 = time.perf_counter()
-                labels = _predict_labels(dataset, use_model(), model_info)
+                log.info("Getting predictions for %d rows (%d features) from %s", len(records), records.shape[1],
+                         use_model().predictor.description)
+                labels = use_model().predicted_labels(records)
                 predicted_label = _unused_name(bias_frame.columns, "predicted_label")
                 bias_frame = bias_frame.assign(**{predicted_label: labels})
                 state["bias_frame"], state["predicted_label"] = bias_frame, predicted_label  # for the report
                 timings["predictions"] = time.perf_counter() - t0
+            if spec.post_training:
+                spec = spec.with_predicted_label(predicted_label)
+            key = f"{spec.stage}_bias_metrics"
             t0 = time.perf_counter()
-            metrics = getattr(config.methods, method).methods
-            log.info("Computing %s metrics (%s) for facets %s", stage.replace("_", "-"), metrics, [f.name for f in facets])
-            analysis[key] = bias_section(
-                bias_frame,
-                label=dataset.label,
-                label_values=list(config.label_values_or_threshold),
-                facets=facets,
-                stage=stage,
-                methods=metrics if isinstance(metrics, str) else list(metrics),
-                predicted_label=predicted_label if stage == "post_training" else None,
-                group_variable=dataset.group_variable,
-                column_typing=config.column_typing_or_default,
-                # A given probability_threshold turns scores in a predicted-label column/dataset into labels.
-                probability_threshold=config.probability_threshold if dataset.predicted_label else None,
-            )
+            log.info("Computing %s metrics (%s) for facets %s", spec.stage.replace("_", "-"), list(spec.methods),
+                     [f.name for f in spec.facets])
+            report = bias_report(bias_frame, spec)
+            results.setdefault("bias", {})[spec.stage] = report
+            analysis[key] = bias_json(report)
             timings[key] = time.perf_counter() - t0
             log.info("Finished %s in %.3f s", key, timings[key])
 
         def shap() -> None:
             t0 = time.perf_counter()
-            section, local, extras = run_shap(config, dataset, use_model(), workers=workers, base_dir=base_dir)
+            scorer = use_model().scorer("kernel_shap")
+            ids = dataset.frame[job.shap.joinsource] if job.shap.joinsource is not None else None
+            result = run_shap(records, job.shap, scorer, workers=workers, base_dir=base_dir, record_ids=ids)
+            results["shap"] = result
             explanations = analysis.setdefault("explanations", {})
-            explanations["kernel_shap"] = section
-            explanations[SE_SECTION_KEY] = extras["standard_error_section"]
-            extra_manifest["kernel_shap"] = extras["manifest"]
-            save_local = config.methods.shap.save_local_shap_values_or_default
-            files["shap"] = (local if save_local else None, extras["standard_errors"] if save_local else None,
-                             extras["baseline"])
+            explanations["kernel_shap"] = shap_section(result)
+            explanations[SE_SECTION_KEY] = shap_standard_error_section(result)
+            extra_manifest["kernel_shap"] = shap_manifest(result, scorer.calls)
             timings["kernel_shap"] = time.perf_counter() - t0
+            log.info("Kernel SHAP: %d distinct synthetic rows sent in %d model calls (%.1f s in the model)",
+                     scorer.calls.rows, scorer.calls.calls, scorer.calls.seconds)
             log.info("Finished kernel_shap in %.3f s", timings["kernel_shap"])
 
         def pdp() -> None:
-            if config.methods.pdp.features is None and failures.failed("shap"):
+            if job.pdp.features is None and failures.failed("shap"):
                 raise NotSupportedError(PDP_NEEDS_SHAP)
             t0 = time.perf_counter()
-            shap_section = analysis.get("explanations", {}).get("kernel_shap")
-            entries, pdp_manifest = run_pdp(config, dataset, use_model(), shap_section=shap_section)
-            analysis.setdefault("explanations", {})["pdp"] = entries
-            extra_manifest["pdp"] = pdp_manifest
+            scorer = use_model().scorer("pdp")
+            result = run_pdp(records, job.pdp, scorer, ranking=results.get("shap"))
+            results["pdp"] = result
+            analysis.setdefault("explanations", {})["pdp"] = pdp_entries(result)
+            extra_manifest["pdp"] = pdp_manifest(result, scorer.calls)
             timings["pdp"] = time.perf_counter() - t0
+            log.info("PDP: %d rows sent in %d model calls (%.1f s in the model)", scorer.calls.rows,
+                     scorer.calls.calls, scorer.calls.seconds)
             log.info("Finished pdp in %.3f s", timings["pdp"])
 
-        for method, stage, key in BIAS_STAGES:
-            if method in runnable:
-                failures.attempt(method, bias_stage, method, stage, key)
-        if "shap" in runnable:
+        for spec in job.bias:
+            failures.attempt(f"{spec.stage}_bias", bias_stage, spec)
+        if job.shap is not None:
             failures.attempt("shap", shap)
-        if "pdp" in runnable:
+        if job.pdp is not None:
             failures.attempt("pdp", pdp)
     _stop.check()
 
@@ -383,15 +354,20 @@ def run_analysis(config: AnalysisConfig, dataset: Dataset, model: Any = None,
         "status": "partial" if failures.items else "completed",
         "methods_run": completed,
         "failed": [item.to_dict() for item in failures.items],
-        "not_run": [item.to_dict() for item in not_run],
-        "model": model_info,
+        "not_run": [item.to_dict() for item in job.not_run],
+        "model": meter.summary() if meter is not None else {},
         **extra_manifest,
         "timings_seconds": timings,
         "warnings": job_warnings,
     }
-    result = AnalysisResult(analysis=analysis, not_run=not_run, manifest=manifest, files=files,
-                            failed=list(failures.items),
-                            report=report_request(config, dataset, state["bias_frame"], state["predicted_label"]))
+    report = report_request(job.report, label=dataset.label,
+                            label_values=None if job.report is None else job.report.label_values,
+                            facets=dataset.facets,
+                            group_variable=dataset.group_variable, bias_frame=state["bias_frame"],
+                            predicted_label=state["predicted_label"])
+    result = AnalysisResult(analysis=analysis, not_run=list(job.not_run), manifest=manifest,
+                            failed=list(failures.items), bias=results.get("bias", {}), shap=results.get("shap"), pdp=results.get("pdp"), job=job,
+                            report=report)
     if failures.items:
         if not completed:
             raise failures.errors[0]  # nothing to keep: the job fails with its first error, as is
