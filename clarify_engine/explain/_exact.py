@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine.explain._exact_linear import LinearModel, linear_model
+from clarify_engine.explain._exact_spec import ExactSpec
 from clarify_engine.explain._exact_tree import TreeEnsemble, tree_ensemble
 from clarify_engine.explain._kernel_shap import LOGIT_EPS, KernelShapResult
 
@@ -232,18 +233,20 @@ def choose_exact(model: Any, *, features: Sequence[str], link: str, X: np.ndarra
                        read, columns, link)
 
 
-def choose_method(spec, predictor: Any, *, features: Sequence[str], link: str, X: np.ndarray,
+def choose_method(spec: ExactSpec, predictor: Any, *, features: Sequence[str], link: str, X: np.ndarray,
                   baseline: np.ndarray, weights: np.ndarray | None = None,
                   decode: Callable | None = None) -> ExactChoice:
     """The SHAP method of a job: an exact path when the spec allows it and one applies.
 
     Parameters
     ----------
-    spec : clarify_engine.job._plan_exact.ExactSpec
+    spec : ExactSpec
         Whether exact paths are allowed (``methods.shap.exact``, ``--kernel-shap-only``).
     predictor : object
-        The job's predictor; only an in-process model
-        (:class:`~clarify_engine.predict._inprocess.InProcessModel`) can take an exact path.
+        The job's predictor: a :class:`~clarify_engine.predict.Predictor` (its ``in_process``
+        model, None for an endpoint) or an
+        :class:`~clarify_engine.predict._inprocess.InProcessModel`. Only an in-process model can
+        take an exact path.
     features, link, X, baseline, weights, decode
         As for :func:`choose_exact`.
 
@@ -254,12 +257,14 @@ def choose_method(spec, predictor: Any, *, features: Sequence[str], link: str, X
     """
     if not spec.allowed:
         return _kernel(spec.why_not or "exact paths are off")
-    if type(predictor).__name__ != "InProcessModel":
-        return _kernel(f"the model is called through {type(predictor).__name__}, not in process: only Kernel SHAP "
-                       "explains a model it can only call")
-    if getattr(predictor, "output", "auto") != "auto":
-        return _kernel(f"the in-process model's output is read as {predictor.output!r}: not an estimator's scores")
-    return choose_exact(predictor, features=features, link=link, X=X, baseline=baseline, weights=weights,
+    in_process = predictor if type(predictor).__name__ == "InProcessModel" else getattr(predictor, "in_process", None)
+    if in_process is None:
+        what = getattr(predictor, "description", None) or type(predictor).__name__
+        return _kernel(f"the model is called through {what}, not in process: only Kernel SHAP explains a model it "
+                       "can only call")
+    if getattr(in_process, "output", "auto") != "auto":
+        return _kernel(f"the in-process model's output is read as {in_process.output!r}: not an estimator's scores")
+    return choose_exact(in_process, features=features, link=link, X=X, baseline=baseline, weights=weights,
                         decode=decode)
 
 

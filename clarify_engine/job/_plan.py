@@ -18,6 +18,7 @@ from clarify_engine.errors import ConfigError, NotSupportedError
 from clarify_engine.bias import BiasSpec
 from clarify_engine.job._plan_bias import plan_bias
 from clarify_engine.explain._spec import BaselineSpec, PdpSpec, ShapSpec
+from clarify_engine.job._plan_exact import exact_spec
 from clarify_engine.job._specs import Job
 from clarify_engine.predict._spec import ModelSpec
 from clarify_engine.report._spec import ReportSpec
@@ -118,7 +119,7 @@ def _bias(config: AnalysisConfig, dataset: Dataset, runnable: Sequence[str]) -> 
     return tuple(spec for method, spec in plan_bias(config, dataset).items() if method in runnable)
 
 
-def _shap(config: AnalysisConfig, dataset: Dataset) -> ShapSpec:
+def _shap(config: AnalysisConfig, dataset: Dataset, kernel_shap_only: bool = False) -> ShapSpec:
     shap = config.methods.shap
     features = tuple(dataset.features)
     if not features:
@@ -137,6 +138,7 @@ def _shap(config: AnalysisConfig, dataset: Dataset) -> ShapSpec:
         agg_method=shap.agg_method_or_default.lower(),
         link="logit" if shap.use_logit_or_default else "identity",
         save_local=shap.save_local_shap_values_or_default, joinsource=dataset.joinsource,
+        exact=exact_spec(config, kernel_shap_only=kernel_shap_only),
     )
 
 
@@ -176,7 +178,7 @@ def _report(config: AnalysisConfig) -> ReportSpec | None:
     return ReportSpec(report.name, report.title_or_default, None if values is None else tuple(values))
 
 
-def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
+def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None, *, kernel_shap_only: bool = False) -> Job:
     """Resolve ``config`` and the loaded ``dataset`` into the job's plan.
 
     Parameters
@@ -187,6 +189,8 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
         The loaded dataset (its resolved column roles name the specs' columns).
     model : object, optional
         The model given to the job instead of the config's ``predictor`` endpoint.
+    kernel_shap_only : bool
+        Never take an exact SHAP path (``--kernel-shap-only``), whatever ``methods.shap.exact``.
 
     Returns
     -------
@@ -204,7 +208,7 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
         check_model_source(config)
     runnable, not_run = split(config)
     bias = _bias(config, dataset, runnable)
-    shap = _shap(config, dataset) if "shap" in runnable else None
+    shap = _shap(config, dataset, kernel_shap_only) if "shap" in runnable else None
     pdp = _pdp(config, dataset) if "pdp" in runnable else None
     needs_model = (shap is not None or pdp is not None
                    or any(b.stage == "post_training" and b.predicted_label is None for b in bias))

@@ -6,26 +6,9 @@ The one place the config is read for the choice between an exact SHAP path and K
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from clarify_engine.explain._exact_spec import ExactSpec
 
-__all__ = ["ExactSpec", "exact_spec"]
-
-
-@dataclass(frozen=True)
-class ExactSpec:
-    """Whether the job may use an exact SHAP path.
-
-    Attributes
-    ----------
-    allowed : bool
-        True: an exact path runs when one applies (``methods.shap.exact`` absent, ``"auto"`` or
-        true). False: Kernel SHAP always.
-    why_not : str or None
-        When not allowed, why (recorded in the run manifest).
-    """
-
-    allowed: bool = True
-    why_not: str | None = None
+__all__ = ["exact_spec"]
 
 
 def exact_spec(config, *, kernel_shap_only: bool = False) -> ExactSpec:

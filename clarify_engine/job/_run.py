@@ -305,7 +305,8 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             t0 = time.perf_counter()
             scorer = use_model().scorer("kernel_shap")
             ids = dataset.frame[job.shap.joinsource] if job.shap.joinsource is not None else None
-            result = run_shap(records, job.shap, scorer, workers=workers, base_dir=base_dir, record_ids=ids)
+            result = run_shap(records, job.shap, scorer, workers=workers, base_dir=base_dir, record_ids=ids,
+                              model=use_model().predictor)
             results["shap"] = result
             explanations = analysis.setdefault("explanations", {})
             explanations["kernel_shap"] = shap_section(result)
