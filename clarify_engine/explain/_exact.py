@@ -224,7 +224,8 @@ def choose_exact(model: Any, *, features: Sequence[str], link: str, X: np.ndarra
     try:
         xm = _inputs(decode, X[: CHECK_RECORDS])[:, columns]
         bm = _inputs(decode, baseline)[:, columns]
-        read = _fit_intercept_and_check(inner, read, _check_rows(xm, bm), [features[c] for c in columns])
+        scores = _scores_of(model)
+        read = _fit_intercept_and_check(inner, read, _check_rows(xm, bm), [features[c] for c in columns], scores)
     except ExactUnavailable as exc:
         return _kernel(f"no exact path: {exc}")
     what = "log-odds" if link == "logit" else "scores"
@@ -268,13 +269,31 @@ def choose_method(spec: ExactSpec, predictor: Any, *, features: Sequence[str], l
                         decode=decode)
 
 
-def _fit_intercept_and_check(model, read, rows, names):
-    """The read-out model with the model's constant term, checked against the model on ``rows``."""
-    from clarify_engine.predict._inprocess import InProcessModel
+def _scores_of(model):
+    """The job's scores of a model-input frame: the ``InProcessModel``'s own when given one (the
+    job's path), else the same convention on a bare estimator (``predict_proba``, a binary
+    classifier's positive class only; else ``predict``), (r, D)."""
+    if type(model).__name__ == "InProcessModel":
+        return lambda frame: model.predict(frame).scores
 
+    def scores(frame):
+        x = frame if getattr(model, "feature_names_in_", None) is not None else frame.to_numpy()
+        if callable(getattr(model, "predict_proba", None)):
+            out = np.asarray(model.predict_proba(x), dtype=np.float64)
+            return out[:, 1:] if out.ndim == 2 and out.shape[1] == 2 else out.reshape(len(out), -1)
+        if hasattr(model, "classes_"):
+            return None  # labels, no scores
+        out = np.asarray(model.predict(x), dtype=np.float64)
+        return out.reshape(len(out), -1)
+    return scores
+
+
+def _fit_intercept_and_check(model, read, rows, names, scores_fn):
+    """The read-out model with the model's constant term, checked against the model on ``rows``
+    (``scores_fn(frame)``: the scores the job explains)."""
     frame = _model_frame(model, rows, names)
     try:
-        scores = InProcessModel(model).predict(pd.DataFrame(rows, columns=names)).scores
+        scores = scores_fn(pd.DataFrame(rows, columns=names))
         # additive scores are the margin; a sigmoid's margin is read before the sigmoid (not its
         # logit, which loses digits near 0 and 1)
         raw = scores if read.output == "additive" else _raw_margin(model, frame)
