@@ -311,3 +311,38 @@ def test_missing_values_follow_the_models_default_child(family, fit_with_nan):
     assert choice.method == EXACT_TREE, choice.reason
     want = kernel_reference(model, Xn[:30], B, None, None, "identity")
     np.testing.assert_allclose(exact_shap(choice, Xn[:30], B).values, want.values, atol=1e-10, rtol=0)
+
+
+def _reason_cases():
+    X, margin, rng = data(9, n=120)
+    ints = np.column_stack([rng.integers(0, 3, 120), X[:, 1:]])
+    frame_zz = pd.DataFrame(X, columns=FEATURES[:-1] + ["zz"])
+    two_targets = np.column_stack([(margin > 0), (X[:, 1] > 0)]).astype(int)
+    with_nan = X.copy()
+    with_nan[0, 0] = np.nan
+    return [
+        (HistGradientBoostingRegressor(categorical_features=[0], max_iter=5).fit(ints, margin), ints,
+         "it has categorical splits (bitsets), which the exact path does not read"),
+        (GradientBoostingRegressor(init=LinearRegression(), n_estimators=5).fit(X, margin), X,
+         "its init estimator LinearRegression predicts a value that depends on the row"),
+        (RandomForestClassifier(n_estimators=3, random_state=0).fit(X, two_targets), X,
+         "a multi-output classifier (predict_proba returns one matrix per output)"),
+        (LinearRegression().fit(frame_zz, margin), X, "the model expects features ['zz'] that the dataset does not have"),
+        (LinearRegression().fit(np.column_stack([X, X[:, :1]]), margin), X, "the model takes 7 features, the dataset has 6"),
+        (LinearRegression().fit(X, margin), with_nan, "the model failed on the rows checked (ValueError: "),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_reasons_name_what_the_exact_path_cannot_read(case):
+    model, X, reason = _reason_cases()[case]
+    choice = choose_exact(model, features=FEATURES, link="identity", X=X[:5], baseline=X[10:12])
+    assert choice.method == KERNEL_SHAP
+    assert reason in choice.reason
+
+
+def test_exact_shap_refuses_a_kernel_shap_choice():
+    model, X = fitted("pipeline")
+    choice = choose_exact(model, features=FEATURES, link="identity", X=X[:5], baseline=X[:1])
+    with pytest.raises(ValueError, match="exact_shap needs an exact method; found 'kernel_shap'"):
+        exact_shap(choice, X[:5], X[:1])
