@@ -162,7 +162,8 @@ def run_exact(m, k, n_rows, n_kernel, repeat, workers=1, n_train=3000):
     import shap
 
     print(f"\nExact paths, M={m}, K={k}: rows/s (best of {repeat})")
-    print("| model | exact rows/s | shap Tree/LinearExplainer rows/s | Kernel SHAP rows/s | exact / shap | exact / Kernel SHAP | max abs diff vs shap |")
+    print("| model | exact rows/s | shap Tree/LinearExplainer rows/s | Kernel SHAP rows/s | exact / shap | "
+          "exact / Kernel SHAP | max abs diff vs shap |")
     print("|---|--:|--:|--:|--:|--:|--:|")
     for name, (est, f, X) in _exact_models(m, n_train=n_train).items():
         rng = np.random.default_rng(1)

@@ -224,7 +224,8 @@ def _hist_gradient_boosting(model, family):
         for c, predictor in enumerate(per_iter):
             a = predictor.nodes
             is_leaf = a["is_leaf"].astype(bool)
-            nodes.add(np.where(is_leaf, -1, a["left"].astype(np.int64)), np.where(is_leaf, -1, a["right"].astype(np.int64)),
+            nodes.add(np.where(is_leaf, -1, a["left"].astype(np.int64)),
+                      np.where(is_leaf, -1, a["right"].astype(np.int64)),
                       a["feature_idx"], a["num_threshold"], a["missing_go_to_left"], a["value"], column=c)
     intercept = np.asarray(model._baseline_prediction, dtype=np.float64).reshape(-1)
     loss = type(model._loss).__name__

@@ -201,7 +201,8 @@ def test_feature_names_in_another_order():
     """A model fitted on the features in another order gets its columns by name."""
     X, margin, _ = data()
     order = FEATURES[::-1]
-    model = GradientBoostingRegressor(n_estimators=10, random_state=0).fit(pd.DataFrame(X[:, ::-1], columns=order), margin)
+    model = GradientBoostingRegressor(n_estimators=10, random_state=0).fit(
+        pd.DataFrame(X[:, ::-1], columns=order), margin)
     choice = choose_exact(model, features=FEATURES, link="identity", X=X[:5], baseline=X[:3])
     assert choice.columns == tuple(range(M - 1, -1, -1))
     want = kernel_reference(model, X[:10], X[:3], None, None, "identity")
@@ -327,8 +328,10 @@ def _reason_cases():
          "its init estimator LinearRegression predicts a value that depends on the row"),
         (RandomForestClassifier(n_estimators=3, random_state=0).fit(X, two_targets), X,
          "a multi-output classifier (predict_proba returns one matrix per output)"),
-        (LinearRegression().fit(frame_zz, margin), X, "the model expects features ['zz'] that the dataset does not have"),
-        (LinearRegression().fit(np.column_stack([X, X[:, :1]]), margin), X, "the model takes 7 features, the dataset has 6"),
+        (LinearRegression().fit(frame_zz, margin), X,
+         "the model expects features ['zz'] that the dataset does not have"),
+        (LinearRegression().fit(np.column_stack([X, X[:, :1]]), margin), X,
+         "the model takes 7 features, the dataset has 6"),
         (LinearRegression().fit(X, margin), with_nan, "the model failed on the rows checked (ValueError: "),
     ]
 

@@ -88,7 +88,8 @@ def test_workers_give_the_same_bytes():
     from clarify_engine.explain._exact_tree import tree_ensemble
 
     X = rng.normal(size=(300, 6))
-    ens = tree_ensemble(GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=0).fit(X, X[:, 0] * X[:, 1]))
+    model = GradientBoostingRegressor(n_estimators=20, max_depth=3, random_state=0).fit(X, X[:, 0] * X[:, 1])
+    ens = tree_ensemble(model)
     B = X[:5]
     pos = np.arange(6, dtype=np.int64)
     one = _tree_values(ens, X, B, np.full(5, 0.2), pos, 6, 1)
