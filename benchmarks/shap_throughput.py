@@ -13,10 +13,22 @@ For each model (GBM, logistic regression), feature count M and baseline size K:
   sorted rows, branch prediction, so the floor must use the real synthetic rows.)
 
 Rows/s = explained rows per second of wall time, best of ``--repeat`` runs; ours and the floor
-are measured alternately so that both see the same load from other work. Run::
+are measured alternately so that both see the same load from other work.
+
+``--exact``: the exact paths (:mod:`clarify_engine.explain._exact`) against shap's
+``TreeExplainer(model, data=baseline, feature_perturbation="interventional")`` (the same
+interventional values, for the margin) and against our Kernel SHAP with the default budget, on
+the same model and baseline (issue 18's setting: M=30, 2,000 rows, K=10).
+
+``--accuracy``: relative L1 error ``sum|phi - exact| / sum|exact|`` against the exact values, at
+equal model calls per explained row (budgets ``2M + 2048``, 4x and 16x that), for ours,
+``shap.KernelExplainer`` (``l1_reg=False``, ``nsamples=budget``) and ``shap.PermutationExplainer``
+(``max_evals=budget + 2``); several seeds, mean error. Run::
 
     python benchmarks/shap_throughput.py            # full table
     python benchmarks/shap_throughput.py --quick    # small smoke run
+    python benchmarks/shap_throughput.py --exact
+    python benchmarks/shap_throughput.py --accuracy
 """
 
 from __future__ import annotations
@@ -103,6 +115,128 @@ def run_cell(kind, m, k, n_ours, n_shap, repeat, with_shap=True, workers=1):
     return out
 
 
+def _exact_models(m, seed=0, n_train=3000):
+    """Models whose explained output is additive (so their exact values are known): a 100-tree
+    depth-3 GBM's margin (``decision_function``), a random forest's probability, a logistic
+    regression's margin. Returns {name: (estimator, score function, X)}."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = make_classification(n_samples=n_train, n_features=m, n_informative=min(m - 2, 8), random_state=seed)
+    gbm = GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=seed).fit(X, y)
+    rf = RandomForestClassifier(n_estimators=50, max_depth=6, random_state=seed, n_jobs=1).fit(X, y)
+    lr = LogisticRegression(max_iter=1000).fit(X, y)
+    return {
+        "gbm margin": (gbm, lambda rows: gbm.decision_function(rows)[:, None], X),
+        "rf proba": (rf, lambda rows: rf.predict_proba(rows)[:, 1:], X),
+        "logreg margin": (lr, lambda rows: lr.decision_function(rows)[:, None], X),
+    }
+
+
+def _exact_values(est, X, baseline):
+    """Our exact path on ``est``'s explained output here (its margin, or a forest's probability):
+    a function rows -> KernelShapResult."""
+    import dataclasses
+
+    from clarify_engine.explain._exact import EXACT_LINEAR, EXACT_TREE, ExactChoice, choose_exact, exact_shap
+    from clarify_engine.explain._exact_linear import linear_model
+    from clarify_engine.explain._exact_tree import tree_ensemble
+
+    names = [f"f{j}" for j in range(X.shape[1])]
+    choice = choose_exact(est, features=names, link="identity", X=X[:16], baseline=baseline)
+    if choice.method not in (EXACT_TREE, EXACT_LINEAR):
+        # the margin (decision_function) is additive: read the model and explain that
+        read, method = tree_ensemble(est), EXACT_TREE
+        if isinstance(read, str):
+            read, method = linear_model(est), EXACT_LINEAR
+        read = dataclasses.replace(read, output="additive")
+        if method == EXACT_TREE:
+            gap = est.decision_function(X[:64]).reshape(64, -1) - read.margin(X[:64])
+            read = dataclasses.replace(read, intercept=read.intercept + np.median(gap, axis=0))
+        assert np.allclose(read.margin(X[:200]), est.decision_function(X[:200]).reshape(200, -1), atol=1e-9)
+        choice = ExactChoice(method, "margin", read, tuple(range(X.shape[1])), "identity")
+    return lambda rows, workers=1: exact_shap(choice, rows, baseline, workers=workers)
+
+
+def run_exact(m, k, n_rows, n_kernel, repeat, workers=1, n_train=3000):
+    """Rows/s of the exact path, shap's TreeExplainer and our Kernel SHAP on each model."""
+    import shap
+
+    print(f"\nExact paths, M={m}, K={k}: rows/s (best of {repeat})")
+    print("| model | exact rows/s | shap Tree/LinearExplainer rows/s | Kernel SHAP rows/s | exact / shap | "
+          "exact / Kernel SHAP | max abs diff vs shap |")
+    print("|---|--:|--:|--:|--:|--:|--:|")
+    for name, (est, f, X) in _exact_models(m, n_train=n_train).items():
+        rng = np.random.default_rng(1)
+        baseline = X[rng.choice(X.shape[0], k, replace=False)]
+        rows = np.ascontiguousarray(X[rng.choice(X.shape[0], n_rows, replace=n_rows > X.shape[0])])
+        exact = _exact_values(est, X, baseline)
+        exact(rows[:2])  # compile
+        t_exact = _best(lambda: exact(rows, workers), repeat)
+        ours = exact(rows).values[:, :, 0]
+        if name.startswith("logreg"):
+            explainer = shap.LinearExplainer(est, baseline)
+            t_shap = _best(lambda: explainer.shap_values(rows), repeat)
+            theirs = explainer.shap_values(rows)
+        else:
+            explainer = shap.TreeExplainer(est, data=baseline, feature_perturbation="interventional",
+                                           model_output="raw")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t_shap = _best(lambda: explainer.shap_values(rows, check_additivity=False), repeat)
+                theirs = np.asarray(explainer.shap_values(rows, check_additivity=False))
+            if theirs.ndim == 3:  # (n, M, classes): the positive class
+                theirs = theirs[:, :, 1]
+        diff = float(np.abs(ours - theirs).max())
+        kernel_shap(f, rows[:2], baseline, seed=0)
+        t_kernel = _best(lambda: kernel_shap(f, rows[:n_kernel], baseline, seed=0, max_rows_per_call=BATCH,
+                                             workers=workers), 1)
+        r_exact, r_shap, r_kernel = n_rows / t_exact, n_rows / t_shap, n_kernel / t_kernel
+        print(f"| {name} | {r_exact:,.0f} | {r_shap:,.0f} | {r_kernel:,.1f} | {r_exact / r_shap:.2f}x | "
+              f"{r_exact / r_kernel:,.0f}x | {diff:.1e} |", flush=True)
+
+
+def _rel_l1(phi, exact):
+    return float(np.abs(phi - exact).sum() / np.abs(exact).sum())
+
+
+def run_accuracy(m, k, n_rows, factors, seeds, with_shap=True, models=None, n_train=3000):
+    """Relative L1 error at equal model calls: ours, KernelExplainer, PermutationExplainer."""
+    import shap
+
+    print(f"\nAccuracy per model call, M={m}, K={k}, {n_rows} rows, mean over {seeds} seeds "
+          "(relative L1 error against the exact values)")
+    print("| model | budget | ours | KernelExplainer | PermutationExplainer | ours / Kernel | ours / Permutation |")
+    print("|---|--:|--:|--:|--:|--:|--:|")
+    for name, (est, f, X) in _exact_models(m, n_train=n_train).items():
+        if models and name.split()[0] not in models:
+            continue
+        rng = np.random.default_rng(1)
+        baseline = X[rng.choice(X.shape[0], k, replace=False)]
+        rows = np.ascontiguousarray(X[rng.choice(X.shape[0], n_rows, replace=False)])
+        exact = _exact_values(est, X, baseline)(rows).values[:, :, 0]
+        base_budget = 2 * m + 2048
+        for factor in factors:
+            budget = base_budget * factor
+            ours = np.mean([_rel_l1(kernel_shap(f, rows, baseline, num_samples=budget, seed=s).values[:, :, 0],
+                                    exact) for s in range(seeds)])
+            kern = perm = float("nan")
+            if with_shap:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    errs_k, errs_p = [], []
+                    for s in range(seeds):
+                        np.random.seed(s)
+                        ke = shap.KernelExplainer(f, baseline)
+                        errs_k.append(_rel_l1(np.asarray(ke.shap_values(rows, nsamples=budget, l1_reg=False,
+                                                                         silent=True)).reshape(n_rows, m), exact))
+                        np.random.seed(s)
+                        pe = shap.PermutationExplainer(lambda r: f(r)[:, 0], shap.maskers.Independent(baseline))
+                        errs_p.append(_rel_l1(pe(rows, max_evals=budget + 2, silent=True).values, exact))
+                    kern, perm = float(np.mean(errs_k)), float(np.mean(errs_p))
+            print(f"| {name} | {budget:,} | {ours:.4f} | {kern:.4f} | {perm:.4f} | {ours / kern:.2f} | "
+                  f"{ours / perm:.2f} |", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small run: M=10,20, few rows")
@@ -112,7 +246,23 @@ def main(argv=None):
     parser.add_argument("--models", default="gbm,logreg", help="comma-separated subset of gbm,logreg")
     parser.add_argument("--ms", default=None, help="comma-separated feature counts (default 10,20,50)")
     parser.add_argument("--ks", default="1,10", help="comma-separated baseline sizes")
+    parser.add_argument("--exact", action="store_true", help="exact paths vs shap's TreeExplainer and Kernel SHAP")
+    parser.add_argument("--accuracy", action="store_true", help="error at equal model calls vs shap's explainers")
+    parser.add_argument("--rows", type=int, default=None, help="rows for --exact / --accuracy")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds for --accuracy")
+    parser.add_argument("--factors", default="1,4,16", help="budget multiples of 2M+2048 for --accuracy")
     args = parser.parse_args(argv)
+    if args.exact or args.accuracy:
+        m = int(args.ms.split(",")[0]) if args.ms else 30
+        k = int(args.ks.split(",")[0]) if args.ks != "1,10" else 10
+        if args.exact:
+            run_exact(m, k, args.rows or 2000, 20 if not args.quick else 4, args.repeat, args.workers,
+                      n_train=600 if args.quick else 3000)
+        if args.accuracy:
+            run_accuracy(m, k, args.rows or 20, [int(v) for v in args.factors.split(",")], args.seeds,
+                         with_shap=not args.no_shap, models=args.models.split(",") if args.models != "gbm,logreg"
+                         else None, n_train=600 if args.quick else 3000)
+        return
     if args.quick:
         ms, sizes = (10, 20), {"gbm": (20, 3), "logreg": (100, 5)}
     else:

@@ -25,6 +25,7 @@ def analyze(
     *,
     options: ClientOptions | None = None,
     base_dir: str | os.PathLike | None = None,
+    kernel_shap_only: bool = False,
 ) -> AnalysisResult:
     """Run a Clarify analysis and return its results.
 
@@ -48,6 +49,10 @@ def analyze(
     base_dir : str or path-like, optional
         Folder that relative locations in the config (dataset, baseline file) are taken
         from; default: the config file's folder (none for a dict or JSON text).
+    kernel_shap_only : bool, default False
+        Explain with Kernel SHAP even when the model is in process and an exact path
+        (tree ensembles, linear models) would compute the values without it; the same as
+        ``methods.shap.exact: false``.
 
     Returns
     -------
@@ -72,7 +77,7 @@ def analyze(
     cfg, config_dir = _config(config)
     base_dir = config_dir if base_dir is None else base_dir
     dataset = _data.load_dataset(plan_data(cfg), data, base_dir=base_dir)
-    job = plan(cfg, dataset, model)
+    job = plan(cfg, dataset, model, kernel_shap_only=kernel_shap_only)
     try:
         result = run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir)
     except PartialFailure as exc:

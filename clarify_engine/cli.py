@@ -38,7 +38,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                             max_records=args.max_records, timeout=args.timeout,
                             max_reply_bytes=int(args.max_reply_mb * 1_000_000), request_deadline=args.request_deadline,
                             retry=RetryPolicy(max_attempts=args.max_attempts, throttle_attempts=args.throttle_attempts))
-    result = analyze(args.config, data=args.data, model=args.model, output_dir=args.output, options=options)
+    result = analyze(args.config, data=args.data, model=args.model, output_dir=args.output, options=options,
+                     kernel_shap_only=args.kernel_shap_only)
     for item in result.not_run:
         print(f"not run: {item.method}: {item.reason}", file=sys.stderr)
     return 0
@@ -189,6 +190,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--throttle-attempts", type=int, default=_defaults.THROTTLE_ATTEMPTS, help="attempts in all for a request the endpoint keeps refusing as too busy (RetryPolicy.throttle_attempts; default: %(default)s)")
     p.add_argument("--request-deadline", type=float, default=None,
                    help="seconds one request may take in all, however slowly its reply comes (default: twice --timeout)")
+    p.add_argument("--kernel-shap-only", action="store_true",
+                   help="explain with Kernel SHAP even when an exact path applies (an in-process tree ensemble or "
+                        "linear model); the same as methods.shap.exact: false")
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("validate", help="check a config (and dataset, model) without computing")

@@ -44,6 +44,14 @@ def test_shap_throughput_against_shap_and_the_floor():
     assert "| logreg | 10 | 1 |" in out
 
 
+def test_shap_throughput_exact_paths_and_accuracy_per_call():
+    out = run("shap_throughput.py", "--exact", "--accuracy", "--quick", "--repeat", "1", "--rows", "6", "--ms", "8",
+              "--ks", "2", "--seeds", "1", "--factors", "1", "--models", "gbm")
+    assert "| model | exact rows/s | shap Tree/LinearExplainer rows/s | Kernel SHAP rows/s |" in out
+    assert "| gbm margin |" in out and "| rf proba |" in out and "| logreg margin |" in out
+    assert "| model | budget | ours | KernelExplainer | PermutationExplainer |" in out
+
+
 @pytest.mark.parametrize("transport", ["http", "sagemaker"])
 def test_endpoint_throughput_against_the_ceiling(transport):
     out = run("endpoint_throughput.py", "--rows", "2000", "--repeat", "1", "--concurrency", "1", "2",

@@ -357,6 +357,16 @@ class ShapConfig(Section):
                                                 "deterministic.")
     features_to_explain: tuple | None = declare(
         ARR(*_NAME_OR_INDEX, min_items=1), doc="Explain only these features (tabular data only).")
+    exact: object = declare(
+        STR(enum=("auto",)), BOOL, default="auto",
+        doc="Extension (not in Clarify): \"auto\" (or true) computes the exact SHAP values without Kernel SHAP "
+            "when the model runs in process and an exact path applies (tree ensembles, linear models; the run "
+            "manifest says which method ran and why); false always runs Kernel SHAP.")
+
+    @property
+    def exact_or_default(self) -> str:
+        """``"auto"`` (``exact`` absent, ``"auto"`` or true), or ``"off"`` (``exact: false``)."""
+        return "off" if self.exact is False else "auto"
 
     @property
     def use_logit_or_default(self) -> bool:

@@ -77,6 +77,9 @@ class KernelShapResult:
         True when the plan's coalitions determine every value (always from
         ``determining_budget(M)`` on). When False the values are the minimum-norm estimate
         and the standard errors of the undetermined ones are ``inf``.
+    method : {"kernel_shap", "exact_tree", "exact_linear"}
+        How the values were computed: Kernel SHAP, or an exact path of
+        :mod:`clarify_engine.explain._exact` (no model call, standard errors 0).
     """
 
     values: np.ndarray
@@ -87,6 +90,7 @@ class KernelShapResult:
     exact: bool
     reference: np.ndarray
     determined: bool = True
+    method: str = "kernel_shap"
 
 
 def _apply_link(p, link):
@@ -360,22 +364,19 @@ class _Builder:
         size = 16
         while size < 2 * self.per_row:
             size *= 2
-        self.keys = np.empty((size, n_words), dtype=np.uint64)
-        self.kstar = np.empty(size, dtype=np.int64)
-        self.slot_row = np.empty(size, dtype=np.int64)
-        self.stamp = np.full(size, -1, dtype=np.int64)
-        self.state = np.zeros(1, dtype=np.int64)
+        self.scratch = _kernels.Scratch(
+            keys=np.empty((size, n_words), dtype=np.uint64), kstar=np.empty(size, dtype=np.int64),
+            slot_row=np.empty(size, dtype=np.int64), stamp=np.full(size, -1, dtype=np.int64),
+            state=np.zeros(1, dtype=np.int64))
+        self.arrays = bplan.arrays
         self.inverse = np.empty(max_virtual, dtype=np.int64)
         self.rows = np.empty((max_virtual, X.shape[1]), dtype=np.float64)
 
     def build(self, start, stop):
         nv = (stop - start) * self.per_row
         inverse = self.inverse[:nv]
-        bp = self.plan
-        n_unique = _kernels._build_block(
-            self.xbits, self.bbits, bp.cols, bp.present, bp.valid, bp.eq, bp.part_ptr, bp.part_k,
-            bp.colsel, self.skip_empty, start, stop, self.keys, self.kstar,
-            self.slot_row, self.stamp, self.state, inverse, self.rows.view(np.uint64))
+        n_unique = _kernels._build_block(self.arrays, self.xbits, self.bbits, self.skip_empty, start, stop,
+                                         self.scratch, inverse, self.rows.view(np.uint64))
         return self.rows[:n_unique], inverse
 
 

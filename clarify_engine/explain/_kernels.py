@@ -48,9 +48,19 @@ Plain-numpy twins live in ``tests/explain/naive.py``.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from clarify_engine._jit import jit
+
+#: The arrays of a :class:`BlockPlan` that :func:`_build_block` reads (a namedtuple of arrays
+#: is one numba argument).
+PlanArrays = namedtuple("PlanArrays", "cols present valid eq part_ptr part_k colsel")
+
+#: The hash table scratch of :func:`_build_block`: ``keys`` uint64 (T, W), ``kstar``,
+#: ``slot_row``, ``stamp`` int64 (T,), ``state`` int64 (1,) (see :func:`_build_block`).
+Scratch = namedtuple("Scratch", "keys kstar slot_row stamp state")
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -129,10 +139,14 @@ class BlockPlan:
         self.colsel = takes_x.astype(np.uint8)
         self.valid = pack_sets(np.ones(m, dtype=bool))  # (W,): the M feature bits
 
+    @property
+    def arrays(self) -> PlanArrays:
+        """The plan's arrays as :func:`_build_block` takes them."""
+        return PlanArrays(self.cols, self.present, self.valid, self.eq, self.part_ptr, self.part_k, self.colsel)
+
 
 @jit
-def _build_block(xbits, bbits, cols, present, valid, eq, part_ptr, part_k, colsel,
-                 skip_empty, start, stop, keys, kstar, slot_row, stamp, state, inverse, out):
+def _build_block(plan, xbits, bbits, skip_empty, start, stop, scratch, inverse, out):
     """Write the distinct virtual rows of explained rows ``start:stop`` into ``out``.
 
     Distinct means distinct within one explained row: each row's virtual rows are deduplicated
@@ -141,19 +155,19 @@ def _build_block(xbits, bbits, cols, present, valid, eq, part_ptr, part_k, colse
 
     Parameters
     ----------
+    plan : PlanArrays
+        ``cols, present, valid, eq, part_ptr, part_k, colsel``: the fields of :class:`BlockPlan`.
     xbits, bbits : uint64 (n, P), (K, P)
         Explained rows and baseline rows viewed as 64-bit words.
-    cols, present, valid, eq, part_ptr, part_k, colsel
-        The fields of :class:`BlockPlan`.
     skip_empty : bool
         The rows of coalition 0 (the empty one) are the baseline rows themselves (every column
         explained): they are not written, and they and every virtual row identical to them get
         ``inverse = -1 - k`` (baseline row ``k``, whose output the caller already has).
-    keys : uint64 (T, W), kstar, slot_row, stamp : int64 (T,), scratch
-        Hash table, ``T`` a power of two of at least ``2 C2 K`` slots. ``stamp`` must start
-        below ``state[0]`` (e.g. all -1 with ``state[0] = 0``) and is never cleared.
-    state : int64 (1,)
-        Stamp counter, advanced once per explained row that needs the table.
+    scratch : Scratch
+        ``keys`` uint64 (T, W), ``kstar``, ``slot_row``, ``stamp`` int64 (T,): the hash table,
+        ``T`` a power of two of at least ``2 C2 K`` slots. ``stamp`` must start below
+        ``state[0]`` (e.g. all -1 with ``state[0] = 0``) and is never cleared. ``state`` int64
+        (1,): the stamp counter, advanced once per explained row that needs the table.
     inverse : int64 (V,), output
         Distinct row of each virtual row (or ``-1 - k``, see ``skip_empty``).
     out : uint64 (V, P), output
@@ -164,6 +178,9 @@ def _build_block(xbits, bbits, cols, present, valid, eq, part_ptr, part_k, colse
     int
         U, the number of distinct rows written.
     """
+    cols, present, valid, eq = plan.cols, plan.present, plan.valid, plan.eq
+    part_ptr, part_k, colsel = plan.part_ptr, plan.part_k, plan.colsel
+    keys, kstar, slot_row, stamp, state = scratch.keys, scratch.kstar, scratch.slot_row, scratch.stamp, scratch.state
     n_coal = present.shape[0]
     n_words = present.shape[1]
     n_base = bbits.shape[0]

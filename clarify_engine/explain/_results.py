@@ -49,6 +49,9 @@ class ShapResult:
         The joinsource column of the records, written first in the local values.
     seconds : dict
         ``{"baseline", "kernel_shap"}`` wall-clock seconds.
+    method_reason : str or None
+        Why ``core.method`` was chosen: what an exact path computed, or why Kernel SHAP ran
+        instead of one (None when no exact path was considered: no in-process model).
     """
 
     features: tuple[str, ...]
@@ -67,6 +70,7 @@ class ShapResult:
     baseline_source: str
     record_ids: pd.Series | None = None
     seconds: dict = field(default_factory=dict)
+    method_reason: str | None = None
 
     @property
     def values(self) -> np.ndarray:

@@ -18,6 +18,7 @@ from clarify_engine._column_types import baseline_is_categorical
 from clarify_engine.explain._aggregate import aggregate, aggregate_standard_error
 from clarify_engine.explain._baseline import cluster_baseline, encode_features, given_baseline
 from clarify_engine.explain._coalitions import budget_note, determining_budget
+from clarify_engine.explain._exact import KERNEL_SHAP, ExactUnavailable, choose_method, exact_shap
 from clarify_engine.explain._kernel_shap import default_num_samples, kernel_shap
 from clarify_engine.explain._results import ShapResult
 from clarify_engine.explain._scoring import Scorer, as_scorer
@@ -34,8 +35,8 @@ def _is_categorical_frame(records: pd.DataFrame) -> bool:
 
 def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: int = 1, base_dir: Any = None,
              storage_options: dict | None = None, record_ids: pd.Series | None = None,
-             max_rows_per_call: int = 100_000) -> ShapResult:
-    """Explain every record with Kernel SHAP as ``spec`` says.
+             max_rows_per_call: int = 100_000, model: Any = None) -> ShapResult:
+    """Explain every record with Kernel SHAP as ``spec`` says (or exactly, when it can).
 
     Parameters
     ----------
@@ -56,6 +57,11 @@ def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: 
         The joinsource column of the records (written first in the local values).
     max_rows_per_call : int, default 100000
         Synthetic rows per ``scorer`` call.
+    model : Predictor or InProcessModel, optional
+        The job's predictor. When it is an in-process model and ``spec.exact`` allows it, an
+        exact path (:mod:`clarify_engine.explain._exact`) replaces Kernel SHAP where it
+        computes the same values; the result's ``core.method`` and ``method_reason`` say which
+        ran and why.
 
     Returns
     -------
@@ -90,28 +96,22 @@ def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: 
     B = coder.encode(baseline, "baseline")
     m = len(explain)
     default_budget = default_num_samples(m) if m >= 2 else None
-    budget = spec.num_samples if spec.num_samples is not None else (default_budget or 0)
-    # Coalitions per record: the budget (at most 2^M - 2) plus the empty and full ones; each is
-    # crossed with every baseline row. Identical synthetic rows are sent once, so this is a bound.
-    coalitions = min(budget, 2 ** m - 2) + 2 if m >= 1 else 1
-    log.info("Kernel SHAP: %d records, %d of %d features explained, baseline of %d rows (%s), num_samples=%s; "
-             "at most %d synthetic rows (%d records x %d coalitions x %d baseline rows) will be sent to the model",
-             len(X), m, len(features), len(B), source,
-             spec.num_samples if spec.num_samples is not None else f"auto ({budget})",
-             len(X) * coalitions * len(B), len(X), coalitions, len(B))
-    note = budget_note(m, spec.num_samples)
-    if note is not None:
-        log.warning("Kernel SHAP: %s", note)
-
-    def predict(rows: np.ndarray) -> np.ndarray:
-        return scorer(coder(rows))
-
     started = time.perf_counter()
-    core = kernel_shap(predict, X, B, weights=weights, explain=explain, num_samples=spec.num_samples,
-                       seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call, workers=workers)
+    core, reason, note = None, None, None
+    if model is not None and m >= 1:
+        core, reason = _exact_or_reason(model, spec, X, B, weights, explain, coder, workers)
+    if core is None:
+        note = _announce_kernel_shap(spec, m, len(features), X, B, source, default_budget)
+
+        def predict(rows: np.ndarray) -> np.ndarray:
+            return scorer(coder(rows))
+
+        core = kernel_shap(predict, X, B, weights=weights, explain=explain, num_samples=spec.num_samples,
+                           seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call, workers=workers)
     shap_seconds = time.perf_counter() - started
-    log.info("Kernel SHAP: %d coalitions per record%s, in %.1f s", core.n_coalitions,
-             " (every coalition: exact Shapley values)" if core.exact else "", shap_seconds)
+    if core.method == KERNEL_SHAP:
+        log.info("Kernel SHAP: %d coalitions per record%s, in %.1f s", core.n_coalitions,
+                 " (every coalition: exact Shapley values)" if core.exact else "", shap_seconds)
 
     return ShapResult(
         features=tuple(explained),
@@ -130,4 +130,40 @@ def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: 
         baseline_source=source,
         record_ids=record_ids,
         seconds={"baseline": round(baseline_seconds, 3), "kernel_shap": round(shap_seconds, 3)},
+        method_reason=reason,
     )
+
+
+def _announce_kernel_shap(spec, m, n_features, X, B, source, default_budget):
+    """Log what Kernel SHAP will send to the model; the small-budget note (or None)."""
+    budget = spec.num_samples if spec.num_samples is not None else (default_budget or 0)
+    # Coalitions per record: the budget (at most 2^M - 2) plus the empty and full ones; each is
+    # crossed with every baseline row. Identical synthetic rows are sent once, so this is a bound.
+    coalitions = min(budget, 2 ** m - 2) + 2 if m >= 1 else 1
+    log.info("Kernel SHAP: %d records, %d of %d features explained, baseline of %d rows (%s), num_samples=%s; "
+             "at most %d synthetic rows (%d records x %d coalitions x %d baseline rows) will be sent to the model",
+             len(X), m, n_features, len(B), source,
+             spec.num_samples if spec.num_samples is not None else f"auto ({budget})",
+             len(X) * coalitions * len(B), len(X), coalitions, len(B))
+    note = budget_note(m, spec.num_samples)
+    if note is not None:
+        log.warning("Kernel SHAP: %s", note)
+    return note
+
+
+def _exact_or_reason(model, spec, X, B, weights, explain, coder, workers):
+    """Exact values when an exact path applies: (KernelShapResult, what it computed), else
+    (None, why Kernel SHAP runs)."""
+    choice = choose_method(spec.exact, model, features=spec.features, link=spec.link, X=X, baseline=B,
+                           weights=weights, decode=coder)
+    if choice.method == KERNEL_SHAP:
+        log.info("SHAP method: Kernel SHAP (%s)", choice.reason)
+        return None, choice.reason
+    try:
+        core = exact_shap(choice, X, B, weights=weights, explain=explain, decode=coder, workers=workers)
+    except ExactUnavailable as exc:
+        reason = f"no exact path: {exc}"
+        log.info("SHAP method: Kernel SHAP (%s)", reason)
+        return None, reason
+    log.info("SHAP method: %s (%s); no model call on synthetic rows, standard errors 0", choice.method, choice.reason)
+    return core, choice.reason

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from clarify_engine.explain._exact_spec import ExactSpec
+
 __all__ = ["BaselineSpec", "PdpSpec", "ShapSpec"]
 
 
@@ -59,6 +61,9 @@ class ShapSpec:
         Whether ``explanations_shap/`` local values are written.
     joinsource : str or None
         Column written first in the local values.
+    exact : ExactSpec
+        Whether an exact path may replace Kernel SHAP for an in-process model
+        (``methods.shap.exact``, ``--kernel-shap-only``).
     """
 
     features: tuple[str, ...]
@@ -70,6 +75,7 @@ class ShapSpec:
     link: str = "identity"
     save_local: bool = True
     joinsource: str | None = None
+    exact: ExactSpec = ExactSpec()
 
     @property
     def explained(self) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from clarify_engine.job._plan_text import plan_text
 from clarify_engine.job._plan_segments import plan_segments
 from clarify_engine.job._plan_image import plan_image
 from clarify_engine.explain._spec import BaselineSpec, PdpSpec, ShapSpec
+from clarify_engine.job._plan_exact import exact_spec
 from clarify_engine.job._specs import Job
 from clarify_engine.predict._spec import ModelSpec
 from clarify_engine.report._spec import ReportSpec
@@ -124,7 +125,7 @@ def _bias(config: AnalysisConfig, dataset: Dataset, runnable: Sequence[str]) -> 
     return tuple(spec for method, spec in plan_bias(config, dataset).items() if method in runnable)
 
 
-def _shap(config: AnalysisConfig, shap: ShapConfig, dataset: Dataset) -> ShapSpec:
+def _shap(config: AnalysisConfig, shap: ShapConfig, dataset: Dataset, kernel_shap_only: bool = False) -> ShapSpec:
     features = tuple(dataset.features)
     if not features:
         raise ConfigError("methods.shap", "the dataset has no model-input features to explain")
@@ -142,6 +143,7 @@ def _shap(config: AnalysisConfig, shap: ShapConfig, dataset: Dataset) -> ShapSpe
         agg_method=shap.agg_method_or_default.lower(),
         link="logit" if shap.use_logit_or_default else "identity",
         save_local=shap.save_local_shap_values_or_default, joinsource=dataset.joinsource,
+        exact=exact_spec(config, kernel_shap_only=kernel_shap_only),
     )
 
 
@@ -183,7 +185,7 @@ def _report(config: AnalysisConfig) -> ReportSpec | None:
     return ReportSpec(report.name, report.title_or_default, None if values is None else tuple(values))
 
 
-def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
+def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None, *, kernel_shap_only: bool = False) -> Job:
     """Resolve ``config`` and the loaded ``dataset`` into the job's plan.
 
     Parameters
@@ -194,6 +196,8 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
         The loaded dataset (its resolved column roles name the specs' columns).
     model : object, optional
         The model given to the job instead of the config's ``predictor`` endpoint.
+    kernel_shap_only : bool
+        Never take an exact SHAP path (``--kernel-shap-only``), whatever ``methods.shap.exact``.
 
     Returns
     -------
@@ -218,7 +222,7 @@ def plan(config: AnalysisConfig, dataset: Dataset, model: Any = None) -> Job:
     methods = config.methods
     text_job = "shap" in runnable and methods.shap is not None and methods.shap.text_config is not None
     text = plan_text(config, dataset) if text_job else None
-    shap = (_shap(config, methods.shap, dataset)
+    shap = (_shap(config, methods.shap, dataset, kernel_shap_only)
             if "shap" in runnable and methods.shap is not None and not text_job else None)
     pdp = _pdp(methods.pdp, dataset) if "pdp" in runnable and methods.pdp is not None else None
     needs_model = (shap is not None or text is not None or pdp is not None

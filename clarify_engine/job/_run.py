@@ -333,7 +333,8 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             t0 = time.perf_counter()
             scorer = use_model().scorer("kernel_shap")
             ids = dataset.frame[spec.joinsource] if spec.joinsource is not None else None
-            result = run_shap(records, spec, scorer, workers=workers, base_dir=base_dir, record_ids=ids)
+            result = run_shap(records, spec, scorer, workers=workers, base_dir=base_dir, record_ids=ids,
+                              model=use_model().predictor)
             results["shap"] = result
             explanations = analysis.setdefault("explanations", {})
             explanations["kernel_shap"] = shap_section(result)

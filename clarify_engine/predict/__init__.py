@@ -165,8 +165,10 @@ class Predictor(Closing):
 
     def __init__(self, call: Callable[[Any], ModelOutput], *, description: str,
                  classes: Sequence[object] | None = None, exit_stack: contextlib.ExitStack | None = None,
-                 batcher: Batcher | None = None):
+                 batcher: Batcher | None = None, in_process: InProcessModel | None = None):
         self._call = call
+        #: The in-process model answering, None for an endpoint (exact SHAP paths read it).
+        self.in_process = in_process
         self.description = description
         self.classes = classes
         self.batcher = batcher
@@ -267,7 +269,7 @@ def make_predictor(spec: ModelSpec, features: Sequence[str], model: Any = None,
         else:
             description = f"in-process model {type(model).__module__}.{type(model).__qualname__}"
         wrapped = InProcessModel(model)
-        return Predictor(wrapped.predict, description=description, classes=wrapped.classes)
+        return Predictor(wrapped.predict, description=description, classes=wrapped.classes, in_process=wrapped)
 
     stack = contextlib.ExitStack()
     try:

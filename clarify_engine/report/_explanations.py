@@ -84,6 +84,8 @@ def shap_manifest(result, calls) -> dict[str, Any]:
         "link": result.link,
         "seed": result.seed,
         "num_samples": result.num_samples,
+        "method": core.method,
+        "method_reason": result.method_reason,
         "n_coalitions": int(core.n_coalitions),
         "exact": bool(core.exact),
         "budget_small": result.budget_note is not None,

@@ -121,3 +121,24 @@ def constrained_wls(masks, weights, y, delta, keep):
     phi[keep[:-1]] = head
     phi[keep[-1]] = delta - head.sum()
     return phi
+
+
+def tree_predict(ens, rows):
+    """A :class:`~clarify_engine.explain._exact_tree.TreeEnsemble`'s sum of trees (no intercept)
+    on rows (r, P), walking each tree plainly: (r, D)."""
+    out = np.zeros((rows.shape[0], ens.value.shape[1]))
+    for i in range(rows.shape[0]):
+        for root in ens.roots:
+            node = int(root)
+            while ens.left[node] >= 0:
+                v = rows[i, ens.feature[node]]
+                go_left = bool(ens.default_left[node]) if np.isnan(v) else v <= ens.threshold[node]
+                node = int(ens.left[node] if go_left else ens.right[node])
+            out[i] += ens.value[node]
+    return out
+
+
+def tree_shap_pair(ens, x, B, weights=None, explain=None):
+    """Interventional SHAP of a tree ensemble by enumerating every coalition (the twin of
+    ``_treeshap_kernels._tree_shap``): (values (M, D), v(empty) (D,), v(full) (D,))."""
+    return exact_shapley(lambda rows: tree_predict(ens, rows), x, B, weights, explain)

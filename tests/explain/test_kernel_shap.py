@@ -442,7 +442,7 @@ def test_kernel_without_table_when_every_feature_differs():
     B = rng.normal(size=(5, m))
     masks = ((np.arange(2**m)[:, None] >> np.arange(m)) & 1).astype(np.uint8)
     rows, inverse, builder = build_with_kernel(X, B, np.arange(m), masks, 0, 3, skip_empty=True)
-    assert builder.state[0] == 0  # the table was never used
+    assert builder.scratch.state[0] == 0  # the table was never used
     assert rows.shape[0] == 3 * ((2**m - 2) * 5 + 1)  # empty coalition skipped, full sent once
     check_against_naive(X, B, np.arange(m), masks, 0, 3, skip_empty=True)
 
