@@ -34,7 +34,7 @@ from clarify_engine.errors import ConfigError, DataError
 __all__ = ["IMAGE_EXTENSIONS", "ImageFile", "ImageReadError", "decode_image", "files_of", "image_files",
            "load_image_dataset", "read_images"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: File name endings read as images (compared lower-cased).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")

@@ -37,7 +37,7 @@ __all__ = [
     "encode_features",
 ]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 _PATH = "methods.shap.baseline"
 CSV, JSONLINES, JSON, PARQUET = "text/csv", "application/jsonlines", "application/json", "application/x-parquet"

@@ -47,7 +47,7 @@ from clarify_engine.explain._kernel_shap import LOGIT_EPS, KernelShapResult
 __all__ = ["EXACT_LINEAR", "EXACT_TREE", "KERNEL_SHAP", "ExactChoice", "ExactUnavailable", "choose_exact",
            "choose_method", "exact_shap"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 EXACT_TREE, EXACT_LINEAR, KERNEL_SHAP = "exact_tree", "exact_linear", "kernel_shap"
 
@@ -246,7 +246,7 @@ def choose_method(spec: ExactSpec, predictor: Any, *, features: Sequence[str], l
     predictor : object
         The job's predictor: a :class:`~clarify_engine.predict.Predictor` (its ``in_process``
         model, None for an endpoint) or an
-        :class:`~clarify_engine.predict._inprocess.InProcessModel`. Only an in-process model can
+        :class:`~clarify_engine.predict.InProcessModel`. Only an in-process model can
         take an exact path.
     features, link, X, baseline, weights, decode
         As for :func:`choose_exact`.

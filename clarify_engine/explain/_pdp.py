@@ -31,7 +31,7 @@ from clarify_engine.explain._spec import PdpSpec
 
 __all__ = ["partial_dependence", "run_pdp", "top_k_by_shap"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 
 def top_k_by_shap(shap: ShapResult, features: Sequence[str], k: int) -> tuple[list[str], dict[str, float]]:

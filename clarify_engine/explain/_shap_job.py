@@ -26,7 +26,7 @@ from clarify_engine.explain._spec import ShapSpec
 
 __all__ = ["run_shap"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 
 def _is_categorical_frame(records: pd.DataFrame) -> bool:

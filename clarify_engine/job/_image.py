@@ -31,7 +31,7 @@ from clarify_engine.report._image_outputs import ImageOutputWriter, image_shap_s
 
 __all__ = ["ImageShapResult", "run_image_shap", "run_image_shap_job", "select_images"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["bias_json"]
 
 
-def _number(value: float) -> float | str:
+def json_number(value: float) -> float | str:
+    """A metric value for analysis.json: ±inf as Clarify writes them (``"Infinity"``)."""
     if value == math.inf:
         return "Infinity"
     if value == -math.inf:
@@ -33,7 +34,7 @@ def _number(value: float) -> float | str:
 def _metric(m: MetricResult) -> dict:
     if m.value is None:  # the metric could not be computed: Clarify's message
         return {"name": m.name, "description": m.description, "value": None, "error": m.error}
-    return {"name": m.name, "description": m.description, "value": _number(m.value)}
+    return {"name": m.name, "description": m.description, "value": json_number(m.value)}
 
 
 def bias_json(report: BiasReport) -> dict:

@@ -12,25 +12,17 @@ their own (docs/segments.md):
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from clarify_engine.bias._bootstrap import BootstrapSpec
 from clarify_engine.bias._grouped import BiasResult
 from clarify_engine.bias._segment_run import SegmentationResult
+from clarify_engine.report._bias_json import json_number
 
 __all__ = ["bias_dict", "extensions_dict", "intervals_dict", "segment_analysis_dict", "intersections_dict", "STAGE_KEYS"]
 
 #: analysis.json key of each bias stage.
 STAGE_KEYS = {"pre_training": "pre_training_bias_metrics", "post_training": "post_training_bias_metrics"}
-
-
-def _number(v: float) -> float | str:
-    if v == math.inf:
-        return "Infinity"
-    if v == -math.inf:
-        return "-Infinity"
-    return float(v)
 
 
 def bias_dict(result: BiasResult) -> dict[str, Any]:
@@ -41,7 +33,7 @@ def bias_dict(result: BiasResult) -> dict[str, Any]:
             metrics = []
             for m in entry.metrics:
                 item: dict[str, Any] = {"name": m.name, "description": m.description,
-                                        "value": None if m.value is None else _number(m.value)}
+                                        "value": None if m.value is None else json_number(m.value)}
                 if m.error is not None:
                     item["error"] = m.error
                 metrics.append(item)

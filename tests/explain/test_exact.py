@@ -17,7 +17,7 @@ from clarify_engine.explain._baseline import encode_features
 from clarify_engine.explain._exact import (EXACT_LINEAR, EXACT_TREE, KERNEL_SHAP, ExactUnavailable, choose_exact,
                                            exact_shap)
 from clarify_engine.explain._kernel_shap import kernel_shap
-from clarify_engine.predict._inprocess import InProcessModel
+from clarify_engine.predict import InProcessModel
 
 M = 6
 FEATURES = [f"f{j}" for j in range(M)]

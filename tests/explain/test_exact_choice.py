@@ -11,7 +11,7 @@ from clarify_engine.errors import ConfigError
 from clarify_engine.explain._exact import EXACT_TREE, KERNEL_SHAP, choose_method
 from clarify_engine.explain._exact_spec import ExactSpec
 from clarify_engine.job._plan_exact import exact_spec
-from clarify_engine.predict._inprocess import InProcessModel
+from clarify_engine.predict import InProcessModel
 from tests.config._cases import SHAP, edit
 
 FEATURES = ["a", "b", "c"]

@@ -31,7 +31,7 @@ from clarify_engine.explain.image._spec import ImageSpec
 
 __all__ = ["ImageExplanation", "ImageTarget", "ScoreFn", "explain_image"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: ``score_fn(images)``: ``images`` (n, H, W, 3) uint8 -> classifier scores (n, D), or
 #: detections (n, K, 6) ``[class_id, score, xmin, ymin, xmax, ymax]`` with NaN rows as padding.

@@ -38,7 +38,7 @@ from clarify_engine.explain.text._units import TextUnits, split_texts
 
 __all__ = ["explain_text", "record_bytes_bound"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 ScoreFn = Callable[[pd.DataFrame], np.ndarray]
 

@@ -18,7 +18,7 @@ from clarify_engine.errors import NotSupportedError
 
 __all__ = ["EXTRA_PACKAGES", "check_language", "pipeline"]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: spaCy code -> (importable modules, pip packages) its tokenizer needs beyond spaCy.
 EXTRA_PACKAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

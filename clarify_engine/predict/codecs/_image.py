@@ -58,7 +58,7 @@ __all__ = [
     "unpack_record",
 ]
 
-log = logging.getLogger("clarify_engine")
+log = logging.getLogger(__name__)
 
 #: Request media types of computer-vision models.
 IMAGE_CONTENT_TYPES = ("image/jpeg", "image/jpg", "image/png", "application/x-npy")
