@@ -82,3 +82,8 @@ def test_text_shap_against_the_floor_and_shap():
     out = run("text_shap.py", "--records", "4", "--num-samples", "40")
     assert "| granularity | ours rec/s | floor rec/s | ours/floor time | shap rec/s |" in out
     assert "| sentence |" in out and "| token |" in out
+
+
+def test_job_plan_overhead_runs_a_whole_job():
+    out = run("job_plan_overhead.py")
+    assert "kernel_shap" in out and "pdp" in out and "total" in out
