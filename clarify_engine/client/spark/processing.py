@@ -253,6 +253,16 @@ class _SparkProcessorBase(ScriptProcessor):
             extended_inputs.append(self._stage_configuration(kwargs["configuration"]))
         return (extended_inputs or None, extended_outputs or None)
 
+    def _run_args(self, submit_app, inputs, outputs, arguments, job_name, **spark_kwargs):
+        """``get_run_args`` of both processors: the job name, the staged inputs and outputs, the RunArgs."""
+        self._current_job_name = self._generate_current_job_name(job_name=job_name)
+        if not submit_app:
+            raise ValueError("submit_app is required")
+        extended_inputs, extended_outputs = self._extend_processing_args(inputs=inputs, outputs=outputs,
+                                                                         **spark_kwargs)
+        return ScriptProcessor.get_run_args(self, code=submit_app, inputs=extended_inputs, outputs=extended_outputs,
+                                            arguments=arguments)
+
     def _start(self, submit_app, inputs, outputs, arguments, wait, logs, experiment_config, kms_key, **kwargs):
         """Shared ``run``: checks, staging, then :meth:`ScriptProcessor.run` with the app as code."""
         self._current_job_name = self._generate_current_job_name(job_name=kwargs.pop("job_name"))
@@ -292,14 +302,9 @@ class PySparkProcessor(_SparkProcessorBase):
     def get_run_args(self, submit_app, submit_py_files=None, submit_jars=None, submit_files=None, inputs=None,
                      outputs=None, arguments=None, job_name=None, configuration=None, spark_event_logs_s3_uri=None):
         """The :class:`RunArgs` of a run (deprecated in the SDK too); stages the files like :meth:`run`."""
-        self._current_job_name = self._generate_current_job_name(job_name=job_name)
-        if not submit_app:
-            raise ValueError("submit_app is required")
-        extended_inputs, extended_outputs = self._extend_processing_args(
-            inputs=inputs, outputs=outputs, submit_py_files=submit_py_files, submit_jars=submit_jars,
-            submit_files=submit_files, configuration=configuration, spark_event_logs_s3_uri=spark_event_logs_s3_uri)
-        return ScriptProcessor.get_run_args(self, code=submit_app, inputs=extended_inputs, outputs=extended_outputs,
-                                            arguments=arguments)
+        return self._run_args(submit_app, inputs, outputs, arguments, job_name, submit_py_files=submit_py_files,
+                              submit_jars=submit_jars, submit_files=submit_files, configuration=configuration,
+                              spark_event_logs_s3_uri=spark_event_logs_s3_uri)
 
     @runnable_by_pipeline
     def run(self, submit_app, submit_py_files=None, submit_jars=None, submit_files=None, inputs=None, outputs=None,
@@ -342,14 +347,9 @@ class SparkJarProcessor(_SparkProcessorBase):
     def get_run_args(self, submit_app, submit_class=None, submit_jars=None, submit_files=None, inputs=None,
                      outputs=None, arguments=None, job_name=None, configuration=None, spark_event_logs_s3_uri=None):
         """The :class:`RunArgs` of a run (deprecated in the SDK too); stages the files like :meth:`run`."""
-        self._current_job_name = self._generate_current_job_name(job_name=job_name)
-        if not submit_app:
-            raise ValueError("submit_app is required")
-        extended_inputs, extended_outputs = self._extend_processing_args(
-            inputs=inputs, outputs=outputs, submit_class=submit_class, submit_jars=submit_jars,
-            submit_files=submit_files, configuration=configuration, spark_event_logs_s3_uri=spark_event_logs_s3_uri)
-        return ScriptProcessor.get_run_args(self, code=submit_app, inputs=extended_inputs, outputs=extended_outputs,
-                                            arguments=arguments)
+        return self._run_args(submit_app, inputs, outputs, arguments, job_name, submit_class=submit_class,
+                              submit_jars=submit_jars, submit_files=submit_files, configuration=configuration,
+                              spark_event_logs_s3_uri=spark_event_logs_s3_uri)
 
     @runnable_by_pipeline
     def run(self, submit_app, submit_class, submit_jars=None, submit_files=None, inputs=None, outputs=None,
