@@ -62,6 +62,11 @@ class FacetEntry:
     metrics: tuple[MetricValue, ...]
     counts: FacetCounts | None = None
 
+    @classmethod
+    def failed(cls, value_or_threshold: str, methods, error: str) -> "FacetEntry":
+        """An entry whose every metric of ``methods`` has no value, for the same ``error``."""
+        return cls(value_or_threshold, tuple(MetricValue(n, describe(n), None, error) for n in methods))
+
 
 @dataclass(frozen=True)
 class BiasResult:
@@ -295,8 +300,7 @@ def _entries(t: CountTable, coding: _FacetCoding, req: BiasSpec, features, row_s
         if coding.one_vs_rest and not empty and not present[_entry_code(coding, code)]:
             continue  # the value does not occur in this group
         if empty:
-            out.append(FacetEntry(text, tuple(MetricValue(n, describe(n), None, EMPTY_SEGMENT)
-                                              for n in req.methods)))
+            out.append(FacetEntry.failed(text, req.methods, EMPTY_SEGMENT))
             continue
         counts = t.collapse(sensitive)
         metrics = []

@@ -21,11 +21,9 @@ from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.bias._grouped import (
     BiasResult,
     FacetEntry,
-    MetricValue,
     _LazyFeatures,
     _prepare,
     count_metric,
-    describe,
     metric_entry,
 )
 from clarify_engine.bias._flip import FT
@@ -127,8 +125,7 @@ def intersectional_bias(frame: pd.DataFrame, req: BiasSpec, spec: IntersectionSp
         if sizes[code] < spec.min_group_size:
             error = (f"Group has {int(sizes[code])} rows, fewer than min_group_size {spec.min_group_size}; "
                      "lower min_group_size to compute its metrics")
-            entries.append(FacetEntry(text, tuple(MetricValue(n, describe(n), None, error)
-                                                  for n in req.methods)))
+            entries.append(FacetEntry.failed(text, req.methods, error))
             continue
         counts = table.collapse(sensitive)
         metrics = []
