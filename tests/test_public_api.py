@@ -18,7 +18,7 @@ PINNED = {
     ],
     "clarify_engine.explain": [
         "BaselineSpec", "FeatureCoder", "KernelShapResult", "PdpCurve", "PdpResult", "PdpSpec", "Scorer", "ShapResult",
-        "ShapSpec", "as_scorer", "budget_note", "cluster_baseline", "default_num_samples", "determining_budget",
+        "ShapSpec", "as_scorer", "budget_note", "check_scores", "cluster_baseline", "default_num_samples", "determining_budget",
         "encode_features", "given_baseline", "kernel_shap", "partial_dependence", "run_pdp", "run_shap",
         "top_k_by_shap",
     ],

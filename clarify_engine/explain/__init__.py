@@ -11,7 +11,7 @@ from clarify_engine.explain._coalitions import budget_note, determining_budget
 from clarify_engine.explain._kernel_shap import KernelShapResult, default_num_samples, kernel_shap
 from clarify_engine.explain._pdp import partial_dependence, run_pdp, top_k_by_shap
 from clarify_engine.explain._results import PdpCurve, PdpResult, ShapResult
-from clarify_engine.explain._scoring import Scorer, as_scorer
+from clarify_engine.explain._scoring import Scorer, as_scorer, check_scores
 from clarify_engine.explain._shap_job import run_shap
 from clarify_engine.explain._spec import BaselineSpec, PdpSpec, ShapSpec
 
@@ -27,6 +27,7 @@ __all__ = [
     "ShapSpec",
     "as_scorer",
     "budget_note",
+    "check_scores",
     "cluster_baseline",
     "default_num_samples",
     "determining_budget",

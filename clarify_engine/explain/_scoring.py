@@ -14,7 +14,7 @@ import pandas as pd
 
 from clarify_engine.errors import ModelError
 
-__all__ = ["Scorer", "as_scorer"]
+__all__ = ["Scorer", "as_scorer", "check_scores"]
 
 
 @runtime_checkable
@@ -26,6 +26,17 @@ class Scorer(Protocol):
     def labels(self, width: int) -> list[str]:
         """Names of the ``width`` scores (``label0``... when the model names none)."""
         ...
+
+
+def check_scores(scores: np.ndarray, records: int, width: int | None) -> int:
+    """The width of ``scores``, a (records, D) array, when it answers ``records`` rows with the
+    ``width`` scores per record an earlier call gave (None: the first call); else ModelError."""
+    if scores.ndim != 2 or scores.shape[0] != records:
+        raise ModelError(f"the model returned {scores.shape[0] if scores.ndim else 0} score rows for "
+                         f"{records} records")
+    if width is not None and scores.shape[1] != width:
+        raise ModelError(f"the model returned {scores.shape[1]} scores per record, but {width} in an earlier call")
+    return scores.shape[1]
 
 
 class _Function:
@@ -40,14 +51,7 @@ class _Function:
         scores = np.asarray(self._fn(frame), dtype=np.float64)
         if scores.ndim == 1:
             scores = scores[:, None]
-        if scores.ndim != 2 or scores.shape[0] != len(frame):
-            raise ModelError(f"the model returned {scores.shape[0] if scores.ndim else 0} score rows for "
-                             f"{len(frame)} records")
-        if self._width is None:
-            self._width = scores.shape[1]
-        elif scores.shape[1] != self._width:
-            raise ModelError(f"the model returned {scores.shape[1]} scores per record, but "
-                             f"{self._width} in an earlier call")
+        self._width = check_scores(scores, len(frame), self._width)
         return scores
 
     def labels(self, width: int) -> list[str]:

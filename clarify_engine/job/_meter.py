@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clarify_engine.errors import ModelError
+from clarify_engine.explain import check_scores
 from clarify_engine.predict import ModelOutput, ModelSpec, Predictor, model_scores, score_columns
 
 __all__ = ["ModelMeter", "StageCalls", "StageScorer"]
@@ -47,13 +47,9 @@ class StageScorer:
         start = time.perf_counter()
         output = self._meter.predictor.predict(frame)
         scores = np.asarray(model_scores(output), dtype=np.float64)
-        if scores.ndim != 2 or scores.shape[0] != len(frame):
-            raise ModelError(f"the model returned {scores.shape[0]} score rows for {len(frame)} records")
         if self._width is None:
-            self.first_output, self._width = output, scores.shape[1]
-        elif scores.shape[1] != self._width:
-            raise ModelError(f"the model returned {scores.shape[1]} scores per record, but "
-                             f"{self._width} in an earlier call")
+            self.first_output = output
+        self._width = check_scores(scores, len(frame), self._width)
         self.calls.rows += len(frame)
         self.calls.calls += 1
         self.calls.seconds += time.perf_counter() - start
