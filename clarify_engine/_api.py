@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from clarify_engine import data as _data
-from clarify_engine.config import AnalysisConfig, load_config
+from clarify_engine.config import AnalysisConfig, config_folder, load_config
 from clarify_engine.errors import PartialFailure
 from clarify_engine.job import AnalysisResult, plan, plan_data, run_job
 from clarify_engine.predict import ClientOptions
@@ -94,8 +94,7 @@ def _config(config: AnalysisConfig | dict | str | os.PathLike) -> tuple[Analysis
     taken from there; JSON text and dicts have none)."""
     if isinstance(config, AnalysisConfig):
         return config, None
-    is_path = isinstance(config, os.PathLike) or (isinstance(config, str) and not config.lstrip().startswith(("{", "[")))
-    return load_config(config), Path(os.fspath(config)).parent if is_path else None  # type: ignore[arg-type]
+    return load_config(config), config_folder(config)
 
 
 def load_dataset(config: AnalysisConfig | dict | str | os.PathLike, source: Any = None, *,

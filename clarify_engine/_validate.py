@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clarify_engine.config import AnalysisConfig, check_model_source, load_config
+from clarify_engine.config import AnalysisConfig, check_model_source, config_folder, load_config
 from clarify_engine.errors import ModelError
 
 __all__ = ["DatasetSummary", "ValidationReport", "validate"]
@@ -108,13 +108,6 @@ class ValidationReport:
             out += self.estimate.lines()
         out.append(f"checked: {', '.join(self.checked)}")
         return out
-
-
-def _base_dir(config: Any) -> Path | None:
-    """Folder relative paths of a config file are taken from (as ``analyze`` does)."""
-    is_path = isinstance(config, os.PathLike) or (
-        isinstance(config, str) and not config.lstrip().startswith(("{", "[")))
-    return Path(config).parent if is_path else None
 
 
 def _plan_without_data(config: AnalysisConfig, model: Any) -> tuple[list[str], list[NotRun]]:
@@ -277,7 +270,7 @@ def validate(config: AnalysisConfig | dict | str | os.PathLike, data: Any = None
                             "or set dataset_uri in the config")
         report = _validate_config(cfg, model)
     else:
-        report = _validate_job(cfg, data, model, _base_dir(config), dry_run, throughput)
+        report = _validate_job(cfg, data, model, config_folder(config), dry_run, throughput)
     log.debug("Validated: %s", report.to_dict())
     return report
 

@@ -10,7 +10,7 @@
 
 from clarify_engine.config._analysis import AnalysisConfig
 from clarify_engine.config._constants import BIAS_POSTTRAINING_METHODS, BIAS_PRETRAINING_METHODS
-from clarify_engine.config._load import load_config
+from clarify_engine.config._load import config_folder, load_config
 from clarify_engine.config._rules import check_model_source
 from clarify_engine.config._schema import json_schema
 from clarify_engine.config._sections import (
@@ -57,6 +57,7 @@ __all__ = [
     "TextConfig",
     "TimeSeriesDataConfig",
     "TimeSeriesPredictorConfig",
+    "config_folder",
     "json_schema",
     "load_config",
 ]

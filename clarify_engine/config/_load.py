@@ -13,7 +13,7 @@ from clarify_engine.config._analysis import AnalysisConfig
 from clarify_engine.config._spec import FLOAT_MAX, MAX_DEPTH
 from clarify_engine.errors import ConfigError
 
-__all__ = ["load_config", "LOAD_ERROR"]
+__all__ = ["load_config", "config_folder", "LOAD_ERROR"]
 
 #: First sentence of every error about a config that cannot be read as JSON; the
 #: same words the Clarify container reports (contract §1.5).
@@ -89,9 +89,21 @@ def _find_refused(value: Any, path: str):
     return None
 
 
+def _is_json_text(source: object) -> bool:
+    return isinstance(source, str) and source.lstrip().startswith(("{", "["))
+
+
+def config_folder(source: object) -> Path | None:
+    """The folder relative paths of a config are taken from: a config file's own folder; None
+    for a dict, JSON text or a loaded config (they have no folder)."""
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and not _is_json_text(source)):
+        return Path(os.fspath(source)).parent
+    return None
+
+
 def _read_json(source: str | os.PathLike) -> Any:
     text = None
-    if isinstance(source, str) and source.lstrip().startswith(("{", "[")):
+    if _is_json_text(source):
         text, origin = source, "the given JSON text"
     else:
         path = Path(source)

@@ -238,7 +238,7 @@ def test_declared_defaults_have_or_default_accessor(cls):
 def test_public_names():
     assert sorted(config_pkg.__all__) == sorted(
         ["AnalysisConfig", "load_config", "BIAS_PRETRAINING_METHODS", "BIAS_POSTTRAINING_METHODS",
-         "check_model_source", "json_schema"] + [c.__name__ for c in SECTIONS if c is not AnalysisConfig]
+         "check_model_source", "config_folder", "json_schema"] + [c.__name__ for c in SECTIONS if c is not AnalysisConfig]
     )
     for name in config_pkg.__all__:
         assert getattr(config_pkg, name) is not None
