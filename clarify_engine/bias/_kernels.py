@@ -40,6 +40,25 @@ def _count_table_serial(facet_codes, n_facet, group_codes, n_group, label_pos, p
     return out
 
 
+@jit
+def _count_table_weighted(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos, weights):
+    """Like :func:`_count_table_serial`, row ``i`` counting ``weights[i]`` rows (a frame of distinct
+    rows with their counts, ``bias/_compress.py``).
+
+    Plain form: ``np.add.at(out, (facet_codes, group_codes, label_pos, pred_pos), weights)``.
+    """
+    out = np.zeros((n_facet, n_group, 2, 2), dtype=np.int64)
+    for i in range(facet_codes.shape[0]):
+        f = facet_codes[i]
+        g = group_codes[i]
+        if f < 0:
+            f = n_facet - 1
+        if g < 0:
+            g = n_group - 1
+        out[f, g, label_pos[i], pred_pos[i]] += weights[i]
+    return out
+
+
 @jit(parallel=True)
 def _count_table(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos):
     """Count table of shape ``(n_facet, n_group, 2, 2)`` over all rows.

@@ -35,6 +35,18 @@ def test_count_table_equals_naive(rows):
 
 @settings(max_examples=60, deadline=None)
 @given(coded_rows(), st.data())
+def test_weighted_count_table_equals_naive(rows, data):
+    n_facet, n_group, facets, groups, y, p = rows
+    weights = np.asarray(data.draw(st.lists(st.integers(0, 9), min_size=len(facets), max_size=len(facets))),
+                         dtype=np.int64)
+    table = count_table(facets, n_facet, y, p, groups, n_group, weights=weights)
+    expected = naive.count_table(facets, n_facet, y, p, groups, n_group, weights)
+    np.testing.assert_array_equal(table.counts, expected)
+    assert table.n_rows == int(weights.sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(coded_rows(), st.data())
 def test_tables_on_random_splits_merge_to_one_pass(rows, data):
     n_facet, n_group, facets, groups, y, p = rows
     n = len(facets)
