@@ -38,7 +38,7 @@ from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.data._stream import ChunkedDataset
 from clarify_engine.errors import DataError, MetricError
 
-__all__ = ["StreamedFlip", "stream_reports"]
+__all__ = ["StreamedBias", "StreamedFlip", "stream_reports"]
 
 log = logging.getLogger(__name__)
 
@@ -96,22 +96,37 @@ def stream_reports(data: ChunkedDataset, specs: Sequence[BiasSpec], *, max_rows:
     list of BiasReport
         Equal to ``bias_report(whole frame, spec)`` for each spec.
     """
-    for spec in specs:
-        _require(data, spec)
-    compressor = Compressor(_role_columns(specs), reducible_cuts(specs), max_rows)
-    chunks = 0
-    for chunk in data:
-        compressor.add(chunk)
-        chunks += 1
-    compressed = compressor.result()
-    log.info("Bias: %d rows in %d chunk(s) reduced to %d distinct rows of the label, facet and group columns",
-             compressed.rows, chunks, len(compressed.frame))
-    gather = data.chunk_rows if gather_rows is None else gather_rows
-    reports = []
-    for spec in specs:
-        flip = StreamedFlip(data, compressor, compressed.weights, spec, gather, query_rows)
-        reports.append(weighted_report(compressed.frame, spec, compressed.weights, flip_rows=flip))
-    return reports
+    streamed = StreamedBias(data, specs, max_rows=max_rows, gather_rows=gather_rows, query_rows=query_rows)
+    return [streamed.report(spec) for spec in specs]
+
+
+class StreamedBias:
+    """The reduced role columns of ``data`` for ``specs`` (one pass, on creation), and each spec's report.
+
+    Parameters are those of :func:`stream_reports`; :meth:`report` may be called for each spec
+    separately (a job attempts each stage on its own).
+    """
+
+    def __init__(self, data: ChunkedDataset, specs: Sequence[BiasSpec], *, max_rows: int = MAX_DISTINCT_ROWS,
+                 gather_rows: int | None = None, query_rows: int = QUERY_ROWS):
+        for spec in specs:
+            _require(data, spec)
+        self.data, self.query_rows = data, query_rows
+        self.gather_rows = data.chunk_rows if gather_rows is None else gather_rows
+        self.compressor = Compressor(_role_columns(specs), reducible_cuts(specs), max_rows)
+        self.chunks = 0
+        for chunk in data:
+            self.compressor.add(chunk)
+            self.chunks += 1
+        self.compressed = self.compressor.result()
+        log.info("Bias: %d rows in %d chunk(s) reduced to %d distinct rows of the label, facet and group columns",
+                 self.compressed.rows, self.chunks, len(self.compressed.frame))
+
+    def report(self, spec: BiasSpec) -> BiasReport:
+        """The report of one of the specs given on creation."""
+        weights = self.compressed.weights
+        flip = StreamedFlip(self.data, self.compressor, weights, spec, self.gather_rows, self.query_rows)
+        return weighted_report(self.compressed.frame, spec, weights, flip_rows=flip)
 
 
 class StreamedFlip:

@@ -27,15 +27,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 
 from clarify_engine import _stop
 from clarify_engine.data._dataset import (
-    CSV, IMAGE, JSON, JSONLINES, PARQUET, TABLE_TYPES, _is_table, load_dataset, main_predicted_label, main_roles,
-    other_roles,
+    CSV, IMAGE, JSON, JSONLINES, PARQUET, TABLE_TYPES, Dataset, _is_table, load_dataset, main_predicted_label,
+    main_roles, other_roles,
 )
 from clarify_engine.data._json import JsonColumns, build_frame, iter_jsonlines_blocks, read_json_files
 from clarify_engine.data._readlog import ReadLog
@@ -96,6 +96,21 @@ class ChunkedDataset:
     chunk_rows: int
     pieces: Callable[[dict], Iterator[pd.DataFrame]] = field(repr=False, compare=False)
     stats: ReadStats = field(default_factory=ReadStats, compare=False)
+
+    def schema_dataset(self) -> Dataset:
+        """A :class:`~clarify_engine.data.Dataset` with these roles and an empty frame of these
+        columns (what the job planner reads)."""
+        frame = pd.DataFrame({name: pd.Series(dtype=object) for name in self.columns})
+        return Dataset(frame=frame, label=self.label, predicted_label=self.predicted_label,
+                       features=list(self.features), facets=list(self.facets), group_variable=self.group_variable,
+                       joinsource=self.joinsource, source_files=list(self.source_files))
+
+    def select(self, columns: Sequence[str]) -> ChunkedDataset:
+        """The same chunks with only ``columns`` (in that order)."""
+        names = list(columns)
+        pieces = self.pieces
+        return replace(self, columns=tuple(names), pieces=lambda report: (p.loc[:, names] for p in pieces(report)),
+                       stats=self.stats)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         report: dict = {}
