@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine import _column_types as T
+from clarify_engine.bias import _kernels
+from clarify_engine.bias._columns import SMALL_RANGE, code_column
 from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.errors import NotSupportedError
 
@@ -108,22 +110,9 @@ class _Bins:
 
     def codes(self, values: np.ndarray) -> np.ndarray:
         """Bin of each value (values equal to a cut point fall below it), -1 for a missing value;
-        the bins' statistics take the values in."""
-        missing = np.isnan(values)
-        codes = np.searchsorted(self.cuts, values, side="left").astype(np.int64)
-        codes[missing] = -1
-        present = ~missing
-        if present.any():
-            for b in np.unique(codes[present]):
-                v = values[codes == b]
-                self.lo[b] = min(self.lo[b], v.min())
-                self.hi[b] = max(self.hi[b], v.max())
-                if np.isnan(self.fraction[b]):
-                    finite = v[np.isfinite(v)]
-                    fractional = finite[finite != np.round(finite)]
-                    if fractional.size:
-                        self.fraction[b] = fractional[0]
-        return codes
+        the bins' statistics take the values in (one pass, :func:`~clarify_engine.bias._kernels._bin_codes`)."""
+        return _kernels._bin_codes(np.ascontiguousarray(values, dtype=np.float64), self.cuts, self.lo, self.hi,
+                                   self.fraction)
 
     def extra_values(self, b: int) -> list[float]:
         """Values of bin ``b`` that rows with weight 0 carry (its min; a fractional value if min
@@ -143,6 +132,35 @@ def _has_fraction(series: pd.Series) -> bool:
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     finite = values[np.isfinite(values)]
     return bool((finite != np.round(finite)).any())
+
+
+def _distinct_rows(keys: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Distinct rows of ``keys`` in order of first appearance, with their counts in ``_WEIGHT``.
+
+    Each column is coded (missing values one code of their own), the codes combined into one
+    integer per row and that integer coded again, which gives each distinct row's first row
+    and count; ``groupby(sort=False, dropna=False).size()`` gives the same, three times slower.
+    """
+    n = len(keys)
+    combined = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for column in columns:
+        coded = code_column(keys[column])
+        size = len(coded.uniques) + 1
+        if radix * size >= 1 << 62:
+            return keys.groupby(columns, sort=False, dropna=False).size().rename(_WEIGHT).reset_index()
+        combined = combined * size + (coded.codes + 1)
+        radix *= size
+    if n and int(combined.max()) < SMALL_RANGE:
+        codes, firsts = _kernels._code_small_ints(combined, 0, int(combined.max()) + 1)
+    else:
+        codes, _ = pd.factorize(combined, sort=False)
+        codes = np.asarray(codes, dtype=np.int64)
+        codes, firsts = _kernels._code_small_ints(codes, 0, int(codes.max()) + 1 if n else 1)
+    counts = np.bincount(codes, minlength=len(firsts)).astype(np.int64)
+    rows = keys.iloc[firsts].reset_index(drop=True)
+    rows[_WEIGHT] = counts
+    return rows
 
 
 @dataclass(frozen=True)
@@ -211,7 +229,7 @@ class Compressor:
                     self.combos[column] = self.bins[column].codes(values)
                     self.combos = self._merge([self.combos])
         keys = self._keys(chunk)
-        counted = keys.groupby(self.columns, sort=False, dropna=False).size().rename(_WEIGHT).reset_index()
+        counted = _distinct_rows(keys, self.columns)
         self.combos = self._merge([counted] if self.combos is None else [self.combos, counted])
         if len(self.combos) > self.max_rows:
             distinct = {c: int(self.combos[c].nunique(dropna=False)) for c in self.columns}

@@ -135,3 +135,37 @@ def _code_small_ints(values, lo, size):
             k += 1
         codes[i] = c
     return codes, firsts[:k]
+
+
+@jit
+def _bin_codes(values, cuts, lo, hi, fraction):
+    """Bin of each value between sorted ``cuts`` (a value equal to a cut falls below it; NaN → -1),
+    updating each bin's ``lo``/``hi`` (min/max) and ``fraction`` (the first value with a fractional
+    part, NaN while none) in place.
+
+    Plain form: ``np.searchsorted(cuts, values, side="left")`` with NaN → -1, then per bin
+    ``min``, ``max`` and the first finite value ``!= round(value)``.
+    """
+    n = values.shape[0]
+    codes = np.empty(n, dtype=np.int64)
+    m = cuts.shape[0]
+    for i in range(n):
+        v = values[i]
+        if v != v:
+            codes[i] = -1
+            continue
+        a, b = 0, m  # first cut >= v
+        while a < b:
+            mid = (a + b) // 2
+            if cuts[mid] < v:
+                a = mid + 1
+            else:
+                b = mid
+        codes[i] = a
+        if v < lo[a]:
+            lo[a] = v
+        if v > hi[a]:
+            hi[a] = v
+        if fraction[a] != fraction[a] and np.isfinite(v) and v != np.round(v):
+            fraction[a] = v
+    return codes

@@ -2,7 +2,7 @@
 
 The same files, folders, URLs and gzip files as :func:`~clarify_engine.data.load_dataset`,
 read by pyarrow's streaming readers: CSV blocks (``pyarrow.csv.open_csv``), Parquet row
-groups (``ParquetFile.iter_batches``), JSON Lines lines in blocks; a JSON document is one
+groups (``ParquetFile.read_row_group``), JSON Lines lines in blocks; a JSON document is one
 piece per file. The pieces are cut into chunks of ``chunk_rows`` rows (the last one shorter),
 in file order; a dataset of at most ``chunk_rows`` rows is one chunk. Column roles are
 resolved on the schema (the header row, the Parquet schema, the first JSON record) by the
@@ -94,7 +94,7 @@ class ChunkedDataset:
     joinsource: str | None
     source_files: list[str]
     chunk_rows: int
-    pieces: Callable[[dict], Iterator[pd.DataFrame]] = field(repr=False, compare=False)
+    pieces: Callable[[dict, tuple[str, ...]], Iterator[pd.DataFrame]] = field(repr=False, compare=False)
     stats: ReadStats = field(default_factory=ReadStats, compare=False)
 
     def schema_dataset(self) -> Dataset:
@@ -106,16 +106,16 @@ class ChunkedDataset:
                        joinsource=self.joinsource, source_files=list(self.source_files))
 
     def select(self, columns: Sequence[str]) -> ChunkedDataset:
-        """The same chunks with only ``columns`` (in that order)."""
-        names = list(columns)
-        pieces = self.pieces
-        return replace(self, columns=tuple(names), pieces=lambda report: (p.loc[:, names] for p in pieces(report)),
-                       stats=self.stats)
+        """The same chunks with only ``columns`` (in that order); readers that can skip the other
+        columns (Parquet, CSV) do not convert them."""
+        return replace(self, columns=tuple(columns), stats=self.stats)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         report: dict = {}
         chunks = rows = 0
-        for chunk in _rechunk(self.pieces(report), self.chunk_rows, self.columns):
+        names = list(self.columns)
+        pieces = (p.loc[:, names] for p in self.pieces(report, self.columns))
+        for chunk in _rechunk(pieces, self.chunk_rows, self.columns):
             chunks += 1
             rows += len(chunk)
             yield chunk
@@ -168,11 +168,11 @@ def iter_chunks(spec: DataSpec, source: Any = None, *, chunk_rows: int, base_dir
     predicted_label = main_predicted_label(spec, columns, json_roles)
     roles = other_roles(spec, columns, columns, None, label, predicted_label, joinsource)
 
-    def pieces(report: dict) -> Iterator[pd.DataFrame]:
+    def pieces(report: dict, wanted: tuple[str, ...]) -> Iterator[pd.DataFrame]:
         log = ReadLog("dataset")
         for entry in skipped:
             log.skip(entry["file"], entry["reason"])
-        yield from reader.pieces(log)
+        yield from reader.pieces(log, wanted)
         report["dataset"] = log.to_dict()
 
     return ChunkedDataset(tuple(columns), label, predicted_label, roles["features"], roles["facets"],
@@ -197,7 +197,7 @@ def _from_dataset(spec, source, chunk_rows, base_dir, storage_options) -> Chunke
     dataset = load_dataset(spec, source, base_dir=base_dir, storage_options=storage_options)
     frame = dataset.frame
 
-    def pieces(report: dict) -> Iterator[pd.DataFrame]:
+    def pieces(report: dict, wanted: tuple[str, ...]) -> Iterator[pd.DataFrame]:
         report.update(dataset.read_report)
         yield frame
 
@@ -299,7 +299,7 @@ class _CsvReader:
             return list(self.headers), None
         raise DataError(f"{self.what} is empty: no rows in {', '.join(self.files)}.")
 
-    def pieces(self, log: ReadLog) -> Iterator[pd.DataFrame]:
+    def pieces(self, log: ReadLog, wanted: tuple[str, ...]) -> Iterator[pd.DataFrame]:
         columns, first_file = None, None
         for location in self.files:
             _stop.check()
@@ -313,23 +313,24 @@ class _CsvReader:
             else:
                 _same_columns(self.what, location, names, first_file, columns)
             rows = 0
-            for frame in self._file(location, names, has_header):
+            for frame in self._file(location, names, has_header, [n for n in names if n in set(wanted)]):
                 rows += len(frame)
                 yield frame
             log.read(location, rows)
 
-    def _open(self, stream, names, has_header, types):
+    def _open(self, stream, names, has_header, types, include):
         import pyarrow.csv as pc
 
         return pc.open_csv(
             stream,
             read_options=pc.ReadOptions(column_names=names, skip_rows=int(has_header), block_size=self.block_bytes),
             parse_options=pc.ParseOptions(newlines_in_values=True),
-            convert_options=pc.ConvertOptions(column_types=types, null_values=sorted(MISSING_MARKERS),
+            convert_options=pc.ConvertOptions(column_types=types, include_columns=include,
+                                              null_values=sorted(MISSING_MARKERS),
                                               strings_can_be_null=True, true_values=_TRUE, false_values=_FALSE),
         )
 
-    def _file(self, location: str, names: list[str], has_header: bool) -> Iterator[pd.DataFrame]:
+    def _file(self, location: str, names: list[str], has_header: bool, include: list[str]) -> Iterator[pd.DataFrame]:
         """One file's rows as frames; a column widened on a conversion error restarts the file,
         skipping the rows already given."""
         import pyarrow as pa
@@ -339,7 +340,7 @@ class _CsvReader:
         while True:
             try:
                 with open_binary(location, self.storage_options, seekable=False) as stream:
-                    reader = self._open(stream, names, has_header, types)
+                    reader = self._open(stream, names, has_header, types, include)
                     if types is None:
                         inferred = {f.name: f.type for f in reader.schema}
                         types = {name: _loader_type(kind) for name, kind in inferred.items()}
@@ -431,7 +432,7 @@ def _loader_type(arrow_type):
 
 
 class _ParquetReader:
-    """Parquet files row group by row group (``ParquetFile.iter_batches``)."""
+    """Parquet files row group by row group (``ParquetFile.read_row_group``, only the columns asked for)."""
 
     what = "Dataset"
 
@@ -454,11 +455,13 @@ class _ParquetReader:
         empty = pd.DataFrame({name: pd.Series(dtype=object) for name in names})
         return list(frame_from_table(empty, self.headers, self.what).columns), None
 
-    def pieces(self, log: ReadLog) -> Iterator[pd.DataFrame]:
+    def pieces(self, log: ReadLog, wanted: tuple[str, ...]) -> Iterator[pd.DataFrame]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         first_names = None
+        final = self.schema()[0]
+        keep = [i for i, name in enumerate(final) if name in set(wanted)]
         for location in self.files:
             _stop.check()
             rows = 0
@@ -470,9 +473,13 @@ class _ParquetReader:
                         first_names = names
                     else:
                         _same_columns(self.what, location, names, self.files[0], first_names)
-                    for batch in parquet.iter_batches(batch_size=min(self.chunk_rows, 1 << 16)):
-                        rows += batch.num_rows
-                        yield frame_from_table(pa.Table.from_batches([batch]), self.headers, self.what)
+                    for group in range(parquet.num_row_groups):  # one row group at a time, its columns in parallel
+                        _stop.check()
+                        table = parquet.read_row_group(group, columns=[names[i] for i in keep])
+                        rows += table.num_rows
+                        table = table.rename_columns([final[i] for i in keep])
+                        for start in range(0, max(table.num_rows, 1), self.chunk_rows):
+                            yield table.slice(start, self.chunk_rows).to_pandas()
                 except (pa.ArrowException, OSError) as exc:
                     raise DataError(f"Cannot read Parquet file {location}: {exc}") from exc
             log.read(location, rows)
@@ -511,7 +518,7 @@ class _JsonLinesReader:
             if features:
                 yield build_frame(features, extras, self.columns, self.headers, location)
 
-    def pieces(self, log: ReadLog) -> Iterator[pd.DataFrame]:
+    def pieces(self, log: ReadLog, wanted: tuple[str, ...]) -> Iterator[pd.DataFrame]:
         width = first_file = None
         for location in self.files:
             _stop.check()

@@ -150,3 +150,20 @@ def interval_bits(values, intervals, n_listed):
                 bits |= 1 << segment
         out.append(bits or 1 << n_listed)
     return out
+
+
+def bin_codes(values, cuts, lo, hi, fraction):
+    """Twin of ``_kernels._bin_codes``: bin by counting the cuts below each value; per bin
+    min, max and first fractional value updated in place."""
+    codes = []
+    for v in values:
+        if math.isnan(v):
+            codes.append(-1)
+            continue
+        b = sum(1 for c in cuts if c < v)
+        codes.append(b)
+        lo[b] = min(lo[b], v)
+        hi[b] = max(hi[b], v)
+        if math.isnan(fraction[b]) and math.isfinite(v) and v != round(v):
+            fraction[b] = v
+    return np.array(codes, dtype=np.int64)
