@@ -409,7 +409,8 @@ def frame_from_table(table, headers: Sequence[str] | None, what: str = "Dataset"
                 "Add the missing columns to the table (a label column is needed for bias metrics), or make headers "
                 "list exactly the table's columns."
             )
-        frame = frame.loc[:, list(headers)]
+        if list(frame.columns) != list(headers):  # reordering copies every column: only when needed
+            frame = frame.loc[:, list(headers)]
     elif headers is not None:
         if len(headers) != frame.shape[1]:
             raise DataError(
