@@ -26,6 +26,7 @@ def analyze(
     options: ClientOptions | None = None,
     base_dir: str | os.PathLike | None = None,
     kernel_shap_only: bool = False,
+    chunk_rows: int | None = None,
 ) -> AnalysisResult:
     """Run a Clarify analysis and return its results.
 
@@ -53,6 +54,12 @@ def analyze(
         Explain with Kernel SHAP even when the model is in process and an exact path
         (tree ensembles, linear models) would compute the values without it; the same as
         ``methods.shap.exact: false``.
+    chunk_rows : int, optional
+        Read the dataset in chunks of this many rows and compute the bias metrics from the
+        chunks, never holding the dataset (``docs/scale.md``, "Streaming"). Only jobs whose
+        methods can run from chunks stream (bias metrics with predicted labels in the data, no
+        SHAP, PDP, segments or report); others load the dataset as usual, and the manifest's
+        ``"streaming"`` entry says which happened and why.
 
     Returns
     -------
@@ -76,10 +83,32 @@ def analyze(
     """
     cfg, config_dir = _config(config)
     base_dir = config_dir if base_dir is None else base_dir
+    refusal = None
+    if chunk_rows is not None:
+        from clarify_engine.job._stream import run_streamed, streaming_refusal
+
+        chunks = _data.iter_chunks(plan_data(cfg), data, chunk_rows=chunk_rows, base_dir=base_dir)
+        job = plan(cfg, chunks.schema_dataset(), model, kernel_shap_only=kernel_shap_only)
+        refusal = streaming_refusal(job)
+        if refusal is None:
+            return _finish(lambda: run_streamed(job, chunks), output_dir)
+        log.warning("Not streaming (--chunk-rows %d): %s; loading the dataset", chunk_rows, refusal)
     dataset = _data.load_dataset(plan_data(cfg), data, base_dir=base_dir)
     job = plan(cfg, dataset, model, kernel_shap_only=kernel_shap_only)
-    try:
+
+    def run() -> AnalysisResult:
         result = run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir)
+        if refusal is not None:
+            result.manifest["streaming"] = {"chunk_rows": chunk_rows, "chunks": 0, "not_streamed": refusal}
+        return result
+
+    return _finish(run, output_dir)
+
+
+def _finish(run, output_dir) -> AnalysisResult:
+    """Run the job; write its outputs (also those of a partial failure) when ``output_dir`` is given."""
+    try:
+        result = run()
     except PartialFailure as exc:
         if output_dir is not None:  # what completed is kept, then the failure is reported
             _write(exc.result, output_dir)

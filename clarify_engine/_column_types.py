@@ -143,14 +143,15 @@ def clarify_bias_kind(series: pd.Series, values, fraction: float | None = None) 
         Its ``value_or_threshold`` / ``label_values_or_threshold``.
     fraction : float, optional
         The column's :func:`distinct_fraction` when the caller has it (it saves counting the
-        distinct values of an integer column).
+        distinct values of an integer or text column, and a column of distinct rows with
+        counts gives it from the counts).
     """
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype) or (isinstance(values, list) and len(values) > 1):
         return CATEGORICAL
     kind = CATEGORICAL
     if is_text(dtype):
-        if _int_castable(series) and distinct_fraction(series) >= UNIQUENESS_THRESHOLD:
+        if _int_castable(series) and (distinct_fraction(series) if fraction is None else fraction) >= UNIQUENESS_THRESHOLD:
             kind = CONTINUOUS
     elif is_float(dtype):
         kind = CONTINUOUS
@@ -172,7 +173,7 @@ def _is_one_of(value, numbers: pd.Series) -> bool:
     return bool((numbers.to_numpy(dtype=np.float64) == number).any())
 
 
-def intent_bias_kind(series: pd.Series, values) -> str:
+def intent_bias_kind(series: pd.Series, values, weights: np.ndarray | None = None) -> str:
     """``CATEGORICAL`` or ``CONTINUOUS`` by the user's intent (``"column_typing": "intent"``).
 
     Clarify's rules applied to the column as written, not as stored: missing cells are left
@@ -187,6 +188,9 @@ def intent_bias_kind(series: pd.Series, values) -> str:
     * whole numbers: a given value that is not one of them is a threshold (continuous);
       otherwise categorical when there are at most two distinct values, else by Clarify's
       distinct-value fraction (``>= 0.05`` → continuous).
+
+    ``weights`` (rows per row of ``series``, for a column of distinct rows with their counts:
+    ``bias/_compress.py``) count the values; without, every row counts once.
     """
     if isinstance(series.dtype, pd.CategoricalDtype) or (isinstance(values, list) and len(values) > 1):
         return CATEGORICAL
@@ -200,7 +204,7 @@ def intent_bias_kind(series: pd.Series, values) -> str:
     distinct = int(numbers.nunique())
     if distinct <= 2:
         return CATEGORICAL
-    count = len(numbers)
+    count = len(numbers) if weights is None else int(weights[series.notna().to_numpy()].sum())
     return CONTINUOUS if count and distinct / count >= UNIQUENESS_THRESHOLD else CATEGORICAL
 
 

@@ -87,3 +87,11 @@ def test_text_shap_against_the_floor_and_shap():
 def test_job_plan_overhead_runs_a_whole_job():
     out = run("job_plan_overhead.py")
     assert "kernel_shap" in out and "pdp" in out and "total" in out
+
+
+def test_scale(tmp_path):
+    out = run("scale.py", "--sizes", "3000", "--chunk-rows", "1000", "--dir", str(tmp_path))
+    for row in ("parquet  pyarrow read", "parquet  stream, no FT", "parquet  stream, FT", "csv      pyarrow read",
+                "csv      stream, no FT", "csv      stream, FT"):
+        assert f"3000 {row}" in out
+    assert "  3/1" in out and "  3/5" in out

@@ -22,7 +22,8 @@ PINNED = {
         "encode_features", "given_baseline", "kernel_shap", "partial_dependence", "run_pdp", "run_shap",
         "top_k_by_shap",
     ],
-    "clarify_engine.data": ["DataSpec", "Dataset", "FacetKey", "load_dataset", "read_table"],
+    "clarify_engine.data": ["ChunkedDataset", "DataSpec", "Dataset", "FacetKey", "iter_chunks", "load_dataset",
+                            "read_table"],
     "clarify_engine.predict": [
         "BatchStats", "Batcher", "ClientOptions", "HttpTransport", "InProcessModel", "MockRequest", "MockTransport",
         "ModelOutput", "ModelSpec", "Predictor", "RequestCodec", "ResponseCodec", "RetryPolicy",

@@ -97,13 +97,29 @@ is_int = T.is_int
 intent_kind = T.intent_bias_kind
 
 
-def column_kind(series: pd.Series, values, coded: Coded | None = None) -> str:
+def weighted_count(mask: np.ndarray | None, weights: np.ndarray | None, n: int | None = None) -> int:
+    """Rows where ``mask`` holds (all ``n`` rows for ``mask=None``), each row counting ``weights[i]``.
+
+    ``weights`` are the row counts of a frame of distinct rows (``bias/_compress.py``); without
+    them every row counts once.
+    """
+    if weights is None:
+        return int(n if mask is None else np.count_nonzero(mask))
+    return int(weights.sum() if mask is None else weights[mask].sum())
+
+
+def column_kind(series: pd.Series, values, coded: Coded | None = None, weights: np.ndarray | None = None) -> str:
     """``CATEGORICAL`` or ``CONTINUOUS`` by Clarify's bias typing (:func:`~clarify_engine._column_types.clarify_bias_kind`).
 
     ``coded`` (the column's :func:`code_column`), when at hand, saves counting distinct values.
+    ``weights``: rows per row of ``series`` (see :func:`weighted_count`).
     """
     fraction = None
-    if coded is not None:
+    if weights is not None and (T.is_int(series.dtype) or T.is_text(series.dtype)):
+        present = series.notna().to_numpy()
+        count = weighted_count(present, weights)
+        fraction = 0.0 if count == 0 else int(series.nunique()) / count
+    elif coded is not None:
         count = len(coded.codes) if coded.nan_position is None else int(np.count_nonzero(coded.codes >= 0))
         fraction = 0.0 if count == 0 else len(coded.uniques) / count
     return T.clarify_bias_kind(series, values, fraction)
@@ -120,19 +136,21 @@ def as_written(series: pd.Series) -> pd.Series:
     return series
 
 
-def typed_kind(series: pd.Series, values, typing: str, coded: Coded | None = None) -> str:
+def typed_kind(series: pd.Series, values, typing: str, coded: Coded | None = None,
+               weights: np.ndarray | None = None) -> str:
     """The column's kind under ``column_typing`` ``typing`` (``"clarify"`` or ``"intent"``)."""
     if typing == INTENT_TYPING:
-        return intent_kind(series, values)
+        return intent_kind(series, values, weights)
     if typing != CLARIFY_TYPING:
         raise ValueError(f"column_typing must be one of {TYPINGS}; found {typing!r}")
-    return column_kind(series, values, coded)
+    return column_kind(series, values, coded, weights)
 
 
-def continuous_reason(series: pd.Series) -> str:
+def continuous_reason(series: pd.Series, weights: np.ndarray | None = None) -> str:
     """Why Clarify's typing made ``series`` continuous, in words (for warnings)."""
-    missing = int(series.isna().sum())
-    n = len(series)
+    isna = series.isna().to_numpy()
+    missing = weighted_count(isna, weights)
+    n = weighted_count(None, weights, len(series))
     if T.is_float(series.dtype):
         if missing:
             return (f"has {missing} missing cell(s) in {n} rows, so its values are stored as floats, "
@@ -369,16 +387,18 @@ class Binarised:
     coded: Coded | None = None
 
 
-def binarise_label(series: pd.Series, label_values: list, typing: str = CLARIFY_TYPING) -> Binarised:
+def binarise_label(series: pd.Series, label_values: list, typing: str = CLARIFY_TYPING,
+                   weights: np.ndarray | None = None) -> Binarised:
     """Positive rows of the observed label column and its ``label_value_or_threshold``.
 
-    ``typing`` is ``column_typing``: ``"clarify"`` (smclarify's rules) or ``"intent"``.
+    ``typing`` is ``column_typing``: ``"clarify"`` (smclarify's rules) or ``"intent"``;
+    ``weights``: rows per row of ``series`` (see :func:`weighted_count`).
     """
     what = f"label column {series.name!r}"
     if not label_values:
         raise DataError(f"{what}: label_values_or_threshold is empty; give the positive label values or a threshold")
     coded = code_column(series) if T.is_int(series.dtype) else None
-    kind = typed_kind(series, label_values, typing, coded)
+    kind = typed_kind(series, label_values, typing, coded, weights)
     if kind == CONTINUOUS:
         t = threshold_of(label_values, what)
         values = numeric(series)
@@ -391,7 +411,8 @@ def binarise_label(series: pd.Series, label_values: list, typing: str = CLARIFY_
 
 
 def binarise_predicted(series: pd.Series, label: Binarised, label_values: list,
-                       typing: str = CLARIFY_TYPING, label_series: pd.Series | None = None) -> np.ndarray:
+                       typing: str = CLARIFY_TYPING, label_series: pd.Series | None = None,
+                       weights: np.ndarray | None = None) -> np.ndarray:
     """Positive rows of the predicted label (contract §3.4).
 
     The predicted label must be typed like the label. For a continuous label the predictions
@@ -401,7 +422,7 @@ def binarise_predicted(series: pd.Series, label: Binarised, label_values: list,
     """
     what = f"predicted label column {series.name!r}"
     coded = code_column(series) if T.is_int(series.dtype) else None
-    kind = typed_kind(series, label_values, typing, coded)
+    kind = typed_kind(series, label_values, typing, coded, weights)
     if kind != label.kind:
         raise DataError(
             "Predicted Label Column series datatype is not the same as Label Column series "

@@ -34,7 +34,7 @@ def _show(values, limit: int = 10) -> str:
 
 
 def check_typing(series: pd.Series, values, kind: str, typing: str, where: str, key: str, selects: str,
-                 interval_text: str) -> None:
+                 interval_text: str, weights: np.ndarray | None = None) -> None:
     """Warn when Clarify's typing made the one given value a threshold against the user's intent.
 
     Parameters
@@ -55,20 +55,22 @@ def check_typing(series: pd.Series, values, kind: str, typing: str, where: str, 
         What the selected rows are (``"positive"``, ``"in the sensitive group"``).
     interval_text : str
         The rendered interval (``""`` when it selects nothing).
+    weights : numpy.ndarray, optional
+        Rows per row of ``series`` (:func:`~clarify_engine.bias._columns.weighted_count`).
     """
     if typing != C.CLARIFY_TYPING or kind != C.CONTINUOUS or not values or len(values) != 1:
         return
-    if C.intent_kind(series, values) != C.CATEGORICAL:
+    if C.intent_kind(series, values, weights) != C.CATEGORICAL:
         return
     value = values[0]
     chosen = (f"the rows in {interval_text} are {selects}" if interval_text
               else f"no row is {selects} (the threshold is the column's maximum)")
-    missing = int(series.isna().sum())
+    missing = C.weighted_count(series.isna().to_numpy(), weights)
     cells = (f"fill or drop the {missing} missing cell(s)" if missing
              else "write the column as integers (1, not 1.0)")
     warn(
         "values_became_threshold",
-        f"{key} {list(values)!r} became the threshold > {value!r} because the column {C.continuous_reason(series)}: "
+        f"{key} {list(values)!r} became the threshold > {value!r} because the column {C.continuous_reason(series, weights)}: "
         f"{chosen}, not the rows equal to {value!r}.",
         fix=f"{_INTENT_FIX} to treat {list(values)!r} as a value (missing cells are then excluded and counted), "
             f"or {cells} so that Clarify types the column as categorical.",
@@ -110,12 +112,12 @@ def warn_absent(absent: list, values: list, coded: C.Coded, where: str, key: str
     )
 
 
-def check_label(label: str, positive: np.ndarray, text: str, where: str) -> None:
+def check_label(label: str, positive: np.ndarray, text: str, where: str, weights: np.ndarray | None = None) -> None:
     """Warn when no row has a positive label."""
     if len(positive) and not positive.any():
         warn(
             "no_positive_label",
-            f"no row of {len(positive)} has a positive label (label_value_or_threshold {text!r}); "
+            f"no row of {C.weighted_count(None, weights, len(positive))} has a positive label (label_value_or_threshold {text!r}); "
             "DPL is 0 and metrics that need positives fail or are 0.",
             fix=f"give label_values_or_threshold values that occur in column {label!r}, or a threshold below its maximum.",
             where=where,
@@ -146,19 +148,20 @@ def check_facet_entry(facet: str, text: str, n_d: int, n_a: int, where: str) -> 
         )
 
 
-def check_missing_facet(series: pd.Series, values: list, typing: str, where: str) -> None:
+def check_missing_facet(series: pd.Series, values: list, typing: str, where: str,
+                        weights: np.ndarray | None = None) -> None:
     """Warn when rows with a missing facet cell count with the rest of the facet (Clarify typing).
 
     Against ``value_or_threshold`` values, a row with no facet value is not one of them, so
     smclarify (and the engine by default) counts it in the other group; a user who meant "rows
     whose facet is not F" rarely means "or unknown".
     """
-    missing = int(series.isna().sum())
+    missing = C.weighted_count(series.isna().to_numpy(), weights)
     if typing != C.CLARIFY_TYPING or not missing:
         return
     warn(
         "facet_cells_missing",
-        f"{missing} of {len(series)} rows have no facet value; they are counted with the rows outside "
+        f"{missing} of {C.weighted_count(None, weights, len(series))} rows have no facet value; they are counted with the rows outside "
         f"value_or_threshold {_show(values)}, as Clarify counts them.",
         fix=f"fill or drop the missing facet cells, or {_INTENT_FIX} to exclude those rows (they are then counted "
             "in the warnings).",

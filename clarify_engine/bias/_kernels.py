@@ -40,6 +40,25 @@ def _count_table_serial(facet_codes, n_facet, group_codes, n_group, label_pos, p
     return out
 
 
+@jit
+def _count_table_weighted(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos, weights):
+    """Like :func:`_count_table_serial`, row ``i`` counting ``weights[i]`` rows (a frame of distinct
+    rows with their counts, ``bias/_compress.py``).
+
+    Plain form: ``np.add.at(out, (facet_codes, group_codes, label_pos, pred_pos), weights)``.
+    """
+    out = np.zeros((n_facet, n_group, 2, 2), dtype=np.int64)
+    for i in range(facet_codes.shape[0]):
+        f = facet_codes[i]
+        g = group_codes[i]
+        if f < 0:
+            f = n_facet - 1
+        if g < 0:
+            g = n_group - 1
+        out[f, g, label_pos[i], pred_pos[i]] += weights[i]
+    return out
+
+
 @jit(parallel=True)
 def _count_table(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos):
     """Count table of shape ``(n_facet, n_group, 2, 2)`` over all rows.
@@ -116,3 +135,37 @@ def _code_small_ints(values, lo, size):
             k += 1
         codes[i] = c
     return codes, firsts[:k]
+
+
+@jit
+def _bin_codes(values, cuts, lo, hi, fraction):
+    """Bin of each value between sorted ``cuts`` (a value equal to a cut falls below it; NaN → -1),
+    updating each bin's ``lo``/``hi`` (min/max) and ``fraction`` (the first value with a fractional
+    part, NaN while none) in place.
+
+    Plain form: ``np.searchsorted(cuts, values, side="left")`` with NaN → -1, then per bin
+    ``min``, ``max`` and the first finite value ``!= round(value)``.
+    """
+    n = values.shape[0]
+    codes = np.empty(n, dtype=np.int64)
+    m = cuts.shape[0]
+    for i in range(n):
+        v = values[i]
+        if v != v:
+            codes[i] = -1
+            continue
+        a, b = 0, m  # first cut >= v
+        while a < b:
+            mid = (a + b) // 2
+            if cuts[mid] < v:
+                a = mid + 1
+            else:
+                b = mid
+        codes[i] = a
+        if v < lo[a]:
+            lo[a] = v
+        if v > hi[a]:
+            hi[a] = v
+        if fraction[a] != fraction[a] and np.isfinite(v) and v != np.round(v):
+            fraction[a] = v
+    return codes

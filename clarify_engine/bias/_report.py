@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -15,10 +17,14 @@ from clarify_engine.bias._predicted import labels_from_scores
 from clarify_engine.bias._results import BiasReport, FacetEntry, FacetReport
 from clarify_engine.bias._spec import BiasSpec, FacetSpec
 from clarify_engine.bias._table import count_table
+from clarify_engine.data._stream import ChunkedDataset
 from clarify_engine.errors import DataError
 from clarify_engine.report._bias_json import bias_json
 
-__all__ = ["BiasSpec", "FacetSpec", "bias_report", "bias_section"]
+__all__ = ["BiasSpec", "FacetSpec", "bias_report", "bias_section", "weighted_report"]
+
+#: FT from the rows a frame of distinct rows stands for: (facet, row positions, sensitive, predicted) -> FT.
+FlipRows = Callable[[str, np.ndarray, np.ndarray, np.ndarray], float]
 
 
 def _require_column(frame: pd.DataFrame, column: str, role: str) -> pd.Series:
@@ -27,14 +33,16 @@ def _require_column(frame: pd.DataFrame, column: str, role: str) -> pd.Series:
     return frame[column]
 
 
-def bias_report(frame: pd.DataFrame, spec: BiasSpec) -> BiasReport:
+def bias_report(frame: pd.DataFrame | ChunkedDataset, spec: BiasSpec) -> BiasReport:
     """Pre- or post-training bias metrics of every facet of a frame, as a typed report.
 
     Parameters
     ----------
-    frame : pandas.DataFrame, shape (n_rows, n_columns)
+    frame : pandas.DataFrame, shape (n_rows, n_columns), or ChunkedDataset
         Label, facet, predicted-label and group-variable columns, plus the feature columns
-        FT uses (FT reads every column except the facet, label and predicted label).
+        FT uses (FT reads every column except the facet, label and predicted label). A
+        :class:`~clarify_engine.data.ChunkedDataset` is read chunk by chunk with bounded
+        memory and gives the same report (:func:`clarify_engine.bias._stream.stream_reports`).
     spec : BiasSpec
         The stage, columns, label values, facets and metric names
         (:meth:`BiasSpec.resolve` builds one from :func:`bias_section`'s arguments). With
@@ -65,6 +73,31 @@ def bias_report(frame: pd.DataFrame, spec: BiasSpec) -> BiasReport:
     threshold, empty groups, values that occur in no row, no positive label) are reported
     through :func:`clarify_engine._warnings.warn` (``bias/_diagnose.py``).
     """
+    if isinstance(frame, ChunkedDataset):
+        from clarify_engine.bias._stream import stream_reports
+
+        return stream_reports(frame, [spec])[0]
+    return weighted_report(frame, spec)
+
+
+def weighted_report(frame: pd.DataFrame, spec: BiasSpec, weights: np.ndarray | None = None,
+                    flip_rows: FlipRows | None = None) -> BiasReport:
+    """:func:`bias_report` of a frame whose row ``i`` stands for ``weights[i]`` rows.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        As for :func:`bias_report`; with ``weights``, the distinct rows of the role columns
+        (``bias/_compress.py``).
+    spec : BiasSpec
+    weights : numpy.ndarray of int64, shape (n_rows,), optional
+        Rows each row stands for (None: one each).
+    flip_rows : callable, optional
+        Computes FT from the rows the frame stands for (required with ``weights`` when FT
+        is asked): ``flip_rows(facet, rows, sensitive, predicted)`` with the frame's row
+        positions that take part, whether each is in the sensitive group and its binarised
+        predicted label.
+    """
     # validate (stage, metric names and typing are checked by BiasSpec.resolve / the config)
     label, stage, column_typing = spec.label, spec.stage, spec.column_typing
     post, predicted_label = spec.post_training, spec.predicted_label
@@ -77,14 +110,16 @@ def bias_report(frame: pd.DataFrame, spec: BiasSpec) -> BiasReport:
         _require_column(frame, spec.group_variable, "group variable")
     if post:
         _require_column(frame, predicted_label, "predicted label")
+    positions = np.arange(len(frame))
     if column_typing == C.INTENT_TYPING:
-        frame = _drop_missing(frame, [label, predicted_label] if post else [label], f"{stage} bias")
+        frame, positions, weights = _drop_missing(frame, positions, weights,
+                                                  [label, predicted_label] if post else [label], f"{stage} bias")
         label_series = C.as_written(frame[label])
 
     # normalise: binarise the label, predicted label and group once for all facets
     label_values = list(spec.label_values)
-    label_bin = C.binarise_label(label_series, label_values, column_typing)
-    _diagnose_label(label_series, label_values, label_bin, column_typing)
+    label_bin = C.binarise_label(label_series, label_values, column_typing, weights)
+    _diagnose_label(label_series, label_values, label_bin, column_typing, weights)
     pred_pos = None
     if post:
         pred_series = frame[predicted_label]
@@ -92,7 +127,7 @@ def bias_report(frame: pd.DataFrame, spec: BiasSpec) -> BiasReport:
             pred_series = C.as_written(pred_series)
         if spec.probability_threshold is not None:
             pred_series = labels_from_scores(pred_series, label_bin.kind, label_values, spec.probability_threshold)
-        pred_pos = C.binarise_predicted(pred_series, label_bin, label_values, column_typing, label_series)
+        pred_pos = C.binarise_predicted(pred_series, label_bin, label_values, column_typing, label_series, weights)
     group_codes = n_group = None
     if spec.group_variable is not None and len(frame):
         coded = C.code_column(frame[spec.group_variable])
@@ -101,13 +136,15 @@ def bias_report(frame: pd.DataFrame, spec: BiasSpec) -> BiasReport:
 
     entries: dict[str, list[FacetEntry]] = {}  # a facet configured twice: one report, both entries
     for facet in spec.facets:
-        rows = (frame, label_bin.positive, pred_pos, group_codes)
+        rows = _Rows(frame, label_bin.positive, pred_pos, group_codes, positions, weights)
         if column_typing == C.INTENT_TYPING:
             rows = _facet_rows(rows, facet.name, stage)
-        sub, label_pos, sub_pred, sub_groups = rows
+        flip = None
+        if flip_rows is not None:
+            flip = partial(flip_rows, facet.name, rows.positions)
         entries.setdefault(facet.name, []).extend(
-            _facet_entries(sub, facet, spec.methods, label_pos, sub_pred, sub_groups, n_group,
-                           drop=[label, predicted_label], typing=column_typing))
+            _facet_entries(rows, facet, spec.methods, n_group, drop=[label, predicted_label], typing=column_typing,
+                           flip_rows=flip))
     return BiasReport(stage, label, label_bin.text,
                       tuple(FacetReport(name, tuple(found)) for name, found in entries.items()))
 
@@ -141,37 +178,62 @@ def bias_section(frame: pd.DataFrame, **kwargs: Any) -> dict:
     return bias_json(bias_report(frame, BiasSpec.resolve(**kwargs)))
 
 
-def _drop_missing(frame: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
-    """``frame`` without the rows missing a cell in ``columns`` (intent typing), counted in a warning."""
+def _drop_missing(frame: pd.DataFrame, positions: np.ndarray, weights: np.ndarray | None, columns: list[str],
+                  what: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """``frame`` (its row positions, weights) without the rows missing a cell in ``columns``
+    (intent typing), counted in a warning."""
     missing = frame[columns].isna().any(axis=1).to_numpy()
-    W.rows_excluded(int(missing.sum()), len(frame), columns, f"{what}, column(s) {', '.join(map(repr, columns))}")
-    return frame.loc[~missing] if missing.any() else frame
+    W.rows_excluded(C.weighted_count(missing, weights), C.weighted_count(None, weights, len(frame)), columns,
+                    f"{what}, column(s) {', '.join(map(repr, columns))}")
+    if not missing.any():
+        return frame, positions, weights
+    keep = ~missing
+    return frame.loc[keep], positions[keep], None if weights is None else weights[keep]
 
 
-def _facet_rows(rows, facet: str, stage: str):
-    """``(frame, label_pos, pred_pos, group_codes)`` restricted to rows with a facet value (intent typing)."""
-    frame, label_pos, pred_pos, group_codes = rows
-    missing = frame[facet].isna().to_numpy()
-    W.rows_excluded(int(missing.sum()), len(frame), [facet], f"{stage} bias, facet {facet!r}")
+@dataclass(frozen=True)
+class _Rows:
+    """The rows one facet's entries count: frame, binarised labels, group codes, and for a frame of
+    distinct rows their positions in it and their weights."""
+
+    frame: pd.DataFrame
+    label_pos: np.ndarray
+    pred_pos: np.ndarray | None
+    group_codes: np.ndarray | None
+    positions: np.ndarray
+    weights: np.ndarray | None
+
+    def take(self, keep: np.ndarray) -> _Rows:
+        def cut(array):
+            return None if array is None else array[keep]
+
+        return _Rows(self.frame.loc[keep], self.label_pos[keep], cut(self.pred_pos), cut(self.group_codes),
+                     self.positions[keep], cut(self.weights))
+
+
+def _facet_rows(rows: _Rows, facet: str, stage: str) -> _Rows:
+    """``rows`` restricted to rows with a facet value (intent typing)."""
+    missing = rows.frame[facet].isna().to_numpy()
+    W.rows_excluded(C.weighted_count(missing, rows.weights), C.weighted_count(None, rows.weights, len(rows.frame)),
+                    [facet], f"{stage} bias, facet {facet!r}")
     if not missing.any():
         return rows
-    keep = ~missing
-    return (frame.loc[keep], label_pos[keep], None if pred_pos is None else pred_pos[keep],
-            None if group_codes is None else group_codes[keep])
+    return rows.take(~missing)
 
 
-def _diagnose_label(series: pd.Series, values: list, label_bin, typing: str) -> None:
+def _diagnose_label(series: pd.Series, values: list, label_bin, typing: str, weights: np.ndarray | None) -> None:
     where = f"label column {series.name!r}"
     W.check_typing(series, values, label_bin.kind, typing, where, "label_values_or_threshold", "positive",
-                   label_bin.text)
+                   label_bin.text, weights)
     if label_bin.coded is not None and len(series):
         coded = label_bin.coded
         W.warn_absent(W.absent_values(series, coded, values), values, coded, where, "label_values_or_threshold")
-    W.check_label(str(series.name), label_bin.positive, label_bin.text, where)
+    W.check_label(str(series.name), label_bin.positive, label_bin.text, where, weights)
 
 
-def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group, drop, typing) -> list[FacetEntry]:
+def _facet_entries(rows: _Rows, spec, names, n_group, drop, typing, flip_rows) -> list[FacetEntry]:
     """Report entries of one facet: one per value list / threshold, or one per distinct value."""
+    frame, label_pos, pred_pos, group_codes, weights = rows.frame, rows.label_pos, rows.pred_pos, rows.group_codes, rows.weights
     series = frame[spec.name]
     if typing == C.INTENT_TYPING:
         series = C.as_written(series)
@@ -179,13 +241,13 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
     what = f"facet {spec.name!r}"
     where = f"facet column {spec.name!r}"
     coded = C.code_column(series) if C.is_int(series.dtype) else None
-    kind = C.typed_kind(series, values, typing, coded)
+    kind = C.typed_kind(series, values, typing, coded, weights)
     entries = []  # (value_or_threshold, sensitive_codes: bool per facet code)
     if kind == C.CONTINUOUS:
         if not values:
             hint = ""
             if typing == C.CLARIFY_TYPING and C.intent_kind(series, None) == C.CATEGORICAL:
-                hint = (f" (the column {C.continuous_reason(series)}; to compare each of its values with the rest, "
+                hint = (f" (the column {C.continuous_reason(series, weights)}; to compare each of its values with the rest, "
                         "set \"column_typing\": \"intent\" at the top level of analysis_config.json)")
             raise DataError(f"{what}: Threshold values must be provided for continuous features; "
                             f"the column is typed continuous, give value_or_threshold=[threshold]{hint}")
@@ -196,7 +258,7 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
         n_codes = 2
         entries.append(("" if interval is None else str(interval), np.array([False, True])))
         W.check_typing(series, values, kind, typing, where, "value_or_threshold", "in the sensitive group",
-                       entries[0][0])
+                       entries[0][0], weights)
     else:
         coded = coded or C.code_column(series)
         n_codes = len(coded.uniques) + 1  # last slot: missing facet value (code -1)
@@ -204,8 +266,8 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
         entries = C.sensitive_groups(series, coded, values, what)
         if values:
             W.warn_absent(W.absent_values(series, coded, values), values, coded, where, "value_or_threshold")
-            W.check_missing_facet(series, values, typing, where)
-    table = count_table(row_codes, n_codes, label_pos, pred_pos, group_codes, n_group, check=False)
+            W.check_missing_facet(series, values, typing, where, weights)
+    table = count_table(row_codes, n_codes, label_pos, pred_pos, group_codes, n_group, check=False, weights=weights)
 
     features = _Features(frame, [spec.name, *[c for c in drop if c is not None]])
     out = []
@@ -213,7 +275,9 @@ def _facet_entries(frame, spec, names, label_pos, pred_pos, group_codes, n_group
         counts = table.collapse(sensitive_codes)
         W.check_facet_entry(spec.name, text, counts.n_d, counts.n_a, where)
         flip_test = None
-        if pred_pos is not None:
+        if pred_pos is not None and flip_rows is not None:
+            flip_test = partial(flip_rows, sensitive_codes[row_codes], pred_pos.astype(bool))
+        elif pred_pos is not None:
             flip_test = lambda s=sensitive_codes: FT(features.matrix, s[row_codes], pred_pos.astype(bool))  # noqa: E731
         out.append(FacetEntry(text, evaluate(names, counts, flip_test)))
     return out

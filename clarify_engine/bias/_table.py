@@ -126,7 +126,8 @@ class FacetCounts:
         return d, total
 
 
-def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None, n_group=None, *, check=True) -> CountTable:
+def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None, n_group=None, *, check=True,
+                weights=None) -> CountTable:
     """Count rows into a :class:`CountTable` in one pass.
 
     Parameters
@@ -147,6 +148,9 @@ def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None
         Number of group codes (required with ``group_codes``).
     check : bool
         Check that every code is in range (callers that built the codes themselves skip it).
+    weights : array of int, shape (n,), optional
+        Rows each row stands for (a frame of distinct rows with their counts,
+        ``bias/_compress.py``); without, each row counts once.
     """
     facet_codes = _as_codes(facet_codes, n_facet, "facet_codes", check)
     n = facet_codes.shape[0]
@@ -162,6 +166,13 @@ def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None
         group_codes = _as_codes(group_codes, n_group, "group_codes", check)
         if group_codes.shape[0] != n:
             raise ValueError(f"group_codes has {group_codes.shape[0]} rows; expected {n}")
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.int64)
+        if weights.shape != (n,):
+            raise ValueError(f"weights must have shape ({n},); found {weights.shape}")
+        counts = _kernels._count_table_weighted(facet_codes, int(n_facet), group_codes, int(n_group), label_pos,
+                                                pred_pos, weights)
+        return CountTable(counts, has_groups)
     # one chunk: no thread pool (its start-up costs more than counting)
     kernel = _kernels._count_table_serial if n <= _kernels.CHUNK_ROWS else _kernels._count_table
     counts = kernel(facet_codes, int(n_facet), group_codes, int(n_group), label_pos, pred_pos)

@@ -9,5 +9,6 @@ Separate facet and predicted-label datasets are joined in. The loader reads a
 
 from clarify_engine.data._dataset import Dataset, load_dataset, read_table
 from clarify_engine.data._spec import DataSpec, FacetKey
+from clarify_engine.data._stream import ChunkedDataset, iter_chunks
 
-__all__ = ["DataSpec", "Dataset", "FacetKey", "load_dataset", "read_table"]
+__all__ = ["ChunkedDataset", "DataSpec", "Dataset", "FacetKey", "iter_chunks", "load_dataset", "read_table"]

@@ -246,14 +246,7 @@ def _load(keys: DataSpec, source, base_dir, storage_options) -> Dataset:
     main_columns = list(frame.columns)
     source_files = list(files)
 
-    if json_roles is not None:
-        label = json_roles.get("label")
-    else:
-        label = None if keys.label is None else resolve_column("label", keys.label, main_columns)
-
-    joinsource = None
-    if keys.joinsource_name_or_index is not None:
-        joinsource = resolve_column("joinsource_name_or_index", keys.joinsource_name_or_index, main_columns)
+    label, joinsource = main_roles(keys, main_columns, json_roles)
 
     facet_columns: list[str] = []
     facet_frame_columns = None
@@ -280,11 +273,45 @@ def _load(keys: DataSpec, source, base_dir, storage_options) -> Dataset:
             raise DataError(f"predicted_label: column {predicted_label!r} is the join key of the {what}.")
         frame = join_columns(frame, side, [predicted_label], main_key=joinsource, other_key=side_key, what=what)
         source_files += side_files
-    elif json_roles is not None:
-        predicted_label = json_roles.get("predicted_label")
-    elif keys.predicted_label is not None:
-        predicted_label = resolve_column("predicted_label", keys.predicted_label, main_columns)
+    else:
+        predicted_label = main_predicted_label(keys, main_columns, json_roles)
 
+    for log in logs.values():
+        log.log_summary()
+    roles = other_roles(keys, main_columns, list(frame.columns), facet_frame_columns, label, predicted_label, joinsource)
+    return Dataset(frame=frame, label=label, predicted_label=predicted_label, joinsource=joinsource,
+                   source_files=source_files, read_report={name: log.to_dict() for name, log in logs.items()},
+                   **roles)
+
+
+def main_roles(keys: DataSpec, main_columns: list[str], json_roles: dict | None) -> tuple[str | None, str | None]:
+    """``(label, joinsource)`` column names, resolved on the main dataset's columns."""
+    if json_roles is not None:
+        label = json_roles.get("label")
+    else:
+        label = None if keys.label is None else resolve_column("label", keys.label, main_columns)
+    joinsource = None
+    if keys.joinsource_name_or_index is not None:
+        joinsource = resolve_column("joinsource_name_or_index", keys.joinsource_name_or_index, main_columns)
+    return label, joinsource
+
+
+def main_predicted_label(keys: DataSpec, main_columns: list[str], json_roles: dict | None) -> str | None:
+    """The predicted-label column when it lives in the main dataset (no predicted-label dataset)."""
+    if json_roles is not None:
+        return json_roles.get("predicted_label")
+    if keys.predicted_label is not None:
+        return resolve_column("predicted_label", keys.predicted_label, main_columns)
+    return None
+
+
+def other_roles(keys: DataSpec, main_columns: list[str], all_columns: list[str], facet_frame_columns: list[str] | None,
+                label: str | None, predicted_label: str | None, joinsource: str | None) -> dict:
+    """``facets``, ``group_variable`` and ``features`` of :class:`Dataset`, resolved on the columns.
+
+    ``all_columns`` are the main dataset's columns followed by the joined ones;
+    ``facet_frame_columns`` those of a facet dataset (None without one).
+    """
     facets = []
     for i, facet in enumerate(keys.facet):
         path = f"facet[{i}].name_or_index"
@@ -298,26 +325,13 @@ def _load(keys: DataSpec, source, base_dir, storage_options) -> Dataset:
     group_variable = None
     if keys.group_variable is not None:
         # A name may live in the facet dataset; an index counts main-dataset columns.
-        columns = list(frame.columns) if isinstance(keys.group_variable, str) else main_columns
+        columns = all_columns if isinstance(keys.group_variable, str) else main_columns
         group_variable = resolve_column("group_variable", keys.group_variable, columns)
 
     excluded = set()
     for i, column in enumerate(keys.excluded_columns or ()):
         excluded.add(resolve_column(f"excluded_columns[{i}]", column, main_columns))
 
-    for log in logs.values():
-        log.log_summary()
     not_features = {label, predicted_label, joinsource, *excluded} - {None}
     features = [c for c in main_columns if c not in not_features]
-
-    return Dataset(
-        frame=frame,
-        label=label,
-        predicted_label=predicted_label,
-        features=features,
-        facets=facets,
-        group_variable=group_variable,
-        joinsource=joinsource,
-        source_files=source_files,
-        read_report={name: log.to_dict() for name, log in logs.items()},
-    )
+    return {"facets": facets, "group_variable": group_variable, "features": features}

@@ -35,7 +35,7 @@ from clarify_engine.data._readlog import ReadLog
 from clarify_engine.data._sources import open_binary
 from clarify_engine.data._tabular import HEADER_MISMATCH, default_names
 
-__all__ = ["JsonColumns", "read_json_files", "read_jsonlines_files"]
+__all__ = ["JsonColumns", "build_frame", "iter_jsonlines_blocks", "read_json_files", "read_jsonlines_files"]
 
 DEFAULT_LABEL = "label"
 DEFAULT_PREDICTED_LABEL = "predicted_label"
@@ -139,7 +139,7 @@ def _names(n_features: int, columns: JsonColumns, headers: Sequence[str] | None,
     return names
 
 
-def _build_frame(features: list, extras: dict[str, list], columns, headers, location) -> pd.DataFrame:
+def build_frame(features: list, extras: dict[str, list], columns, headers, location) -> pd.DataFrame:
     n_features = len(features[0]) if features else (len(headers) if headers else 0)
     names = _names(n_features, columns, headers, location)
     data = {}
@@ -169,10 +169,18 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _read_jsonlines_file(location, columns: JsonColumns, storage_options):
+def iter_jsonlines_blocks(location, columns: JsonColumns, storage_options, block_rows: int | None = None,
+                          *, seekable: bool = True):
+    """Records of one JSON Lines file as ``(features, extras)`` blocks of at most ``block_rows``.
+
+    ``features`` is a list of feature lists, ``extras`` maps ``"label"`` / ``"predicted_label"``
+    to their values. ``block_rows=None`` gives the whole file as one block. Every line is
+    checked as it is read (the errors name the file and line), and every record must have
+    the width of the file's first.
+    """
     features, extras, width = [], {k: [] for k in ("label", "predicted_label") if k in columns.compiled}, None
     path_text = columns.texts["features"] or "<whole line>"
-    with open_binary(location, storage_options) as stream:
+    with open_binary(location, storage_options, seekable=seekable) as stream:
         for number, raw in enumerate(stream, start=1):
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
@@ -196,7 +204,15 @@ def _read_jsonlines_file(location, columns: JsonColumns, storage_options):
                         f"{location} line {number}: {key} path {columns.texts[key]!r} found nothing in {_short(record)}."
                     )
                 extras[key].append(value)
-    return features, extras
+            if block_rows is not None and len(features) >= block_rows:
+                yield features, extras
+                features, extras = [], {k: [] for k in extras}
+    if features or block_rows is None:
+        yield features, extras
+
+
+def _read_jsonlines_file(location, columns: JsonColumns, storage_options):
+    return next(iter_jsonlines_blocks(location, columns, storage_options))
 
 
 def read_jsonlines_files(
@@ -238,7 +254,7 @@ def _read_files(files, read_file, columns: JsonColumns, headers, storage_options
             progress.update()
     if not features:
         raise DataError(f"Dataset is empty: no {what} in {', '.join(files)}.")
-    return _build_frame(features, extras, columns, headers, files[0])
+    return build_frame(features, extras, columns, headers, files[0])
 
 
 def _read_json_file(location, columns: JsonColumns, storage_options):

@@ -169,10 +169,13 @@ def scan_files(location: str, storage_options: dict | None = None) -> tuple[list
 
 
 @contextmanager
-def open_binary(location: str, storage_options: dict | None = None) -> Iterator[IO[bytes]]:
+def open_binary(location: str, storage_options: dict | None = None, *, seekable: bool = True) -> Iterator[IO[bytes]]:
     """Open one file for binary reading, gunzipping it when it starts with the gzip magic.
 
-    The returned stream is seekable, so readers may peek at the first record and rewind.
+    With ``seekable`` (the default) the returned stream is seekable, so readers may peek at
+    the first record and rewind; a gzip file is then decompressed into memory once. Without
+    it (the streaming readers, ``data/_stream.py``) a gzip file is decompressed as it is
+    read, so memory stays bounded whatever the file's size.
     """
     try:
         if is_url(location):
@@ -187,7 +190,10 @@ def open_binary(location: str, storage_options: dict | None = None) -> Iterator[
     try:
         head = raw.read(2)
         raw.seek(0)
-        if head == _GZIP_MAGIC:
+        if head == _GZIP_MAGIC and not seekable:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield _GzipErrors(unzipped, location)
+        elif head == _GZIP_MAGIC:
             # Decompress once: gzip streams can only rewind by re-reading from the start.
             try:
                 with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
@@ -199,3 +205,19 @@ def open_binary(location: str, storage_options: dict | None = None) -> Iterator[
             yield raw
     finally:
         raw.close()
+
+
+class _GzipErrors(io.RawIOBase):
+    """A gzip stream whose decompression errors are :class:`DataError` naming the file."""
+
+    def __init__(self, stream: gzip.GzipFile, location: str):
+        self._stream, self._location = stream, location
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        try:
+            return self._stream.readinto(buffer)
+        except (OSError, EOFError) as exc:
+            raise DataError(f"Cannot decompress gzip file {self._location}: {exc}") from exc

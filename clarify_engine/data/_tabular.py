@@ -22,7 +22,8 @@ from clarify_engine.data._readlog import ReadLog
 from clarify_engine.data._roles import describe_columns
 from clarify_engine.data._sources import open_binary
 
-__all__ = ["default_names", "frame_from_table", "read_csv_files", "read_parquet_files"]
+__all__ = ["csv_layout", "default_names", "first_rows", "frame_from_table", "read_csv_files", "read_parquet_files",
+           "short_row_message"]
 
 HEADER_MISMATCH = "Headers in config do not match with the number of columns in the dataset."
 
@@ -54,7 +55,7 @@ def _looks_like_data(row: Sequence[str]) -> bool:
     return any(cell.strip() == "" or _is_number(cell) for cell in row)
 
 
-def _first_rows(stream, location: str) -> list[list[str]] | None:
+def first_rows(stream, location: str) -> list[list[str]] | None:
     """The first row and up to :data:`SAMPLE_ROWS` more, as text (None for an empty file)."""
     try:
         head = pd.read_csv(stream, header=None, nrows=SAMPLE_ROWS + 1, dtype=str, keep_default_na=False,
@@ -128,13 +129,17 @@ def _check_short_rows(frame: pd.DataFrame, data: bytes, has_header: bool, locati
     else:
         found = _short_lines_quoted(data, records, frame.shape[1])
     if found is not None:
-        line, cells = found
-        raise DataError(
-            f"Cannot parse CSV file {location}: line {line} has {cells} cells, but the dataset "
-            f"has {frame.shape[1]} columns ({', '.join(map(str, frame.columns))}), so its values would sit in "
-            "the wrong columns. Add the missing cells (an empty cell is nothing between two commas, as in "
-            "'1,,0')."
-        )
+        raise DataError(short_row_message(location, *found, list(frame.columns)))
+
+
+def short_row_message(location: str, line: int, cells: int, columns: Sequence[str]) -> str:
+    """The refusal of a row with fewer cells than columns (``line`` is 1-based)."""
+    return (
+        f"Cannot parse CSV file {location}: line {line} has {cells} cells, but the dataset "
+        f"has {len(columns)} columns ({', '.join(map(str, columns))}), so its values would sit in "
+        "the wrong columns. Add the missing cells (an empty cell is nothing between two commas, as in "
+        "'1,,0')."
+    )
 
 
 def _short_lines_unquoted(data: bytes, records: np.ndarray, width: int) -> tuple[int, int] | None:
@@ -194,16 +199,33 @@ def _read_csv(stream, location: str, **options) -> pd.DataFrame:
         raise DataError(f"Cannot parse CSV file {location}: {exc}") from exc
 
 
-def _read_csv_file(location: str, headers: Sequence[str] | None, storage_options,
-                   what: str = "Dataset") -> pd.DataFrame | None:
-    with open_binary(location, storage_options) as raw:
-        data = raw.read()
-    stream = io.BytesIO(data)
-    rows = _first_rows(stream, location)
-    if rows is None:
-        return None
+def csv_layout(rows: list[list[str]], headers: Sequence[str] | None, location: str,
+               what: str = "Dataset") -> tuple[list[str] | None, bool]:
+    """Decide a CSV file's column names and whether its first row is a header row.
+
+    Parameters
+    ----------
+    rows : list of list of str
+        The first row and up to :data:`SAMPLE_ROWS` more, as text (:func:`first_rows`).
+    headers : sequence of str, optional
+        Column names from the config.
+    location : str
+        The file, for messages.
+    what : str
+        How messages name this dataset.
+
+    Returns
+    -------
+    (names, has_header) : (list of str or None, bool)
+        ``names`` is None when the header row names the columns (no ``headers``, text row).
+
+    Raises
+    ------
+    DataError
+        The first row's cell count differs from ``headers`` (:data:`HEADER_MISMATCH`), or it
+        looks like a header row that differs from ``headers``.
+    """
     first = rows[0]
-    stream.seek(0)
     if headers is not None:
         if len(first) != len(headers):
             raise DataError(
@@ -220,13 +242,26 @@ def _read_csv_file(location: str, headers: Sequence[str] | None, storage_options
                     f"{list(headers)}. Make headers equal the file's header row (same spelling and case), or "
                     "remove the header row from the file."
                 )
-        frame = _read_csv(stream, location, header=0 if has_header else None, names=list(headers))
-    elif _looks_like_data(first):
-        has_header = False
-        frame = _read_csv(stream, location, header=None, names=default_names(len(first)))
-    else:
-        has_header = True
+        return list(headers), has_header
+    if _looks_like_data(first):
+        return default_names(len(first)), False
+    return None, True
+
+
+def _read_csv_file(location: str, headers: Sequence[str] | None, storage_options,
+                   what: str = "Dataset") -> pd.DataFrame | None:
+    with open_binary(location, storage_options) as raw:
+        data = raw.read()
+    stream = io.BytesIO(data)
+    rows = first_rows(stream, location)
+    if rows is None:
+        return None
+    stream.seek(0)
+    names, has_header = csv_layout(rows, headers, location, what)
+    if names is None:
         frame = _read_csv(stream, location, header=0)
+    else:
+        frame = _read_csv(stream, location, header=0 if has_header else None, names=names)
     _check_quotes(frame, data, has_header, location)
     _check_short_rows(frame, data, has_header, location)
     return frame
@@ -374,7 +409,8 @@ def frame_from_table(table, headers: Sequence[str] | None, what: str = "Dataset"
                 "Add the missing columns to the table (a label column is needed for bias metrics), or make headers "
                 "list exactly the table's columns."
             )
-        frame = frame.loc[:, list(headers)]
+        if list(frame.columns) != list(headers):  # reordering copies every column: only when needed
+            frame = frame.loc[:, list(headers)]
     elif headers is not None:
         if len(headers) != frame.shape[1]:
             raise DataError(

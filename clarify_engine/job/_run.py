@@ -83,6 +83,21 @@ class _Failures:
         self.errors: list[BaseException] = []
         self.model_error: BaseException | None = None
 
+    def finish(self, completed: list[str], result: AnalysisResult) -> AnalysisResult:
+        """``result`` when nothing failed; else :class:`PartialFailure` carrying it, or, when nothing
+        completed, the first error as is."""
+        if not self.items:
+            return result
+        if not completed:
+            raise self.errors[0]  # nothing to keep: the job fails with its first error, as is
+        failed_names = ", ".join(item.method for item in self.items)
+        details = " ".join(f"{item.method}: {item.reason}" for item in self.items)
+        raise PartialFailure(
+            f"Partial result: {failed_names} failed; analysis.json holds the methods that completed "
+            f"({', '.join(completed)}). {details}",
+            result,
+        ) from self.errors[0]
+
     def failed(self, method: str) -> bool:
         return any(item.method == method for item in self.items)
 
@@ -449,14 +464,4 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
     result = AnalysisResult(analysis=analysis, not_run=list(job.not_run), manifest=manifest,
                             failed=list(failures.items), bias=results.get("bias", {}), shap=results.get("shap"), pdp=results.get("pdp"), job=job,
                             report=report, text=results.get("text"), image=results.get("image"))
-    if failures.items:
-        if not completed:
-            raise failures.errors[0]  # nothing to keep: the job fails with its first error, as is
-        failed_names = ", ".join(item.method for item in failures.items)
-        details = " ".join(f"{item.method}: {item.reason}" for item in failures.items)
-        raise PartialFailure(
-            f"Partial result: {failed_names} failed; analysis.json holds the methods that completed "
-            f"({', '.join(completed)}). {details}",
-            result,
-        ) from failures.errors[0]
-    return result
+    return failures.finish(completed, result)

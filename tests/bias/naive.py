@@ -11,14 +11,15 @@ import math
 import numpy as np
 
 
-def count_table(facet_codes, n_facet, label_pos, pred_pos, group_codes, n_group):
-    """Twin of ``_kernels._count_table``: one Python loop, one cell increment per row
-    (code -1 counts in the last slot)."""
+def count_table(facet_codes, n_facet, label_pos, pred_pos, group_codes, n_group, weights=None):
+    """Twin of ``_kernels._count_table`` (and of ``_count_table_weighted`` with ``weights``): one
+    Python loop, one cell increment per row by 1 or its weight (code -1 counts in the last slot)."""
     out = np.zeros((n_facet, n_group, 2, 2), dtype=np.int64)
-    for f, g, y, p in zip(facet_codes, group_codes, label_pos, pred_pos):
+    weights = [1] * len(facet_codes) if weights is None else weights
+    for f, g, y, p, w in zip(facet_codes, group_codes, label_pos, pred_pos, weights):
         f = n_facet - 1 if f == -1 else int(f)
         g = n_group - 1 if g == -1 else int(g)
-        out[f, g, int(y), int(p)] += 1
+        out[f, g, int(y), int(p)] += int(w)
     return out
 
 
@@ -149,3 +150,20 @@ def interval_bits(values, intervals, n_listed):
                 bits |= 1 << segment
         out.append(bits or 1 << n_listed)
     return out
+
+
+def bin_codes(values, cuts, lo, hi, fraction):
+    """Twin of ``_kernels._bin_codes``: bin by counting the cuts below each value; per bin
+    min, max and first fractional value updated in place."""
+    codes = []
+    for v in values:
+        if math.isnan(v):
+            codes.append(-1)
+            continue
+        b = sum(1 for c in cuts if c < v)
+        codes.append(b)
+        lo[b] = min(lo[b], v)
+        hi[b] = max(hi[b], v)
+        if math.isnan(fraction[b]) and math.isfinite(v) and v != round(v):
+            fraction[b] = v
+    return np.array(codes, dtype=np.int64)

@@ -35,6 +35,18 @@ def test_count_table_equals_naive(rows):
 
 @settings(max_examples=60, deadline=None)
 @given(coded_rows(), st.data())
+def test_weighted_count_table_equals_naive(rows, data):
+    n_facet, n_group, facets, groups, y, p = rows
+    weights = np.asarray(data.draw(st.lists(st.integers(0, 9), min_size=len(facets), max_size=len(facets))),
+                         dtype=np.int64)
+    table = count_table(facets, n_facet, y, p, groups, n_group, weights=weights)
+    expected = naive.count_table(facets, n_facet, y, p, groups, n_group, weights)
+    np.testing.assert_array_equal(table.counts, expected)
+    assert table.n_rows == int(weights.sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(coded_rows(), st.data())
 def test_tables_on_random_splits_merge_to_one_pass(rows, data):
     n_facet, n_group, facets, groups, y, p = rows
     n = len(facets)
@@ -119,3 +131,16 @@ def test_code_small_ints_equals_naive(values):
     want_codes, want_firsts = naive.code_ints(values.tolist())
     np.testing.assert_array_equal(codes, want_codes)
     np.testing.assert_array_equal(firsts, want_firsts)
+
+
+@settings(max_examples=80, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(0, 200), elements=st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, 1.0, 2.5, -3.0])),
+       st.lists(st.floats(-10, 10), max_size=4))
+def test_bin_codes_equals_naive(values, cuts):
+    cuts = np.array(sorted(set(cuts)), dtype=np.float64)
+    state = [np.full(len(cuts) + 1, np.inf), np.full(len(cuts) + 1, -np.inf), np.full(len(cuts) + 1, np.nan)]
+    twin = [a.copy() for a in state]
+    codes = _kernels._bin_codes(values, cuts, *state)
+    np.testing.assert_array_equal(codes, naive.bin_codes(values, cuts, *twin))
+    for found, expected in zip(state, twin):
+        np.testing.assert_array_equal(found, expected)

@@ -162,7 +162,8 @@ def test_data_spec_built_directly(tmp_path):
 
 
 def test_public_names():
-    assert sorted(data.__all__) == ["DataSpec", "Dataset", "FacetKey", "load_dataset", "read_table"]
+    assert sorted(data.__all__) == ["ChunkedDataset", "DataSpec", "Dataset", "FacetKey", "iter_chunks", "load_dataset",
+                                   "read_table"]
 
 
 def test_planner_reads_the_sdk_configs_dataset_keys():

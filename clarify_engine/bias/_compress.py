@@ -1,0 +1,288 @@
+"""The role columns of a streamed dataset reduced to their distinct rows and counts.
+
+Every bias metric but FT reads only the label, predicted-label, facet and group columns, and
+the report depends on a row only through its values there. So chunk by chunk those columns
+are reduced to their distinct rows, in order of first appearance, each with the number of
+rows it stands for; the report of that small frame with these weights
+(:func:`~clarify_engine.bias._report.weighted_report`) is the report of the whole data:
+typing (distinct values and the count of non-missing rows), binarisation (first value,
+order of first appearance, maximum), the count tables and the warnings all read the same
+numbers.
+
+A float column that holds a value with a fractional part, used only as a continuous column
+(a threshold label, facet or predicted label), would keep nearly one distinct value per
+row. Clarify's rules read it only through ``value > threshold``, its maximum, its minimum
+(scores in ``[0, 1]``), its missing cells and whether it holds whole numbers; so once such a
+value is seen, the column is reduced to *bins* between the thresholds the job uses, each
+bin keeping its minimum, maximum and one fractional value (rows with weight 0 carry the
+values no counted row carries). The result is the same report.
+
+What needs more (``docs/scale.md``, "Bias at scale"): more than ``max_rows`` distinct rows
+(for instance an integer facet with millions of distinct values, whose typing needs the
+exact count of its distinct values) is refused with :class:`NotSupportedError`, never
+approximated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from clarify_engine import _column_types as T
+from clarify_engine.bias import _kernels
+from clarify_engine.bias._columns import SMALL_RANGE, code_column
+from clarify_engine.bias._spec import BiasSpec
+from clarify_engine.errors import NotSupportedError
+
+__all__ = ["Compressed", "Compressor", "reducible_cuts"]
+
+#: Distinct rows of the role columns kept at most (about 100 bytes each).
+MAX_DISTINCT_ROWS = 1 << 22
+_WEIGHT = "\0weight"
+
+
+def _threshold(values) -> float | None:
+    """The single numeric threshold ``values`` give, or None."""
+    if values is None or len(values) != 1 or isinstance(values[0], bool):
+        return None
+    try:
+        return float(values[0])
+    except (TypeError, ValueError):
+        return None
+
+
+def reducible_cuts(specs: Sequence[BiasSpec]) -> dict[str, tuple[float, ...]]:
+    """Columns that may be reduced to bins (used only as continuous columns), with their cut points.
+
+    A label with one numeric value cuts at it; a predicted label at the label's threshold (and
+    at the integer boundaries around it, for a prediction cast to an integer label) and at
+    ``probability_threshold``; a facet with at most one value at it. A column used in any other
+    way (several values, the group variable) is not reduced.
+    """
+    cuts: dict[str, set[float]] = {}
+    fixed: set[str] = set()
+
+    def use(column: str | None, points: Sequence[float] | None) -> None:
+        if column is None:
+            return
+        if points is None:
+            fixed.add(column)
+        else:
+            cuts.setdefault(column, set()).update(p for p in points if not math.isnan(p))
+
+    for spec in specs:
+        t = _threshold(spec.label_values)
+        use(spec.label, None if t is None else [t])
+        if spec.post_training:
+            points: list[float] = []
+            if t is not None:
+                points += [t, math.floor(t), float(np.nextafter(math.floor(t) + 1.0, -np.inf))]
+            if spec.probability_threshold is not None:
+                points.append(float(spec.probability_threshold))
+            use(spec.predicted_label, points if points else None)
+        for facet in spec.facets:
+            if facet.values and len(facet.values) > 1:
+                use(facet.name, None)
+            else:
+                ft = _threshold(facet.values)
+                use(facet.name, [] if ft is None else [ft])
+        use(spec.group_variable, None)
+    return {c: tuple(sorted(p)) for c, p in cuts.items() if c not in fixed}
+
+
+@dataclass
+class _Bins:
+    """A reduced column: per bin between the cut points, its min, max and one fractional value."""
+
+    cuts: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    fraction: np.ndarray
+
+    @classmethod
+    def new(cls, cuts: tuple[float, ...]) -> _Bins:
+        n = len(cuts) + 1
+        return cls(np.asarray(cuts, dtype=np.float64), np.full(n, np.inf), np.full(n, -np.inf), np.full(n, np.nan))
+
+    def codes(self, values: np.ndarray) -> np.ndarray:
+        """Bin of each value (values equal to a cut point fall below it), -1 for a missing value;
+        the bins' statistics take the values in (one pass, :func:`~clarify_engine.bias._kernels._bin_codes`)."""
+        return _kernels._bin_codes(np.ascontiguousarray(values, dtype=np.float64), self.cuts, self.lo, self.hi,
+                                   self.fraction)
+
+    def extra_values(self, b: int) -> list[float]:
+        """Values of bin ``b`` that rows with weight 0 carry (its min; a fractional value if min
+        and max are whole)."""
+        out = []
+        if self.lo[b] != self.hi[b]:
+            out.append(float(self.lo[b]))
+        whole = all(math.isfinite(x) and x == round(x) for x in (self.lo[b], self.hi[b]))
+        if whole and not np.isnan(self.fraction[b]):
+            out.append(float(self.fraction[b]))
+        return out
+
+
+def _has_fraction(series: pd.Series) -> bool:
+    if not T.is_float(series.dtype):
+        return False
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = values[np.isfinite(values)]
+    return bool((finite != np.round(finite)).any())
+
+
+def _distinct_rows(keys: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Distinct rows of ``keys`` in order of first appearance, with their counts in ``_WEIGHT``.
+
+    Each column is coded (missing values one code of their own), the codes combined into one
+    integer per row and that integer coded again, which gives each distinct row's first row
+    and count; ``groupby(sort=False, dropna=False).size()`` gives the same, three times slower.
+    """
+    n = len(keys)
+    combined = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for column in columns:
+        coded = code_column(keys[column])
+        size = len(coded.uniques) + 1
+        if radix * size >= 1 << 62:
+            return keys.groupby(columns, sort=False, dropna=False).size().rename(_WEIGHT).reset_index()
+        combined = combined * size + (coded.codes + 1)
+        radix *= size
+    if n and int(combined.max()) < SMALL_RANGE:
+        codes, firsts = _kernels._code_small_ints(combined, 0, int(combined.max()) + 1)
+    else:
+        codes, _ = pd.factorize(combined, sort=False)
+        codes = np.asarray(codes, dtype=np.int64)
+        codes, firsts = _kernels._code_small_ints(codes, 0, int(codes.max()) + 1 if n else 1)
+    counts = np.bincount(codes, minlength=len(firsts)).astype(np.int64)
+    rows = keys.iloc[firsts].reset_index(drop=True)
+    rows[_WEIGHT] = counts
+    return rows
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """Distinct rows of the role columns and the rows each stands for.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The role columns; rows in order of first appearance, then the rows of weight 0 that
+        carry reduced columns' extra values.
+    weights : numpy.ndarray of int64
+        Rows each row of ``frame`` stands for.
+    rows : int
+        Rows read.
+    """
+
+    frame: pd.DataFrame
+    weights: np.ndarray
+    rows: int
+
+
+class Compressor:
+    """Reduce chunks to :class:`Compressed`, one chunk at a time.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The role columns (label, predicted label, facets, group variable), each once.
+    cuts : dict
+        :func:`reducible_cuts` of the job's specs.
+    max_rows : int
+        Distinct rows kept at most.
+    """
+
+    def __init__(self, columns: Sequence[str], cuts: dict[str, tuple[float, ...]],
+                 max_rows: int = MAX_DISTINCT_ROWS):
+        self.columns = list(dict.fromkeys(columns))
+        self.cuts = {c: p for c, p in cuts.items() if c in self.columns}
+        self.max_rows = max_rows
+        self.bins: dict[str, _Bins] = {}
+        self.combos: pd.DataFrame | None = None
+        self.rows = 0
+
+    def _keys(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        keys = chunk.loc[:, self.columns].reset_index(drop=True)
+        for column, bins in self.bins.items():
+            series = keys[column]
+            if not (T.is_float(series.dtype) or T.is_int(series.dtype)):
+                raise NotSupportedError(
+                    f"Streamed bias: column {column!r} held numbers with a fractional part and then "
+                    f"{series.dtype} values; such a column cannot be reduced while it is read. Give the column "
+                    "one type in every file, or run the job with the dataset in memory (no --chunk-rows)."
+                )
+            keys[column] = bins.codes(series.to_numpy(dtype=np.float64, na_value=np.nan))
+        return keys
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        """Count one chunk's rows in."""
+        self.rows += len(chunk)
+        for column, cuts in self.cuts.items():
+            if column not in self.bins and _has_fraction(chunk[column]):
+                self.bins[column] = _Bins.new(cuts)
+                if self.combos is not None:  # rows kept so far: their values go into bins too
+                    values = self.combos[column].to_numpy(dtype=np.float64, na_value=np.nan)
+                    self.combos[column] = self.bins[column].codes(values)
+                    self.combos = self._merge([self.combos])
+        keys = self._keys(chunk)
+        counted = _distinct_rows(keys, self.columns)
+        self.combos = self._merge([counted] if self.combos is None else [self.combos, counted])
+        if len(self.combos) > self.max_rows:
+            distinct = {c: int(self.combos[c].nunique(dropna=False)) for c in self.columns}
+            raise NotSupportedError(
+                f"Streamed bias: the label, facet and group columns hold more than {self.max_rows} distinct rows "
+                f"(distinct values per column: {distinct}); Clarify's typing of such columns needs their exact "
+                "distinct values, which the streamed job keeps only up to that bound. Run the job with the dataset "
+                "in memory (no --chunk-rows), or bin the column with many values before the job."
+            )
+
+    def _merge(self, parts: list[pd.DataFrame]) -> pd.DataFrame:
+        whole = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        merged = whole.groupby(self.columns, sort=False, dropna=False)[_WEIGHT].sum().reset_index()
+        return merged
+
+    def result(self) -> Compressed:
+        """The distinct rows, reduced columns given back as values, and their weights."""
+        if self.combos is None:
+            raise ValueError("no chunk was added")
+        combos = self.combos
+        frame = combos.loc[:, self.columns].copy()
+        weights = combos[_WEIGHT].to_numpy(dtype=np.int64)
+        extra_rows = []
+        for column, bins in self.bins.items():
+            codes = combos[column].to_numpy(dtype=np.int64)
+            frame[column] = np.where(codes < 0, np.nan, bins.hi[np.maximum(codes, 0)])
+            for b in np.unique(codes[codes >= 0]):
+                for value in bins.extra_values(int(b)):
+                    extra_rows.append((int(np.flatnonzero(codes == b)[0]), column, value))
+        if extra_rows:
+            rows = frame.iloc[[i for i, _, _ in extra_rows]].copy()
+            for j, (_, column, value) in enumerate(extra_rows):
+                rows.iloc[j, rows.columns.get_loc(column)] = value
+            frame = pd.concat([frame, rows], ignore_index=True)
+            weights = np.concatenate([weights, np.zeros(len(rows), dtype=np.int64)])
+        return Compressed(frame.reset_index(drop=True), weights, self.rows)
+
+    def positions(self, chunk: pd.DataFrame) -> np.ndarray:
+        """Row of :meth:`result`'s frame that each row of ``chunk`` counts in (after every chunk was added)."""
+        if self.combos is None:
+            raise ValueError("no chunk was added")
+        keys = self._keys_for_lookup(chunk)
+        index = self.combos.loc[:, self.columns].assign(**{_WEIGHT: np.arange(len(self.combos))})
+        found = keys.merge(index, how="left", on=self.columns, sort=False)[_WEIGHT]
+        if found.isna().any():  # pragma: no cover - every row was counted
+            raise ValueError("a row of the chunk is not among the counted rows; was it added?")
+        return found.to_numpy(dtype=np.int64)
+
+    def _keys_for_lookup(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        keys = chunk.loc[:, self.columns].reset_index(drop=True)
+        for column, bins in self.bins.items():
+            values = keys[column].to_numpy(dtype=np.float64, na_value=np.nan)
+            codes = np.searchsorted(bins.cuts, values, side="left").astype(np.int64)
+            codes[np.isnan(values)] = -1
+            keys[column] = codes
+        return keys

@@ -1,0 +1,153 @@
+"""Bias out of core: the report of a ChunkedDataset equals the in-memory report, whatever the chunks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clarify_engine import _warnings
+from clarify_engine.bias import BiasSpec, FacetSpec, bias_report
+from clarify_engine.bias._compress import Compressor, reducible_cuts
+from clarify_engine.bias._stream import stream_reports
+from clarify_engine.data import DataSpec, iter_chunks
+from clarify_engine.errors import ClarifyError, NotSupportedError
+from clarify_engine.report._bias_json import bias_json
+
+
+def _chunked(frame: pd.DataFrame, chunk_rows: int):
+    return iter_chunks(DataSpec(dataset_type="text/csv"), frame, chunk_rows=chunk_rows)
+
+
+def _outcome(run):
+    """The report as analysis.json text and the warnings, or the error's kind and message."""
+    with _warnings.collect() as found:
+        try:
+            result = run()
+        except ClarifyError as exc:
+            return ("error", type(exc).__name__, str(exc))
+    texts = [json.dumps(bias_json(r), sort_keys=True) for r in (result if isinstance(result, list) else [result])]
+    return texts, [(w.code, w.message) for w in found]
+
+
+@st.composite
+def cases(draw):
+    n = draw(st.integers(1, 80))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    label_kind = draw(st.sampled_from(["int01", "float", "str"]))
+    label = {"int01": rng.integers(0, 2, n), "float": rng.normal(size=n).round(2),
+             "str": np.array(["yes", "no"], dtype=object)[rng.integers(0, 2, n)]}[label_kind]
+    facet_kind = draw(st.sampled_from(["int", "float", "str", "floatnan", "intwide", "float_late"]))
+    facet = {"int": rng.integers(0, 3, n).astype(np.int64), "float": rng.normal(40, 10, n),
+             "str": np.array(["a", "b", "c"], dtype=object)[rng.integers(0, 3, n)],
+             "floatnan": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 2, n)).astype(float),
+             "intwide": rng.integers(0, 1000, n),
+             # whole numbers first, a fraction later: reduced to bins after rows were kept as values
+             "float_late": np.where(np.arange(n) < n // 2, rng.integers(30, 50, n), rng.normal(40, 10, n))}[facet_kind]
+    scores = draw(st.sampled_from(["same", "rolled", "scores"])) if label_kind == "int01" else "same"
+    predicted = {"same": label, "rolled": np.roll(label, 1), "scores": rng.random(n)}[scores]
+    frame = pd.DataFrame({"y": label, "f": facet, "g": rng.integers(0, 3, n),
+                          "p": predicted,
+                          "x0": rng.normal(size=n), "x1": rng.normal(size=n)})
+    label_values = {"int01": [1], "float": [0.1], "str": ["yes"]}[label_kind]
+    facet_values = draw(st.sampled_from({
+        "int": [None, [1], [0, 2]], "float": [[40], [35.5], None], "str": [None, ["a"], ["a", "c"]],
+        "floatnan": [None, [1]], "intwide": [[500], None, [3, 4]], "float_late": [[40], [41]]}[facet_kind]))
+    typing = draw(st.sampled_from(["clarify", "intent"]))
+    methods = draw(st.sampled_from(["all", ["DPL", "CI", "CDDL"]]))
+    stage = draw(st.sampled_from(["pre_training", "post_training"]))
+    if stage == "post_training" and methods != "all":
+        methods = ["DPPL", "DI", "CDDPL", "FT"]
+    spec = BiasSpec.resolve(label="y", label_values=label_values, facets=[FacetSpec("f", facet_values)],
+                            stage=stage, methods=methods, predicted_label="p" if stage == "post_training" else None,
+                            group_variable="g", column_typing=typing,
+                            probability_threshold=0.5 if scores == "scores" else None)
+    return frame, spec, draw(st.integers(1, 90))
+
+
+@settings(max_examples=80, deadline=None)
+@given(cases())
+def test_chunked_report_equals_in_memory_report(case):
+    frame, spec, chunk_rows = case
+    expected = _outcome(lambda: bias_report(frame, spec))
+    assert _outcome(lambda: bias_report(_chunked(frame, chunk_rows), spec)) == expected
+
+
+def _ft_frame(n: int, seed: int, sensitive_share: float = 0.3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    facet = (rng.random(n) < sensitive_share).astype(np.int64)
+    y = (x[:, 0] + rng.logistic(size=n) > 0).astype(np.int64)
+    p = (x[:, 0] + 0.3 * x[:, 1] - 0.5 * facet > 0).astype(np.int64)
+    return pd.DataFrame({"y": y, "f": facet, "p": p, "x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2]})
+
+
+@pytest.mark.parametrize("n, chunk_rows, query_rows", [(4000, 700, 1 << 20), (4000, 1000, 333), (300, 37, 50),
+                                                       (60, 7, 4)])
+def test_streamed_flip_test_equals_in_memory(n, chunk_rows, query_rows):
+    frame = _ft_frame(n, seed=n)
+    spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("f", None)], stage="post_training",
+                            methods=["FT", "DPPL"], predicted_label="p")
+    expected = json.dumps(bias_json(bias_report(frame, spec)), sort_keys=True)
+    (report,) = stream_reports(_chunked(frame, chunk_rows), [spec], gather_rows=0, query_rows=query_rows)
+    assert json.dumps(bias_json(report), sort_keys=True) == expected
+    assert "FT" in expected and '"value": null' not in expected
+
+
+def test_streamed_flip_test_refuses_a_tie_it_cannot_decide():
+    # one sensitive row with two advantaged rows at the same distance and different predictions, k = 1
+    frame = pd.DataFrame({"y": [1, 0, 1, 1], "f": [1, 0, 0, 0], "p": [1, 1, 0, 1], "x0": [0.0, 1.0, -1.0, 5.0]})
+    spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("f", [1])], stage="post_training",
+                            methods=["FT"], predicted_label="p", column_typing="intent")
+    (report,) = stream_reports(_chunked(frame, 2), [spec], gather_rows=0)
+    (metric,) = report.facets[0].entries[0].metrics
+    assert metric.value is None
+    assert metric.error.startswith("FlipTest (streamed): 1 sensitive row(s) have equally distant nearest neighbours")
+
+
+def test_streamed_flip_test_keeps_scikit_learns_messages():
+    frame = _ft_frame(50, seed=3)
+    frame.loc[7, "x1"] = np.nan
+    spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("f", [1])], stage="post_training",
+                            methods=["FT"], predicted_label="p")
+    expected = bias_report(frame, spec).facets[0].entries[0].metrics[0].error
+    (report,) = stream_reports(_chunked(frame, 9), [spec], gather_rows=0)
+    assert report.facets[0].entries[0].metrics[0].error == expected and "NaN" in expected
+
+
+def test_a_fractional_column_is_kept_as_bins():
+    rng = np.random.default_rng(0)
+    n = 5000
+    frame = pd.DataFrame({"y": rng.normal(size=n), "f": rng.uniform(18, 90, n), "p": rng.normal(size=n),
+                          "x": rng.normal(size=n)})
+    spec = BiasSpec.resolve(label="y", label_values=[0.2], facets=[FacetSpec("f", [40])], stage="post_training",
+                            methods="all", predicted_label="p")
+    compressor = Compressor(["y", "f", "p"], reducible_cuts([spec]))
+    for chunk in _chunked(frame, 512):
+        compressor.add(chunk)
+    assert len(compressor.result().frame) < 100
+    expected = _outcome(lambda: bias_report(frame, spec))
+    assert _outcome(lambda: bias_report(_chunked(frame, 512), spec)) == expected
+
+
+def test_too_many_distinct_rows_are_refused_not_approximated():
+    frame = pd.DataFrame({"y": np.arange(100) % 2, "f": np.arange(100)})
+    spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("f", [50])], stage="pre_training")
+    with pytest.raises(NotSupportedError, match=r"more than 10 distinct rows \(distinct values per column: "
+                                                r"\{'y': 2, 'f': \d+\}\)"):
+        stream_reports(_chunked(frame, 30), [spec], max_rows=10)
+
+
+def test_missing_columns_are_refused_on_the_schema():
+    frame = pd.DataFrame({"y": [1, 0], "f": [0, 1]})
+    spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("g", None)], stage="pre_training")
+    with pytest.raises(ClarifyError) as expected:
+        bias_report(frame, spec)
+    with pytest.raises(ClarifyError) as found:
+        bias_report(_chunked(frame, 1), spec)
+    assert str(found.value) == str(expected.value)
