@@ -121,19 +121,15 @@ def _served(fitted):
     """``model(frame) -> scores`` through the job's client against the model served over HTTP."""
     import threading
 
-    from clarify_engine.config import load_config
-    from clarify_engine.predict import make_predictor, model_scores
+    from clarify_engine.predict import ModelSpec, make_predictor, model_scores
     from clarify_engine.serve import make_server
 
     server = make_server(fitted, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
-    config = load_config({"dataset_type": "text/csv", "headers": ["Target", "Rating", "Comments"], "label": "Target",
-                          "predictor": {"model_name": "m", "instance_type": "ml.m5.large",
-                                        "initial_instance_count": 1},
-                          "methods": {"shap": {"baseline": [[3, "MASK"]]}}})
     try:
-        with make_predictor(config, ["Rating", "Comments"], model=server.url) as predictor:
+        spec = ModelSpec(content_type="text/csv", accept_type="text/csv")
+        with make_predictor(spec, ["Rating", "Comments"], model=server.url) as predictor:
             yield lambda f: model_scores(predictor.predict(f.assign(Rating=3)[["Rating", "Comments"]]))
     finally:
         server.shutdown()
