@@ -68,7 +68,7 @@ def run(granularity, frame, model, budget, seed, with_shap=True):
     sent = []
 
     def score(f):
-        sent.append(f.copy())
+        sent.append(f)  # a fresh frame per call, never changed after
         return model(f)
 
     explain_text(frame.head(3), spec, model)  # warm-up: spaCy pipeline, numba kernels (cached)

@@ -165,8 +165,11 @@ class _Scorer:
         return scores
 
     def _frame(self, tab_codes: np.ndarray, texts: list[np.ndarray]) -> pd.DataFrame:
-        n = tab_codes.shape[0]
-        tab_frame = self.coder.decode(tab_codes) if self.n_tab else pd.DataFrame(index=range(n))
+        if not self.n_tab:
+            # one 2-D object block: pandas then does not look at every string to type the column
+            block = np.column_stack([texts[self.spec.text_columns.index(f)] for f in self.spec.features])
+            return pd.DataFrame(block, columns=list(self.spec.features), dtype=object, copy=False)
+        tab_frame = self.coder.decode(tab_codes)
         data = {}
         for name in self.spec.features:
             if name in self.spec.text_columns:
@@ -260,9 +263,10 @@ def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
     for message in failed.values():
         log.error("Text SHAP: %s", message)
 
-    counts = np.array([sum(len(units[c][i]) for c in range(len(units))) for i in range(n)], dtype=np.int64)
-    offsets = [np.concatenate([[0], np.cumsum([len(units[c][i]) for c in range(len(units))])]).tolist()
-               for i in range(n)]
+    lengths = np.array([[u.starts.shape[0] for u in column] for column in units], dtype=np.int64).reshape(-1, n).T
+    counts = lengths.sum(axis=1)
+    # record i's units of text column c are its features offsets[i][c]:offsets[i][c + 1]
+    offsets = np.hstack([np.zeros((n, 1), dtype=np.int64), np.cumsum(lengths, axis=1)]).tolist()
     weights = np.asarray(spec.baseline_weights, dtype=np.float64)
     cache: dict = {}
     cuts = [[pieces(u) for u in column] for column in units]
