@@ -84,6 +84,12 @@ def test_text_shap_against_the_floor_and_shap():
     assert "| sentence |" in out and "| token |" in out
 
 
+def test_text_shap_over_http_against_the_floor():
+    out = run("text_shap.py", "--records", "3", "--num-samples", "30", "--http", "--repeat", "1",
+              "--granularities", "sentence")
+    assert "served over HTTP, batched client" in out and "| sentence |" in out
+
+
 def test_job_plan_overhead_runs_a_whole_job():
     out = run("job_plan_overhead.py")
     assert "kernel_shap" in out and "pdp" in out and "total" in out

@@ -1,19 +1,17 @@
-"""Config -> :class:`~clarify_engine.explain.text.TextSpec`: the one place a text job reads the config."""
+"""Config -> :class:`~clarify_engine.explain.text.TextSpec`: the one place a text job reads the config.
+
+The planner resolves settings only; the baseline rows (given, read from a file, or computed)
+are the text engine's work when the job runs (``explain/text/_baseline.py``).
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-import numpy as np
-import pandas as pd
 
 from clarify_engine.config._constants import TEXT_LANGUAGES
 from clarify_engine.errors import ConfigError, NotSupportedError
 
 __all__ = ["LANGUAGE_CODES", "language_code", "plan_text"]
-
-log = logging.getLogger(__name__)
 
 #: Clarify's language names and codes (lower case) -> spaCy language code (the constants list
 #: them in (name, code) pairs; every code is spaCy's).
@@ -47,7 +45,8 @@ def plan_text(config: Any, dataset: Any, *, max_record_bytes: int | None = None)
     ----------
     config : AnalysisConfig
     dataset : Dataset
-        ``frame``, ``features`` (model order) and ``joinsource``.
+        ``frame`` (its text columns are found by :func:`clarify_engine.explain.text.detect_text_columns`),
+        ``features`` (model order) and ``joinsource``.
     max_record_bytes : int, optional
         The model's payload limit (the job runner sets it for a remote model); records whose
         synthetic rows may exceed it are not explained.
@@ -55,22 +54,21 @@ def plan_text(config: Any, dataset: Any, *, max_record_bytes: int | None = None)
     Returns
     -------
     TextSpec
-        Inline and default baselines resolved to rows; a baseline file is read when the job
-        runs (``baseline_file``).
+        With ``baseline_spec``: where the baseline comes from (given rows, a file, or the
+        default); the text engine reads it when the job runs
+        (:func:`clarify_engine.explain.text.resolve_baseline`).
 
     Raises
     ------
     ConfigError
-        No ``text_config``; ``features_to_explain`` given; a bad baseline row.
+        No ``text_config``; ``features_to_explain`` given.
     DataError
         No feature column is text.
     NotSupportedError
         Unknown language, or one whose tokenizer package is missing.
     """
-    from clarify_engine.explain._baseline import cluster_baseline, given_baseline
     from clarify_engine.explain._spec import BaselineSpec
     from clarify_engine.explain.text import TextSpec, detect_text_columns
-    from clarify_engine.explain.text._job import baseline_rows
     from clarify_engine.explain.text._languages import check_language
 
     shap_cfg = config.methods.shap if config.methods is not None else None
@@ -85,38 +83,17 @@ def plan_text(config: Any, dataset: Any, *, max_record_bytes: int | None = None)
     features = tuple(dataset.features)
     if not features:
         raise ConfigError("methods.shap", "the dataset has no model-input features to explain")
-    frame = dataset.frame
-    text_columns = detect_text_columns(frame, features)
-    tab = [f for f in features if f not in text_columns]
+    text_columns = detect_text_columns(dataset.frame, features)
     given = shap_cfg.baseline
-    spec_file = None
-    if isinstance(given, str):
-        spec_file = BaselineSpec(location=given, dataset_type=config.dataset_type.lower(),
-                                 features_path=config.features)
-        rows, weights, source = (), tuple[float, ...](), "file"
-    elif given is not None:
-        table = given_baseline(BaselineSpec(given=given, dataset_type=config.dataset_type.lower(),
-                                            features_path=config.features), features, frame)
-        rows = baseline_rows(table, features)
-        weights, source = (1.0,) * len(rows), "config"
-    else:
-        # Clarify's documented default for text: empty strings (absent units are dropped); the
-        # tabular columns get the computed baseline of a tabular job.
-        if tab:
-            tab_base, w = cluster_baseline(frame.loc[:, tab], shap_cfg.num_clusters, shap_cfg.seed)
-        else:
-            tab_base, w = pd.DataFrame(index=[0]), np.ones(1)
-        table = pd.DataFrame({f: ([""] * len(tab_base) if f in text_columns else tab_base[f].tolist())
-                              for f in features}, columns=list(features))
-        rows, weights, source = baseline_rows(table, features), tuple(float(x) for x in w), "default"
-        log.info("Text SHAP: no baseline given: absent %s units are dropped (empty string, the Developer "
-                 "Guide's default)%s", text_cfg.granularity,
-                 f"; tabular features {tab} use a computed baseline of {len(tab_base)} rows" if tab else "")
+    baseline = BaselineSpec(given=None if isinstance(given, str) else given,
+                            location=given if isinstance(given, str) else None,
+                            dataset_type=config.dataset_type.lower(), features_path=config.features,
+                            num_clusters=shap_cfg.num_clusters)
+    source = "default" if baseline.source == "clustering" else baseline.source
     return TextSpec(
         granularity=text_cfg.granularity.lower(), language=language, features=features, text_columns=text_columns,
-        baseline=rows, baseline_weights=weights, num_samples=shap_cfg.num_samples, seed=shap_cfg.seed,
+        baseline=(), baseline_weights=(), num_samples=shap_cfg.num_samples, seed=shap_cfg.seed,
         link="logit" if shap_cfg.use_logit_or_default else "identity",
         agg_method=shap_cfg.agg_method_or_default.lower(), max_top_tokens=text_cfg.max_top_tokens_or_default,
-        max_record_bytes=max_record_bytes, baseline_source=source, baseline_file=spec_file,
+        max_record_bytes=max_record_bytes, baseline_source=source, baseline_spec=baseline,
         save_local=shap_cfg.save_local_shap_values_or_default, joinsource=dataset.joinsource)
-

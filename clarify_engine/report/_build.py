@@ -26,6 +26,7 @@ from clarify_engine.errors import DataError
 from clarify_engine.report._context import GroupStats
 from clarify_engine.report._local import MAX_LOCAL_ROWS, sample_csv, sample_frame
 from clarify_engine.report._sentences import MEANINGS, sentence
+from clarify_engine.report._text_section import build_text, has_text, read_text_records
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,10 @@ class Report:
         The SHAP baseline (``baseline.csv``).
     group_stats : dict, optional
         ``(facet, value_or_threshold) -> GroupStats``; default: those recorded in the manifest.
+    text_records : list of dict, optional
+        The first explained records of a text job's ``explanations_shap/out.jsonl``
+        (:func:`~clarify_engine.report._text_section.read_text_records`), shown with their
+        units coloured.
     """
 
     analysis: Mapping[str, Any]
@@ -113,6 +118,7 @@ class Report:
     local: pd.DataFrame | None = None
     baseline: pd.DataFrame | None = None
     group_stats: dict[tuple[str, str], GroupStats] | None = None
+    text_records: list[dict] | None = None
     _fragments: dict[str, Fragment] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -134,7 +140,8 @@ class Report:
         """The report of the job whose outputs are in ``folder``.
 
         Reads ``analysis.json`` (required), ``run_manifest.json``, and a sample of
-        ``explanations_shap/out.csv`` and ``baseline.csv`` when present.
+        ``explanations_shap/out.csv`` and ``baseline.csv`` when present (the first records of
+        ``out.jsonl`` for a text job).
 
         Raises
         ------
@@ -157,7 +164,8 @@ class Report:
         baseline_path = folder / "explanations_shap" / "baseline.csv"
         if baseline_path.is_file():
             baseline = pd.read_csv(baseline_path, nrows=50)
-        return cls(analysis, manifest, title=title, local=local, baseline=baseline)
+        return cls(analysis, manifest, title=title, local=local, baseline=baseline,
+                   text_records=read_text_records(folder))
 
     # ------------------------------------------------------------------ sections
 
@@ -458,5 +466,6 @@ SECTIONS: list[tuple[str, Callable[[Report], bool], Callable[[Report], dict], st
     ("segment_analysis", _has_bias("segment_analysis"), _build_segments, "segments.html.j2"),
     ("kernel_shap", lambda r: bool((r.analysis.get("explanations") or {}).get("kernel_shap")), _build_shap,
      "shap.html.j2"),
+    ("text_explanations", has_text, build_text, "text.html.j2"),
     ("pdp", lambda r: bool((r.analysis.get("explanations") or {}).get("pdp")), _build_pdp, "pdp.html.j2"),
 ]

@@ -27,6 +27,7 @@ from clarify_engine.report._build import DEFAULT_TITLE, Report
 from clarify_engine.report._context import BiasContext
 from clarify_engine.report._local import sample_frame
 from clarify_engine.report._spec import ReportSpec
+from clarify_engine.report._text_section import read_text_records
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ def report_request(spec: ReportSpec | None, *, label: str | None, label_values: 
 
 def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: Mapping[str, Any] | None = None, *,
                  name: str = "report", title: str | None = None, local: pd.DataFrame | None = None,
-                 baseline: pd.DataFrame | None = None, group_stats=None) -> list[Path]:
+                 baseline: pd.DataFrame | None = None, group_stats=None,
+                 text_records: list[dict] | None = None) -> list[Path]:
     """Render the report of one job into ``output_dir``.
 
     Parameters
@@ -133,6 +135,8 @@ def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: 
         The SHAP baseline.
     group_stats : dict, optional
         ``(facet, value_or_threshold) -> GroupStats`` from :meth:`BiasContext.group_stats`.
+    text_records : list of dict, optional
+        The first records of a text job's ``out.jsonl``, shown with their units coloured.
 
     Returns
     -------
@@ -147,7 +151,7 @@ def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: 
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     report = Report(analysis, manifest, title=title, local=None if local is None else sample_frame(local),
-                    baseline=baseline, group_stats=group_stats)
+                    baseline=baseline, group_stats=group_stats, text_records=text_records)
     html = report.html()
     html_path, nb_path, pdf_path = (out / f"{name}{s}" for s in SUFFIXES)
     atomic_write(html_path, html.encode("utf-8"))
@@ -177,8 +181,10 @@ def write_job_report(output_dir: str | Path, request: ReportRequest, analysis: M
         stats = request.bias.group_stats() if request.bias is not None else None
         if stats is not None:
             record["group_stats"] = [{"facet": f, "value_or_threshold": v, **s.to_dict()} for (f, v), s in stats.items()]
+        # a text job's out.jsonl is written before the report: its first records are read back
+        # as `clarify-engine report` and the notebook read them
         written = write_report(out, analysis, manifest, name=request.name, title=request.title, local=local,
-                               baseline=baseline, group_stats=stats)
+                               baseline=baseline, group_stats=stats, text_records=read_text_records(out))
         record["files"] = [p.name for p in written]
     except Exception as exc:  # noqa: BLE001 - recorded and logged: the analysis itself succeeded
         record["error"] = f"{type(exc).__name__}: {exc}"
@@ -227,4 +233,5 @@ def render_outputs(analysis_json: str | Path, output_dir: str | Path | None = No
     name = name or recorded.get("name") or "report"
     out = Path(output_dir) if output_dir is not None else folder
     return write_report(out, report.analysis, report.manifest, name=name, title=report.title or DEFAULT_TITLE,
-                        local=report.local, baseline=report.baseline, group_stats=report.group_stats)
+                        local=report.local, baseline=report.baseline, group_stats=report.group_stats,
+                        text_records=report.text_records)

@@ -3,7 +3,8 @@
 from clarify_engine.explain.text._aggregate import TopUnits, global_tabular, top_units
 from clarify_engine.explain.text._columns import data_type, detect_text_columns
 from clarify_engine.explain.text._engine import explain_text
-from clarify_engine.explain.text._job import resolve_baseline, run_text_shap
+from clarify_engine.explain.text._baseline import resolve_baseline
+from clarify_engine.explain.text._job import run_text_shap
 from clarify_engine.explain.text._languages import pipeline
 from clarify_engine.explain.text._mask import rebuild
 from clarify_engine.explain.text._result import FeatureExplanation, RecordExplanation, TextShapResult

@@ -66,81 +66,114 @@ class _Scorer:
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
-        n_tab = self.n_tab
-        rid = rows[:, n_tab].astype(np.int64).tolist()
+        n_tab, n_rows = self.n_tab, rows.shape[0]
+        rid = rows[:, n_tab].astype(np.int64)
         flags = rows[:, n_tab + 1:]
-        present = (flags > 0).tolist()
+        present = flags > 0
         # the baseline row each synthetic row took its absent units from (flag -(k+1))
-        base_row = (-np.minimum(flags.min(axis=1, initial=0.0), -1.0) - 1.0).astype(np.int64).tolist()
+        base_row = (-np.minimum(flags.min(axis=1, initial=0.0), -1.0) - 1.0).astype(np.int64)
+        tab_codes = np.ascontiguousarray(rows[:, :n_tab])
+        columns = self._texts(rid, base_row, present)
+        if n_tab:
+            keys = list(zip([b.tobytes() for b in tab_codes], *columns))
+        elif len(columns) == 1:
+            keys = columns[0].tolist()
+        else:
+            keys = list(zip(*columns))
         # rows where no unit is present (the baseline rows, every record's empty coalition, the
         # coalitions of tabular features only) recur across records and calls: kept for the job
-        no_unit = [not any(p) for p in present]
-        tab_codes = np.ascontiguousarray(rows[:, :n_tab])
-        tab_keys = [b.tobytes() for b in tab_codes] if n_tab else [b""] * len(rid)
-        keys, first, inverse, texts, known = {}, [], [0] * len(rid), [], {}
-        cuts, offsets, base_texts = self.cuts, self.offsets, self.base_texts
-        for r, i in enumerate(rid):
-            if i < 0:
-                row_texts = tuple(base_texts[-i - 1])
-            else:
-                k, off, keep = base_row[r], offsets[i], present[r]
-                row_texts = tuple(rebuild_pieces(column[i], keep[off[c]:off[c + 1]], base_texts[k][c],
-                                                 self._parts(c, i, k))
-                                  for c, column in enumerate(cuts))
-            key = (tab_keys[r], row_texts)
-            if no_unit[r] and key in self.cache:
-                known[r] = self.cache[key]
-                continue
-            slot = keys.get(key)
-            if slot is None:
-                slot = keys[key] = len(first)
-                first.append(r)
-                texts.append(row_texts)
-            inverse[r] = slot
-        first = np.asarray(first, dtype=np.int64)
-        scores = self._score(tab_codes[first], texts) if len(first) else None
+        no_unit = np.flatnonzero(~present.any(axis=1)).tolist()
+        known = {r: self.cache[keys[r]] for r in no_unit if keys[r] in self.cache}
+        slots: dict = {}
+        if known:
+            send = [r for r in range(n_rows) if r not in known]
+            inverse = [slots.setdefault(keys[r], len(slots)) for r in send]
+        else:
+            send = None
+            inverse = [slots.setdefault(key, len(slots)) for key in keys]
+        inv = np.asarray(inverse, dtype=np.int64)
+        # the first row of each distinct synthetic record, in row order
+        _, first = np.unique(inv, return_index=True)
+        if send is not None:
+            first = np.asarray(send, dtype=np.int64)[first]
+        scores = self._score(tab_codes[first], [column[first] for column in columns]) if len(first) else None
         if not known:
-            out = scores[np.asarray(inverse, dtype=np.int64)]
+            out = scores[inv]
         else:
             d = scores.shape[1] if scores is not None else next(iter(known.values())).shape[0]
-            out = np.empty((len(rid), d))
-            for r in range(len(rid)):
-                out[r] = known[r] if r in known else scores[inverse[r]]
-        for key, slot in keys.items():
-            if no_unit[first[slot]]:
-                self.cache[key] = scores[slot]
+            out = np.empty((n_rows, d))
+            if send:
+                out[np.asarray(send, dtype=np.int64)] = scores[inv]
+            for r, value in known.items():
+                out[r] = value
+        for r in no_unit:
+            if r not in known:
+                self.cache[keys[r]] = out[r]
         self.seconds += time.perf_counter() - started
         return out
 
-    def _parts(self, c: int, i: int, k: int):
-        """The joined parts of record ``i``'s text in column ``c`` with baseline row ``k`` (cached
-        for the record's group: a core call explains one group)."""
+    def _texts(self, rid: np.ndarray, base_row: np.ndarray, present: np.ndarray) -> list[np.ndarray]:
+        """Each text column of each synthetic row (object arrays), rebuilt record by record."""
+        n_rows = rid.shape[0]
+        columns = [np.empty(n_rows, dtype=object) for _ in self.cuts]
+        # rows of one record and one baseline row share their pieces: rebuilt together
+        group = np.where(rid < 0, rid, rid * len(self.base_texts) + base_row)
+        order = np.argsort(group, kind="stable")
+        bounds = np.flatnonzero(np.diff(group[order])) + 1
+        for idx in np.split(order, bounds):
+            r0 = int(idx[0])
+            i, k = int(rid[r0]), int(base_row[r0])
+            if i < 0:
+                for c, column in enumerate(columns):
+                    column[idx] = self.base_texts[-i - 1][c]
+                continue
+            off = self.offsets[i]
+            for c, column in enumerate(columns):
+                column[idx] = self._rebuilt(c, i, k, present[idx, off[c]:off[c + 1]])
+        return columns
+
+    def _rebuilt(self, c: int, i: int, k: int, keep: np.ndarray):
+        """Record ``i``'s text in column ``c`` for each row of ``keep`` (rows x units), absent
+        units from baseline row ``k``: a list of str, or one str when the text has no unit."""
+        cut = self.cuts[c][i]
+        if not cut[1]:
+            return cut[0]
+        baseline = self.base_texts[k][c]
+        if not baseline:
+            return [rebuild_pieces(cut, p, "") for p in keep.tolist()]
         key = (c, i, k)
         parts = self.parts.get(key)
         if parts is None:
-            cut, baseline = self.cuts[c][i], self.base_texts[k][c]
-            parts = self.parts[key] = (joined(cut), joined(cut, baseline)) if baseline else None
-        return parts
+            kept, absent = joined(cut), joined(cut, baseline)
+            prefix = cut[0]
+            # the text before the first unit goes with it, so a row is one join of its parts
+            kept = np.array([prefix + kept[0], *kept[1:]], dtype=object)
+            absent = np.array([prefix + absent[0], *absent[1:]], dtype=object)
+            parts = self.parts[key] = (kept, absent)
+        return list(map("".join, np.where(keep, *parts).tolist()))
 
-    def _score(self, tab_codes: np.ndarray, texts: list[list[str]]) -> np.ndarray:
+    def _score(self, tab_codes: np.ndarray, texts: list[np.ndarray]) -> np.ndarray:
+        n = tab_codes.shape[0]
         frame = self._frame(tab_codes, texts)
         scores = np.asarray(self.score_fn(frame), dtype=np.float64)
         if scores.ndim == 1:
             scores = scores[:, None]
-        if scores.ndim != 2 or scores.shape[0] != len(texts):
-            raise ModelError(f"the model returned scores of shape {scores.shape} for {len(texts)} records")
-        self.rows_sent += len(texts)
+        if scores.ndim != 2 or scores.shape[0] != n:
+            raise ModelError(f"the model returned scores of shape {scores.shape} for {n} records")
+        self.rows_sent += n
         self.calls += 1
         return scores
 
-    def _frame(self, tab_codes: np.ndarray, texts: list[list[str]]) -> pd.DataFrame:
-        n = tab_codes.shape[0]
-        tab_frame = self.coder.decode(tab_codes) if self.n_tab else pd.DataFrame(index=range(n))
+    def _frame(self, tab_codes: np.ndarray, texts: list[np.ndarray]) -> pd.DataFrame:
+        if not self.n_tab:
+            # one 2-D object block: pandas then does not look at every string to type the column
+            block = np.column_stack([texts[self.spec.text_columns.index(f)] for f in self.spec.features])
+            return pd.DataFrame(block, columns=list(self.spec.features), dtype=object, copy=False)
+        tab_frame = self.coder.decode(tab_codes)
         data = {}
         for name in self.spec.features:
             if name in self.spec.text_columns:
-                c = self.spec.text_columns.index(name)
-                data[name] = pd.Series([t[c] for t in texts], dtype=object)
+                data[name] = pd.Series(texts[self.spec.text_columns.index(name)], dtype=object)
             else:
                 data[name] = tab_frame[name].reset_index(drop=True)
         return pd.DataFrame(data, columns=list(self.spec.features))
@@ -230,9 +263,10 @@ def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
     for message in failed.values():
         log.error("Text SHAP: %s", message)
 
-    counts = np.array([sum(len(units[c][i]) for c in range(len(units))) for i in range(n)], dtype=np.int64)
-    offsets = [np.concatenate([[0], np.cumsum([len(units[c][i]) for c in range(len(units))])]).tolist()
-               for i in range(n)]
+    lengths = np.array([[u.starts.shape[0] for u in column] for column in units], dtype=np.int64).reshape(-1, n).T
+    counts = lengths.sum(axis=1)
+    # record i's units of text column c are its features offsets[i][c]:offsets[i][c + 1]
+    offsets = np.hstack([np.zeros((n, 1), dtype=np.int64), np.cumsum(lengths, axis=1)]).tolist()
     weights = np.asarray(spec.baseline_weights, dtype=np.float64)
     cache: dict = {}
     cuts = [[pieces(u) for u in column] for column in units]

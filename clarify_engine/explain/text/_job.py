@@ -13,36 +13,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from clarify_engine.explain.text._baseline import resolve_baseline
 from clarify_engine.explain.text._engine import explain_text
 from clarify_engine.explain.text._result import TextShapResult
 from clarify_engine.explain.text._spec import TextSpec
 
-__all__ = ["baseline_rows", "resolve_baseline", "run_text_shap"]
-
-
-def baseline_rows(table: pd.DataFrame, features: Sequence[str]) -> tuple:
-    """The rows of a baseline frame as tuples in ``features`` order, missing values as None."""
-    return tuple(tuple(None if (not isinstance(v, str) and pd.isna(v)) else v for v in row)
-                 for row in table.loc[:, list(features)].itertuples(index=False, name=None))
-
-
-def resolve_baseline(spec: TextSpec, frame: pd.DataFrame, *, base_dir: Any = None,
-                     storage_options: dict | None = None) -> TextSpec:
-    """``spec`` with its baseline file read (every row weight 1); unchanged without a file.
-
-    Raises
-    ------
-    ConfigError, DataError
-        As :func:`clarify_engine.explain._baseline.given_baseline`.
-    """
-    if spec.baseline_file is None:
-        return spec
-    from clarify_engine.explain._baseline import given_baseline
-
-    table = given_baseline(spec.baseline_file, spec.features, frame, base_dir=base_dir,
-                           storage_options=storage_options)
-    rows = baseline_rows(table, spec.features)
-    return dataclasses.replace(spec, baseline=rows, baseline_weights=(1.0,) * len(rows), baseline_file=None)
+__all__ = ["run_text_shap"]
 
 
 def run_text_shap(records: pd.DataFrame, spec: TextSpec, scorer: Callable[[pd.DataFrame], np.ndarray], *,
@@ -61,7 +37,7 @@ def run_text_shap(records: pd.DataFrame, spec: TextSpec, scorer: Callable[[pd.Da
     record_ids : sequence, optional
         The join key of each record (``join_source_value`` of out.jsonl).
     base_dir, storage_options
-        For a baseline file.
+        For a baseline file (:func:`resolve_baseline` gives the spec its baseline rows first).
     max_record_bytes : int, optional
         The model's payload limit, when the model is remote (overrides the spec's).
     max_rows_per_call, workers

@@ -23,7 +23,8 @@ class TextSpec:
         The features explained unit by unit; the others are ordinary (tabular) features.
     baseline : tuple of tuple
         Baseline rows, one value per feature in ``features`` order; a text column's value is
-        the string that replaces each absent unit (``""`` drops it).
+        the string that replaces each absent unit (``""`` drops it). Empty while
+        ``baseline_spec`` is set.
     baseline_weights : tuple of float
         One weight per baseline row (normalised by the core).
     num_samples : int or None
@@ -41,9 +42,10 @@ class TextSpec:
         call); a record that may exceed it is not explained and the others are. None: no check.
     baseline_source : str
         Where the baseline came from (``"config"``, ``"default"``, ``"file"``), for the manifest.
-    baseline_file : BaselineSpec or None
-        A baseline file to read when the job runs (``methods.shap.baseline`` as a path or URL):
-        then ``baseline`` is empty until :func:`clarify_engine.explain.text.resolve_baseline`.
+    baseline_spec : BaselineSpec or None
+        Where the baseline rows come from, when the job runs (given rows, a file, or none:
+        the default): ``baseline`` is empty until :func:`clarify_engine.explain.text.resolve_baseline`
+        reads it against the records. None: ``baseline`` holds the rows.
     save_local : bool
         Write ``explanations_shap/out.jsonl`` (``save_local_shap_values``).
     joinsource : str or None
@@ -63,7 +65,7 @@ class TextSpec:
     max_top_tokens: int = 50
     max_record_bytes: int | None = None
     baseline_source: str = "config"
-    baseline_file: Any = None
+    baseline_spec: Any = None
     save_local: bool = True
     joinsource: str | None = None
 
@@ -73,7 +75,7 @@ class TextSpec:
         unknown = [c for c in self.text_columns if c not in self.features]
         if unknown:
             raise ValueError(f"text_columns {unknown} are not features {list(self.features)}")
-        if not self.baseline and self.baseline_file is None:
+        if not self.baseline and self.baseline_spec is None:
             raise ValueError("baseline must have at least one row")
         for k, row in enumerate(self.baseline):
             if len(row) != len(self.features):

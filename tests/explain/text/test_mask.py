@@ -59,3 +59,23 @@ def test_rebuild_equals_naive_twin(parts, data, baseline):
 def test_no_units_gives_the_text_back():
     u = TextUnits("  ", np.zeros(0, np.int64), np.zeros(0, np.int64))
     assert rebuild(u, np.zeros(0, bool), "[MASK]") == "  "
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab c.\n é,")), min_size=0, max_size=30),
+       baseline=st.sampled_from(["", "[MASK]", "x"]), seed=st.integers(0, 2**16))
+def test_the_engine_rebuilds_a_group_of_rows_as_rebuild_does_one(text, baseline, seed):
+    """The engine's batched rebuild (all rows of one record and baseline row at once) gives,
+    row by row, the text :func:`rebuild` gives."""
+    from clarify_engine.explain.text._engine import _Scorer
+    from clarify_engine.explain.text._mask import pieces
+
+    u = _units(text)
+    keep = np.random.default_rng(seed).random((7, len(u))) < 0.5
+    scorer = _Scorer(None, None, None, [], [[pieces(u)]], [[0, len(u)]], [[baseline]], {})
+    got = scorer._rebuilt(0, 0, 0, keep)
+    expected = [rebuild(u, row, baseline) for row in keep]
+    if len(u) == 0:
+        assert got == text  # no unit: one string for every row
+    else:
+        assert got == expected

@@ -11,6 +11,7 @@ import pytest
 from clarify_engine import load_dataset
 from clarify_engine.config import load_config
 from clarify_engine.errors import ConfigError
+from clarify_engine.explain.text import resolve_baseline
 from clarify_engine.job._plan_text import plan_text
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "text"
@@ -26,10 +27,13 @@ def _dataset(tmp_path, config):
 def test_sdk_token_english_config(tmp_path):
     raw = json.loads((FIXTURES / "sdk_token_english.json").read_text())
     config = load_config(raw)
-    spec = plan_text(config, _dataset(tmp_path, config), max_record_bytes=1000)
+    dataset = _dataset(tmp_path, config)
+    spec = plan_text(config, dataset, max_record_bytes=1000)
     assert spec.features == ("Rating", "Comments") and spec.text_columns == ("Comments",)
     assert spec.granularity == "token" and spec.language == "en"
-    assert spec.baseline == ((4, "[MASK]"),) and spec.baseline_source == "config"
+    # the planner says where the baseline comes from; the engine reads it when the job runs
+    assert spec.baseline == () and spec.baseline_source == "config"
+    assert resolve_baseline(spec, dataset.frame).baseline == ((4, "[MASK]"),)
     assert spec.num_samples == 100 and spec.max_top_tokens == 50 and spec.max_record_bytes == 1000
 
 
@@ -39,11 +43,14 @@ def test_default_baseline_drops_units(tmp_path):
     del shap["baseline"]
     shap["text_config"] = {"granularity": "Sentence", "language": "Multi-Language", "max_top_tokens": 7}
     config = load_config(raw)
-    spec = plan_text(config, _dataset(tmp_path, config))
+    dataset = _dataset(tmp_path, config)
+    spec = plan_text(config, dataset)
     assert spec.granularity == "sentence" and spec.language == "xx" and spec.max_top_tokens == 7
-    assert spec.baseline_source == "default"
-    assert all(row[1] == "" for row in spec.baseline)
-    assert sum(spec.baseline_weights) == 3
+    assert spec.baseline_source == "default" and spec.baseline == ()  # no clustering in the planner
+    resolved = resolve_baseline(spec, dataset.frame)
+    assert all(row[1] == "" for row in resolved.baseline)
+    assert sum(resolved.baseline_weights) == 3
+    assert resolved.baseline_spec is None and resolve_baseline(resolved, dataset.frame) is resolved
 
 
 def test_without_text_config_is_refused(tmp_path):
@@ -55,8 +62,6 @@ def test_without_text_config_is_refused(tmp_path):
 
 
 def test_baseline_file_is_read_when_the_job_runs(tmp_path):
-    from clarify_engine.explain.text import resolve_baseline
-
     (tmp_path / "baseline.csv").write_text("3,<UNK>\n")
     raw = json.loads((FIXTURES / "sdk_token_english.json").read_text())
     raw["methods"]["shap"]["baseline"] = "baseline.csv"
