@@ -87,3 +87,10 @@ def test_text_shap_against_the_floor_and_shap():
 def test_job_plan_overhead_runs_a_whole_job():
     out = run("job_plan_overhead.py")
     assert "kernel_shap" in out and "pdp" in out and "total" in out
+
+
+def test_cluster_scaling_checks_the_bytes_and_prints_its_table():
+    out = run("cluster_scaling.py", "--bias-rows", "600", "--shap-rows", "12", "--workers", "1", "--repeat", "1")
+    assert "results byte-identical to one process in every cell" in out
+    assert "| job | one process rows/s | 1 workers rows/s |" in out
+    assert out.count("| bias |") == 1 and out.count("| shap |") == 1
