@@ -67,6 +67,22 @@ class ServerProcess:
         self.proc.stderr.close()
 
 
+def serve_in_thread(server):
+    """Serve ``server`` (a ``socketserver`` server) from a daemon thread; yields it, then shuts it down.
+
+    Use as the body of a pytest fixture: ``yield from serve_in_thread(MyServer())``.
+    """
+    import threading
+
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 #: Credentials boto3 needs to sign requests to a local moto server (never real ones).
 DUMMY_AWS_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 

@@ -17,6 +17,7 @@ from clarify_engine.cluster import Cluster
 from clarify_engine.predict import ClientOptions
 from tests.cluster.conftest import cluster_config
 from tests.cluster.test_dask_executor import _files, _single
+from tests.helpers import serve_in_thread
 
 
 @pytest.fixture()
@@ -105,12 +106,7 @@ class _CountingServer(ThreadingHTTPServer):
 
 @pytest.fixture()
 def counting_server():
-    server = _CountingServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from serve_in_thread(_CountingServer())
 
 
 @pytest.mark.parametrize("budget", [1, 2])
