@@ -15,6 +15,14 @@ from tests.helpers import ServerProcess
 #: Rows of the demo data the cluster tests analyse (enough for several Kernel SHAP blocks).
 ROWS = 480
 
+#: The files a job writes whose bytes must not depend on where it ran.
+RESULT_FILES = ("analysis.json", "explanations_shap/out.csv", "explanations_shap/out_standard_errors.csv",
+                "explanations_shap/baseline.csv")
+
+
+def result_files(folder) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in RESULT_FILES}
+
 
 @pytest.fixture(scope="session")
 def dask_client():
@@ -61,3 +69,13 @@ def cluster_config(**shap) -> dict:
                                  **shap}
     config["methods"]["pdp"] = {"grid_resolution": 6, "top_k_features": 2}
     return config
+
+
+@pytest.fixture(scope="session")
+def http_reference(tmp_path_factory, cluster_data, tree_server):
+    """The job of :func:`cluster_config` against the HTTP model in one process: (result, file bytes)."""
+    import clarify_engine
+
+    out = tmp_path_factory.mktemp("single-http")
+    result = clarify_engine.analyze(cluster_config(), data=cluster_data, model=tree_server.url, output_dir=out)
+    return result, result_files(out)

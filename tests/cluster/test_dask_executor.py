@@ -12,15 +12,8 @@ import clarify_engine
 from clarify_engine.cluster import Cluster
 from clarify_engine.errors import NotSupportedError
 from tests.cluster.conftest import cluster_config
+from tests.cluster.conftest import result_files as _files
 from tests.helpers import run_cli
-
-#: The files a job writes whose bytes must not depend on where it ran.
-RESULT_FILES = ("analysis.json", "explanations_shap/out.csv", "explanations_shap/out_standard_errors.csv",
-                "explanations_shap/baseline.csv")
-
-
-def _files(folder) -> dict[str, bytes]:
-    return {name: (folder / name).read_bytes() for name in RESULT_FILES}
 
 
 def _single(tmp_path, config, data, model, **kwargs):
@@ -31,9 +24,9 @@ def _single(tmp_path, config, data, model, **kwargs):
 
 @pytest.mark.parametrize("per_worker", [1, 3])
 def test_http_model_on_the_cluster_gives_the_single_process_bytes(tmp_path, dask_client, cluster_data, tree_server,
-                                                                   per_worker):
+                                                                   http_reference, per_worker):
     config = cluster_config()
-    single, expected = _single(tmp_path, config, cluster_data, tree_server.url)
+    single, expected = http_reference
     out = tmp_path / "cluster"
     settings = Cluster(dask_client, partitions_per_worker=per_worker, rows_per_partition=10, records_per_shard=1)
     result = clarify_engine.analyze(config, data=cluster_data, model=tree_server.url, output_dir=out, cluster=settings)
@@ -85,9 +78,10 @@ def test_an_estimator_object_travels_to_the_workers(tmp_path, dask_client, clust
     assert _files(out) == expected
 
 
-def test_scheduler_address_from_python_and_the_command_line(tmp_path, dask_client, cluster_data, tree_server):
+def test_scheduler_address_from_python_and_the_command_line(tmp_path, dask_client, cluster_data, tree_server,
+                                                           http_reference):
     config = cluster_config()
-    _, expected = _single(tmp_path, config, cluster_data, tree_server.url)
+    _, expected = http_reference
     address = dask_client.scheduler.address
     out = tmp_path / "api"
     clarify_engine.analyze(config, data=cluster_data, model=tree_server.url, output_dir=out, cluster=address)

@@ -16,16 +16,18 @@ import clarify_engine
 from clarify_engine.cluster import Cluster
 from clarify_engine.predict import ClientOptions
 from tests.cluster.conftest import cluster_config
-from tests.cluster.test_dask_executor import _files, _single
+from tests.cluster.conftest import result_files as _files
 from tests.helpers import serve_in_thread
 
 
 @pytest.fixture()
 def own_cluster():
-    """A cluster of its own: the test kills one of its workers (the nanny starts another)."""
+    """A cluster of its own: the test kills one of its workers (the nanny starts another). The
+    leases a killed worker held come back after the lease timeout: 6 s here instead of 30 s."""
+    import dask
     from distributed import Client, LocalCluster
 
-    with LocalCluster(processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
+    with dask.config.set({"distributed.scheduler.locks.lease-timeout": "6s"}), LocalCluster(processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         yield client
 
@@ -44,9 +46,9 @@ def _kill_a_worker_running(client, stage: str, found: dict, stop: threading.Even
 
 
 def test_a_worker_killed_mid_job_is_replaced_and_the_bytes_are_unchanged(tmp_path, own_cluster, cluster_data,
-                                                                         tree_server):
+                                                                         tree_server, http_reference):
     config = cluster_config()
-    _, expected = _single(tmp_path, config, cluster_data, tree_server.url)
+    _, expected = http_reference
     found: dict = {}
     stop = threading.Event()
     killer = threading.Thread(target=_kill_a_worker_running, args=(own_cluster, "kernel_shap", found, stop))
