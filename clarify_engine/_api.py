@@ -27,6 +27,7 @@ def analyze(
     base_dir: str | os.PathLike | None = None,
     kernel_shap_only: bool = False,
     chunk_rows: int | None = None,
+    cluster: Any = None,
 ) -> AnalysisResult:
     """Run a Clarify analysis and return its results.
 
@@ -60,6 +61,14 @@ def analyze(
         methods can run from chunks stream (bias metrics with predicted labels in the data, no
         SHAP, PDP, segments or report); others load the dataset as usual, and the manifest's
         ``"streaming"`` entry says which happened and why.
+    cluster : str, distributed.Client or clarify_engine.cluster.Cluster, optional
+        Run the stages that call the model on a Dask cluster: a scheduler address
+        (``"tcp://host:port"``), a connected ``distributed.Client``, or a
+        :class:`~clarify_engine.cluster.Cluster` (which also sets the partitioning). The
+        result and the files are byte for byte those of ``cluster=None`` with the same seed,
+        whatever the workers and partitions; ``run_manifest.json`` says where it ran
+        (``"cluster"``). Text and image explanations and shadow endpoints are refused.
+        Needs the ``cluster`` extra (``pip install 'clarify-engine[cluster]'``).
 
     Returns
     -------
@@ -97,7 +106,10 @@ def analyze(
     job = plan(cfg, dataset, model, kernel_shap_only=kernel_shap_only)
 
     def run() -> AnalysisResult:
-        result = run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir)
+        if cluster is None:
+            result = run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir)
+        else:
+            result = _run_on_cluster(cluster, job, dataset, model, options, base_dir, output_dir)
         if refusal is not None:
             result.manifest["streaming"] = {"chunk_rows": chunk_rows, "chunks": 0, "not_streamed": refusal}
         return result
@@ -116,6 +128,19 @@ def _finish(run, output_dir) -> AnalysisResult:
     if output_dir is not None:
         _write(result, output_dir)
     return result
+
+
+def _run_on_cluster(cluster: Any, job, dataset, model, options, base_dir, output_dir) -> AnalysisResult:
+    """:func:`run_job` with the model-calling stages on the Dask cluster ``cluster``."""
+    from clarify_engine import cluster as _cluster
+
+    _cluster.check_job(job, model)
+    with _cluster.connect(cluster) as executor:
+        try:
+            return run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir,
+                           executor=executor)
+        finally:
+            executor.close()
 
 
 def _config(config: AnalysisConfig | dict | str | os.PathLike) -> tuple[AnalysisConfig, Path | None]:

@@ -39,7 +39,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                             max_reply_bytes=int(args.max_reply_mb * 1_000_000), request_deadline=args.request_deadline,
                             retry=RetryPolicy(max_attempts=args.max_attempts, throttle_attempts=args.throttle_attempts))
     result = analyze(args.config, data=args.data, model=args.model, output_dir=args.output, options=options,
-                     kernel_shap_only=args.kernel_shap_only, chunk_rows=args.chunk_rows)
+                     kernel_shap_only=args.kernel_shap_only, chunk_rows=args.chunk_rows, cluster=args.cluster)
     for item in result.not_run:
         print(f"not run: {item.method}: {item.reason}", file=sys.stderr)
     return 0
@@ -197,6 +197,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="read the dataset N rows at a time and compute the bias metrics from the chunks, never "
                         "holding the dataset (jobs with SHAP, PDP, segments, a report or model-predicted labels "
                         "load it as usual; docs/scale.md)")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="run the model calls (predicted labels, Kernel SHAP shards, PDP) on the Dask cluster whose "
+                        "scheduler is at ADDRESS (tcp://host:8786); the results are those of one process, byte for "
+                        "byte (docs/scale.md, \"Dask\"; needs the cluster extra)")
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("validate", help="check a config (and dataset, model) without computing")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import subprocess
+import threading
 import sys
 from pathlib import Path
 
@@ -55,6 +57,11 @@ class ServerProcess:
             raise RuntimeError(f"server did not print its port: {line!r} {self.proc.stderr.read()}")
         self.port = int(line)
         self.url = f"http://127.0.0.1:{self.port}"
+        # drain stderr: a server whose pipe fills (64 KiB of warnings, e.g. scikit-learn's repeated
+        # UserWarning under concurrent requests) blocks in write() and stops answering
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=200)
+        self._drain = threading.Thread(target=self.stderr_tail.extend, args=(self.proc.stderr,), daemon=True)
+        self._drain.start()
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -63,8 +70,23 @@ class ServerProcess:
         except subprocess.TimeoutExpired:  # pragma: no cover
             self.proc.kill()
             self.proc.wait()
+        self._drain.join(timeout=10)
         self.proc.stdout.close()
         self.proc.stderr.close()
+
+
+def serve_in_thread(server):
+    """Serve ``server`` (a ``socketserver`` server) from a daemon thread; yields it, then shuts it down.
+
+    Use as the body of a pytest fixture: ``yield from serve_in_thread(MyServer())``.
+    """
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 #: Credentials boto3 needs to sign requests to a local moto server (never real ones).

@@ -101,3 +101,9 @@ def test_scale(tmp_path):
                 "csv      stream, no FT", "csv      stream, FT"):
         assert f"3000 {row}" in out
     assert "  3/1" in out and "  3/5" in out
+
+def test_cluster_scaling_checks_the_bytes_and_prints_its_table():
+    out = run("cluster_scaling.py", "--bias-rows", "600", "--shap-rows", "12", "--workers", "1", "--repeat", "1")
+    assert "results byte-identical to one process in every cell" in out
+    assert "| job | one process rows/s | 1 workers rows/s |" in out
+    assert out.count("| bias |") == 1 and out.count("| shap |") == 1

@@ -25,7 +25,7 @@ from clarify_engine.errors import ModelError
 from clarify_engine.predict._base import Transport, TransportError
 from clarify_engine.predict.transports._http import HttpTransport, ping
 from clarify_engine.predict.transports._sagemaker import SageMakerRuntimeTransport
-from tests.helpers import REPO
+from tests.helpers import REPO, serve_in_thread
 from tests.predict.test_serve import ServerProcess, csv_body, models  # noqa: F401 - fixture
 
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -117,12 +117,7 @@ class _MisbehavingHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def bad_server():
-    srv = Misbehaving()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    yield from serve_in_thread(Misbehaving())
 
 
 def _closed_port() -> int:
