@@ -70,13 +70,9 @@ def test_feature_store_output_and_dataset_definition_convert_both_ways():
     assert back == definition and isinstance(back.athena_dataset_definition, AthenaDatasetDefinition)
 
 
-def test_local_jobs_refuse_feature_store_outputs_and_dataset_definitions_with_the_reason(tmp_path):
+def test_local_jobs_refuse_dataset_definitions_with_the_reason(tmp_path):
     session = LocalSession(jobs_root=tmp_path)
     processor = Processor(sagemaker_session=session)
-    with pytest.raises(ValueError, match=r"^ProcessingOutput 'feature_store_output': feature_store_output \(feature "
-                                         r"group 'fg'\) cannot run in a local job: .* or run the job on SageMaker$"):
-        processor.run(outputs=[ProcessingOutput(output_name="feature_store_output", app_managed=True,
-                                                feature_store_output=FeatureStoreOutput(feature_group_name="fg"))])
     with pytest.raises(ValueError, match=r"^ProcessingInput 'athena': dataset_definition \(an Athena or Redshift "
                                          r"query\) cannot run in a local job: .*pass its result as source="):
         processor.run(inputs=[ProcessingInput(input_name="athena", dataset_definition=DatasetDefinition(
