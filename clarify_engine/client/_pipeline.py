@@ -32,9 +32,6 @@ class PipelineSession(Session):
     Parameters are those of :class:`~clarify_engine.client.Session`.
     """
 
-    #: Processors' ``run`` defers itself for sessions that say so (``runnable_by_pipeline``).
-    is_pipeline_session = True
-
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.context: _StepArguments | None = None

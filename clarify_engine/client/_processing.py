@@ -71,11 +71,12 @@ def bucket_prefix(session) -> str | None:
 def upload(session, local_path, desired_s3_uri: str, kms_key: str | None = None) -> str:
     """Upload a local file or folder under ``desired_s3_uri`` with whichever session is given.
 
-    A session of this package (``upload_file``) or a SageMaker SDK ``Session`` (``upload_data``,
-    as the SDK's ``S3Uploader.upload`` calls it). A file lands at ``<prefix>/<its name>`` and
-    that URI is returned; a folder's files keep their relative paths and the prefix is returned.
+    A SageMaker SDK ``Session`` (or anything offering its ``upload_data``) is called as the SDK's
+    ``S3Uploader.upload`` calls it; a session of this package (no ``upload_data``) through its
+    ``upload_file``. A file lands at ``<prefix>/<its name>`` and that URI is returned; a folder's
+    files keep their relative paths and the prefix is returned.
     """
-    if hasattr(session, "upload_file"):
+    if not hasattr(session, "upload_data"):
         return session.upload_file(str(local_path), desired_s3_uri, kms_key=kms_key)
     url = urlparse(desired_s3_uri)
     extra = {"SSEKMSKeyId": kms_key, "ServerSideEncryption": "aws:kms"} if kms_key else None
