@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from record_sdk_requests import BUCKET, IMAGE, REGION, ROLE, _free_port, obj  # noqa: E402
+from record_sdk_requests import BUCKET, IMAGE, REGION, ROLE, obj, start_moto  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "tests" / "fixtures" / "sdk_pipelines"
@@ -189,13 +189,8 @@ def hook_pipeline_calls(sagemaker_client, sent: dict) -> None:
 
 def main() -> int:
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION})
+    server = start_moto()
     os.chdir(REPO)  # the SDK hashes code paths as given: relative ones are the same on every machine
     try:
         from sagemaker.dataset_definition.inputs import AthenaDatasetDefinition, DatasetDefinition

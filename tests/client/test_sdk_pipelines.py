@@ -10,10 +10,8 @@ and the ``CreatePipeline``/``StartPipelineExecution`` parameters of ``upsert()``
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
-import sys
 from pathlib import Path
 
 import boto3
@@ -32,6 +30,7 @@ from clarify_engine.client import (
 )
 from clarify_engine.client.spark import PySparkProcessor, SparkJarProcessor
 from clarify_engine.client.workflow import CacheConfig, Pipeline, ProcessingStep, PropertyFile
+from tests.client.sdk_recordings import SKLearn, aws_on_moto, empty_bucket, load_tool
 from tests.helpers import moto_server_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,26 +40,7 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 IMAGE = "123456789012.dkr.ecr.us-west-2.amazonaws.com/my-spark:1.0"
 
 
-def _recorder():
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        spec = importlib.util.spec_from_file_location("record_sdk_pipelines", ROOT / "tools" / "record_sdk_pipelines.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
-    return module
-
-
-RECORDER = _recorder()
-
-
-class SKLearn:
-    """The estimator class a FrameworkProcessor names; it gives the image and base job name."""
-
-    _framework_name = "sklearn"
-
-
+RECORDER = load_tool("record_sdk_pipelines")
 CLASSES = {c.__name__: c for c in (AthenaDatasetDefinition, DatasetDefinition, FeatureStoreOutput, FrameworkProcessor,
                                    ProcessingInput, ProcessingOutput, Processor, ScriptProcessor, SKLearn,
                                    PySparkProcessor, SparkJarProcessor, Pipeline, PropertyFile, CacheConfig,
@@ -72,16 +52,12 @@ def moto():
     server = moto_server_url()
     url = next(server)
     mp = pytest.MonkeyPatch()
-    for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": CASES["region"]}.items():
-        mp.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "CLARIFY_ENGINE_IMAGE_URI"):
-        mp.delenv(key, raising=False)
+    aws_on_moto(mp, url, CASES["region"])
     mp.chdir(ROOT)  # the code paths of the cases are relative to the repository, as recorded
     boto_session = boto3.Session(region_name=CASES["region"])
     s3 = boto_session.client("s3")
     for bucket in (CASES["bucket"], "user-bucket"):
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": CASES["region"]})
+        empty_bucket(s3, bucket, CASES["region"])
     sent: dict = {}
     sm = boto_session.client("sagemaker")
     RECORDER.hook_pipeline_calls(sm, sent)
@@ -101,13 +77,14 @@ def test_the_recorded_cases_cover_the_processors():
 @pytest.mark.parametrize("spec", CASES["cases"], ids=[c["name"] for c in CASES["cases"]])
 def test_same_definition_as_sdk_2_199(spec, moto, caplog):
     session, sent, s3 = moto
+    jobs_before = session.sagemaker_client.list_processing_jobs()["ProcessingJobSummaries"]
     with pytest.warns(UserWarning, match="No Job being started"), caplog.at_level(logging.WARNING):
         definition, meta = RECORDER.run_case(spec, CLASSES, session, s3, sent)
     assert definition == (FIXTURES / f"{spec['name']}.definition.json").read_text()
     assert RECORDER.dump_meta(meta) == (FIXTURES / f"{spec['name']}.meta.json").read_text()
     assert "Popping out 'ProcessingJobName' from the pipeline definition" in caplog.text
-    jobs = session.sagemaker_client.list_processing_jobs()["ProcessingJobSummaries"]
-    assert jobs == []  # a definition starts no job
+    # a definition starts no job (moto keeps the jobs other tests of this process made)
+    assert session.sagemaker_client.list_processing_jobs()["ProcessingJobSummaries"] == jobs_before
 
 
 def test_moto_keeps_the_pipeline_and_its_execution(moto):
@@ -142,7 +119,7 @@ def test_a_large_definition_goes_to_s3(moto, monkeypatch):
     pipeline = Pipeline("big-pipeline", steps=[step], sagemaker_session=session)
     monkeypatch.setattr(workflow, "INLINE_DEFINITION_LIMIT", 10)
     sent.clear()
-    pipeline.create(role_arn=ROLE)
+    pipeline.upsert(role_arn=ROLE)
     location = sent["CreatePipeline"]["PipelineDefinitionS3Location"]
     assert location == {"Bucket": CASES["bucket"], "ObjectKey": "big-pipeline"}
     body = s3.get_object(Bucket=location["Bucket"], Key=location["ObjectKey"])["Body"].read().decode()
