@@ -7,7 +7,8 @@ paths below that root, ``opt/ml/config/resourceconfig.json`` and
 ``processingjobconfig.json`` are written as SageMaker does, and the job's command runs in a
 private mount namespace where ``/opt/ml`` is that layout's ``opt/ml`` (:mod:`._isolation`).
 Outputs are copied to local folders or uploaded to ``s3://`` when the job succeeds
-(``Continuous`` outputs also while it runs).
+(``Continuous`` outputs also while it runs); the records of a ``FeatureStoreOutput`` output go
+to the session's local feature store (:mod:`._feature_store`).
 
 Notes
 -----
