@@ -248,8 +248,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def main() -> int:
-    import boto3
+def start_moto():
+    """A moto server on a free port, made this process's AWS endpoint (fake credentials); stop() it when done."""
     from moto.server import ThreadedMotoServer
 
     port = _free_port()
@@ -257,6 +257,13 @@ def main() -> int:
     server.start()
     os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION})
+    return server
+
+
+def main() -> int:
+    import boto3
+
+    server = start_moto()
     try:
         import sagemaker
         from sagemaker.dataset_definition.inputs import AthenaDatasetDefinition, DatasetDefinition

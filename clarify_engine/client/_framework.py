@@ -30,6 +30,7 @@ from clarify_engine.client._processing import (
     upload,
     upload_string,
 )
+from clarify_engine.client._pipeline_context import current_step, hash_object
 from clarify_engine.client._step_args import runnable_by_pipeline
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,9 @@ class FrameworkProcessor(ScriptProcessor):
             base = str(session.staging_dir())
         else:
             base = s3_path_join("s3://", session.default_bucket(), bucket_prefix(session))
+        step = current_step()
+        if step and step.code_hash:  # inside a pipeline: by the code's hash
+            return f"{base}/{step.pipeline_name}/code/{step.code_hash}"
         return f"{base}/{job_name}/source"
 
     def _upload_payload(self, entry_point, source_dir, dependencies, job_name, kms_key=None) -> tuple[str, str]:
@@ -230,6 +234,12 @@ class FrameworkProcessor(ScriptProcessor):
 
     def _create_and_upload_runproc(self, user_script, kms_key, entrypoint_uri) -> str:
         body = self._generate_framework_script(user_script)
+        step = current_step()
+        if step is not None and not self.sagemaker_session.local_mode:
+            # Inside a pipeline: by the script's hash, under the session's bucket (code_location or not).
+            entrypoint_uri = s3_path_join("s3://", self.sagemaker_session.default_bucket(),
+                                          bucket_prefix(self.sagemaker_session), step.pipeline_name, "code",
+                                          hash_object(body), RUNPROC_NAME)
         if urlparse(entrypoint_uri).scheme == "s3":
             uri = upload_string(self.sagemaker_session, body, entrypoint_uri, kms_key=kms_key)
         else:

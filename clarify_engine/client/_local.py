@@ -7,7 +7,8 @@ paths below that root, ``opt/ml/config/resourceconfig.json`` and
 ``processingjobconfig.json`` are written as SageMaker does, and the job's command runs in a
 private mount namespace where ``/opt/ml`` is that layout's ``opt/ml`` (:mod:`._isolation`).
 Outputs are copied to local folders or uploaded to ``s3://`` when the job succeeds
-(``Continuous`` outputs also while it runs).
+(``Continuous`` outputs also while it runs); the records of a ``FeatureStoreOutput`` output go
+to the session's local feature store (:mod:`._feature_store`).
 
 Notes
 -----
@@ -50,7 +51,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from clarify_engine._io import atomic_write
-from clarify_engine.client import _framework_venv, _isolation
+from clarify_engine.client import _feature_store, _framework_venv, _isolation
 from clarify_engine.client._isolation import IsolationUnavailable
 from clarify_engine.client._session import (
     S3AccessError,
@@ -74,10 +75,6 @@ LOCAL_ACCOUNT = "000000000000"
 LOCAL_REGION = "local"
 #: SageMaker's rule for processing job names.
 JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-#: Local jobs cannot write to a feature group: SageMaker's Feature Store ingests app-managed outputs.
-FEATURE_STORE_LOCAL = ("ProcessingOutput {name!r}: feature_store_output (feature group {group!r}) cannot run in a "
-                       "local job: the records go to SageMaker Feature Store, which only a SageMaker job reaches. "
-                       "Write the records to a ProcessingOutput folder (source=...) locally, or run the job on SageMaker")
 #: Local jobs cannot query Athena or Redshift: SageMaker runs the query and stages its result.
 DATASET_DEFINITION_LOCAL = ("ProcessingInput {name!r}: dataset_definition (an Athena or Redshift query) cannot run in "
                             "a local job: SageMaker runs the query and stages its result for the job. Run the query "
@@ -108,17 +105,24 @@ class LocalSession:
         Time a stopped job gets between SIGTERM and SIGKILL.
     poll_seconds : float, default 0.2
         How often ``wait``/``logs`` look at a running job, and ``Continuous`` outputs are synced.
+    feature_store_root : str or Path, optional
+        The local feature store that ``FeatureStoreOutput`` outputs write to
+        (:mod:`._feature_store`); default ``<jobs_root>/.feature-store``.
     """
 
     local_mode = True
 
-    def __init__(self, jobs_root=None, s3_client=None, stop_grace_seconds: float = 30.0, poll_seconds: float = 0.2):
+    def __init__(self, jobs_root=None, s3_client=None, stop_grace_seconds: float = 30.0, poll_seconds: float = 0.2,
+                 feature_store_root=None):
         root = Path(jobs_root).expanduser() if jobs_root else Path(tempfile.mkdtemp(prefix="clarify-engine-jobs-"))
         self.jobs_root = Path(os.path.abspath(root))
         self.jobs_root.mkdir(parents=True, exist_ok=True)
         self._s3 = s3_client
         self.stop_grace_seconds = stop_grace_seconds
         self.poll_seconds = poll_seconds
+        # Job names cannot start with a dot, so the default never meets a job's folder.
+        self.feature_store_root = Path(os.path.abspath(Path(feature_store_root).expanduser() if feature_store_root
+                                                       else self.jobs_root / ".feature-store"))
         self._jobs: dict[str, _LocalJob] = {}
         self._isolation_checked = False
         self._isolation_problem: str | None = None
@@ -162,6 +166,25 @@ class LocalSession:
             raise ValueError(f"ProcessingOutput output_name {output_name!r}: must be a plain name (letters, digits, "
                              "'-', '_'), as it names a folder under the job's folder")
         return str(self.jobs_root / job_name / "output" / output_name)
+
+    def create_feature_group(self, feature_group_name: str, record_identifier_feature_name: str,
+                             event_time_feature_name: str) -> _feature_store.LocalFeatureGroup:
+        """Create a feature group in :attr:`feature_store_root` for ``FeatureStoreOutput`` outputs to write to.
+
+        Parameters
+        ----------
+        feature_group_name : str
+            SageMaker's rule: 1 to 64 letters, digits, ``-`` and ``_``.
+        record_identifier_feature_name, event_time_feature_name : str
+            The columns that name and date each record (as in ``FeatureGroup.create``).
+
+        Raises
+        ------
+        ValueError
+            A bad name, or the group exists already.
+        """
+        return _feature_store.create_feature_group(self.feature_store_root, feature_group_name,
+                                                   record_identifier_feature_name, event_time_feature_name)
 
     def isolation_problem(self) -> str | None:
         """Why jobs cannot get a private ``/opt/ml`` on this machine, or None (checked once)."""
@@ -230,9 +253,10 @@ class LocalSession:
             if "S3Input" in item:
                 check_container_path(item["S3Input"].get("LocalPath"), f"ProcessingInput {item.get('InputName')!r}")
         for item in (output_config or {}).get("Outputs", []):
-            if "FeatureStoreOutput" in item:
-                raise ValueError(FEATURE_STORE_LOCAL.format(name=item.get("OutputName"),
-                                                            group=item["FeatureStoreOutput"].get("FeatureGroupName")))
+            if "FeatureStoreOutput" in item:  # the group must exist before the job, as on SageMaker
+                _feature_store.load_feature_group(self.feature_store_root,
+                                                  item["FeatureStoreOutput"].get("FeatureGroupName"),
+                                                  item.get("OutputName"))
             if "S3Output" in item:
                 check_container_path(item["S3Output"].get("LocalPath"), f"ProcessingOutput {item.get('OutputName')!r}")
         uris = [i["S3Input"]["S3Uri"] for i in inputs or [] if "S3Input" in i]
@@ -445,6 +469,8 @@ class _LocalJob:
         for item in self.request["ProcessingOutputConfig"].get("Outputs", []):
             if "S3Output" in item:
                 self._host_path(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+            elif "FeatureStoreOutput" in item:
+                self._host_path(self._feature_store_path(item)).mkdir(parents=True, exist_ok=True)
         config = self.root / "opt/ml/config"
         config.mkdir(parents=True, exist_ok=True)
         atomic_write(config / "resourceconfig.json", json.dumps(
@@ -545,6 +571,11 @@ class _LocalJob:
         except Exception as exc:  # noqa: BLE001 - any upload fault fails the job with its reason
             self._finish("Failed", f"ClientError: uploading outputs failed: {exc}")
             return
+        try:
+            self._ingest_feature_store_outputs()
+        except Exception as exc:  # noqa: BLE001 - bad records fail the job with the file and the fix
+            self._finish("Failed", f"ClientError: {exc}")
+            return
         self._finish("Completed", None)
 
     def _read_message(self) -> str | None:
@@ -597,6 +628,28 @@ class _LocalJob:
             if s3 and (not continuous_only or s3.get("S3UploadMode") == "Continuous"):
                 found.append(s3)
         return found
+
+    @staticmethod
+    def _feature_store_path(item: dict) -> str:
+        """The container folder whose records a feature store output ingests: its source, or the default."""
+        if "S3Output" in item:
+            return item["S3Output"]["LocalPath"]
+        return f"{_feature_store.FEATURE_STORE_PATH}/{item['OutputName']}"
+
+    def _ingest_feature_store_outputs(self) -> None:
+        for item in self.request["ProcessingOutputConfig"].get("Outputs", []):
+            if "FeatureStoreOutput" not in item:
+                continue
+            group = _feature_store.load_feature_group(self.session.feature_store_root,
+                                                      item["FeatureStoreOutput"]["FeatureGroupName"],
+                                                      item["OutputName"])
+            folder = self._host_path(self._feature_store_path(item))
+            for path in folder.rglob("*"):  # a symlink must not hand a host file to the store
+                contained_path(self.root, path.relative_to(self.root).as_posix(),
+                               f"feature store output file {path.relative_to(folder).as_posix()}", action="reading it")
+            written = _feature_store.ingest(folder, group, item["OutputName"])
+            self._log(f"Feature store output {item['OutputName']}: {len(written)} Parquet file(s) -> "
+                      f"{group.data_folder}")
 
     def _sync_continuous_loop(self) -> None:
         synced: dict[Path, float] = {}

@@ -10,10 +10,10 @@ and ``session.process`` keeps the ``CreateProcessingJob`` request in ``session.c
 
 Notes
 -----
-What this client does not have: the SDK's pipeline definition classes (``Pipeline``,
-``ProcessingStep``), which run the replay inside a pipeline context that changes the S3 key
-layout to ``<pipeline>/<step>/...`` and ``<pipeline>/code/<hash>/...``. The replayed request
-here uses the job-name layout of a plain run.
+:mod:`clarify_engine.client.workflow` (``Pipeline``, ``ProcessingStep``) replays the call inside
+a step's context (:mod:`._pipeline_context`), which gives the files the SDK's pipeline layout
+(``<pipeline>/<step>/...``, ``<pipeline>/code/<hash>/...``); replayed outside it, the request
+uses the job-name layout of a plain run.
 """
 
 from __future__ import annotations
@@ -31,9 +31,6 @@ class PipelineSession(Session):
 
     Parameters are those of :class:`~clarify_engine.client.Session`.
     """
-
-    #: Processors' ``run`` defers itself for sessions that say so (``runnable_by_pipeline``).
-    is_pipeline_session = True
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

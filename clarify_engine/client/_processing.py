@@ -30,6 +30,12 @@ from urllib.request import url2pathname
 
 from clarify_engine.client import _sdk_config
 from clarify_engine.client._api_object import DatasetDefinition, FeatureStoreOutput
+from clarify_engine.client._pipeline_context import (
+    ExecutionVariables,
+    Join,
+    current_step,
+    is_pipeline_variable,
+)
 from clarify_engine.client._step_args import runnable_by_pipeline
 
 log = logging.getLogger(__name__)
@@ -65,11 +71,12 @@ def bucket_prefix(session) -> str | None:
 def upload(session, local_path, desired_s3_uri: str, kms_key: str | None = None) -> str:
     """Upload a local file or folder under ``desired_s3_uri`` with whichever session is given.
 
-    A session of this package (``upload_file``) or a SageMaker SDK ``Session`` (``upload_data``,
-    as the SDK's ``S3Uploader.upload`` calls it). A file lands at ``<prefix>/<its name>`` and
-    that URI is returned; a folder's files keep their relative paths and the prefix is returned.
+    A SageMaker SDK ``Session`` (or anything offering its ``upload_data``) is called as the SDK's
+    ``S3Uploader.upload`` calls it; a session of this package (no ``upload_data``) through its
+    ``upload_file``. A file lands at ``<prefix>/<its name>`` and that URI is returned; a folder's
+    files keep their relative paths and the prefix is returned.
     """
-    if hasattr(session, "upload_file"):
+    if not hasattr(session, "upload_data"):
         return session.upload_file(str(local_path), desired_s3_uri, kms_key=kms_key)
     url = urlparse(desired_s3_uri)
     extra = {"SSEKMSKeyId": kms_key, "ServerSideEncryption": "aws:kms"} if kms_key else None
@@ -380,8 +387,8 @@ class Processor:
                 raise TypeError("Your inputs must be provided as ProcessingInput objects.")
             if item.input_name is None:
                 item.input_name = f"input-{count}"
-            if item.dataset_definition is not None:
-                normalized.append(item)  # SageMaker runs the query; nothing to upload
+            if item.dataset_definition is not None or is_pipeline_variable(item.source):
+                normalized.append(item)  # SageMaker runs the query / resolves the variable; nothing to upload
                 continue
             if item.source is None:
                 raise ValueError(f"ProcessingInput {item.input_name!r}: source is required (an s3:// URI or a local path), found None")
@@ -393,8 +400,10 @@ class Processor:
                 if session.local_mode:
                     item.source = str(_local_path(item.source, f"ProcessingInput {item.input_name!r}"))
                 else:
+                    step = current_step()  # inside a pipeline: <pipeline>/<step>/input/<name>
+                    folders = [step.pipeline_name, step.step_name] if step else [self._current_job_name]
                     desired = s3_path_join("s3://", session.default_bucket(), bucket_prefix(session),
-                                           self._current_job_name, "input", item.input_name)
+                                           *folders, "input", item.input_name)
                     item.source = upload(session, _local_path(item.source, f"ProcessingInput {item.input_name!r}"),
                                          desired, kms_key=kms_key)
             normalized.append(item)
@@ -411,11 +420,20 @@ class Processor:
             if item.s3_upload_mode not in ("EndOfJob", "Continuous"):
                 raise ValueError(f"ProcessingOutput {item.output_name!r}: s3_upload_mode must be 'EndOfJob' or "
                                  f"'Continuous', found {item.s3_upload_mode!r}")
+            if is_pipeline_variable(item.destination):
+                normalized.append(item)  # resolved when the pipeline runs
+                continue
             destination = "" if item.destination is None else str(item.destination)
             if urlparse(destination).scheme != "s3":
                 if session.local_mode:
                     item.destination = (str(_local_path(destination, f"ProcessingOutput {item.output_name!r}"))
                                         if destination else session.default_output_dir(self._current_job_name, item.output_name))
+                elif current_step() is not None:  # a pipeline: a folder per execution, resolved when it runs
+                    step = current_step()
+                    prefix = bucket_prefix(session)
+                    item.destination = Join(on="/", values=[
+                        "s3:/", session.default_bucket(), *([prefix] if prefix else []), step.pipeline_name,
+                        ExecutionVariables.PIPELINE_EXECUTION_ID, step.step_name, "output", item.output_name])
                 else:
                     item.destination = s3_path_join("s3://", session.default_bucket(), bucket_prefix(session),
                                                     self._current_job_name, "output", item.output_name)
@@ -482,9 +500,12 @@ class ScriptProcessor(Processor):
             if self.sagemaker_session.local_mode:
                 source = str(pathlib.Path(path).resolve())
             else:
+                step = current_step()  # inside a pipeline the key follows the code's hash, not the job
+                folders = ([step.pipeline_name, self._CODE_CONTAINER_INPUT_NAME, step.code_hash]
+                           if step and step.code_hash else [self._current_job_name, "input",
+                                                            self._CODE_CONTAINER_INPUT_NAME])
                 desired = s3_path_join("s3://", self.sagemaker_session.default_bucket(),
-                                       bucket_prefix(self.sagemaker_session), self._current_job_name,
-                                       "input", self._CODE_CONTAINER_INPUT_NAME)
+                                       bucket_prefix(self.sagemaker_session), *folders)
                 source = upload(self.sagemaker_session, path, desired, kms_key=kms_key)
         else:
             raise ValueError(f"code {code} url scheme {url.scheme} is not recognized. Please pass a file path or S3 url")

@@ -33,13 +33,23 @@ class _JobStepArguments(_StepArguments):
         self.args = args
 
 
+def _is_pipeline_session(session: Any) -> bool:
+    """Whether ``session`` defers runs: a :class:`PipelineSession` (``isinstance``, as the SDK checks it).
+
+    Not an attribute test: a stand-in session (a ``MagicMock``) answers every attribute.
+    """
+    from clarify_engine.client._pipeline import PipelineSession  # the sessions import this module
+
+    return isinstance(session, PipelineSession)
+
+
 def runnable_by_pipeline(run_func: Callable) -> Callable:
     """Make ``run_func`` (a processor's ``run``) return :class:`_StepArguments` under a :class:`PipelineSession`."""
 
     @wraps(run_func)
     def wrapper(*args: Any, **kwargs: Any):
         self_instance = args[0]
-        if not getattr(getattr(self_instance, "sagemaker_session", None), "is_pipeline_session", False):
+        if not _is_pipeline_session(getattr(self_instance, "sagemaker_session", None)):
             return run_func(*args, **kwargs)
         params = list(inspect.signature(run_func).parameters)
         arg_list = list(args)

@@ -70,13 +70,9 @@ def test_feature_store_output_and_dataset_definition_convert_both_ways():
     assert back == definition and isinstance(back.athena_dataset_definition, AthenaDatasetDefinition)
 
 
-def test_local_jobs_refuse_feature_store_outputs_and_dataset_definitions_with_the_reason(tmp_path):
+def test_local_jobs_refuse_dataset_definitions_with_the_reason(tmp_path):
     session = LocalSession(jobs_root=tmp_path)
     processor = Processor(sagemaker_session=session)
-    with pytest.raises(ValueError, match=r"^ProcessingOutput 'feature_store_output': feature_store_output \(feature "
-                                         r"group 'fg'\) cannot run in a local job: .* or run the job on SageMaker$"):
-        processor.run(outputs=[ProcessingOutput(output_name="feature_store_output", app_managed=True,
-                                                feature_store_output=FeatureStoreOutput(feature_group_name="fg"))])
     with pytest.raises(ValueError, match=r"^ProcessingInput 'athena': dataset_definition \(an Athena or Redshift "
                                          r"query\) cannot run in a local job: .*pass its result as source="):
         processor.run(inputs=[ProcessingInput(input_name="athena", dataset_definition=DatasetDefinition(
@@ -117,40 +113,74 @@ class SdkShapedSession:
         self.sent.append(request)
 
 
-def test_a_sagemaker_sdk_session_is_used_through_the_methods_it_has(tmp_path, monkeypatch):
+@pytest.fixture
+def sdk_shaped_s3(monkeypatch):
+    """An S3 client on a moto server with the bucket ``sdk-shaped`` (for the SDK-shaped sessions)."""
     server = moto_server_url()
     url = next(server)
-    try:
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
-        s3.create_bucket(Bucket="sdk-shaped")
-        sent: list = []
-        script = tmp_path / "prep.py"
-        script.write_text("print('hi')\n")
-        processor = ScriptProcessor(role="arn:aws:iam::1:role/r", image_uri="img", command=["python3"],
-                                    instance_type="ml.m5.large", sagemaker_session=SdkShapedSession(s3, sent))
-        processor.run(str(script), job_name="sdk-session", wait=False, logs=False,
-                      outputs=[ProcessingOutput(source="/opt/ml/processing/output")])
-        [request] = sent
-        assert request["inputs"][0]["S3Input"]["S3Uri"] == "s3://sdk-shaped/team-a/sdk-session/input/code/prep.py"
-        assert request["output_config"]["Outputs"][0]["S3Output"]["S3Uri"] == \
-            "s3://sdk-shaped/team-a/sdk-session/output/output-1"
-        body = s3.get_object(Bucket="sdk-shaped", Key="team-a/sdk-session/input/code/prep.py")["Body"].read()
-        assert body == b"print('hi')\n"
-        assert json.loads(json.dumps(request["app_specification"])) == {
-            "ImageUri": "img", "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/prep.py"]}
-        # The Clarify processor uploads its analysis config through the same method.
-        data = DataConfig(s3_data_input_path="s3://sdk-shaped/data.csv", s3_output_path="s3://sdk-shaped/out",
-                          label="y", headers=["y", "a"], dataset_type="text/csv")
-        bias = BiasConfig(label_values_or_threshold=[1], facet_name="a", facet_values_or_threshold=[0])
-        SageMakerClarifyProcessor(role="arn:aws:iam::1:role/r", instance_count=1, instance_type="ml.c5.xlarge",
-                                  image_uri="img", sagemaker_session=SdkShapedSession(s3, sent)).run_pre_training_bias(
-            data, bias, wait=False, logs=False, job_name="clarify-sdk-session")
-        config = json.loads(s3.get_object(Bucket="sdk-shaped", Key="out/analysis_config.json")["Body"].read())
-        assert config["label"] == "y" and sent[-1]["job_name"] == "clarify-sdk-session"
-    finally:
-        server.close()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+    s3.create_bucket(Bucket="sdk-shaped")
+    yield s3
+    server.close()
+
+
+def test_a_sagemaker_sdk_session_is_used_through_the_methods_it_has(tmp_path, sdk_shaped_s3):
+    s3 = sdk_shaped_s3
+    sent: list = []
+    script = tmp_path / "prep.py"
+    script.write_text("print('hi')\n")
+    processor = ScriptProcessor(role="arn:aws:iam::1:role/r", image_uri="img", command=["python3"],
+                                instance_type="ml.m5.large", sagemaker_session=SdkShapedSession(s3, sent))
+    processor.run(str(script), job_name="sdk-session", wait=False, logs=False,
+                  outputs=[ProcessingOutput(source="/opt/ml/processing/output")])
+    [request] = sent
+    assert request["inputs"][0]["S3Input"]["S3Uri"] == "s3://sdk-shaped/team-a/sdk-session/input/code/prep.py"
+    assert request["output_config"]["Outputs"][0]["S3Output"]["S3Uri"] == \
+        "s3://sdk-shaped/team-a/sdk-session/output/output-1"
+    body = s3.get_object(Bucket="sdk-shaped", Key="team-a/sdk-session/input/code/prep.py")["Body"].read()
+    assert body == b"print('hi')\n"
+    assert json.loads(json.dumps(request["app_specification"])) == {
+        "ImageUri": "img", "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/prep.py"]}
+    # The Clarify processor uploads its analysis config through the same method.
+    data = DataConfig(s3_data_input_path="s3://sdk-shaped/data.csv", s3_output_path="s3://sdk-shaped/out",
+                      label="y", headers=["y", "a"], dataset_type="text/csv")
+    bias = BiasConfig(label_values_or_threshold=[1], facet_name="a", facet_values_or_threshold=[0])
+    SageMakerClarifyProcessor(role="arn:aws:iam::1:role/r", instance_count=1, instance_type="ml.c5.xlarge",
+                              image_uri="img", sagemaker_session=SdkShapedSession(s3, sent)).run_pre_training_bias(
+        data, bias, wait=False, logs=False, job_name="clarify-sdk-session")
+    config = json.loads(s3.get_object(Bucket="sdk-shaped", Key="out/analysis_config.json")["Body"].read())
+    assert config["label"] == "y" and sent[-1]["job_name"] == "clarify-sdk-session"
+
+
+class SdkSessionWithMore(SdkShapedSession):
+    """An SDK-shaped session that also answers ``upload_file`` and ``is_pipeline_session`` (as a stand-in
+    object answering every attribute would): neither may change what a processor does."""
+
+    is_pipeline_session = True
+
+    def __init__(self, s3, sent):
+        super().__init__(s3, sent)
+        self.upload_file_calls: list = []
+
+    def upload_file(self, *args, **kwargs):
+        self.upload_file_calls.append(args)
+        return "s3://wrong/place"
+
+
+def test_an_sdk_session_uploads_through_upload_data_and_only_a_pipeline_session_defers(tmp_path, sdk_shaped_s3):
+    s3 = sdk_shaped_s3
+    sent: list = []
+    session = SdkSessionWithMore(s3, sent)
+    script = tmp_path / "prep.py"
+    script.write_text("print('hi')\n")
+    processor = ScriptProcessor(role="arn:aws:iam::1:role/r", image_uri="img", command=["python3"],
+                                instance_type="ml.m5.large", sagemaker_session=session)
+    assert processor.run(str(script), job_name="not-deferred", wait=False, logs=False) is None
+    [request] = sent  # the job was sent, not deferred
+    assert request["inputs"][0]["S3Input"]["S3Uri"] == "s3://sdk-shaped/team-a/not-deferred/input/code/prep.py"
+    assert session.upload_file_calls == []
 
 
 def test_a_job_with_a_feature_store_output_and_a_dataset_definition_is_rebuilt_from_its_description(monkeypatch):

@@ -10,7 +10,6 @@ in server mode. Compared: the ``CreateProcessingJob`` parameters as botocore rec
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from clarify_engine.client import (
 )
 from clarify_engine.client._framework import FrameworkProcessor
 from clarify_engine.client.spark import PySparkProcessor, SparkJarProcessor
+from tests.client.sdk_recordings import SKLearn, aws_on_moto, empty_bucket, load_tool
 from tests.helpers import moto_server_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,34 +44,10 @@ DELIBERATE = {
 }
 
 
-def _recorder():
-    spec = importlib.util.spec_from_file_location("record_sdk_requests", ROOT / "tools" / "record_sdk_requests.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-RECORDER = _recorder()
-
-
-class SKLearn:
-    """The estimator class a FrameworkProcessor names; these cases give image and base job name."""
-
-    _framework_name = "sklearn"
-
-
+RECORDER = load_tool("record_sdk_requests")
 CLASSES = {c.__name__: c for c in (AthenaDatasetDefinition, DatasetDefinition, FeatureStoreOutput, FrameworkProcessor,
                                    NetworkConfig, ProcessingInput, ProcessingOutput, Processor, ScriptProcessor,
                                    SKLearn, PySparkProcessor, SparkJarProcessor)}
-
-
-def _empty_bucket(s3, bucket: str) -> None:
-    """A bucket with nothing in it (moto keeps its state for the whole test process)."""
-    try:
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": CASES["region"]})
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
-            s3.delete_object(Bucket=bucket, Key=item["Key"])
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +55,11 @@ def moto():
     server = moto_server_url()
     url = next(server)
     mp = pytest.MonkeyPatch()
-    for key, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": CASES["region"]}.items():
-        mp.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "CLARIFY_ENGINE_IMAGE_URI"):
-        mp.delenv(key, raising=False)
+    aws_on_moto(mp, url, CASES["region"])
     boto_session = boto3.Session(region_name=CASES["region"])
     s3 = boto_session.client("s3")
     for bucket in (CASES["bucket"], "user-bucket"):
-        _empty_bucket(s3, bucket)
+        empty_bucket(s3, bucket, CASES["region"])
     sent: list = []
     sm = boto_session.client("sagemaker")
     sm.meta.events.register("provide-client-params.sagemaker.CreateProcessingJob",

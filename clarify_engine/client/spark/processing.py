@@ -35,6 +35,7 @@ from clarify_engine.client._processing import (
     upload,
     upload_string,
 )
+from clarify_engine.client._pipeline_context import current_step
 from clarify_engine.client._session import default_session
 from clarify_engine.client._step_args import runnable_by_pipeline
 from clarify_engine.client.spark import _images
@@ -160,8 +161,13 @@ class _SparkProcessorBase(ScriptProcessor):
     def _stage_configuration(self, configuration) -> ProcessingInput:
         """Write ``configuration`` as ``<prefix>/<job>/input/conf/configuration.json``; its input."""
         body = json.dumps(configuration).encode("utf-8")
-        uri = f"{self._prefix(self.configuration_location)}/{self._current_job_name}/input/" \
-              f"{self._conf_container_input_name}/{self._conf_file_name}"
+        step = current_step()
+        if step and step.config_hash:  # inside a pipeline: by step and by the configuration's hash
+            uri = f"{self._prefix(self.configuration_location)}/{step.pipeline_name}/{step.step_name}/input/" \
+                  f"{self._conf_container_input_name}/{step.config_hash}/{self._conf_file_name}"
+        else:
+            uri = f"{self._prefix(self.configuration_location)}/{self._current_job_name}/input/" \
+                  f"{self._conf_container_input_name}/{self._conf_file_name}"
         if urlparse(uri).scheme == "s3":
             upload_string(self.sagemaker_session, body, uri)
         else:
@@ -210,8 +216,13 @@ class _SparkProcessorBase(ScriptProcessor):
                     raise ValueError(f"submit_deps path {dep_path} references unsupported filesystem scheme: "
                                      f"{dep_url.scheme} {self._submit_deps_error_message}")
             if os.listdir(tmpdir):
-                channel_uri = f"{self._prefix(self.dependency_location)}/{self._current_job_name}/input/" \
-                              f"{input_channel_name}"
+                step = current_step()
+                if step and step.code_hash:  # inside a pipeline: by the code's hash
+                    channel_uri = f"{self._prefix(self.dependency_location)}/{step.pipeline_name}/code/" \
+                                  f"{step.code_hash}/{input_channel_name}"
+                else:
+                    channel_uri = f"{self._prefix(self.dependency_location)}/{self._current_job_name}/input/" \
+                                  f"{input_channel_name}"
                 log.info("Uploading dependencies from tmpdir %s to %s", tmpdir, channel_uri)
                 if urlparse(channel_uri).scheme == "s3":
                     upload(self.sagemaker_session, tmpdir, channel_uri)
