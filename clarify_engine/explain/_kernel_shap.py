@@ -11,7 +11,10 @@ The flow of :func:`kernel_shap`:
    set of identical synthetic rows of a record (told apart by their effective absent set, no
    row hashing) and writes those straight into the request buffer (reused from block to block),
    then a second kernel averages the model outputs back per coalition over the baseline;
-5. one GEMM per block turns the coalition values of all rows and outputs into SHAP values.
+5. one GEMM per block turns the coalition values of all rows and outputs into SHAP values;
+   when the plan has a random part of at least ``2M`` draws, each record's values are then
+   regression-adjusted by a tree surrogate of its game (:mod:`._surrogate`,
+   :meth:`_Solver.solve_adjusted`), with cross-fitted standard errors.
    With ``workers > 1`` a worker thread builds the next block and finishes the previous one
    while the model predicts the current one.
 """
