@@ -118,21 +118,29 @@ def run_cell(kind, m, k, n_ours, n_shap, repeat, with_shap=True, workers=1):
 def _exact_models(m, seed=0, n_train=3000):
     """Models whose explained output is additive (so their exact values are known): a 100-tree
     depth-3 GBM's margin (``decision_function``), a random forest's probability, a logistic
-    regression's margin. Returns {name: (estimator, score function, X)}."""
+    regression's margin, and, when lightgbm is installed, a 100-tree LGBMClassifier's margin
+    (``raw_score``). Returns {name: (estimator, score function, X)}."""
     from sklearn.ensemble import RandomForestClassifier
 
     X, y = make_classification(n_samples=n_train, n_features=m, n_informative=min(m - 2, 8), random_state=seed)
     gbm = GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=seed).fit(X, y)
     rf = RandomForestClassifier(n_estimators=50, max_depth=6, random_state=seed, n_jobs=1).fit(X, y)
     lr = LogisticRegression(max_iter=1000).fit(X, y)
-    return {
+    models = {
         "gbm margin": (gbm, lambda rows: gbm.decision_function(rows)[:, None], X),
         "rf proba": (rf, lambda rows: rf.predict_proba(rows)[:, 1:], X),
         "logreg margin": (lr, lambda rows: lr.decision_function(rows)[:, None], X),
     }
+    try:
+        import lightgbm
+    except ImportError:
+        return models
+    lgbm = lightgbm.LGBMClassifier(n_estimators=100, num_leaves=8, random_state=seed, n_jobs=1, verbose=-1).fit(X, y)
+    models["lgbm margin"] = (lgbm, lambda rows: lgbm.predict(rows, raw_score=True)[:, None], X)
+    return models
 
 
-def _exact_values(est, X, baseline):
+def _exact_values(est, X, baseline, margin=None):
     """Our exact path on ``est``'s explained output here (its margin, or a forest's probability):
     a function rows -> KernelShapResult."""
     import dataclasses
@@ -150,14 +158,14 @@ def _exact_values(est, X, baseline):
             read, method = linear_model(est), EXACT_LINEAR
         read = dataclasses.replace(read, output="additive")
         if method == EXACT_TREE:
-            gap = est.decision_function(X[:64]).reshape(64, -1) - read.margin(X[:64])
+            gap = margin(X[:64]).reshape(64, -1) - read.margin(X[:64])
             read = dataclasses.replace(read, intercept=read.intercept + np.median(gap, axis=0))
-        assert np.allclose(read.margin(X[:200]), est.decision_function(X[:200]).reshape(200, -1), atol=1e-9)
+        assert np.allclose(read.margin(X[:200]), margin(X[:200]).reshape(200, -1), atol=1e-9)
         choice = ExactChoice(method, "margin", read, tuple(range(X.shape[1])), "identity")
     return lambda rows, workers=1: exact_shap(choice, rows, baseline, workers=workers)
 
 
-def run_exact(m, k, n_rows, n_kernel, repeat, workers=1, n_train=3000):
+def run_exact(m, k, n_rows, n_kernel, repeat, workers=1, n_train=3000, models=None):
     """Rows/s of the exact path, shap's TreeExplainer and our Kernel SHAP on each model."""
     import shap
 
@@ -166,10 +174,12 @@ def run_exact(m, k, n_rows, n_kernel, repeat, workers=1, n_train=3000):
           "exact / Kernel SHAP | max abs diff vs shap |")
     print("|---|--:|--:|--:|--:|--:|--:|")
     for name, (est, f, X) in _exact_models(m, n_train=n_train).items():
+        if models and name.split()[0] not in models:
+            continue
         rng = np.random.default_rng(1)
         baseline = X[rng.choice(X.shape[0], k, replace=False)]
         rows = np.ascontiguousarray(X[rng.choice(X.shape[0], n_rows, replace=n_rows > X.shape[0])])
-        exact = _exact_values(est, X, baseline)
+        exact = _exact_values(est, X, baseline, f)
         exact(rows[:2])  # compile
         t_exact = _best(lambda: exact(rows, workers), repeat)
         ours = exact(rows).values[:, :, 0]
@@ -203,23 +213,29 @@ def run_accuracy(m, k, n_rows, factors, seeds, with_shap=True, models=None, n_tr
     """Relative L1 error at equal model calls: ours, KernelExplainer, PermutationExplainer."""
     import shap
 
-    print(f"\nAccuracy per model call, M={m}, K={k}, {n_rows} rows, mean over {seeds} seeds "
+    print(f"\nAccuracy per model call, M={m}, K={k}, {n_rows} rows, mean ± sd over {seeds} seeds "
           "(relative L1 error against the exact values)")
-    print("| model | budget | ours | KernelExplainer | PermutationExplainer | ours / Kernel | ours / Permutation |")
-    print("|---|--:|--:|--:|--:|--:|--:|")
+    print("| model | budget | ours | ours, plain Kernel SHAP | KernelExplainer | PermutationExplainer | "
+          "ours / Kernel | ours / Permutation |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|")
+
+    def spread(errs):
+        return f"{np.mean(errs):.4f} ± {np.std(errs):.4f}"
+
     for name, (est, f, X) in _exact_models(m, n_train=n_train).items():
         if models and name.split()[0] not in models:
             continue
         rng = np.random.default_rng(1)
         baseline = X[rng.choice(X.shape[0], k, replace=False)]
         rows = np.ascontiguousarray(X[rng.choice(X.shape[0], n_rows, replace=False)])
-        exact = _exact_values(est, X, baseline)(rows).values[:, :, 0]
+        exact = _exact_values(est, X, baseline, f)(rows).values[:, :, 0]
         base_budget = 2 * m + 2048
         for factor in factors:
             budget = base_budget * factor
-            ours = np.mean([_rel_l1(kernel_shap(f, rows, baseline, num_samples=budget, seed=s).values[:, :, 0],
-                                    exact) for s in range(seeds)])
-            kern = perm = float("nan")
+            ours, plain = ([_rel_l1(kernel_shap(f, rows, baseline, num_samples=budget, seed=s,
+                                                regression_adjusted=adjusted).values[:, :, 0], exact)
+                            for s in range(seeds)] for adjusted in (True, False))
+            errs_k, errs_p = [float("nan")], [float("nan")]
             if with_shap:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -232,9 +248,8 @@ def run_accuracy(m, k, n_rows, factors, seeds, with_shap=True, models=None, n_tr
                         np.random.seed(s)
                         pe = shap.PermutationExplainer(lambda r: f(r)[:, 0], shap.maskers.Independent(baseline))
                         errs_p.append(_rel_l1(pe(rows, max_evals=budget + 2, silent=True).values, exact))
-                    kern, perm = float(np.mean(errs_k)), float(np.mean(errs_p))
-            print(f"| {name} | {budget:,} | {ours:.4f} | {kern:.4f} | {perm:.4f} | {ours / kern:.2f} | "
-                  f"{ours / perm:.2f} |", flush=True)
+            print(f"| {name} | {budget:,} | {spread(ours)} | {spread(plain)} | {spread(errs_k)} | {spread(errs_p)} | "
+                  f"{np.mean(ours) / np.mean(errs_k):.2f} | {np.mean(ours) / np.mean(errs_p):.2f} |", flush=True)
 
 
 def main(argv=None):
@@ -243,7 +258,8 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--no-shap", action="store_true", help="skip shap.KernelExplainer")
     parser.add_argument("--workers", type=int, default=1, help="kernel_shap workers (2 pipelines synthesis)")
-    parser.add_argument("--models", default="gbm,logreg", help="comma-separated subset of gbm,logreg")
+    parser.add_argument("--models", default="gbm,logreg",
+                        help="comma-separated subset of gbm,logreg (--exact / --accuracy: gbm,rf,logreg,lgbm)")
     parser.add_argument("--ms", default=None, help="comma-separated feature counts (default 10,20,50)")
     parser.add_argument("--ks", default="1,10", help="comma-separated baseline sizes")
     parser.add_argument("--exact", action="store_true", help="exact paths vs shap's TreeExplainer and Kernel SHAP")
@@ -257,7 +273,8 @@ def main(argv=None):
         k = int(args.ks.split(",")[0]) if args.ks != "1,10" else 10
         if args.exact:
             run_exact(m, k, args.rows or 2000, 20 if not args.quick else 4, args.repeat, args.workers,
-                      n_train=600 if args.quick else 3000)
+                      n_train=600 if args.quick else 3000,
+                      models=args.models.split(",") if args.models != "gbm,logreg" else None)
         if args.accuracy:
             run_accuracy(m, k, args.rows or 20, [int(v) for v in args.factors.split(",")], args.seeds,
                          with_shap=not args.no_shap, models=args.models.split(",") if args.models != "gbm,logreg"

@@ -115,6 +115,8 @@ def _model_columns(model, features):
             return None, f"the model takes {len(names)} features, the dataset has {len(features)}"
         return tuple(features.index(n) for n in names), None
     n_in = getattr(model, "n_features_in_", None)
+    if n_in is None and callable(getattr(model, "num_feature", None)):  # a bare lightgbm Booster
+        n_in = model.num_feature()
     if n_in is not None and n_in != len(features):
         return None, f"the model takes {n_in} features, the dataset has {len(features)}"
     return tuple(range(len(features))), None
@@ -124,6 +126,8 @@ def _raw_margin(model, frame):
     """The model's own margin (before any sigmoid) on a model-input frame: (r, D)."""
     if type(model).__module__.startswith("xgboost."):
         out = model.predict(frame, output_margin=True)
+    elif type(model).__module__.startswith("lightgbm."):
+        out = model.predict(frame, raw_score=True)
     elif callable(getattr(model, "decision_function", None)):
         out = model.decision_function(frame)
     else:

@@ -14,10 +14,15 @@ are in terms of the summed trees (``output``):
 
 Families read: scikit-learn ``GradientBoosting*``, ``RandomForest*``, ``ExtraTrees*``,
 ``DecisionTree*``, ``ExtraTree*``, ``HistGradientBoosting*``; xgboost's ``XGBRegressor`` /
-``XGBClassifier`` (``gbtree`` booster). Anything else gives a reason instead of an ensemble.
+``XGBClassifier`` (``gbtree`` booster); LightGBM's ``LGBMRegressor``, ``LGBMClassifier`` and
+``Booster`` (read from ``dump_model()``). Anything else gives a reason instead of an ensemble.
 The arrays use one rule, ``x <= threshold`` goes left, NaN goes to the default child, on rows
 cast to the model's input precision (:attr:`TreeEnsemble.float32`): xgboost's ``x < t`` on
-float32 is rewritten as ``x <= t'`` with ``t'`` the float32 just below ``t``.
+float32 is rewritten as ``x <= t'`` with ``t'`` the float32 just below ``t``. LightGBM compares
+float64 inputs with float64 thresholds (``x <= t``); its missing-value rules become default
+children: ``missing_type`` ``NaN`` sends NaN to the default child, ``None`` treats NaN as 0 (so
+the default child is the side 0 takes), ``Zero`` sends 0 *and* NaN to the default child, which
+the one-rule layout expresses only when 0 goes that way anyway (otherwise the model is not read).
 """
 
 from __future__ import annotations
@@ -278,6 +283,93 @@ def _xgboost(model, family):
     return nodes.ensemble(intercept, True, "other", 1.0, family)
 
 
+#: LightGBM objectives whose prediction is the raw sum of trees (identity link).
+_LGBM_IDENTITY = ("regression", "regression_l1", "huber", "fair", "quantile", "mape")
+
+#: LightGBM treats ``|x| <= kZeroThreshold`` as zero for ``missing_type`` ``Zero``.
+_LGBM_ZERO = 1e-35
+
+
+def _lightgbm_tree(node, out):
+    """Flatten one ``dump_model()`` tree (pre-order) into ``out``'s lists; a reason when it
+    cannot be read exactly, else None."""
+    stack = [(node, -1, False)]
+    while stack:
+        nd, parent, is_right = stack.pop()
+        at = len(out["left"])
+        if parent >= 0:
+            out["right" if is_right else "left"][parent] = at
+        if "leaf_value" in nd or "split_feature" not in nd:
+            if "leaf_coeff" in nd:
+                return "has linear trees (linear_tree), whose leaves are not constants"
+            out["left"].append(-1)
+            out["right"].append(-1)
+            out["feature"].append(0)
+            out["threshold"].append(0.0)
+            out["default_left"].append(0)
+            out["leaf"].append(float(nd.get("leaf_value", 0.0)))
+            continue
+        if nd.get("decision_type", "<=") != "<=":
+            return "has categorical splits, which the exact path does not read"
+        thr = float(nd["threshold"])
+        missing = nd.get("missing_type", "None")
+        zero_left = 0.0 <= thr
+        if missing == "NaN":
+            default_left = bool(nd["default_left"])
+        elif missing == "None":  # NaN is taken as 0.0
+            default_left = zero_left
+        else:  # "Zero": 0 and NaN go to the default child
+            if bool(nd["default_left"]) != zero_left or -_LGBM_ZERO <= thr < _LGBM_ZERO:
+                return ("has zero-as-missing splits that send 0 to the other side than their threshold, "
+                        "which the exact path does not read")
+            default_left = zero_left
+        out["left"].append(0)
+        out["right"].append(0)
+        out["feature"].append(int(nd["split_feature"]))
+        out["threshold"].append(thr)
+        out["default_left"].append(int(default_left))
+        out["leaf"].append(0.0)
+        stack.append((nd["right_child"], at, True))
+        stack.append((nd["left_child"], at, False))
+    return None
+
+
+def _lightgbm(model, family):
+    """LGBMRegressor / LGBMClassifier (their booster) and a bare lightgbm ``Booster``."""
+    booster = model if type(model).__qualname__ == "Booster" else getattr(model, "booster_", None)
+    if booster is None:
+        return "is not fitted"
+    dump = booster.dump_model()
+    objective = str(dump.get("objective", "")).split()
+    name = objective[0] if objective else ""
+    per_iter = int(dump.get("num_tree_per_iteration", 1))
+    k = max(1, int(dump.get("num_class", 1)))
+    trees = dump["tree_info"]
+    best = int(getattr(booster, "best_iteration", 0) or 0)
+    if best > 0:  # predictions stop at the best iteration
+        trees = trees[: best * per_iter]
+    n_iter = max(1, len(trees) // max(per_iter, 1))
+    nodes = _Nodes(k)
+    for t, info in enumerate(trees):
+        out = {key: [] for key in ("left", "right", "feature", "threshold", "default_left", "leaf")}
+        why = _lightgbm_tree(info["tree_structure"], out)
+        if why:
+            return why
+        leaf = np.asarray(out["leaf"], dtype=np.float64)
+        if dump.get("average_output"):  # random-forest mode: the mean of the trees
+            leaf = leaf / n_iter
+        nodes.add(np.asarray(out["left"], np.int64), np.asarray(out["right"], np.int64),
+                  np.asarray(out["feature"], np.int64), np.asarray(out["threshold"], np.float64),
+                  np.asarray(out["default_left"], np.uint8), leaf, column=t % per_iter if k > 1 else 0)
+    intercept = np.zeros(k)  # set by the caller from the model's own raw score
+    if k == 1 and name in _LGBM_IDENTITY:
+        return nodes.ensemble(intercept, False, "additive", 1.0, family)
+    if k == 1 and name == "binary":
+        sigmoid = [float(p.split(":", 1)[1]) for p in objective[1:] if p.startswith("sigmoid:")]
+        return nodes.ensemble(intercept, False, "sigmoid", sigmoid[0] if sigmoid else 1.0, family)
+    return nodes.ensemble(intercept, False, "other", 1.0, family)
+
+
 _SKLEARN_FOREST = ("RandomForestRegressor", "RandomForestClassifier", "ExtraTreesRegressor", "ExtraTreesClassifier",
                    "DecisionTreeRegressor", "DecisionTreeClassifier", "ExtraTreeRegressor", "ExtraTreeClassifier")
 
@@ -307,4 +399,6 @@ def tree_ensemble(model) -> TreeEnsemble | str:
         return f"is a {family}, not a tree ensemble the exact path reads"
     if module.startswith("xgboost.") and name in ("XGBRegressor", "XGBClassifier"):
         return _xgboost(model, family)
+    if module.startswith("lightgbm.") and name in ("LGBMRegressor", "LGBMClassifier", "Booster"):
+        return _lightgbm(model, family)
     return f"is a {family}, not a tree ensemble the exact path reads"

@@ -142,3 +142,58 @@ def tree_shap_pair(ens, x, B, weights=None, explain=None):
     """Interventional SHAP of a tree ensemble by enumerating every coalition (the twin of
     ``_treeshap_kernels._tree_shap``): (values (M, D), v(empty) (D,), v(full) (D,))."""
     return exact_shapley(lambda rows: tree_predict(ens, rows), x, B, weights, explain)
+
+
+def boost_binary(z, target, n_trees, learning_rate, min_leaf, depth=3):
+    """Least-squares boosting of complete depth-``depth`` trees on 0/1 rows, written plainly (the
+    twin of ``_surrogate_kernels._boost``): (feature (T, nodes), value (T, nodes), pred (n,))."""
+    z = np.asarray(z, dtype=np.int64)
+    n, m = z.shape
+    n_nodes = 2 ** (depth + 1) - 1
+    feature = np.full((n_trees, n_nodes), -1, dtype=np.int64)
+    value = np.zeros((n_trees, n_nodes))
+    resid = [float(r) for r in target]
+    pred = [0.0] * n
+    for t in range(n_trees):
+        node = [0] * n
+        first = 0
+        for level in range(depth):
+            for q in range(first, first + 2**level):
+                members = [i for i in range(n) if node[i] == q]
+                count, total = 0.0, 0.0
+                for i in members:
+                    count += 1.0
+                    total += resid[i]
+                if count < 2 * min_leaf:
+                    continue
+                base = total * total / count
+                best, pick = base + 1e-12 * (abs(base) + 1.0), -1
+                for j in range(m):
+                    a, s1 = 0.0, 0.0
+                    for i in members:
+                        if z[i, j]:
+                            a += 1.0
+                            s1 += resid[i]
+                    b = count - a
+                    if a < min_leaf or b < min_leaf:
+                        continue
+                    s0 = total - s1
+                    gain = s1 * s1 / a + s0 * s0 / b
+                    if gain > best:
+                        best, pick = gain, j
+                feature[t, q] = pick
+            for i in range(n):
+                q = node[i]
+                if q >= first and feature[t, q] >= 0:
+                    node[i] = 2 * q + 1 + int(z[i, feature[t, q]])
+            first += 2**level
+        for q in set(node):
+            rows = [i for i in range(n) if node[i] == q]
+            total = 0.0
+            for i in rows:
+                total += resid[i]
+            value[t, q] = learning_rate * total / len(rows)
+        for i in range(n):
+            pred[i] += value[t, node[i]]
+            resid[i] -= value[t, node[i]]
+    return feature, value, np.array(pred)

@@ -36,6 +36,20 @@ def xgb(kind, **kw):
     return getattr(xgboost, kind)(n_estimators=25, max_depth=3, random_state=0, n_jobs=1, **kw)
 
 
+def lgb(kind, **kw):
+    lightgbm = pytest.importorskip("lightgbm")
+    params = {"n_estimators": 25, "num_leaves": 8, "min_child_samples": 5, "random_state": 0, "n_jobs": 1,
+              "verbose": -1, **kw}
+    return getattr(lightgbm, kind)(**params)
+
+
+def lgb_booster(X, y, **params):
+    """A bare lightgbm Booster from ``lightgbm.train``."""
+    lightgbm = pytest.importorskip("lightgbm")
+    params = {"num_leaves": 8, "min_data_in_leaf": 5, "seed": 0, "num_threads": 1, "verbose": -1, **params}
+    return lightgbm.train(params, lightgbm.Dataset(X, y), num_boost_round=20)
+
+
 def fitted(name, seed=0):
     X, margin, rng = data(seed)
     y_bin = (margin + 0.3 * rng.normal(size=len(margin)) > 0).astype(int)
@@ -60,6 +74,12 @@ def fitted(name, seed=0):
         "xgbr": lambda: xgb("XGBRegressor").fit(X, margin),
         "xgbc": lambda: xgb("XGBClassifier").fit(frame, y_bin),
         "xgbc_multi": lambda: xgb("XGBClassifier").fit(X, y_multi),
+        "lgbr": lambda: lgb("LGBMRegressor").fit(X, margin),
+        "lgbr_rf": lambda: lgb("LGBMRegressor", boosting_type="rf", subsample=0.7, subsample_freq=1).fit(X, margin),
+        "lgbc": lambda: lgb("LGBMClassifier").fit(frame, y_bin),
+        "lgbc_multi": lambda: lgb("LGBMClassifier").fit(X, y_multi),
+        "lgb_booster": lambda: lgb_booster(X, margin, objective="regression"),
+        "lgb_booster_binary": lambda: lgb_booster(X, y_bin, objective="binary", sigmoid=0.7),
         "linreg": lambda: LinearRegression().fit(frame, margin),
         "linreg_multi": lambda: LinearRegression().fit(X, y_two),
         "ridge": lambda: Ridge(alpha=0.5).fit(X, margin),
@@ -85,9 +105,10 @@ def kernel_reference(model, X, B, weights, explain, link):
     return kernel_shap(predict, X, B, weights=weights, explain=explain, num_samples=2**m - 2, link=link)
 
 
-ADDITIVE = ["gbr", "rfr", "rfr_multi", "rfc", "rfc_multi", "etr", "etc", "hgbr", "xgbr", "linreg", "linreg_multi",
+ADDITIVE = ["gbr", "rfr", "rfr_multi", "rfc", "rfc_multi", "etr", "etc", "hgbr", "xgbr", "lgbr", "lgbr_rf",
+            "lgb_booster", "linreg", "linreg_multi",
             "ridge", "lasso", "enet", "sgdr"]
-SIGMOID = ["gbc", "gbc_exp", "hgbc", "xgbc", "logreg", "sgdc"]
+SIGMOID = ["gbc", "gbc_exp", "hgbc", "xgbc", "lgbc", "lgb_booster_binary", "logreg", "sgdc"]
 
 
 def tolerance(name):
@@ -148,6 +169,8 @@ def test_logit_with_baseline_rows_all_equal_is_one_row():
     ("gbc_multi", "identity", 1, "are not the sum of its trees or a sigmoid of it (e.g. a softmax over classes)"),
     ("hgbc_multi", "logit", 1, "are not the sum of its trees or a sigmoid of it"),
     ("xgbc_multi", "identity", 1, "are not the sum of its trees or a sigmoid of it"),
+    ("lgbc_multi", "identity", 1, "scores of this lightgbm.LGBMClassifier are not the sum of its trees"),
+    ("lgbc", "identity", 10, "scores of this lightgbm.LGBMClassifier are probabilities, a sigmoid"),
     ("logreg_multi", "logit", 1, "are not the sum of its terms or a sigmoid of it"),
     ("rfc", "logit", 1, "use_logit takes the logit of scores of this sklearn.RandomForestClassifier, which are not"),
     ("pipeline", "identity", 1, "it is a sklearn.Pipeline, neither a tree ensemble nor a linear model"),
@@ -236,7 +259,7 @@ def test_string_features_fall_back():
     assert "features ['a'] are not numeric" in choice.reason
 
 
-@pytest.mark.parametrize("name", ["gbr", "rfr", "xgbr", "hgbr"])
+@pytest.mark.parametrize("name", ["gbr", "rfr", "xgbr", "hgbr", "lgbr"])
 def test_values_next_to_thresholds(name):
     """Records a float64 step beside split thresholds: the model casts inputs (float32 for
     scikit-learn forests and xgboost), so the exact path must send them where the model does."""
@@ -261,7 +284,8 @@ def test_values_next_to_thresholds(name):
     np.testing.assert_allclose(exact_shap(choice, rows, B).values, want.values, atol=tolerance(name), rtol=0)
 
 
-@pytest.mark.parametrize("name, n_base", [("gbr", 10), ("rfr", 1), ("xgbr", 10), ("gbc", 10)])
+@pytest.mark.parametrize("name, n_base", [("gbr", 10), ("rfr", 1), ("xgbr", 10), ("gbc", 10), ("lgbr", 10),
+                                          ("lgbr", 1), ("lgbc", 10)])
 def test_equals_shap_tree_explainer(name, n_base):
     """shap's interventional TreeExplainer where it computes the same output: raw scores of
     regressors (uniform baseline), and the margin of a binary GBM compared on the margin game.
@@ -275,9 +299,10 @@ def test_equals_shap_tree_explainer(name, n_base):
     explainer = shap.TreeExplainer(model, data=B, feature_perturbation="interventional",
                                    model_output="raw")
     want = np.asarray(explainer.shap_values(rows, check_additivity=False)).reshape(len(rows), M, -1)
-    choice = choose_exact(model, features=FEATURES, link="identity" if name != "gbc" else "logit",
-                          X=rows, baseline=B[:1] if name == "gbc" else B)
-    if name == "gbc":  # log-odds need one baseline row; shap's margin game is additive for any
+    margin_game = name in ("gbc", "lgbc")
+    choice = choose_exact(model, features=FEATURES, link="logit" if margin_game else "identity",
+                          X=rows, baseline=B[:1] if margin_game else B)
+    if margin_game:  # log-odds need one baseline row; shap's margin game is additive for any
         from clarify_engine.explain._exact import _tree_values
 
         read = choice.model
@@ -285,6 +310,8 @@ def test_equals_shap_tree_explainer(name, n_base):
         got = _tree_values(read, rows, B, np.full(n_base, 1.0 / n_base), pos, M, 1)[0]
     else:
         got = exact_shap(choice, rows, B).values
+    if want.shape[2] == 2:  # lightgbm's binary classifier: shap gives both classes' margins (-m, m)
+        want = want[:, :, 1:]
     np.testing.assert_allclose(got, want, atol=1e-5 if name == "xgbr" else 1e-7, rtol=0)
 
 
@@ -312,6 +339,51 @@ def test_missing_values_follow_the_models_default_child(family, fit_with_nan):
     assert choice.method == EXACT_TREE, choice.reason
     want = kernel_reference(model, Xn[:30], B, None, None, "identity")
     np.testing.assert_allclose(exact_shap(choice, Xn[:30], B).values, want.values, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("fit_with_nan", [False, True])
+@pytest.mark.parametrize("zero_as_missing", [False, True])
+def test_lightgbm_missing_values(fit_with_nan, zero_as_missing):
+    """LightGBM's missing-value rules (NaN to the default child; without missing values in
+    training NaN is taken as 0; zero_as_missing sends 0 and NaN to the default child), with NaN
+    and exact zeros in records and baseline rows."""
+    X, margin, rng = data(5)
+    Xn = X.copy()
+    Xn[rng.random(X.shape) < 0.15] = np.nan
+    Xn[rng.random(X.shape) < 0.1] = 0.0
+    fit_rows = Xn if fit_with_nan else np.where(np.isnan(Xn), 0.5, Xn)
+    model = lgb("LGBMRegressor", zero_as_missing=zero_as_missing).fit(fit_rows, margin)
+    B = Xn[40:43]
+    choice = choose_exact(model, features=FEATURES, link="identity", X=Xn[:30], baseline=B)
+    if zero_as_missing:  # its splits send 0 to the default child whatever the threshold says
+        assert choice.method == KERNEL_SHAP
+        assert "no exact path for this model: it has zero-as-missing splits that send 0 to the other side than " \
+               "their threshold" in choice.reason
+        return
+    assert choice.method == EXACT_TREE, choice.reason
+    want = kernel_reference(model, Xn[:30], B, None, None, "identity")
+    np.testing.assert_allclose(exact_shap(choice, Xn[:30], B).values, want.values, atol=1e-10, rtol=0)
+
+
+def test_lightgbm_categorical_and_early_stopping():
+    """Categorical splits fall back with the reason; a model stopped early is read up to its
+    best iteration (its predictions stop there)."""
+    lightgbm = pytest.importorskip("lightgbm")
+    X, margin, rng = data(9, n=300)
+    cat = pd.DataFrame(X, columns=FEATURES).assign(f5=pd.Categorical(X[:, 5].astype(int)))
+    model = lgb("LGBMRegressor", min_data_per_group=5, cat_smooth=1).fit(cat, margin)
+    choice = choose_exact(model, features=FEATURES, link="identity", X=X[:5], baseline=X[10:12])
+    assert choice.method == KERNEL_SHAP
+    assert "no exact path for this model: it has categorical splits, which the exact path does not read" \
+        in choice.reason
+
+    model = lgb("LGBMRegressor", n_estimators=200).fit(X[:200], margin[:200], eval_X=(X[200:],), eval_y=(margin[200:],),
+                                                       callbacks=[lightgbm.early_stopping(3, verbose=False)])
+    assert 0 < model.best_iteration_ < 200
+    choice = choose_exact(model, features=FEATURES, link="identity", X=X[:20], baseline=X[30:33])
+    assert choice.method == EXACT_TREE, choice.reason
+    want = kernel_reference(model, X[:20], X[30:33], None, None, "identity")
+    np.testing.assert_allclose(exact_shap(choice, X[:20], X[30:33]).values, want.values, atol=1e-10, rtol=0)
 
 
 def _reason_cases():
