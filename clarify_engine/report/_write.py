@@ -25,6 +25,7 @@ from clarify_engine.errors import ConfigError, DataError, NotSupportedError
 from clarify_engine.report._analysis_json import ANALYSIS_JSON, MANIFEST_JSON
 from clarify_engine.report._build import DEFAULT_TITLE, Report
 from clarify_engine.report._context import BiasContext
+from clarify_engine.report._image_section import image_files
 from clarify_engine.report._local import sample_frame
 from clarify_engine.report._spec import ReportSpec
 
@@ -112,7 +113,8 @@ def report_request(spec: ReportSpec | None, *, label: str | None, label_values: 
 
 def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: Mapping[str, Any] | None = None, *,
                  name: str = "report", title: str | None = None, local: pd.DataFrame | None = None,
-                 baseline: pd.DataFrame | None = None, group_stats=None) -> list[Path]:
+                 baseline: pd.DataFrame | None = None, group_stats=None,
+                 images: Mapping[str, bytes] | None = None) -> list[Path]:
     """Render the report of one job into ``output_dir``.
 
     Parameters
@@ -133,6 +135,9 @@ def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: 
         The SHAP baseline.
     group_stats : dict, optional
         ``(facet, value_or_threshold) -> GroupStats`` from :meth:`BiasContext.group_stats`.
+    images : dict, optional
+        Heat maps of an image job (file name -> bytes); default: read from ``output_dir``,
+        where the job wrote them.
 
     Returns
     -------
@@ -146,8 +151,10 @@ def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: 
     check_report_name(name, out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    if images is None:
+        images = image_files(out, analysis)
     report = Report(analysis, manifest, title=title, local=None if local is None else sample_frame(local),
-                    baseline=baseline, group_stats=group_stats)
+                    baseline=baseline, group_stats=group_stats, images=images or None)
     html = report.html()
     html_path, nb_path, pdf_path = (out / f"{name}{s}" for s in SUFFIXES)
     atomic_write(html_path, html.encode("utf-8"))
@@ -227,4 +234,5 @@ def render_outputs(analysis_json: str | Path, output_dir: str | Path | None = No
     name = name or recorded.get("name") or "report"
     out = Path(output_dir) if output_dir is not None else folder
     return write_report(out, report.analysis, report.manifest, name=name, title=report.title or DEFAULT_TITLE,
-                        local=report.local, baseline=report.baseline, group_stats=report.group_stats)
+                        local=report.local, baseline=report.baseline, group_stats=report.group_stats,
+                        images=report.images or {})
