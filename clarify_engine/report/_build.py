@@ -8,8 +8,8 @@ cells (``Report.load(".")``), so all three show the same thing.
 
 Sections, in order, are listed in :data:`SECTIONS`: each is a key, a predicate "present in
 this job" and a builder returning the template's variables. Per-segment bias
-(``segment_analysis``) repeats the bias blocks per segment. Text and image explanations slot
-in as new entries (builder + template) when the engine produces them.
+(``segment_analysis``) repeats the bias blocks per segment; image explanations get their own
+section (:mod:`clarify_engine.report._image_section`), their heat maps read from the job's folder.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pandas as pd
 
 from clarify_engine.errors import DataError
 from clarify_engine.report._context import GroupStats
+from clarify_engine.report._image_section import build_images, has_images
 from clarify_engine.report._local import MAX_LOCAL_ROWS, sample_csv, sample_frame
 from clarify_engine.report._sentences import MEANINGS, sentence
 from clarify_engine.report._text_section import build_text, has_text, read_text_records
@@ -110,6 +111,9 @@ class Report:
         The first explained records of a text job's ``explanations_shap/out.jsonl``
         (:func:`~clarify_engine.report._text_section.read_text_records`), shown with their
         units coloured.
+    images : dict, optional
+        Heat maps of an image job (file name -> JPEG bytes), from
+        :func:`~clarify_engine.report._image_section.image_files`.
     """
 
     analysis: Mapping[str, Any]
@@ -119,6 +123,7 @@ class Report:
     baseline: pd.DataFrame | None = None
     group_stats: dict[tuple[str, str], GroupStats] | None = None
     text_records: list[dict] | None = None
+    images: Mapping[str, bytes] | None = field(default=None, repr=False)
     _fragments: dict[str, Fragment] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -139,9 +144,9 @@ class Report:
     def load(cls, folder: str | Path = ".", title: str | None = None) -> "Report":
         """The report of the job whose outputs are in ``folder``.
 
-        Reads ``analysis.json`` (required), ``run_manifest.json``, and a sample of
-        ``explanations_shap/out.csv`` and ``baseline.csv`` when present (the first records of
-        ``out.jsonl`` for a text job).
+        Reads ``analysis.json`` (required), ``run_manifest.json``, a sample of
+        ``explanations_shap/out.csv`` and ``baseline.csv`` when present, the first records of
+        ``out.jsonl`` for a text job and the heat maps of an image job.
 
         Raises
         ------
@@ -164,8 +169,10 @@ class Report:
         baseline_path = folder / "explanations_shap" / "baseline.csv"
         if baseline_path.is_file():
             baseline = pd.read_csv(baseline_path, nrows=50)
+        from clarify_engine.report._image_section import image_files
+
         return cls(analysis, manifest, title=title, local=local, baseline=baseline,
-                   text_records=read_text_records(folder))
+                   text_records=read_text_records(folder), images=image_files(folder, analysis) or None)
 
     # ------------------------------------------------------------------ sections
 
@@ -240,6 +247,9 @@ class Report:
             n = (self._m.get(key) or {}).get("model_calls")
             if isinstance(n, int):
                 calls[name] = n
+        image = ((self._m.get("model") or {}).get("calls") or {}).get("image_shap") or {}
+        if isinstance(image.get("calls"), int):
+            calls["Image SHAP"] = image["calls"]
         return calls
 
 
@@ -259,7 +269,8 @@ def _methods_run(report: Report) -> list[str]:
     explanations = report.analysis.get("explanations") or {}
     found = [m for m, k in (("pre_training_bias", "pre_training_bias_metrics"),
                             ("post_training_bias", "post_training_bias_metrics")) if k in report.analysis]
-    return found + [m for m, k in (("shap", "kernel_shap"), ("pdp", "pdp")) if k in explanations]
+    return found + [m for m, k in (("shap", "kernel_shap"), ("shap", "image_shap"), ("pdp", "pdp"))
+                    if k in explanations]
 
 
 def _build_summary(report: Report) -> dict[str, Any]:
@@ -467,5 +478,6 @@ SECTIONS: list[tuple[str, Callable[[Report], bool], Callable[[Report], dict], st
     ("kernel_shap", lambda r: bool((r.analysis.get("explanations") or {}).get("kernel_shap")), _build_shap,
      "shap.html.j2"),
     ("text_explanations", has_text, build_text, "text.html.j2"),
+    ("image_shap", has_images, build_images, "images.html.j2"),
     ("pdp", lambda r: bool((r.analysis.get("explanations") or {}).get("pdp")), _build_pdp, "pdp.html.j2"),
 ]

@@ -25,6 +25,7 @@ from clarify_engine.errors import ConfigError, DataError, NotSupportedError
 from clarify_engine.report._analysis_json import ANALYSIS_JSON, MANIFEST_JSON
 from clarify_engine.report._build import DEFAULT_TITLE, Report
 from clarify_engine.report._context import BiasContext
+from clarify_engine.report._image_section import image_files
 from clarify_engine.report._local import sample_frame
 from clarify_engine.report._spec import ReportSpec
 from clarify_engine.report._text_section import read_text_records
@@ -114,7 +115,7 @@ def report_request(spec: ReportSpec | None, *, label: str | None, label_values: 
 def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: Mapping[str, Any] | None = None, *,
                  name: str = "report", title: str | None = None, local: pd.DataFrame | None = None,
                  baseline: pd.DataFrame | None = None, group_stats=None,
-                 text_records: list[dict] | None = None) -> list[Path]:
+                 text_records: list[dict] | None = None, images: Mapping[str, bytes] | None = None) -> list[Path]:
     """Render the report of one job into ``output_dir``.
 
     Parameters
@@ -137,6 +138,9 @@ def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: 
         ``(facet, value_or_threshold) -> GroupStats`` from :meth:`BiasContext.group_stats`.
     text_records : list of dict, optional
         The first records of a text job's ``out.jsonl``, shown with their units coloured.
+    images : dict, optional
+        Heat maps of an image job (file name -> bytes); default: read from ``output_dir``,
+        where the job wrote them.
 
     Returns
     -------
@@ -150,8 +154,10 @@ def write_report(output_dir: str | Path, analysis: Mapping[str, Any], manifest: 
     check_report_name(name, out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    if images is None:
+        images = image_files(out, analysis)
     report = Report(analysis, manifest, title=title, local=None if local is None else sample_frame(local),
-                    baseline=baseline, group_stats=group_stats, text_records=text_records)
+                    baseline=baseline, group_stats=group_stats, text_records=text_records, images=images or None)
     html = report.html()
     html_path, nb_path, pdf_path = (out / f"{name}{s}" for s in SUFFIXES)
     atomic_write(html_path, html.encode("utf-8"))
@@ -234,4 +240,4 @@ def render_outputs(analysis_json: str | Path, output_dir: str | Path | None = No
     out = Path(output_dir) if output_dir is not None else folder
     return write_report(out, report.analysis, report.manifest, name=name, title=report.title or DEFAULT_TITLE,
                         local=report.local, baseline=report.baseline, group_stats=report.group_stats,
-                        text_records=report.text_records)
+                        text_records=report.text_records, images=report.images or {})

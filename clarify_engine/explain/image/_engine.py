@@ -2,15 +2,17 @@
 
 Each SLIC segment is a feature. A coalition row ``z`` (1 = present) becomes the masked image
 ``where(z[segments], image, baseline)``; the model's score on it is the value of the
-coalition. The Kernel SHAP core (:func:`clarify_engine.explain.kernel_shap`) is run on the one
-record ``x = 1`` against the one baseline row ``0``, so its plan, solver, standard errors and
-exactness carry over unchanged: with every coalition in the budget the values are the exact
-Shapley values, and they always add up to ``f(image) - f(baseline)`` (through the link).
+coalition. Kernel SHAP runs on the segments that can change a masked image, with the image
+plan of :mod:`._plan` (stratified paired sampling without replacement) and the constrained
+regression of the tabular core (:class:`clarify_engine.explain._kernel_shap._Solver`), so its
+minimum-norm fallback, standard errors and exactness carry over: with every coalition in the
+budget the values are the exact Shapley values, and they always add up to
+``f(image) - f(baseline)`` (through the link).
 
 A segment that cannot change a masked image (the image equals the baseline on it, or it lies
-outside an object's context window) gets ``x = 0``: the core treats it as a dummy, gives it
-exactly 0 and never evaluates two coalitions that differ only on such segments, so no masked
-image is built or sent twice for one target.
+outside an object's context window) gets exactly 0 and is left out of the coalitions, so no
+masked image is built or sent twice for one target, and the budget and the exactness
+threshold ``2^M - 2`` count only the segments that matter.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import numpy as np
 
 from clarify_engine import _stop
 from clarify_engine.errors import ModelError
-from clarify_engine.explain._kernel_shap import kernel_shap
+from clarify_engine.explain._coalitions import default_num_samples
+from clarify_engine.explain._kernel_shap import _apply_link, _one_blas_thread, _Solver
 from clarify_engine.explain.image._detect import Detection, matched_scores, select_detections
 from clarify_engine.explain.image._masking import Masker, context_window
+from clarify_engine.explain.image._plan import image_plan
 from clarify_engine.explain.image._segments import segment_image
 from clarify_engine.explain.image._spec import ImageSpec
 
@@ -130,57 +134,67 @@ def _scores(score_fn: ScoreFn, images: np.ndarray, detection: bool) -> np.ndarra
     return out
 
 
-class _Coalitions:
-    """Kernel SHAP's ``predict``: coalition rows -> masked images -> the model -> values."""
-
-    def __init__(self, masker: Masker, score_fn: ScoreFn, value: Callable[[np.ndarray], np.ndarray],
-                 detection: bool, full_value: np.ndarray | None, record: np.ndarray):
-        self.masker = masker
-        self.record = record > 0.5
-        self.score_fn = score_fn
-        self.value = value
-        self.detection = detection
-        self.full_value = full_value  # the unmasked image's value, known already (not sent again)
-        self.images_sent = 0
-
-    def __call__(self, rows: np.ndarray) -> np.ndarray:
-        present = rows > 0.5
-        out = None
-        todo = np.arange(rows.shape[0])
-        if self.full_value is not None:
-            full = (present == self.record[None, :]).all(axis=1)
-            if full.any():
-                out = np.empty((rows.shape[0], self.full_value.shape[0]))
-                out[full] = self.full_value
-                todo = np.flatnonzero(~full)
-        if todo.size == 0:
-            return out
-        _stop.check()
-        images = self.masker.compose(present[todo])
-        self.images_sent += images.shape[0]
-        vals = self.value(_scores(self.score_fn, images, self.detection))
-        if out is None:
-            return vals
-        out[todo] = vals
-        return out
-
-
 def _rows_per_call(image: np.ndarray) -> int:
     return max(1, MAX_BATCH_BYTES // max(image.nbytes, 1))
 
 
-def _run(masker: Masker, score_fn: ScoreFn, value, spec: ImageSpec, full_value, detection: bool):
-    """Kernel SHAP of one record: 1 for the active segments, 0 (the baseline's value) for the
-    others, so that these are dummies the core gives exactly 0 and never asks about twice."""
+@dataclass(frozen=True)
+class _Estimate:
+    """SHAP values of one image for ``D`` explained outputs (classes or objects)."""
+
+    values: np.ndarray  # (M, D)
+    standard_errors: np.ndarray  # (M, D)
+    expected_value: np.ndarray  # (D,) link(f(baseline))
+    fx: np.ndarray  # (D,) link(f(image))
+    n_coalitions: int
+    exact: bool
+    images_sent: int
+
+
+def _run(masker: Masker, score_fn: ScoreFn, value, spec: ImageSpec, full_value, detection: bool) -> _Estimate:
+    """Kernel SHAP of one image over the segments that can change it (``masker.active``).
+
+    The other segments are dummies: exactly 0, and left out of the coalitions, so no two
+    coalitions give the same masked image and the budget is spent on distinct images only. The
+    plan is :func:`._plan.image_plan`; the constrained regression, its minimum-norm fallback
+    and the standard errors are the tabular core's (:class:`explain._kernel_shap._Solver`).
+    """
     m = masker.n_segments
-    record = np.zeros((1, m))
-    record[0, masker.active] = 1.0
-    predict = _Coalitions(masker, score_fn, value, detection, full_value, record[0])
-    result = kernel_shap(predict, record, np.zeros((1, m)),
-                         num_samples=spec.num_samples, seed=spec.seed,
-                         link="logit" if spec.use_logit else "identity",
-                         max_rows_per_call=_rows_per_call(masker.image))
-    return result, predict.images_sent
+    active = masker.active
+    k = active.shape[0]
+    link = "logit" if spec.use_logit else "identity"
+    per_call = _rows_per_call(masker.image)
+    sent = 0
+
+    def evaluate(present: np.ndarray) -> np.ndarray:
+        nonlocal sent
+        out = []
+        for lo in range(0, present.shape[0], per_call):
+            _stop.check()
+            images = masker.compose(present[lo: lo + per_call])
+            sent += images.shape[0]
+            out.append(value(_scores(score_fn, images, detection)))
+        return np.concatenate(out)
+
+    v_empty = evaluate(np.zeros((1, m), dtype=bool))[0]
+    v_full = full_value if full_value is not None else evaluate(np.ones((1, m), dtype=bool))[0]
+    expected, fx = _apply_link(v_empty, link), _apply_link(np.asarray(v_full, dtype=np.float64), link)
+    n_out = expected.shape[0]
+    values = np.zeros((m, n_out))
+    errors = np.zeros((m, n_out))
+    if k == 1:
+        values[active[0]] = fx - expected
+    if k < 2:
+        return _Estimate(values, errors, expected, fx, 0, True, sent)
+    budget = default_num_samples(k) if spec.num_samples is None else spec.num_samples
+    plan = image_plan(k, budget, spec.seed)
+    present = np.zeros((plan.masks.shape[0], m), dtype=bool)
+    present[:, active] = plan.masks.astype(bool)
+    y = _apply_link(evaluate(present), link) - expected[None, :]
+    with _one_blas_thread():
+        phi, se = _Solver(plan).solve(y, fx - expected)
+    values[active], errors[active] = phi, se
+    return _Estimate(values, errors, expected, fx, plan.masks.shape[0], plan.exact, sent)
 
 
 def _classify(name, image, baseline, segments, spec: ImageSpec, score_fn: ScoreFn) -> ImageExplanation:
@@ -192,11 +206,12 @@ def _classify(name, image, baseline, segments, spec: ImageSpec, score_fn: ScoreF
     class_ids = list(spec.class_ids) if spec.class_ids is not None else [int(np.argmax(full))]
     masker = Masker(image, baseline, segments)
     cols = np.asarray(class_ids)
-    result, sent = _run(masker, score_fn, lambda s: s[:, cols], spec, full[cols], False)
+    result = _run(masker, score_fn, lambda s: s[:, cols], spec, full[cols], False)
+    sent = result.images_sent
     targets = tuple(
         ImageTarget(label=spec.label_headers[c], class_id=c, score=float(full[c]),
-                    values=result.values[0, :, d].copy(), standard_errors=result.standard_errors[0, :, d].copy(),
-                    expected_value=float(result.expected_value[d]), fx=float(result.fx[0, d]))
+                    values=result.values[:, d].copy(), standard_errors=result.standard_errors[:, d].copy(),
+                    expected_value=float(result.expected_value[d]), fx=float(result.fx[d]))
         for d, c in enumerate(class_ids))
     log.info("Image %s: %d segments, %d masked images sent, class %s explained.", name, masker.n_segments,
              sent, ", ".join(t.label for t in targets))
@@ -204,13 +219,13 @@ def _classify(name, image, baseline, segments, spec: ImageSpec, score_fn: ScoreF
                             n_coalitions=result.n_coalitions, exact=result.exact)
 
 
-def _target(spec: ImageSpec, obj: Detection, result, d: int) -> ImageTarget:
+def _target(spec: ImageSpec, obj: Detection, result: _Estimate, d: int) -> ImageTarget:
     return ImageTarget(label=spec.label_headers[obj.class_id] if 0 <= obj.class_id < len(spec.label_headers)
                        else str(obj.class_id),
                        class_id=obj.class_id, score=obj.score,
-                       values=result.values[0, :, d].copy(),
-                       standard_errors=result.standard_errors[0, :, d].copy(),
-                       expected_value=float(result.expected_value[d]), fx=float(result.fx[0, d]),
+                       values=result.values[:, d].copy(),
+                       standard_errors=result.standard_errors[:, d].copy(),
+                       expected_value=float(result.expected_value[d]), fx=float(result.fx[d]),
                        box=obj.box, bbox=obj.bbox)
 
 
@@ -230,16 +245,17 @@ def _detect(name, image, baseline, segments, spec: ImageSpec, score_fn: ScoreFn)
     if spec.context >= 1.0:  # one masked image serves every object: one run, one output per object
         masker = Masker(image, baseline, segments)
         full_value = matched_scores(dets[None], objects, spec.iou_threshold)[0]
-        result, sent = _run(masker, score_fn, value(objects), spec, full_value, True)
+        result = _run(masker, score_fn, value(objects), spec, full_value, True)
+        sent = result.images_sent
         targets = [_target(spec, obj, result, d) for d, obj in enumerate(objects)]
         n_coal, exact = result.n_coalitions, result.exact
     else:  # each object has its own context window, so its own masked images
         h, w = segments.shape
         for obj in objects:
             masker = Masker(image, baseline, segments, context_window(obj.bbox, spec.context, h, w))
-            result, k_sent = _run(masker, score_fn, value([obj]), spec, None, True)
+            result = _run(masker, score_fn, value([obj]), spec, None, True)
             targets.append(_target(spec, obj, result, 0))
-            n_coal, exact, sent = max(n_coal, result.n_coalitions), exact and result.exact, sent + k_sent
+            n_coal, exact, sent = max(n_coal, result.n_coalitions), exact and result.exact, sent + result.images_sent
     log.info("Image %s: %d segments, %d object(s) explained, %d masked images sent.", name, m, len(targets), sent)
     return ImageExplanation(name=name, segments=segments, n_segments=m, targets=tuple(targets),
                             n_coalitions=n_coal, exact=exact, detections=dets)
