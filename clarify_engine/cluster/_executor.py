@@ -239,7 +239,8 @@ class DaskExecutor:
         first answer (which names the outputs).
         """
         def run(X: np.ndarray, baseline: np.ndarray, coder: Any, *, weights: Any, explain: Any,
-                num_samples: int | None, seed: Any, link: str, max_rows_per_call: int) -> KernelShapResult:
+                num_samples: int | None, seed: Any, link: str, max_rows_per_call: int,
+                regression_adjusted: bool = True) -> KernelShapResult:
             m = len(explain)
             n_plan = 0
             if m >= 2:
@@ -254,7 +255,8 @@ class DaskExecutor:
             log.info("Kernel SHAP on the Dask cluster: %d distinct records in %d shards (blocks of %d records)",
                      len(distinct), len(bounds), block)
             kwargs = {"weights": weights, "explain": explain, "num_samples": num_samples, "seed": seed,
-                      "link": link, "max_rows_per_call": max_rows_per_call}
+                      "link": link, "max_rows_per_call": max_rows_per_call,
+                      "regression_adjusted": regression_adjusted}
             futures = [self.client.submit(_worker.shap_shard, self._model, distinct[a:b], baseline, coder, kwargs,
                                           pure=False, key=f"{self.key}-kernel_shap-{i}")
                        for i, (a, b) in enumerate(bounds)]
@@ -309,4 +311,5 @@ def _joined(cores: list[KernelShapResult], inverse: np.ndarray | None) -> Kernel
     return KernelShapResult(values=cat("values"), expected_value=head.expected_value, fx=cat("fx"),
                             standard_errors=cat("standard_errors"), n_coalitions=head.n_coalitions,
                             exact=head.exact, reference=cat("reference"),
-                            determined=all(core.determined for core in cores), method=head.method)
+                            determined=all(core.determined for core in cores), method=head.method,
+                            regression_adjusted=head.regression_adjusted)

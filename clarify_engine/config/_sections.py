@@ -362,11 +362,24 @@ class ShapConfig(Section):
         doc="Extension (not in Clarify): \"auto\" (or true) computes the exact SHAP values without Kernel SHAP "
             "when the model runs in process and an exact path applies (tree ensembles, linear models; the run "
             "manifest says which method ran and why); false always runs Kernel SHAP.")
+    regression_adjusted: object = declare(
+        STR(enum=("auto",)), BOOL, default="auto",
+        doc="Extension (not in Clarify): Kernel SHAP's regression adjustment, a tree surrogate of each record's "
+            "game used as control variate (about half the error at equal model calls, no extra model call, CPU "
+            "time per record for the fit). \"auto\" uses it when the model is called remotely (an endpoint or "
+            "model server), true always, false never (plain Kernel SHAP). The run manifest says whether it ran.")
 
     @property
     def exact_or_default(self) -> str:
         """``"auto"`` (``exact`` absent, ``"auto"`` or true), or ``"off"`` (``exact: false``)."""
         return "off" if self.exact is False else "auto"
+
+    @property
+    def regression_adjusted_or_default(self) -> str:
+        """``"auto"`` (absent or ``"auto"``), ``"on"`` (true) or ``"off"`` (false)."""
+        if self.regression_adjusted is True:
+            return "on"
+        return "off" if self.regression_adjusted is False else "auto"
 
     @property
     def use_logit_or_default(self) -> bool:

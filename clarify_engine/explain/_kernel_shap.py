@@ -84,6 +84,10 @@ class KernelShapResult:
     method : {"kernel_shap", "exact_tree", "exact_linear"}
         How the values were computed: Kernel SHAP, or an exact path of
         :mod:`clarify_engine.explain._exact` (no model call, standard errors 0).
+    regression_adjusted : bool
+        Whether the values are regression-adjusted (a tree surrogate of each record's game as
+        control variate, :mod:`._surrogate`); False for plain Kernel SHAP, exact plans, small
+        budgets and the exact paths.
     """
 
     values: np.ndarray
@@ -95,6 +99,7 @@ class KernelShapResult:
     reference: np.ndarray
     determined: bool = True
     method: str = "kernel_shap"
+    regression_adjusted: bool = False
 
 
 def _apply_link(p, link):
@@ -700,4 +705,5 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     return KernelShapResult(values=values, expected_value=expected_value, fx=fx, standard_errors=ses,
                             n_coalitions=n_plan, exact=bool(plan is None or plan.exact),
                             reference=reference,
-                            determined=bool(solver is None or not solver.undetermined.any()))
+                            determined=bool(solver is None or not solver.undetermined.any()),
+                            regression_adjusted=bool(regression_adjusted and solver is not None and solver.with_se))

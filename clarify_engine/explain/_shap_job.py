@@ -62,11 +62,12 @@ def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: 
         The job's predictor. When it is an in-process model and ``spec.exact`` allows it, an
         exact path (:mod:`clarify_engine.explain._exact`) replaces Kernel SHAP where it
         computes the same values; the result's ``core.method`` and ``method_reason`` say which
-        ran and why.
+        ran and why. It also decides ``spec.regression_adjusted="auto"``: on for a remote
+        model, off for an in-process one or none.
     kernel : callable, optional
         Runs the Kernel SHAP core instead of :func:`kernel_shap` in this process:
         ``kernel(X, baseline, coder, *, weights, explain, num_samples, seed, link,
-        max_rows_per_call) -> KernelShapResult``, ``coder`` turning coded rows back into model
+        max_rows_per_call, regression_adjusted) -> KernelShapResult``, ``coder`` turning coded rows back into model
         inputs (the Dask executor, :mod:`clarify_engine.cluster`, runs it in shards on workers).
 
     Returns
@@ -109,15 +110,18 @@ def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: 
     if core is None:
         note = _announce_kernel_shap(spec, m, len(features), X, B, source, default_budget)
 
+        adjusted = _regression_adjusted(spec.regression_adjusted, model)
         if kernel is not None:
             core = kernel(X, B, coder, weights=weights, explain=explain, num_samples=spec.num_samples,
-                          seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call)
+                          seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call,
+                          regression_adjusted=adjusted)
         else:
             def predict(rows: np.ndarray) -> np.ndarray:
                 return scorer(coder(rows))
 
             core = kernel_shap(predict, X, B, weights=weights, explain=explain, num_samples=spec.num_samples,
-                               seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call, workers=workers)
+                               seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call, workers=workers,
+                               regression_adjusted=adjusted)
     shap_seconds = time.perf_counter() - started
     if core.method == KERNEL_SHAP:
         log.info("Kernel SHAP: %d coalitions per record%s, in %.1f s", core.n_coalitions,
@@ -159,6 +163,16 @@ def _announce_kernel_shap(spec, m, n_features, X, B, source, default_budget):
     if note is not None:
         log.warning("Kernel SHAP: %s", note)
     return note
+
+
+def _regression_adjusted(setting: str, model: Any) -> bool:
+    """Whether Kernel SHAP fits its surrogate control variate: ``"on"``, ``"off"``, or for
+    ``"auto"`` when the model is called remotely (not an in-process model), where the fits cost
+    less than the model calls they save."""
+    if setting != "auto":
+        return setting == "on"
+    in_process = model if type(model).__name__ == "InProcessModel" else getattr(model, "in_process", None)
+    return model is not None and in_process is None
 
 
 def _exact_or_reason(model, spec, X, B, weights, explain, coder, workers):

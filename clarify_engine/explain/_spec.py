@@ -64,6 +64,10 @@ class ShapSpec:
     exact : ExactSpec
         Whether an exact path may replace Kernel SHAP for an in-process model
         (``methods.shap.exact``, ``--kernel-shap-only``).
+    regression_adjusted : {"auto", "on", "off"}
+        Kernel SHAP's regression adjustment (``methods.shap.regression_adjusted``): "auto" uses
+        it when the model is called remotely (an endpoint or model server), where model calls
+        cost more than the surrogate fits; "on" always; "off" never.
     """
 
     features: tuple[str, ...]
@@ -76,6 +80,7 @@ class ShapSpec:
     save_local: bool = True
     joinsource: str | None = None
     exact: ExactSpec = ExactSpec()
+    regression_adjusted: str = "auto"
 
     @property
     def explained(self) -> tuple[str, ...]:

@@ -144,6 +144,7 @@ def _shap(config: AnalysisConfig, shap: ShapConfig, dataset: Dataset, kernel_sha
         link="logit" if shap.use_logit_or_default else "identity",
         save_local=shap.save_local_shap_values_or_default, joinsource=dataset.joinsource,
         exact=exact_spec(config, kernel_shap_only=kernel_shap_only),
+        regression_adjusted=shap.regression_adjusted_or_default,
     )
 
 

@@ -88,6 +88,7 @@ def shap_manifest(result, calls) -> dict[str, Any]:
         "method_reason": result.method_reason,
         "n_coalitions": int(core.n_coalitions),
         "exact": bool(core.exact),
+        "regression_adjusted": bool(core.regression_adjusted),
         "budget_small": result.budget_note is not None,
         "budget_to_determine_every_value": result.budget_to_determine_every_value,
         "values_determined": bool(core.determined),

@@ -289,7 +289,8 @@ def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
         explain = np.concatenate([np.arange(n_tab), n_tab + 1 + np.arange(u)]).astype(np.int64)
         res = kernel_shap(scorer, np.ascontiguousarray(X), np.ascontiguousarray(B), weights=weights,
                           explain=explain, num_samples=spec.num_samples, seed=spec.seed, link=spec.link,
-                          max_rows_per_call=max_rows_per_call, workers=workers)
+                          max_rows_per_call=max_rows_per_call, workers=workers,
+                          regression_adjusted=False)  # docs/text.md, "Budgets": plain Kernel SHAP per record
         scorer.parts.clear()  # the next group has other records
         expected = res.expected_value if expected is None else expected
         groups[int(n_tab + u)] = {"records": int(idx.shape[0]), "coalitions": int(res.n_coalitions),
