@@ -15,6 +15,11 @@ SIGTERM stops the job through the stop flag (:mod:`clarify_engine._stop`): exit 
 in the message file. Dataset and baseline locations must be ``s3://`` or files under
 ``/opt/ml/processing/input`` unless ``CLARIFY_ALLOW_ANY_URI=1``.
 
+With several hosts in ``/opt/ml/config/resourceconfig.json`` the hosts form one Dask cluster:
+the leader (``sorted(hosts)[0]``) runs the job on it and alone writes the outputs, the others
+work for it and exit with the job's outcome (``docs/scale.md``, "Multi-instance jobs").
+``CLARIFY_SHAP_PART_FILES=1`` writes ``explanations_shap/out.csv`` in Spark's part-file layout.
+
 Notes
 -----
 Paths and failure conventions: contract §1.1 and §1.5; the exit-message rules come from the

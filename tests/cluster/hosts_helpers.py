@@ -5,20 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from clarify_engine.client._local_hosts import free_port, host_names, write_resource_config
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def host_names(count: int) -> list[str]:
-    return [f"algo-{i}" for i in range(1, count + 1)]
+__all__ = ["finish", "free_port", "host_env", "host_names", "kill_group", "layout", "start_host"]
 
 
 def layout(root: Path, host: str, hosts: list[str], config: dict | str, data: dict[str, Path]) -> Path:
@@ -30,9 +23,7 @@ def layout(root: Path, host: str, hosts: list[str], config: dict | str, data: di
     (config_dir / "analysis_config.json").write_text(config if isinstance(config, str) else json.dumps(config))
     for name, source in data.items():
         shutil.copy(source, data_dir / name)
-    (root / "opt/ml/config").mkdir(parents=True)
-    (root / "opt/ml/config/resourceconfig.json").write_text(
-        json.dumps({"current_host": host, "hosts": hosts, "network_interface_name": "eth0"}))
+    write_resource_config(root, host, hosts)
     return root
 
 

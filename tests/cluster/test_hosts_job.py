@@ -7,13 +7,16 @@ API (boto3 pointed at it), as a real subprocess.
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL
-from tests.cluster.hosts_helpers import finish, free_port, host_env, layout, start_host
+from tests.cluster.hosts_helpers import finish, free_port, host_env, host_names, kill_group, layout, start_host
 from tests.helpers import DUMMY_AWS_CREDENTIALS, ServerProcess
 
 ROWS = 300
@@ -73,3 +76,72 @@ def test_one_host_with_the_part_file_flag_writes_the_folder_and_warns_about_join
     assert parts[0].read_bytes() == single
     assert (root / "opt/ml/processing/output/analysis.json").read_bytes() == \
         (plain / "opt/ml/processing/output/analysis.json").read_bytes()
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_hosts_give_the_single_process_bytes_with_bias_ft_shap_and_pdp(tmp_path, server, data, count):
+    """Every output file of the leader equals the one-host run's, byte for byte; workers exit 0."""
+    env = host_env(["algo-1"], free_port(), extra=_aws(server.url))
+    expected = _outputs(_single(tmp_path, data, env, _config()))
+    hosts = host_names(count)
+    env = host_env(hosts, free_port(), extra={**_aws(server.url), "CLARIFY_SHAP_PART_FILES": "1"})
+    roots = {h: layout(tmp_path / h, h, hosts, _config(), {"loans.csv": data}) for h in hosts}
+    procs = {h: start_host(roots[h], env) for h in reversed(hosts)}  # workers first: they wait for the leader
+    try:
+        for host in hosts:
+            code, log, message = finish(procs[host], roots[host])
+            assert code == 0, log
+            assert message == ""
+        got = _outputs(roots["algo-1"])
+        parts = sorted(k for k in got if k.startswith("explanations_shap/out.csv/part-"))
+        assert len(parts) == count and "explanations_shap/out.csv/_SUCCESS" in got
+        single = expected.pop("explanations_shap/out.csv")
+        header = single.split(b"\n", 1)[0] + b"\n"
+        assert all(got[p].startswith(header) for p in parts)
+        assert header + b"".join(got[p][len(header):] for p in parts) == single
+        assert {k: v for k, v in got.items() if "/out.csv/" not in k and k != "run_manifest.json"} == \
+            {k: v for k, v in expected.items() if k != "run_manifest.json"}
+        for host in hosts[1:]:
+            assert _outputs(roots[host]) == {}, f"{host} wrote outputs"
+    finally:
+        for proc in procs.values():
+            kill_group(proc)
+
+
+class _SlowModel(http.server.BaseHTTPRequestHandler):
+    """A SageMaker runtime that takes its time: the job is still running when the leader is killed."""
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(120)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_leader_killed_mid_job_fails_the_workers_and_leaves_no_output(tmp_path, data):
+    model = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowModel)
+    model.daemon_threads = True
+    threading.Thread(target=model.serve_forever, daemon=True).start()
+    hosts = host_names(2)
+    env = host_env(hosts, free_port(), extra=_aws(f"http://127.0.0.1:{model.server_address[1]}"))
+    roots = {h: layout(tmp_path / h, h, hosts, _config(), {"loans.csv": data}) for h in hosts}
+    procs = {h: start_host(roots[h], env) for h in hosts}
+    try:
+        deadline = time.monotonic() + 180
+        while "Getting predictions" not in (roots["algo-1"] / "host.log").read_text():
+            assert procs["algo-1"].poll() is None, (roots["algo-1"] / "host.log").read_text()
+            assert time.monotonic() < deadline, "the job never reached the model"
+            time.sleep(0.2)
+        time.sleep(1)
+        kill_group(procs["algo-1"])  # the leader's instance is lost, with its dask worker
+        code, log, message = finish(procs["algo-2"], roots["algo-2"], timeout=120)
+        assert code == 1, log
+        assert message.startswith("The leader algo-1 (tcp://127.0.0.1:"), message
+        assert "went away before the job completed" in message and "this host (algo-2) wrote nothing" in message
+        for host in hosts:
+            assert _outputs(roots[host]) == {}, f"{host} left output files"
+    finally:
+        for proc in procs.values():
+            kill_group(proc)
+        model.shutdown()
