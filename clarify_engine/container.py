@@ -37,7 +37,7 @@ from pathlib import Path
 
 from clarify_engine import _logging, _stop
 from clarify_engine._stop import STOP_MESSAGE, JobStopped
-from clarify_engine.errors import ClarifyError, ConfigError, PartialFailure
+from clarify_engine.errors import ClarifyError, ConfigError, NotSupportedError, PartialFailure
 
 __all__ = ["JobStopped", "ProcessingLayout", "check_locations", "failure_reason", "main", "run"]
 
@@ -224,7 +224,12 @@ def _analyze(layout: ProcessingLayout, cluster, hosts: int) -> None:
         if cluster is None:
             analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir)
         else:
-            analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir, cluster=cluster)
+            try:
+                analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir, cluster=cluster)
+            except NotSupportedError as exc:
+                log.warning("This job does not run on the Dask cluster (%s); the leader runs it alone and the other "
+                            "hosts wait for it", exc)
+                analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir)
     except PartialFailure:  # what completed is written: its out.csv gets the layout too
         if part_files and out_csv.is_file():
             write_part_files(out_csv, parts=hosts)

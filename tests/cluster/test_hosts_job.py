@@ -145,3 +145,39 @@ def test_the_leader_killed_mid_job_fails_the_workers_and_leaves_no_output(tmp_pa
         for proc in procs.values():
             kill_group(proc)
         model.shutdown()
+
+
+def test_a_job_the_cluster_does_not_run_runs_on_the_leader_alone(tmp_path):
+    """Text explanations do not run on a Dask cluster: the leader runs the job itself, the same bytes."""
+    import joblib
+
+    from clarify_engine.demo._text import make_reviews, train_text_model
+
+    joblib.dump(train_text_model(make_reviews(300, seed=1)), tmp_path / "model.joblib")
+    reviews = tmp_path / "reviews.csv"
+    make_reviews(12, seed=7).to_csv(reviews, index=False, header=False)
+    config = json.loads((Path(__file__).parents[1] / "fixtures/text/sdk_token_english.json").read_text())
+    del config["methods"]["report"]
+    config["methods"]["shap"]["seed"] = 5
+    config["predictor"]["endpoint_name"] = "text-endpoint"
+    model = ServerProcess(tmp_path / "model.joblib")
+    try:
+        env = host_env(["algo-1"], free_port(), extra=_aws(model.url))
+        expected = _outputs(_single(tmp_path, reviews, env, config))
+        hosts = host_names(2)
+        env = host_env(hosts, free_port(), extra=_aws(model.url))
+        roots = {h: layout(tmp_path / h, h, hosts, config, {"reviews.csv": reviews}) for h in hosts}
+        procs = {h: start_host(roots[h], env) for h in hosts}
+        try:
+            code, log, _ = finish(procs["algo-1"], roots["algo-1"])
+            assert code == 0, log
+            assert "This job does not run on the Dask cluster (methods.shap.text_config:" in log
+            assert finish(procs["algo-2"], roots["algo-2"])[0] == 0
+        finally:
+            for proc in procs.values():
+                kill_group(proc)
+        got = _outputs(roots["algo-1"])
+        assert got.pop("analysis.json") == expected.pop("analysis.json")
+        assert got["explanations_shap/out.jsonl"] == expected["explanations_shap/out.jsonl"]
+    finally:
+        model.stop()
