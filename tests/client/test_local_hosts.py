@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+import clarify_engine
 import clarify_engine.client._clarify as clarify
 import clarify_engine.client._clarify_config as clarify_config
 from clarify_engine.client import LocalSession
@@ -45,9 +46,10 @@ def test_two_instances_run_as_two_hosts_and_complete_as_one_job(tmp_path, sessio
     worker_root = session.jobs_root / name / "hosts" / "algo-2" / "root"
     assert json.loads((worker_root / "opt/ml/config/resourceconfig.json").read_text())["current_host"] == "algo-2"
     assert not any((worker_root / "opt/ml/processing/output").iterdir()), "only the leader writes outputs"
-    single = _run(tmp_path, session, 1, "one")
-    assert single["ProcessingJobStatus"] == "Completed"
-    assert (tmp_path / "two" / "analysis.json").read_bytes() == (tmp_path / "one" / "analysis.json").read_bytes()
+    config = json.loads((tmp_path / "two" / "analysis_config.json").read_text())
+    del config["methods"]["report"]
+    expected = clarify_engine.analyze(config, data=DEMO / "loans.csv").to_dict()
+    assert json.loads((tmp_path / "two" / "analysis.json").read_text()) == expected
 
 
 def test_a_failed_multi_instance_job_reports_every_hosts_message(tmp_path, session):

@@ -19,7 +19,7 @@ from clarify_engine.demo import DEMO_CONFIG, DEMO_DATA, DEMO_MODEL
 from tests.cluster.hosts_helpers import finish, free_port, host_env, host_names, kill_group, layout, start_host
 from tests.helpers import DUMMY_AWS_CREDENTIALS, ServerProcess
 
-ROWS = 300
+ROWS = 160
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +54,21 @@ def _outputs(root: Path) -> dict[str, bytes]:
 
 
 def _single(tmp_path: Path, data: Path, env: dict, config: dict) -> Path:
-    root = layout(tmp_path / "single", "algo-1", ["algo-1"], config, {"loans.csv": data})
+    root = layout(tmp_path / "single", "algo-1", ["algo-1"], config, {data.name: data})
     code, log, message = finish(start_host(root, env), root)
     assert code == 0, log
     return root
 
 
-def test_one_host_with_the_part_file_flag_writes_the_folder_and_warns_about_joinsource(tmp_path, server, data):
+@pytest.fixture(scope="module")
+def single(tmp_path_factory, server, data) -> dict[str, bytes]:
+    """The outputs of the one-host job (no resourceconfig.json host list but its own)."""
     env = host_env(["algo-1"], free_port(), extra=_aws(server.url))
-    plain = _single(tmp_path, data, env, _config())
+    return _outputs(_single(tmp_path_factory.mktemp("single"), data, env, _config()))
+
+
+def test_one_host_with_the_part_file_flag_writes_the_folder_and_warns_about_joinsource(tmp_path, server, data, single):
+    env = host_env(["algo-1"], free_port(), extra=_aws(server.url))
     root = layout(tmp_path / "parts", "algo-1", ["algo-1"], _config(), {"loans.csv": data})
     code, log, _ = finish(start_host(root, {**env, "CLARIFY_SHAP_PART_FILES": "1"}), root)
     assert code == 0, log
@@ -72,17 +78,14 @@ def test_one_host_with_the_part_file_flag_writes_the_folder_and_warns_about_join
     assert folder.is_dir() and (folder / "_SUCCESS").read_bytes() == b""
     parts = sorted(folder.glob("part-*-c000.csv"))
     assert len(parts) == 1
-    single = (plain / "opt/ml/processing/output/explanations_shap/out.csv").read_bytes()
-    assert parts[0].read_bytes() == single
-    assert (root / "opt/ml/processing/output/analysis.json").read_bytes() == \
-        (plain / "opt/ml/processing/output/analysis.json").read_bytes()
+    assert parts[0].read_bytes() == single["explanations_shap/out.csv"]
+    assert (root / "opt/ml/processing/output/analysis.json").read_bytes() == single["analysis.json"]
 
 
-@pytest.mark.parametrize("count", [2, 3])
-def test_hosts_give_the_single_process_bytes_with_bias_ft_shap_and_pdp(tmp_path, server, data, count):
+@pytest.mark.parametrize("count", [2, pytest.param(3, marks=pytest.mark.slow)])
+def test_hosts_give_the_single_process_bytes_with_bias_ft_shap_and_pdp(tmp_path, server, data, single, count):
     """Every output file of the leader equals the one-host run's, byte for byte; workers exit 0."""
-    env = host_env(["algo-1"], free_port(), extra=_aws(server.url))
-    expected = _outputs(_single(tmp_path, data, env, _config()))
+    expected = dict(single)
     hosts = host_names(count)
     env = host_env(hosts, free_port(), extra={**_aws(server.url), "CLARIFY_SHAP_PART_FILES": "1"})
     roots = {h: layout(tmp_path / h, h, hosts, _config(), {"loans.csv": data}) for h in hosts}
@@ -103,6 +106,7 @@ def test_hosts_give_the_single_process_bytes_with_bias_ft_shap_and_pdp(tmp_path,
             {k: v for k, v in expected.items() if k != "run_manifest.json"}
         for host in hosts[1:]:
             assert _outputs(roots[host]) == {}, f"{host} wrote outputs"
+        assert len(json.loads(got["run_manifest.json"])["cluster"]["workers"]) == count, "one worker per host"
     finally:
         for proc in procs.values():
             kill_group(proc)
@@ -147,6 +151,7 @@ def test_the_leader_killed_mid_job_fails_the_workers_and_leaves_no_output(tmp_pa
         model.shutdown()
 
 
+@pytest.mark.slow
 def test_a_job_the_cluster_does_not_run_runs_on_the_leader_alone(tmp_path):
     """Text explanations do not run on a Dask cluster: the leader runs the job itself, the same bytes."""
     import joblib
