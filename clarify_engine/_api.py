@@ -26,6 +26,7 @@ def analyze(
     options: ClientOptions | None = None,
     base_dir: str | os.PathLike | None = None,
     kernel_shap_only: bool = False,
+    cluster: Any = None,
 ) -> AnalysisResult:
     """Run a Clarify analysis and return its results.
 
@@ -53,6 +54,14 @@ def analyze(
         Explain with Kernel SHAP even when the model is in process and an exact path
         (tree ensembles, linear models) would compute the values without it; the same as
         ``methods.shap.exact: false``.
+    cluster : str, distributed.Client or clarify_engine.cluster.Cluster, optional
+        Run the stages that call the model on a Dask cluster: a scheduler address
+        (``"tcp://host:port"``), a connected ``distributed.Client``, or a
+        :class:`~clarify_engine.cluster.Cluster` (which also sets the partitioning). The
+        result and the files are byte for byte those of ``cluster=None`` with the same seed,
+        whatever the workers and partitions; ``run_manifest.json`` says where it ran
+        (``"cluster"``). Text and image explanations and shadow endpoints are refused.
+        Needs the ``cluster`` extra (``pip install 'clarify-engine[cluster]'``).
 
     Returns
     -------
@@ -79,7 +88,10 @@ def analyze(
     dataset = _data.load_dataset(plan_data(cfg), data, base_dir=base_dir)
     job = plan(cfg, dataset, model, kernel_shap_only=kernel_shap_only)
     try:
-        result = run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir)
+        if cluster is None:
+            result = run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir)
+        else:
+            result = _run_on_cluster(cluster, job, dataset, model, options, base_dir, output_dir)
     except PartialFailure as exc:
         if output_dir is not None:  # what completed is kept, then the failure is reported
             _write(exc.result, output_dir)
@@ -87,6 +99,19 @@ def analyze(
     if output_dir is not None:
         _write(result, output_dir)
     return result
+
+
+def _run_on_cluster(cluster: Any, job, dataset, model, options, base_dir, output_dir) -> AnalysisResult:
+    """:func:`run_job` with the model-calling stages on the Dask cluster ``cluster``."""
+    from clarify_engine import cluster as _cluster
+
+    _cluster.check_job(job, model)
+    with _cluster.connect(cluster) as executor:
+        try:
+            return run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir,
+                           executor=executor)
+        finally:
+            executor.close()
 
 
 def _config(config: AnalysisConfig | dict | str | os.PathLike) -> tuple[AnalysisConfig, Path | None]:

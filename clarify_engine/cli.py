@@ -39,7 +39,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                             max_reply_bytes=int(args.max_reply_mb * 1_000_000), request_deadline=args.request_deadline,
                             retry=RetryPolicy(max_attempts=args.max_attempts, throttle_attempts=args.throttle_attempts))
     result = analyze(args.config, data=args.data, model=args.model, output_dir=args.output, options=options,
-                     kernel_shap_only=args.kernel_shap_only)
+                     kernel_shap_only=args.kernel_shap_only, cluster=args.cluster)
     for item in result.not_run:
         print(f"not run: {item.method}: {item.reason}", file=sys.stderr)
     return 0
@@ -193,6 +193,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--kernel-shap-only", action="store_true",
                    help="explain with Kernel SHAP even when an exact path applies (an in-process tree ensemble or "
                         "linear model); the same as methods.shap.exact: false")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="run the model calls (predicted labels, Kernel SHAP shards, PDP) on the Dask cluster whose "
+                        "scheduler is at ADDRESS (tcp://host:8786); the results are those of one process, byte for "
+                        "byte (docs/scale.md, \"Dask\"; needs the cluster extra)")
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("validate", help="check a config (and dataset, model) without computing")

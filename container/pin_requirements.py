@@ -1,4 +1,4 @@
-"""Print container/requirements.txt: pyproject's runtime dependencies (with the s3, report and image extras) and their closure, pinned to this environment.
+"""Print container/requirements.txt: pyproject's runtime dependencies (with the s3, report, image and cluster extras) and their closure, pinned to this environment.
 
 Usage: python container/pin_requirements.py pyproject.toml > container/requirements.txt
 """
@@ -13,9 +13,11 @@ project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 # The runtime dependencies plus the "s3" extra: in the container, dataset_uri, facet and
 # predicted-label datasets and SHAP baselines are s3:// URIs, read through s3fs. The "report"
 # extra: the container writes report.html / .ipynb / .pdf as Clarify's does. The "image" extra:
-# image datasets (SLIC superpixels, decoding and heat maps).
+# image datasets (SLIC superpixels, decoding and heat maps). The "cluster" extra: multi-instance
+# jobs run on dask.distributed (a scheduler and workers in the containers).
 runtime = (project["dependencies"] + project["optional-dependencies"]["s3"]
-           + project["optional-dependencies"]["report"] + project["optional-dependencies"]["image"])
+           + project["optional-dependencies"]["report"] + project["optional-dependencies"]["image"]
+           + project["optional-dependencies"]["cluster"])
 stack = [Requirement(r).name for r in runtime]
 pins = {}
 while stack:

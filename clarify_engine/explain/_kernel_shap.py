@@ -29,7 +29,7 @@ from clarify_engine._progress import Progress
 from clarify_engine.explain import _kernels
 from clarify_engine.explain._coalitions import CoalitionPlan, coalition_plan, default_num_samples
 
-__all__ = ["KernelShapResult", "default_num_samples", "kernel_shap"]
+__all__ = ["KernelShapResult", "block_records", "default_num_samples", "kernel_shap"]
 
 #: Probabilities are clipped to ``[LOGIT_EPS, 1 - LOGIT_EPS]`` before the logit link.
 LOGIT_EPS = 1e-12
@@ -391,6 +391,14 @@ def _dummy_features(X, baseline, cols):
     return out
 
 
+def block_records(n_coalitions: int, n_baseline: int, max_rows_per_call: int) -> int:
+    """Records per block of :func:`kernel_shap`: as many as keep a block's synthetic rows
+    (``(n_coalitions + 2) * n_baseline`` per record: the plan's coalitions, the empty and the
+    full one) within ``max_rows_per_call``, at least 1. A caller that shards records (the Dask
+    executor) cuts at multiples of it, so that every block, and so every bit, is the same."""
+    return max(1, int(max_rows_per_call) // ((n_coalitions + 2) * n_baseline))
+
+
 def _distinct_records(X):
     """Bit-identical records of ``X`` found once: (first index of each distinct record, inverse),
     or (None, None) when every record is distinct. Distinct records keep their order."""
@@ -523,7 +531,7 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
     fx = np.zeros((n_rows, n_out))
     reference = np.zeros((n_rows, n_out))
     per_row = n_coal * n_base
-    block = max(1, int(max_rows_per_call) // per_row)
+    block = block_records(n_plan, n_base, max_rows_per_call)
     starts = list(range(0, n_rows, block))
     workers = int(workers)
     pipelined = workers > 1 and len(starts) > 1

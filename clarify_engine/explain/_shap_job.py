@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from clarify_engine.explain._aggregate import aggregate, aggregate_standard_erro
 from clarify_engine.explain._baseline import cluster_baseline, encode_features, given_baseline
 from clarify_engine.explain._coalitions import budget_note, determining_budget
 from clarify_engine.explain._exact import KERNEL_SHAP, ExactUnavailable, choose_method, exact_shap
-from clarify_engine.explain._kernel_shap import default_num_samples, kernel_shap
+from clarify_engine.explain._kernel_shap import KernelShapResult, default_num_samples, kernel_shap
 from clarify_engine.explain._results import ShapResult
 from clarify_engine.explain._scoring import Scorer, as_scorer
 from clarify_engine.explain._spec import ShapSpec
@@ -35,7 +35,8 @@ def _is_categorical_frame(records: pd.DataFrame) -> bool:
 
 def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: int = 1, base_dir: Any = None,
              storage_options: dict | None = None, record_ids: pd.Series | None = None,
-             max_rows_per_call: int = 100_000, model: Any = None) -> ShapResult:
+             max_rows_per_call: int = 100_000, model: Any = None,
+             kernel: Callable[..., KernelShapResult] | None = None) -> ShapResult:
     """Explain every record with Kernel SHAP as ``spec`` says (or exactly, when it can).
 
     Parameters
@@ -62,6 +63,11 @@ def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: 
         exact path (:mod:`clarify_engine.explain._exact`) replaces Kernel SHAP where it
         computes the same values; the result's ``core.method`` and ``method_reason`` say which
         ran and why.
+    kernel : callable, optional
+        Runs the Kernel SHAP core instead of :func:`kernel_shap` in this process:
+        ``kernel(X, baseline, coder, *, weights, explain, num_samples, seed, link,
+        max_rows_per_call) -> KernelShapResult``, ``coder`` turning coded rows back into model
+        inputs (the Dask executor, :mod:`clarify_engine.cluster`, runs it in shards on workers).
 
     Returns
     -------
@@ -103,11 +109,15 @@ def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: 
     if core is None:
         note = _announce_kernel_shap(spec, m, len(features), X, B, source, default_budget)
 
-        def predict(rows: np.ndarray) -> np.ndarray:
-            return scorer(coder(rows))
+        if kernel is not None:
+            core = kernel(X, B, coder, weights=weights, explain=explain, num_samples=spec.num_samples,
+                          seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call)
+        else:
+            def predict(rows: np.ndarray) -> np.ndarray:
+                return scorer(coder(rows))
 
-        core = kernel_shap(predict, X, B, weights=weights, explain=explain, num_samples=spec.num_samples,
-                           seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call, workers=workers)
+            core = kernel_shap(predict, X, B, weights=weights, explain=explain, num_samples=spec.num_samples,
+                               seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call, workers=workers)
     shap_seconds = time.perf_counter() - started
     if core.method == KERNEL_SHAP:
         log.info("Kernel SHAP: %d coalitions per record%s, in %.1f s", core.n_coalitions,

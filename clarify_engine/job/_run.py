@@ -219,9 +219,14 @@ def _unused_name(columns, name: str) -> str:
     return candidate
 
 
+def _stage(executor: Any, stage: str) -> Any:
+    """The executor's count of worker calls for ``stage``; nothing without an executor."""
+    return contextlib.nullcontext() if executor is None else executor.stage_of(stage)
+
+
 def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOptions | None = None, *,
             base_dir: str | os.PathLike | None = None, workers: int | None = None,
-            output_dir: str | os.PathLike | None = None) -> AnalysisResult:
+            output_dir: str | os.PathLike | None = None, executor: Any = None) -> AnalysisResult:
     """Run every method of the planned ``job`` on ``dataset``.
 
     Parameters
@@ -243,6 +248,9 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
     output_dir : str or path-like, optional
         Where the job's outputs go, for methods that write while they run (the rest is
         written by :meth:`AnalysisResult.write`).
+    executor : clarify_engine.cluster.DaskExecutor, optional
+        Run the model-calling stages (predicted labels, Kernel SHAP shards, PDP grid rows) on
+        a Dask cluster; the results are those of one process (``docs/scale.md``, "Dask").
 
     Returns
     -------
@@ -293,6 +301,8 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                 failures.model_error = exc
                 log.error("The model cannot be used: %s", _reason(exc))
             else:
+                if executor is not None:
+                    predictor = executor.predictor(predictor, job.model, dataset.features, model, options)
                 meter = ModelMeter(predictor, job.model)
                 log.info("Model: %s", predictor.description)
 
@@ -312,7 +322,8 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                 t0 = time.perf_counter()
                 log.info("Getting predictions for %d rows (%d features) from %s", len(records), records.shape[1],
                          use_model().predictor.description)
-                labels = use_model().predicted_labels(records)
+                with _stage(executor, "predictions"):
+                    labels = use_model().predicted_labels(records)
                 predicted_label = _unused_name(bias_frame.columns, "predicted_label")
                 bias_frame = bias_frame.assign(**{predicted_label: labels})
                 state["bias_frame"], state["predicted_label"] = bias_frame, predicted_label  # for the report
@@ -334,7 +345,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             scorer = use_model().scorer("kernel_shap")
             ids = dataset.frame[spec.joinsource] if spec.joinsource is not None else None
             result = run_shap(records, spec, scorer, workers=workers, base_dir=base_dir, record_ids=ids,
-                              model=use_model().predictor)
+                              model=use_model().predictor, kernel=None if executor is None else executor.kernel(scorer))
             results["shap"] = result
             explanations = analysis.setdefault("explanations", {})
             explanations["kernel_shap"] = shap_section(result)
@@ -372,7 +383,8 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
                 raise NotSupportedError(PDP_NEEDS_TABULAR_SHAP)
             t0 = time.perf_counter()
             scorer = use_model().scorer("pdp")
-            result = run_pdp(records, spec, scorer, ranking=results.get("shap"))
+            with _stage(executor, "pdp"):
+                result = run_pdp(records, spec, scorer, ranking=results.get("shap"))
             results["pdp"] = result
             analysis.setdefault("explanations", {})["pdp"] = pdp_entries(result)
             extra_manifest["pdp"] = pdp_manifest(result, scorer.calls)
@@ -438,6 +450,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
         "not_run": [item.to_dict() for item in job.not_run],
         "model": meter.summary() if meter is not None else {},
         **extra_manifest,
+        **({} if executor is None else {"cluster": executor.manifest()}),
         "timings_seconds": timings,
         "warnings": job_warnings,
     }
