@@ -208,6 +208,7 @@ def _analyze(layout: ProcessingLayout, cluster, hosts: int) -> None:
     log.info("clarify-engine container: config %s", layout.config_file)
     config = load_config(layout.config_file)
     check_locations(config, layout)
+    source: str | Path
     if config.dataset_uri:
         source = config.dataset_uri
         log.info("Dataset: dataset_uri %s (wins over the dataset input)", source)
@@ -221,15 +222,15 @@ def _analyze(layout: ProcessingLayout, cluster, hosts: int) -> None:
                     "an identifier column to keep it beside each row's values")
     out_csv = layout.output_dir / "explanations_shap" / "out.csv"
     try:
-        if cluster is None:
+        try:
+            analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir, cluster=cluster)
+        except NotSupportedError as exc:
+            if cluster is None:
+                raise
+            # refused before any work (text, image, shadow endpoints): the leader runs it as one host would
+            log.warning("This job does not run on the Dask cluster (%s); the leader runs it alone and the other "
+                        "hosts wait for it", exc)
             analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir)
-        else:
-            try:
-                analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir, cluster=cluster)
-            except NotSupportedError as exc:
-                log.warning("This job does not run on the Dask cluster (%s); the leader runs it alone and the other "
-                            "hosts wait for it", exc)
-                analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir)
     except PartialFailure:  # what completed is written: its out.csv gets the layout too
         if part_files and out_csv.is_file():
             write_part_files(out_csv, parts=hosts)
