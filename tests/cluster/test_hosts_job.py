@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -123,7 +125,9 @@ class _SlowModel(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_the_leader_killed_mid_job_fails_the_workers_and_leaves_no_output(tmp_path, data):
+@pytest.fixture
+def mid_job(tmp_path, data):
+    """Two hosts whose job waits on a slow model: (roots, processes) once the leader is calling it."""
     model = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowModel)
     model.daemon_threads = True
     threading.Thread(target=model.serve_forever, daemon=True).start()
@@ -138,17 +142,35 @@ def test_the_leader_killed_mid_job_fails_the_workers_and_leaves_no_output(tmp_pa
             assert time.monotonic() < deadline, "the job never reached the model"
             time.sleep(0.2)
         time.sleep(1)
-        kill_group(procs["algo-1"])  # the leader's instance is lost, with its dask worker
-        code, log, message = finish(procs["algo-2"], roots["algo-2"], timeout=120)
-        assert code == 1, log
-        assert message.startswith("The leader algo-1 (tcp://127.0.0.1:"), message
-        assert "went away before the job completed" in message and "this host (algo-2) wrote nothing" in message
-        for host in hosts:
-            assert _outputs(roots[host]) == {}, f"{host} left output files"
+        yield roots, procs
     finally:
         for proc in procs.values():
             kill_group(proc)
         model.shutdown()
+
+
+def test_the_leader_killed_mid_job_fails_the_workers_and_leaves_no_output(mid_job):
+    roots, procs = mid_job
+    kill_group(procs["algo-1"])  # the leader's instance is lost, with its dask worker
+    code, log, message = finish(procs["algo-2"], roots["algo-2"], timeout=120)
+    assert code == 1, log
+    assert message.startswith("The leader algo-1 (tcp://127.0.0.1:"), message
+    assert "went away before the job completed" in message and "this host (algo-2) wrote nothing" in message
+    for root in roots.values():
+        assert _outputs(root) == {}, f"{root.name} left output files"
+
+
+def test_sigterm_stops_every_host_with_143(mid_job):
+    """StopProcessingJob: each host gets SIGTERM, each exits 143 with the stop message."""
+    roots, procs = mid_job
+    for proc in procs.values():
+        os.killpg(proc.pid, signal.SIGTERM)
+    for host, proc in procs.items():
+        code, log, message = finish(proc, roots[host], timeout=120)
+        assert code == 143, log
+        assert message.startswith("Signal 15 received"), message
+    for root in roots.values():
+        assert _outputs(root) == {}, f"{root.name} left output files"
 
 
 @pytest.mark.slow
