@@ -203,7 +203,6 @@ def _analyze(layout: ProcessingLayout, cluster, hosts: int) -> None:
     """The job itself: the config, its locations, ``analyze``, then the part-file layout if asked."""
     from clarify_engine._api import analyze
     from clarify_engine.config import load_config
-    from clarify_engine.report._part_files import PART_FILES_ENV, write_part_files
 
     log.info("clarify-engine container: config %s", layout.config_file)
     config = load_config(layout.config_file)
@@ -215,12 +214,6 @@ def _analyze(layout: ProcessingLayout, cluster, hosts: int) -> None:
     else:
         source = layout.data_dir
         log.info("Dataset: %s", source)
-    part_files = os.environ.get(PART_FILES_ENV) == "1"
-    if part_files and config.joinsource_name_or_index is None:
-        log.warning("joinsource_name_or_index not set: local SHAP part files cannot be mapped back to input rows "
-                    "(rows stay in input order, part after part); set data_config joinsource_name_or_index to "
-                    "an identifier column to keep it beside each row's values")
-    out_csv = layout.output_dir / "explanations_shap" / "out.csv"
     try:
         try:
             analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir, cluster=cluster)
@@ -232,11 +225,23 @@ def _analyze(layout: ProcessingLayout, cluster, hosts: int) -> None:
                         "hosts wait for it", exc)
             analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir)
     except PartialFailure:  # what completed is written: its out.csv gets the layout too
-        if part_files and out_csv.is_file():
-            write_part_files(out_csv, parts=hosts)
+        _part_files(layout, hosts, config.joinsource_name_or_index)
         raise
-    if part_files and out_csv.is_file():
-        write_part_files(out_csv, parts=hosts)
+    _part_files(layout, hosts, config.joinsource_name_or_index)
+
+
+def _part_files(layout: ProcessingLayout, hosts: int, joinsource) -> None:
+    """With ``CLARIFY_SHAP_PART_FILES=1``, turn the written ``out.csv`` into Spark's part files."""
+    from clarify_engine.report._part_files import PART_FILES_ENV, write_part_files
+
+    out_csv = layout.output_dir / "explanations_shap" / "out.csv"
+    if os.environ.get(PART_FILES_ENV) != "1" or not out_csv.is_file():
+        return
+    if joinsource is None:
+        log.warning("joinsource_name_or_index not set: local SHAP part files cannot be mapped back to input rows "
+                    "(rows stay in input order, part after part); set data_config joinsource_name_or_index to "
+                    "an identifier column to keep it beside each row's values")
+    write_part_files(out_csv, parts=hosts)
 
 
 def _exit_stopped(layout: ProcessingLayout) -> None:

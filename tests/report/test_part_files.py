@@ -39,3 +39,23 @@ def test_a_quoted_field_with_a_line_break_stays_in_one_record():
     header, rows = split_records('id,v\n"a\nb",1\n"c""\n",2\nd,3')
     assert header == "id,v\n"
     assert rows == ['"a\nb",1\n', '"c""\n",2\n', "d,3"]
+
+
+@pytest.mark.parametrize("joinsource, warned", [(None, True), ("id", False)])
+def test_the_container_writes_parts_only_with_the_flag_and_warns_without_joinsource(tmp_path, monkeypatch, caplog,
+                                                                                   joinsource, warned):
+    from clarify_engine.container import ProcessingLayout, _part_files
+
+    layout = ProcessingLayout(tmp_path)
+    out = layout.output_dir / "explanations_shap" / "out.csv"
+    out.parent.mkdir(parents=True)
+    out.write_text("id,a_label0\n1,0.5\n2,0.25\n")
+    monkeypatch.delenv("CLARIFY_SHAP_PART_FILES", raising=False)
+    _part_files(layout, 2, joinsource)
+    assert out.is_file(), "no flag: the single file stays"
+    monkeypatch.setenv("CLARIFY_SHAP_PART_FILES", "1")
+    caplog.set_level("WARNING", logger="clarify_engine.container")
+    _part_files(layout, 2, joinsource)
+    assert [t[len("id,a_label0\n"):] for t in _parts(out)] == ["1,0.5\n", "2,0.25\n"]
+    assert ("joinsource_name_or_index not set: local SHAP part files cannot be mapped back to input rows"
+            in caplog.text) is warned
