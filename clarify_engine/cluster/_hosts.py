@@ -161,7 +161,10 @@ def run_leader(roles: HostRoles, settings: HostSettings, job: Callable[[Any], No
     scheduler = {"cls": Scheduler, "options": {"host": address, "port": settings.port, "dashboard": False,
                                                 "dashboard_address": f"{address}:0"}}
     workers = {roles.leader: {"cls": Nanny, "options": {"name": roles.leader, "host": address, "dashboard": False}}}
+    # A cluster that fails to start stays registered with dask, whose exit handler then spends
+    # most of a minute closing it: a port already taken is found before dask is asked.
     try:
+        _check_port(address, settings.port)
         cluster = SpecCluster(scheduler=scheduler, workers=workers)
     except (OSError, RuntimeError) as exc:
         raise HostsError(f"the leader {roles.leader} cannot start the Dask scheduler on {address}:{settings.port} "
@@ -180,6 +183,13 @@ def run_leader(roles: HostRoles, settings: HostSettings, job: Callable[[Any], No
             _publish(outcome, {"status": "completed"})
         finally:
             _wait_for_leave(client, roles)
+
+
+def _check_port(address: str, port: int) -> None:
+    """Raise ``OSError`` when ``address:port`` cannot be listened on (bound as tornado binds it)."""
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((address, port))
 
 
 def _joined(client) -> list[str]:

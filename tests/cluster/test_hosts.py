@@ -129,3 +129,18 @@ def test_a_job_that_fails_on_the_leader_fails_every_host_with_the_reason(tmp_pat
     finally:
         for proc in procs.values():
             kill_group(proc)
+
+
+def test_a_scheduler_port_in_use_is_named_with_the_fix():
+    import socket
+
+    from clarify_engine.cluster._hosts import run_leader
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = HostSettings({"algo-1": "127.0.0.1", "algo-2": "127.0.0.1"}, port, 5.0)
+        with pytest.raises(HostsError, match=f"the leader algo-1 cannot start the Dask scheduler on 127.0.0.1:{port} "
+                                             r"\(.*\); free that port or choose another with CLARIFY_SCHEDULER_PORT"):
+            run_leader(HostRoles("algo-1", ("algo-1", "algo-2")), settings, lambda client: None)
