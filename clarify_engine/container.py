@@ -15,6 +15,11 @@ SIGTERM stops the job through the stop flag (:mod:`clarify_engine._stop`): exit 
 in the message file. Dataset and baseline locations must be ``s3://`` or files under
 ``/opt/ml/processing/input`` unless ``CLARIFY_ALLOW_ANY_URI=1``.
 
+With several hosts in ``/opt/ml/config/resourceconfig.json`` the hosts form one Dask cluster:
+the leader (``sorted(hosts)[0]``) runs the job on it and alone writes the outputs, the others
+work for it and exit with the job's outcome (``docs/scale.md``, "Multi-instance jobs").
+``CLARIFY_SHAP_PART_FILES=1`` writes ``explanations_shap/out.csv`` in Spark's part-file layout.
+
 Notes
 -----
 Paths and failure conventions: contract §1.1 and §1.5; the exit-message rules come from the
@@ -32,7 +37,7 @@ from pathlib import Path
 
 from clarify_engine import _logging, _stop
 from clarify_engine._stop import STOP_MESSAGE, JobStopped
-from clarify_engine.errors import ClarifyError, ConfigError
+from clarify_engine.errors import ClarifyError, ConfigError, NotSupportedError, PartialFailure
 
 __all__ = ["JobStopped", "ProcessingLayout", "check_locations", "failure_reason", "main", "run"]
 
@@ -82,6 +87,11 @@ class ProcessingLayout:
     @property
     def message_file(self) -> Path:
         return self.root / "opt/ml/output/message"
+
+    @property
+    def resource_config_file(self) -> Path:
+        """SageMaker's host list (``current_host``, ``hosts``): :mod:`clarify_engine.cluster._roles`."""
+        return self.root / "opt/ml/config/resourceconfig.json"
 
 
 def not_a_container_reason() -> str | None:
@@ -167,21 +177,71 @@ def run(layout: ProcessingLayout) -> None:
     """Run the job described by the files of ``layout``; raise on failure.
 
     When some methods fail and others complete, the completed ones are written before the
-    :class:`~clarify_engine.errors.PartialFailure` is raised.
+    :class:`~clarify_engine.errors.PartialFailure` is raised. With several hosts in
+    ``opt/ml/config/resourceconfig.json`` the hosts form one Dask cluster: the leader runs the
+    job on it and writes the outputs, the others serve as workers
+    (:mod:`clarify_engine.cluster._hosts`, ``docs/scale.md``).
     """
+    from clarify_engine.cluster._hosts import HostSettings, run_leader, run_worker
+    from clarify_engine.cluster._roles import read_roles
+
+    roles = read_roles(layout.resource_config_file)
+    if roles is not None:
+        roles.log_roles()
+    if roles is None or not roles.multi_host:
+        _analyze(layout, cluster=None, hosts=1)
+        return
+    settings = HostSettings.from_env()
+    if roles.is_leader:
+        run_leader(roles, settings, lambda client: _analyze(layout, cluster=client, hosts=len(roles.hosts)),
+                   describe=failure_reason)
+    else:
+        run_worker(roles, settings)
+
+
+def _analyze(layout: ProcessingLayout, cluster, hosts: int) -> None:
+    """The job itself: the config, its locations, ``analyze``, then the part-file layout if asked."""
     from clarify_engine._api import analyze
     from clarify_engine.config import load_config
 
     log.info("clarify-engine container: config %s", layout.config_file)
     config = load_config(layout.config_file)
     check_locations(config, layout)
+    source: str | Path
     if config.dataset_uri:
         source = config.dataset_uri
         log.info("Dataset: dataset_uri %s (wins over the dataset input)", source)
     else:
         source = layout.data_dir
         log.info("Dataset: %s", source)
-    analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir)
+    try:
+        try:
+            analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir, cluster=cluster)
+        except NotSupportedError as exc:
+            if cluster is None:
+                raise
+            # refused before any work (text, image, shadow endpoints): the leader runs it as one host would
+            log.warning("This job does not run on the Dask cluster (%s); the leader runs it alone and the other "
+                        "hosts wait for it", exc)
+            analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir)
+    except PartialFailure:  # what completed is written: its out.csv gets the layout too
+        _part_files(layout, hosts, config.joinsource_name_or_index)
+        raise
+    _part_files(layout, hosts, config.joinsource_name_or_index)
+
+
+def _part_files(layout: ProcessingLayout, hosts: int, joinsource) -> None:
+    """With ``CLARIFY_SHAP_PART_FILES=1``, turn the written ``out.csv`` into Spark's part files."""
+    from clarify_engine.report._part_files import PART_FILES_ENV, write_part_files
+
+    out_csv = layout.output_dir / "explanations_shap" / "out.csv"
+    if os.environ.get(PART_FILES_ENV) != "1" or not out_csv.is_file():
+        return
+    if joinsource is None:
+        log.warning("joinsource_name_or_index not set: local SHAP part files cannot be mapped back to input rows "
+                    "(rows stay in input order, part after part); set data_config joinsource_name_or_index to "
+                    "an identifier column to keep it beside each row's values")
+    write_part_files(out_csv, parts=hosts)
 
 
 def _exit_stopped(layout: ProcessingLayout) -> None:

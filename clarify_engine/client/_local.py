@@ -27,7 +27,8 @@ folders, and a job folder that already exists is not reused.
 
 ``DescribeProcessingJob`` answers come from the job's own record; ``FailureReason`` and
 ``ExitMessage`` from ``opt/ml/output/message`` (first 1 KB), as on SageMaker. ``stop`` sends SIGTERM to the job's process group, then SIGKILL after
-:attr:`LocalSession.stop_grace_seconds`. One instance runs whatever ``InstanceCount`` says.
+:attr:`LocalSession.stop_grace_seconds`. ``InstanceCount > 1`` runs one process per instance, each
+with its own layout and ``resourceconfig.json`` (:mod:`._local_hosts`); a Spark job runs one.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from clarify_engine._io import atomic_write
-from clarify_engine.client import _feature_store, _framework_venv, _isolation
+from clarify_engine.client import _feature_store, _framework_venv, _isolation, _local_hosts
 from clarify_engine.client._isolation import IsolationUnavailable
 from clarify_engine.client._session import (
     S3AccessError,
@@ -377,7 +378,9 @@ class _LocalJob:
         self.start_time: _dt.datetime | None = None
         self.end_time: _dt.datetime | None = None
         self.modified_time = self.creation_time
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | None = None  # the leader's (algo-1) process
+        self.procs: list[subprocess.Popen] = []
+        self.hosts = _local_hosts.host_names(self._host_count())
         self.done = threading.Event()
         self._lines: list[str] = []
         self._lock = threading.Lock()
@@ -444,8 +447,19 @@ class _LocalJob:
             raise ValueError(f"job folder {str(self.folder)!r} already exists; pick another job_name or jobs_root") from None
         threading.Thread(target=self._run, name=f"local-job-{self.name}", daemon=True).start()
 
-    def _host_path(self, container_path: str) -> Path:
-        return contained_path(self.root, container_path, f"container path of job {self.name!r}")
+    def _host_count(self) -> int:
+        """One process per instance; the Spark entry point runs every executor in one (``local[*]``)."""
+        count = int(self.request["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1))
+        entry = list(self.request["AppSpecification"].get("ContainerEntrypoint") or [])
+        return 1 if entry[:1] == [SPARK_ENTRYPOINT] else max(1, count)
+
+    @property
+    def roots(self) -> list[Path]:
+        """Each host's layout, ``algo-1`` (the job's own ``root``) first."""
+        return [_local_hosts.host_root(self.folder, h) for h in self.hosts]
+
+    def _host_path(self, container_path: str, root: Path | None = None) -> Path:
+        return contained_path(root or self.root, container_path, f"container path of job {self.name!r}")
 
     def _prepare(self) -> None:
         """Inputs into the layout, the config files SageMaker writes, empty output folders."""
@@ -466,21 +480,21 @@ class _LocalJob:
                 if not path.exists():
                     raise FileNotFoundError(f"input {item['InputName']!r}: no such file or folder {str(path)!r}")
                 copy_local(path, target)
-        for item in self.request["ProcessingOutputConfig"].get("Outputs", []):
-            if "S3Output" in item:
-                self._host_path(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
-            elif "FeatureStoreOutput" in item:
-                self._host_path(self._feature_store_path(item)).mkdir(parents=True, exist_ok=True)
-        config = self.root / "opt/ml/config"
-        config.mkdir(parents=True, exist_ok=True)
-        atomic_write(config / "resourceconfig.json", json.dumps(
-            {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}))
+        outputs = self.request["ProcessingOutputConfig"].get("Outputs", [])
+        folders = [self._host_path(item["S3Output"]["LocalPath"]) for item in outputs if "S3Output" in item]
+        folders += [self._host_path(self._feature_store_path(item)) for item in outputs if "FeatureStoreOutput" in item]
+        folders.append(self.root / "opt/ml/output")
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+        _local_hosts.write_resource_config(self.root, self.hosts[0], self.hosts)
         job_config = {**self.request, "ProcessingJobArn": self.arn}
         job_config.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": 86400})
-        atomic_write(config / "processingjobconfig.json", json.dumps(job_config, indent=2, default=str))
-        (self.root / "opt/ml/output").mkdir(parents=True, exist_ok=True)
+        atomic_write(self.root / "opt/ml/config/processingjobconfig.json",
+                     json.dumps(job_config, indent=2, default=str))
+        for host, root in zip(self.hosts[1:], self.roots[1:]):
+            _local_hosts.replicate_layout(self.root, root, host, self.hosts, folders)
 
-    def _command(self) -> list[str]:
+    def _command(self, root: Path) -> list[str]:
         app = self.request["AppSpecification"]
         entry = app.get("ContainerEntrypoint") or [sys.executable, "-m", "clarify_engine.cli", "container"]
         words = list(entry) + list(app.get("ContainerArguments") or [])
@@ -490,8 +504,8 @@ class _LocalJob:
             # The SageMaker Spark image's entry point, run on a local Spark (the pyspark wheel).
             words[0:1] = [sys.executable, "-m", "clarify_engine.client.spark._submit"]
         if self.isolated:
-            return _isolation.wrap(words, self.root / "opt/ml", self.root / "opt/ml/output/message", self.root)
-        return [str(self._host_path(w)) if w.startswith("/opt/ml/") else w for w in words]
+            return _isolation.wrap(words, root / "opt/ml", root / "opt/ml/output/message", root)
+        return [str(self._host_path(w, root)) if w.startswith("/opt/ml/") else w for w in words]
 
     def _run(self) -> None:
         """The job's thread: whatever goes wrong ends the job ``Failed`` with the reason, never hangs it."""
@@ -511,12 +525,14 @@ class _LocalJob:
         # Isolated, the job's /opt/ml is its own; else the engine finds its layout through ROOT_ENV.
         env = {**os.environ, **(self.request.get("Environment") or {}),
                ROOT_ENV: "/" if self.isolated else str(self.root)}
+        if len(self.hosts) > 1:
+            env.update(_local_hosts.host_env(self.hosts, self.request.get("Environment") or {}))
         env["PYTHONUNBUFFERED"] = "1"
         # The container reads dataset_uri / facet / predicted-label datasets / baselines only from
         # s3:// and its inputs, against configs that name host files; a local job is the user's own
         # machine and config, whose DataConfig may name local files (SageMaker would read s3:// there).
         env.setdefault("CLARIFY_ALLOW_ANY_URI", "1")
-        command = self._command()
+        commands = [self._command(root) for root in self.roots]
         if list(self.request["AppSpecification"].get("ContainerEntrypoint") or [])[:2] == \
                 _framework_venv.FRAMEWORK_ENTRYPOINT:
             try:  # a FrameworkProcessor job: its own venv, as the framework image is its own Python
@@ -526,21 +542,28 @@ class _LocalJob:
                 return
             env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
             env["VIRTUAL_ENV"] = str(bin_dir.parent)
-        if self.request["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1) > 1:
-            self._log("Local mode runs one instance (algo-1) whatever InstanceCount says")
+        if self._host_count() < self.request["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1):
+            self._log("Local mode runs one instance (algo-1) of a Spark job whatever InstanceCount says")
+        elif len(self.hosts) > 1:
+            self._log(f"Local mode runs {len(self.hosts)} instances as processes on this machine: "
+                      f"{', '.join(self.hosts)} (each line is prefixed with its host)")
         if self._stop_requested.is_set():
             self._finish("Stopped", None)
             return
         with self._lock:
             self.start_time = _now()
-        self._log(f"Running: {' '.join(command)}")
+        self._log(f"Running: {' '.join(commands[0])}")
         try:
-            self.proc = subprocess.Popen(command, cwd=self.root, env=env, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, text=True, errors="replace",
-                                         start_new_session=True)
+            for host, root, command in zip(self.hosts, self.roots, commands):
+                host_env = env if len(self.hosts) == 1 or self.isolated else {**env, ROOT_ENV: str(root)}
+                self.procs.append(subprocess.Popen(command, cwd=root, env=host_env, stdout=subprocess.PIPE,
+                                                   stderr=subprocess.STDOUT, text=True, errors="replace",
+                                                   start_new_session=True))
         except OSError as exc:
-            self._finish("Failed", f"ClientError: the job's command {command[0]!r} could not be started: {exc}")
+            self._kill_all()
+            self._finish("Failed", f"ClientError: the job's command {commands[0][0]!r} could not be started: {exc}")
             return
+        self.proc = self.procs[0]
         syncer = threading.Thread(target=self._sync_continuous_loop, daemon=True)
         syncer.start()
         limit = (self.request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
@@ -548,14 +571,20 @@ class _LocalJob:
         if timer:
             timer.daemon = True
             timer.start()
-        for line in self.proc.stdout:
-            self._log(line.rstrip("\n"))
-        code = self.proc.wait()
-        if code < 0:  # killed by a signal: delete the shadow endpoints it could not delete itself
-            for line in cleanup_after_killed_process(self.proc.pid, env):
-                self._log(line)
+        readers = [threading.Thread(target=self._follow, args=(host, proc), daemon=True)
+                   for host, proc in zip(self.hosts, self.procs)]
+        for reader in readers:
+            reader.start()
+        codes = [proc.wait() for proc in self.procs]
+        for reader in readers:
+            reader.join()
+        for proc, code in zip(self.procs, codes):
+            if code < 0:  # killed by a signal: delete the shadow endpoints it could not delete itself
+                for line in cleanup_after_killed_process(proc.pid, env):
+                    self._log(line)
         if timer:
             timer.cancel()
+        code = next((c for c in codes if c != 0), 0)
         message = self._read_message()
         with self._lock:
             self.exit_message = message
@@ -578,11 +607,21 @@ class _LocalJob:
             return
         self._finish("Completed", None)
 
+    def _follow(self, host: str, proc: subprocess.Popen) -> None:
+        """Log one host's output lines (prefixed with the host when the job has several)."""
+        prefix = f"{host}: " if len(self.hosts) > 1 else ""
+        for line in proc.stdout or ():
+            self._log(prefix + line.rstrip("\n"))
+
     def _read_message(self) -> str | None:
-        path = self.root / "opt/ml/output/message"
-        if not path.exists():
-            return None
-        return path.read_bytes()[:MESSAGE_LIMIT].decode("utf-8", errors="ignore") or None
+        """The hosts' messages, ``algo-1`` first, one per line, cut to SageMaker's 1 KB."""
+        texts = []
+        for root in self.roots:
+            path = root / "opt/ml/output/message"
+            if path.exists() and path.stat().st_size:
+                texts.append(path.read_bytes().decode("utf-8", errors="ignore"))
+        data = "\n".join(texts).encode("utf-8")[:MESSAGE_LIMIT]
+        return data.decode("utf-8", errors="ignore") or None
 
     def _finish(self, status: str, reason: str | None) -> None:
         with self._lock:
@@ -601,14 +640,23 @@ class _LocalJob:
             return
         self._stop_requested.set()
         self._set("Stopping")
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        threading.Thread(target=self._kill_after_grace, args=(proc,), daemon=True).start()
+        for proc in list(self.procs):
+            if proc.poll() is not None:
+                continue
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            threading.Thread(target=self._kill_after_grace, args=(proc,), daemon=True).start()
+
+    def _kill_all(self) -> None:
+        """SIGKILL the hosts already started (another host's start failed)."""
+        for proc in self.procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
 
     def _kill_after_grace(self, proc: subprocess.Popen) -> None:
         try:
@@ -667,12 +715,14 @@ class _LocalJob:
 
     def _upload_outputs(self, final: bool) -> None:
         for s3 in self._outputs(continuous_only=False):
-            self._sync_output(s3, None)
+            for root in self.roots:  # as SageMaker uploads every instance's folder to the destination
+                self._sync_output(s3, None, root)
             self._log(f"Output {s3['LocalPath']} -> {s3['S3Uri']}")
 
-    def _sync_output(self, s3: dict, synced: dict | None) -> None:
-        """Copy the files of one output folder to its destination (only changed ones if ``synced``)."""
-        folder = self._host_path(s3["LocalPath"])
+    def _sync_output(self, s3: dict, synced: dict | None, root: Path | None = None) -> None:
+        """Copy the files of one host's output folder to its destination (only changed ones if ``synced``)."""
+        root = root or self.root
+        folder = self._host_path(s3["LocalPath"], root)
         destination = s3["S3Uri"]
         remote = urlparse(destination).scheme == "s3"
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -681,7 +731,7 @@ class _LocalJob:
                 continue
             rel = path.relative_to(folder).as_posix()
             # A symlink the job left in its output must not hand out a file from outside its layout.
-            contained_path(self.root, path.relative_to(self.root).as_posix(), f"output file {s3['LocalPath']}/{rel}",
+            contained_path(root, path.relative_to(root).as_posix(), f"output file {s3['LocalPath']}/{rel}",
                            action="copying it")
             if remote:
                 bucket, prefix = split_s3_uri(destination)
