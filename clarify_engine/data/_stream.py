@@ -300,7 +300,8 @@ class _CsvReader:
         raise DataError(f"{self.what} is empty: no rows in {', '.join(self.files)}.")
 
     def pieces(self, log: ReadLog, wanted: tuple[str, ...]) -> Iterator[pd.DataFrame]:
-        columns, first_file = None, None
+        columns: list | None = None
+        first_file = ""
         for location in self.files:
             _stop.check()
             layout = self._layout(location)
