@@ -108,7 +108,7 @@ class _MisbehavingHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
         elif case == "slow":
-            time.sleep(1.5)
+            time.sleep(6)
             try:
                 self._send(200, b"0.5\n")
             except OSError:  # the client gave up, as intended
@@ -183,7 +183,7 @@ def test_http_timeout(bad_server):
     started = time.monotonic()
     with pytest.raises(TransportError) as info:
         transport.send(b"1,2", content_type="text/csv", accept="text/csv")
-    assert time.monotonic() - started < 1.4
+    assert time.monotonic() - started < 4  # gave up long before the 6 s reply (not a speed bound)
     assert (info.value.status, info.value.code) == (None, "Timeout")
     assert "within 0.3 s" in str(info.value)
 
@@ -327,7 +327,7 @@ def test_sagemaker_runtime_dropped_connection_and_timeout(bad_server, aws_env):
     started = time.monotonic()
     with pytest.raises(TransportError) as info:
         SageMakerRuntimeTransport("slow", timeout=0.3).send(b"1,2", content_type="text/csv", accept="text/csv")
-    assert time.monotonic() - started < 1.4
+    assert time.monotonic() - started < 4  # gave up long before the 6 s reply (not a speed bound)
     assert (info.value.status, info.value.code) == (None, "Timeout")
 
 

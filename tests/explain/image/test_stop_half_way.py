@@ -66,11 +66,16 @@ def _heat_maps(out: Path) -> list[str]:
 def _decodes_whole(path: Path) -> tuple[int, int]:
     from PIL import Image, ImageFile
 
-    assert not ImageFile.LOAD_TRUNCATED_IMAGES  # a truncated JPEG raises instead of loading grey
-    with Image.open(path) as im:
-        assert im.format == "JPEG"
-        im.load()
-        return im.size
+    # A truncated JPEG must raise instead of loading grey; importing weasyprint (the report's PDF
+    # renderer, loaded by other tests of this worker) turns Pillow's process-wide leniency on.
+    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+    try:
+        with Image.open(path) as im:
+            assert im.format == "JPEG"
+            im.load()
+            return im.size
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 @pytest.mark.slow  # two jobs over 1,000 images: 4 to 5 minutes on the shared 2-core machine
