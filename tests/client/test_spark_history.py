@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 
@@ -128,3 +131,35 @@ def test_a_busy_port_or_a_bad_port_variable_is_refused(processor, tmp_path, monk
             with pytest.raises(RuntimeError, match=f"port {port} is in use .*set {_history.PORT_ENV} to a free port"):
                 processor.start_history_server(str(tmp_path / "events"))
     assert processor.history_server is None
+
+
+def test_on_a_notebook_instance_the_url_is_the_notebook_proxy(tmp_path):
+    metadata = tmp_path / "resource-metadata.json"
+    assert _history.notebook_proxy_url(15050, "eu-west-1", str(metadata)) is None
+    metadata.write_text(json.dumps({"ResourceName": "my-notebook"}))
+    assert _history.notebook_proxy_url(15050, "eu-west-1", str(metadata)) == \
+        "https://my-notebook.notebook.eu-west-1.sagemaker.aws/proxy/15050"
+
+
+EXITING = """import sys
+from clarify_engine.client import LocalSession
+from clarify_engine.client.spark import PySparkProcessor
+processor = PySparkProcessor(sagemaker_session=LocalSession(jobs_root=sys.argv[1]))
+processor.start_history_server(sys.argv[2])
+print(processor.history_server._proc.pid, flush=True)
+"""  # exits without terminate_history_server()
+
+
+@pytest.mark.skipif(java_path() is None, reason="needs a Java runtime")
+def test_a_server_left_running_is_stopped_when_the_interpreter_exits(tmp_path, monkeypatch):
+    port = free_port()
+    monkeypatch.setenv(_history.PORT_ENV, str(port))
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "app").write_text("{}")
+    done = subprocess.run([sys.executable, "-c", EXITING, str(tmp_path / "jobs"), str(tmp_path / "events")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.split()[0])
+    assert not port_open(port)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

@@ -12,6 +12,10 @@ Java 17+), with a properties file of its own:
 * ``spark.history.ui.port``: 15050 as in the SDK, or ``$CLARIFY_SPARK_HISTORY_PORT``;
   ``spark.port.maxRetries=0`` so a busy port fails instead of moving elsewhere.
 
+On a SageMaker notebook instance (``/opt/ml/metadata/resource-metadata.json`` exists), as in
+the SDK, ``spark.ui.proxyBase=/proxy/<port>`` is set and the URL logged is the notebook's proxy,
+``https://<notebook>.notebook.<region>.sagemaker.aws/proxy/<port>``.
+
 The server runs in its own process group; :meth:`HistoryServer.stop` ends the group and is
 also registered with :mod:`atexit`, so nothing outlives the interpreter.
 """
@@ -19,6 +23,7 @@ also registered with :mod:`atexit`, so nothing outlives the interpreter.
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import signal
@@ -41,6 +46,7 @@ PORT_ENV = "CLARIFY_SPARK_HISTORY_PORT"
 #: How long the JVM may take to answer HTTP (it usually needs a few seconds).
 START_TIMEOUT_SECONDS = 180.0
 STOP_GRACE_SECONDS = 20.0
+NOTEBOOK_METADATA = "/opt/ml/metadata/resource-metadata.json"
 MAIN_CLASS = "org.apache.spark.deploy.history.HistoryServer"
 NO_URI = ("SPARK_EVENT_LOGS_S3_URI not present. You can specify spark_event_logs_s3_uri either in run() or "
           "start_history_server()")
@@ -55,6 +61,15 @@ def history_port() -> int:
         raise ValueError(f"{PORT_ENV}={value!r} is not a TCP port: set it to a number from 1 to 65535, or unset it "
                          f"for the default {DEFAULT_PORT}")
     return int(value)
+
+
+def notebook_proxy_url(port: int, region: str | None, metadata: str = NOTEBOOK_METADATA) -> str | None:
+    """The notebook instance's proxy URL of ``port``, or None off a notebook instance."""
+    if not os.path.isfile(metadata):
+        return None
+    with open(metadata, encoding="utf-8") as fh:
+        name = json.load(fh)["ResourceName"]
+    return f"https://{name}.notebook.{region}.sagemaker.aws/proxy/{port}"
 
 
 def _port_free(port: int) -> bool:
@@ -106,10 +121,12 @@ def local_event_logs(uri: str, s3_client: Any, scratch: Path) -> Path:
 class HistoryServer:
     """One running Spark history server over ``log_dir`` on ``port``; :meth:`stop` ends it."""
 
-    def __init__(self, log_dir: Path, port: int, scratch: tempfile.TemporaryDirectory) -> None:
+    def __init__(self, log_dir: Path, port: int, scratch: tempfile.TemporaryDirectory,
+                 proxy_url: str | None = None) -> None:
         self.log_dir = log_dir
         self.port = port
-        self.url = f"http://localhost:{port}"
+        self.proxy_url = proxy_url
+        self.url = proxy_url or f"http://localhost:{port}"
         self._scratch = scratch
         self._log_path = Path(scratch.name) / "history-server.log"
         self._proc: subprocess.Popen | None = None
@@ -128,7 +145,8 @@ class HistoryServer:
                                f"server?). Stop it, or set {PORT_ENV} to a free port")
         props = Path(self._scratch.name) / "history.properties"
         props.write_text(f"spark.history.fs.logDirectory={self.log_dir.as_uri()}\n"
-                         f"spark.history.ui.port={self.port}\nspark.port.maxRetries=0\n", encoding="utf-8")
+                         f"spark.history.ui.port={self.port}\nspark.port.maxRetries=0\n"
+                         + (f"spark.ui.proxyBase=/proxy/{self.port}\n" if self.proxy_url else ""), encoding="utf-8")
         spark_class = spark_submit_path().parent / "spark-class"
         with self._log_path.open("wb") as out:
             self._proc = subprocess.Popen([str(spark_class), MAIN_CLASS, "--properties-file", str(props)],
@@ -170,13 +188,14 @@ class HistoryServer:
         self._scratch.cleanup()
 
 
-def start(uri: str, s3_client: Any) -> HistoryServer:
+def start(uri: str, s3_client: Any, region: str | None = None) -> HistoryServer:
     """A started :class:`HistoryServer` over the event logs of ``uri`` (see the module docstring)."""
     check_local_spark()
     port = history_port()
     scratch = tempfile.TemporaryDirectory(prefix="spark-history-")
     try:
-        server = HistoryServer(local_event_logs(uri, s3_client, Path(scratch.name)), port, scratch)
+        server = HistoryServer(local_event_logs(uri, s3_client, Path(scratch.name)), port, scratch,
+                               notebook_proxy_url(port, region, NOTEBOOK_METADATA))
     except BaseException:
         scratch.cleanup()
         raise

@@ -313,7 +313,7 @@ class _SparkProcessorBase(ScriptProcessor):
         self.terminate_history_server()
         session = self.sagemaker_session
         s3_client = getattr(session, "s3_client", None) or session.boto_session.client("s3")
-        self.history_server = _history.start(uri, s3_client)
+        self.history_server = _history.start(uri, s3_client, getattr(session, "boto_region_name", None))
         log.info("History server is up on %s", self.history_server.url)
 
     def terminate_history_server(self):
