@@ -12,6 +12,8 @@ runs the job with :mod:`clarify_engine.client.spark._submit`, this package's ``s
 ``spark-submit --master local[*]`` from the pyspark wheel. Differences from the SDK: a local
 *directory* in ``submit_py_files`` / ``submit_jars`` / ``submit_files`` is accepted (the SDK's
 docstring allows it, its check refuses it): the files directly inside it join the channel.
+``start_history_server`` runs Spark's history server from the pyspark wheel, not the image in
+Docker (:mod:`clarify_engine.client.spark._history`).
 """
 
 from __future__ import annotations
