@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -163,3 +164,19 @@ def test_a_server_left_running_is_stopped_when_the_interpreter_exits(tmp_path, m
     assert not port_open(port)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+@pytest.mark.skipif(java_path() is None, reason="needs a Java runtime")
+def test_a_server_that_exits_at_start_is_reported_with_its_log(processor, tmp_path, monkeypatch):
+    processor, _ = processor
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "app").write_text("{}")
+    monkeypatch.setenv(_history.PORT_ENV, str(free_port()))
+    monkeypatch.setenv("SPARK_DAEMON_MEMORY", "1k")  # the history server's -Xmx: too small for any JVM
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where its private folder goes
+    with pytest.raises(RuntimeError, match=r"History server failed to start: it exited with code \d+\. "
+                                           r"Its log ends with:\n(?s:.*)Too small maximum heap"):
+        processor.start_history_server(str(tmp_path / "events"))
+    assert processor.history_server is None
+    assert not list((tmp_path / "tmp").iterdir())  # its private folder is removed

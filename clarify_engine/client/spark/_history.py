@@ -199,5 +199,9 @@ def start(uri: str, s3_client: Any, region: str | None = None) -> HistoryServer:
     except BaseException:
         scratch.cleanup()
         raise
-    server.start()
+    try:
+        server.start()
+    except BaseException:  # Popen failed, or an interrupt while waiting: leave nothing running
+        server.stop()
+        raise
     return server
