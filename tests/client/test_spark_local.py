@@ -13,16 +13,13 @@ import csv
 import json
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 
 from clarify_engine.client import LocalSession, ProcessingInput, ProcessingOutput, UnexpectedStatusException
 from clarify_engine.client.spark import PySparkProcessor, SparkJarProcessor
 from clarify_engine.client.spark._submit import java_path, spark_submit_path
-from tests.helpers import moto_server_url
 
 FILES = Path(__file__).resolve().parents[1] / "fixtures" / "sdk_requests" / "files"
 SPARK = Path(__file__).resolve().parents[1] / "fixtures" / "spark"
@@ -47,19 +44,6 @@ def test_pyspark_word_count_over_a_shipped_file_reaches_the_output_destination(t
     assert desc["AppSpecification"]["ContainerEntrypoint"] == [
         "smspark-submit", "--py-files", "/opt/ml/processing/input/py-files", "--files",
         "/opt/ml/processing/input/files", "/opt/ml/processing/input/code/wordcount.py"]
-
-
-@pytest.fixture
-def moto_s3(monkeypatch):
-    server = moto_server_url()
-    url = next(server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
-    bucket = f"events-{uuid.uuid4().hex[:8]}"  # moto keeps its state for the whole test process
-    s3.create_bucket(Bucket=bucket)
-    yield s3, bucket
-    server.close()
 
 
 def test_pyspark_dataframe_aggregation_with_configuration_and_event_logs(tmp_path, moto_s3):

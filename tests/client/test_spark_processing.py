@@ -97,14 +97,6 @@ def test_a_local_job_without_java_is_refused_before_it_starts(session, tmp_path,
     assert processor.latest_job is None and not (session.jobs_root / "no-java").exists()
 
 
-def test_history_server_is_refused_with_the_alternative(session):
-    processor = PySparkProcessor(sagemaker_session=session)
-    with pytest.raises(NotImplementedError, match="start_history_server runs the SageMaker Spark image in Docker"):
-        processor.start_history_server("s3://b/events")
-    processor.terminate_history_server()
-    assert processor.history_server is None
-
-
 def test_local_spark_processor_needs_no_image_and_names_one_when_a_region_is_known(session, monkeypatch):
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)

@@ -12,6 +12,8 @@ runs the job with :mod:`clarify_engine.client.spark._submit`, this package's ``s
 ``spark-submit --master local[*]`` from the pyspark wheel. Differences from the SDK: a local
 *directory* in ``submit_py_files`` / ``submit_jars`` / ``submit_files`` is accepted (the SDK's
 docstring allows it, its check refuses it): the files directly inside it join the channel.
+``start_history_server`` runs Spark's history server from the pyspark wheel, not the image in
+Docker (:mod:`clarify_engine.client.spark._history`).
 """
 
 from __future__ import annotations
@@ -289,15 +291,39 @@ class _SparkProcessorBase(ScriptProcessor):
                                    experiment_config=experiment_config, kms_key=kms_key)
 
     def start_history_server(self, spark_event_logs_s3_uri=None):
-        """Not offered: the SDK runs the Spark image's history server in Docker."""
-        raise NotImplementedError(
-            "start_history_server runs the SageMaker Spark image in Docker, which clarify_engine.client does not "
-            "do. Read the event logs with a Spark history server of your own: "
-            "spark.history.fs.logDirectory=<the spark_event_logs_s3_uri or its local copy>")
+        """Start Spark's history server over the event logs, on this machine (no Docker).
+
+        Parameters
+        ----------
+        spark_event_logs_s3_uri : str, optional
+            ``s3://`` URI (copied into a private folder through the session's S3 client), ``file://``
+            URI or local folder of the event logs; by default the ``spark_event_logs_s3_uri`` of
+            this processor's last run. A server this processor started before is stopped first.
+
+        Raises
+        ------
+        ValueError
+            No URI given and none from a run, or no event logs at the URI.
+        RuntimeError
+            pyspark or a Java runtime is missing, the port is taken, or the server did not start.
+        """
+        from clarify_engine.client.spark import _history
+
+        uri = spark_event_logs_s3_uri or self._spark_event_logs_s3_uri
+        if not uri:
+            raise ValueError(_history.NO_URI)
+        self.terminate_history_server()
+        session = self.sagemaker_session
+        s3_client = getattr(session, "s3_client", None) or session.boto_session.client("s3")
+        self.history_server = _history.start(uri, s3_client, getattr(session, "boto_region_name", None))
+        log.info("History server is up on %s", self.history_server.url)
 
     def terminate_history_server(self):
-        """Nothing to stop (no history server is started)."""
-        self.history_server = None
+        """Stop the history server :meth:`start_history_server` started (nothing to do when none runs)."""
+        if self.history_server:
+            log.info("History server is running, terminating history server")
+            self.history_server.stop()
+            self.history_server = None
 
 
 class PySparkProcessor(_SparkProcessorBase):
