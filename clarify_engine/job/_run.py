@@ -75,6 +75,18 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def manifest_head(started: float) -> dict[str, Any]:
+    """The first keys of ``run_manifest.json``: engine, version, Python, start time (``started``,
+    a ``time.time()``) and elapsed seconds; shared by the in-memory and the streamed runner."""
+    return {
+        "engine": "clarify-engine",
+        "engine_version": __version__,
+        "python": platform.python_version(),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "elapsed_seconds": round(time.time() - started, 6),
+    }
+
+
 class _Failures:
     """The methods of one job that failed, in order, with the errors that ended them."""
 
@@ -451,11 +463,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
     if job_warnings:
         analysis["warnings"] = job_warnings
     manifest = {
-        "engine": "clarify-engine",
-        "engine_version": __version__,
-        "python": platform.python_version(),
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "elapsed_seconds": round(time.time() - started, 6),
+        **manifest_head(started),
         "dataset": {"rows": int(len(dataset.frame)), "columns": list(map(str, dataset.frame.columns)),
                     "files": list(getattr(dataset, "source_files", []) or []),
                     "read": getattr(dataset, "read_report", None) or {}},

@@ -11,15 +11,14 @@ dataset as usual; :func:`streaming_refusal` says why, and the manifest keeps it.
 from __future__ import annotations
 
 import logging
-import platform
 import time
 from typing import Any
 
-from clarify_engine import __version__, _stop, _warnings
+from clarify_engine import _stop, _warnings
 from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.bias._stream import StreamedBias
 from clarify_engine.data import ChunkedDataset
-from clarify_engine.job._run import AnalysisResult, _Failures
+from clarify_engine.job._run import AnalysisResult, _Failures, manifest_head
 from clarify_engine.job._specs import Job
 from clarify_engine.report._bias_json import bias_json
 
@@ -97,11 +96,7 @@ def run_streamed(job: Job, data: ChunkedDataset) -> AnalysisResult:
         analysis["warnings"] = job_warnings
     stats = data.stats
     manifest = {
-        "engine": "clarify-engine",
-        "engine_version": __version__,
-        "python": platform.python_version(),
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "elapsed_seconds": round(time.time() - started, 6),
+        **manifest_head(started),
         "dataset": {"rows": stats.rows, "columns": list(map(str, data.columns)), "files": list(data.source_files),
                     "read": stats.read_report},
         "streaming": {"chunk_rows": data.chunk_rows, "chunks": stats.chunks, "passes": stats.passes},
