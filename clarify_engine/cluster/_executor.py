@@ -240,7 +240,7 @@ class DaskExecutor:
         """
         def run(X: np.ndarray, baseline: np.ndarray, coder: Any, *, weights: Any, explain: Any,
                 num_samples: int | None, seed: Any, link: str, max_rows_per_call: int,
-                regression_adjusted: bool = True) -> KernelShapResult:
+                regression_adjusted: bool = False) -> KernelShapResult:
             m = len(explain)
             n_plan = 0
             if m >= 2:

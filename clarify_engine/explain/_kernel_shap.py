@@ -476,7 +476,7 @@ def _distinct_records(X):
 
 def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples=None, seed=None,
                 link="identity", max_rows_per_call=100_000, workers=1,
-                regression_adjusted=True) -> KernelShapResult:
+                regression_adjusted=False) -> KernelShapResult:
     """Kernel SHAP values of every row of ``X`` against a weighted baseline.
 
     Parameters
@@ -512,7 +512,8 @@ def kernel_shap(predict, X, baseline, *, weights=None, explain=None, num_samples
         small budgets), fit a tree surrogate of each record's game on the evaluated coalitions
         and use it as a control variate (:mod:`._surrogate`): no extra model call, about half
         the error at equal model calls on the benchmark's models, and CPU time per record and
-        output for the fit (``docs/explainability.md``). False gives plain Kernel SHAP.
+        output for the fit (``docs/explainability.md``). False (the default) gives plain Kernel
+        SHAP; a job decides with ``methods.shap.regression_adjusted``.
 
     Returns
     -------

@@ -34,7 +34,7 @@ def case():
 
 def test_agrees_with_shap_within_sampling_error_and_is_no_less_accurate(case):
     X, B, exact = case
-    ours = kernel_shap(model, X, B, num_samples=BUDGET, seed=7)  # regression-adjusted (the default)
+    ours = kernel_shap(model, X, B, num_samples=BUDGET, seed=7, regression_adjusted=True)
     plain = kernel_shap(model, X, B, num_samples=BUDGET, seed=7, regression_adjusted=False)
     np.random.seed(7)  # shap samples from the global numpy state
     explainer = shap.KernelExplainer(model, B)

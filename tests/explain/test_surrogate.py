@@ -108,14 +108,16 @@ def test_adjusted_is_more_accurate_than_plain_kernel_shap():
 def test_adjusted_keeps_additivity_seeds_and_exact_plans():
     X, B, _ = _setup(4)
     per_record = 3 * 302  # one record per block, so that two workers pipeline
-    res = kernel_shap(_three_way, X, B, num_samples=300, seed=3, max_rows_per_call=per_record)
+    res = kernel_shap(_three_way, X, B, num_samples=300, seed=3, max_rows_per_call=per_record,
+                      regression_adjusted=True)
     np.testing.assert_allclose(res.values.sum(axis=1), res.fx - res.reference, rtol=0, atol=1e-10)
-    again = kernel_shap(_three_way, X, B, num_samples=300, seed=3, workers=2, max_rows_per_call=per_record)
+    again = kernel_shap(_three_way, X, B, num_samples=300, seed=3, workers=2, max_rows_per_call=per_record,
+                        regression_adjusted=True)
     assert res.values.tobytes() == again.values.tobytes()
     assert res.standard_errors.tobytes() == again.standard_errors.tobytes()
     # no random part to adjust: an exact plan, and a budget whose draws are fewer than 2M
     for budget in (2**M - 2, 2 * M, 2 * M + 20):
-        a = kernel_shap(_three_way, X, B, num_samples=budget, seed=1)
+        a = kernel_shap(_three_way, X, B, num_samples=budget, seed=1, regression_adjusted=True)
         b = kernel_shap(_three_way, X, B, num_samples=budget, seed=1, regression_adjusted=False)
         assert a.values.tobytes() == b.values.tobytes()
 
@@ -126,7 +128,7 @@ def test_adjusted_standard_errors_cover_the_error():
     X, B, exact = _setup(5)
     z = []
     for seed in range(12):
-        res = kernel_shap(_three_way, X, B, num_samples=400, seed=seed)
+        res = kernel_shap(_three_way, X, B, num_samples=400, seed=seed, regression_adjusted=True)
         assert np.isfinite(res.standard_errors).all()
         z.append(((res.values - exact) / np.maximum(res.standard_errors, 1e-300)).ravel())
     z = np.concatenate(z)
