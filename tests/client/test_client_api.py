@@ -114,16 +114,11 @@ class SdkShapedSession:
 
 
 @pytest.fixture
-def sdk_shaped_s3(monkeypatch):
+def sdk_shaped_s3(moto_s3):
     """An S3 client on a moto server with the bucket ``sdk-shaped`` (for the SDK-shaped sessions)."""
-    server = moto_server_url()
-    url = next(server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+    s3, _ = moto_s3
     s3.create_bucket(Bucket="sdk-shaped")
-    yield s3
-    server.close()
+    return s3
 
 
 def test_a_sagemaker_sdk_session_is_used_through_the_methods_it_has(tmp_path, sdk_shaped_s3):
