@@ -159,6 +159,17 @@ def _full_plan(m: int) -> CoalitionPlan:
                          counts=np.zeros(c), partner=np.full(c, -2, dtype=np.int64))
 
 
+def check_plan_args(m: int, num_samples) -> int:
+    """``num_samples`` as an int, after checking that a plan can be made: ``m >= 2`` and a
+    positive integer budget (``ValueError`` otherwise); shared by every plan builder."""
+    if m < 2:
+        raise ValueError(f"a coalition plan needs at least 2 features; found M={m}")
+    if not isinstance(num_samples, (int, np.integer)) or isinstance(num_samples, bool) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive integer; found {num_samples!r}")
+    num_samples = int(num_samples)
+    return num_samples
+
+
 def coalition_plan(m: int, num_samples: int, seed=None) -> CoalitionPlan:
     """Build the coalition plan for ``m`` features and a budget of ``num_samples`` coalitions.
 
@@ -184,11 +195,7 @@ def coalition_plan(m: int, num_samples: int, seed=None) -> CoalitionPlan:
     ValueError
         ``m < 2`` or ``num_samples`` not a positive integer.
     """
-    if m < 2:
-        raise ValueError(f"a coalition plan needs at least 2 features; found M={m}")
-    if not isinstance(num_samples, (int, np.integer)) or isinstance(num_samples, bool) or num_samples < 1:
-        raise ValueError(f"num_samples must be a positive integer; found {num_samples!r}")
-    num_samples = int(num_samples)
+    num_samples = check_plan_args(m, num_samples)
     if m <= 62 and num_samples >= 2**m - 2:
         return _full_plan(m)
     if num_samples < 2 * m:

@@ -34,8 +34,8 @@ import math
 
 import numpy as np
 
-from clarify_engine.explain._coalitions import (CoalitionPlan, _class_count, _enumerate_class, coalition_plan,
-                                                size_class_mass)
+from clarify_engine.explain._coalitions import (CoalitionPlan, _class_count, _enumerate_class, check_plan_args,
+                                                coalition_plan, size_class_mass)
 
 __all__ = ["image_plan"]
 
@@ -108,11 +108,7 @@ def image_plan(m: int, num_samples: int, seed=None) -> CoalitionPlan:
     ValueError
         ``m < 2`` or ``num_samples`` not a positive integer.
     """
-    if m < 2:
-        raise ValueError(f"a coalition plan needs at least 2 features; found M={m}")
-    if not isinstance(num_samples, (int, np.integer)) or isinstance(num_samples, bool) or num_samples < 1:
-        raise ValueError(f"num_samples must be a positive integer; found {num_samples!r}")
-    num_samples = int(num_samples)
+    num_samples = check_plan_args(m, num_samples)
     if (m <= 62 and num_samples >= 2 ** m - 2) or num_samples < 2 * m:
         return coalition_plan(m, num_samples, seed)
     tabular = coalition_plan(m, num_samples, seed)
