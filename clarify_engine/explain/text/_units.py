@@ -21,6 +21,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from clarify_engine.explain.text._sentences import sentence_spans
+
 __all__ = ["GRANULARITIES", "TextUnits", "paragraph_spans", "split_texts"]
 
 GRANULARITIES = ("token", "sentence", "paragraph")
@@ -80,11 +82,8 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if e > s]
 
 
-def _doc_units(doc, granularity: str) -> TextUnits:
-    text = doc.text
-    if granularity == "token":
-        return _make(text, ((t.idx, t.idx + len(t.text)) for t in doc if not t.is_space))
-    return _make(text, (_stripped(text, s.start_char, s.end_char) for s in doc.sents))
+def _token_units(doc) -> TextUnits:
+    return _make(doc.text, ((t.idx, t.idx + len(t.text)) for t in doc if not t.is_space))
 
 
 def split_texts(texts: Sequence[str], granularity: str, nlp) -> list[TextUnits]:
@@ -109,5 +108,7 @@ def split_texts(texts: Sequence[str], granularity: str, nlp) -> list[TextUnits]:
         return [_make(t, paragraph_spans(t)) for t in texts]
     if granularity == "token":
         # the sentencizer is not needed for tokens: run the tokenizer only
-        return [_doc_units(doc, "token") for doc in nlp.tokenizer.pipe(texts)]
-    return [_doc_units(doc, "sentence") for doc in nlp.pipe(texts)]
+        return [_token_units(doc) for doc in nlp.tokenizer.pipe(texts)]
+    # spaCy's sentencizer rule on the tokenizer's arrays (._sentences): the same spans as
+    # nlp.pipe + doc.sents, without a Python-level walk over every token of every text
+    return [_make(t, [_stripped(t, s, e) for s, e in spans]) for t, spans in zip(texts, sentence_spans(texts, nlp))]
