@@ -31,7 +31,7 @@ from clarify_engine.explain._baseline import encode_features
 from clarify_engine.explain._kernel_shap import kernel_shap
 from clarify_engine.explain.text._columns import check_text_values, data_type
 from clarify_engine.explain.text._languages import pipeline
-from clarify_engine.explain.text._mask import joined, pieces, rebuild_pieces
+from clarify_engine.explain.text._mask import pieces, rebuild_rows
 from clarify_engine.explain.text._result import FeatureExplanation, RecordExplanation, TextShapResult
 from clarify_engine.explain.text._spec import TextSpec
 from clarify_engine.explain.text._units import TextUnits, split_texts
@@ -59,7 +59,8 @@ class _Scorer:
         self.spec, self.score_fn, self.coder, self.tab = spec, score_fn, coder, tab
         self.cuts, self.offsets, self.base_texts, self.cache = cuts, offsets, base_texts, cache
         self.n_tab = len(tab)
-        self.parts: dict = {}
+        # record i's units of text column c start at column starts[i, c] of the unit flags
+        self.starts = np.asarray(offsets, dtype=np.int64).reshape(len(offsets), len(cuts) + 1)
         self.rows_sent = 0
         self.calls = 0
         self.seconds = 0.0
@@ -113,44 +114,21 @@ class _Scorer:
         return out
 
     def _texts(self, rid: np.ndarray, base_row: np.ndarray, present: np.ndarray) -> list[np.ndarray]:
-        """Each text column of each synthetic row (object arrays), rebuilt record by record."""
+        """Each text column of each synthetic row (object arrays), all rows of a call at once."""
         n_rows = rid.shape[0]
         columns = [np.empty(n_rows, dtype=object) for _ in self.cuts]
-        # rows of one record and one baseline row share their pieces: rebuilt together
-        group = np.where(rid < 0, rid, rid * len(self.base_texts) + base_row)
-        order = np.argsort(group, kind="stable")
-        bounds = np.flatnonzero(np.diff(group[order])) + 1
-        for idx in np.split(order, bounds):
-            r0 = int(idx[0])
-            i, k = int(rid[r0]), int(base_row[r0])
-            if i < 0:
-                for c, column in enumerate(columns):
-                    column[idx] = self.base_texts[-i - 1][c]
-                continue
-            off = self.offsets[i]
-            for c, column in enumerate(columns):
-                column[idx] = self._rebuilt(c, i, k, present[idx, off[c]:off[c + 1]])
+        on_base = rid < 0
+        of_record = np.flatnonzero(~on_base)
+        records, record = np.unique(rid[of_record], return_inverse=True)
+        for c, column in enumerate(columns):
+            baselines = [row[c] for row in self.base_texts]
+            if on_base.any():
+                column[on_base] = np.array(baselines, dtype=object)[-rid[on_base] - 1]
+            if records.shape[0]:
+                column[of_record] = rebuild_rows([self.cuts[c][i] for i in records.tolist()], self.starts[records, c],
+                                                 record.reshape(-1), base_row[of_record], baselines,
+                                                 present[of_record])
         return columns
-
-    def _rebuilt(self, c: int, i: int, k: int, keep: np.ndarray):
-        """Record ``i``'s text in column ``c`` for each row of ``keep`` (rows x units), absent
-        units from baseline row ``k``: a list of str, or one str when the text has no unit."""
-        cut = self.cuts[c][i]
-        if not cut[1]:
-            return cut[0]
-        baseline = self.base_texts[k][c]
-        if not baseline:
-            return [rebuild_pieces(cut, p, "") for p in keep.tolist()]
-        key = (c, i, k)
-        parts = self.parts.get(key)
-        if parts is None:
-            kept, absent = joined(cut), joined(cut, baseline)
-            prefix = cut[0]
-            # the text before the first unit goes with it, so a row is one join of its parts
-            kept = np.array([prefix + kept[0], *kept[1:]], dtype=object)
-            absent = np.array([prefix + absent[0], *absent[1:]], dtype=object)
-            parts = self.parts[key] = (kept, absent)
-        return list(map("".join, np.where(keep, *parts).tolist()))
 
     def _score(self, tab_codes: np.ndarray, texts: list[np.ndarray]) -> np.ndarray:
         n = tab_codes.shape[0]
@@ -291,7 +269,6 @@ def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
                           explain=explain, num_samples=spec.num_samples, seed=spec.seed, link=spec.link,
                           max_rows_per_call=max_rows_per_call, workers=workers,
                           regression_adjusted=False)  # docs/text.md, "Budgets": plain Kernel SHAP per record
-        scorer.parts.clear()  # the next group has other records
         expected = res.expected_value if expected is None else expected
         groups[int(n_tab + u)] = {"records": int(idx.shape[0]), "coalitions": int(res.n_coalitions),
                                   "exact": bool(res.exact)}

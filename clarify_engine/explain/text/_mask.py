@@ -18,7 +18,7 @@ import numpy as np
 
 from clarify_engine.explain.text._units import TextUnits
 
-__all__ = ["Pieces", "joined", "pieces", "rebuild", "rebuild_pieces"]
+__all__ = ["Pieces", "joined", "pieces", "rebuild", "rebuild_pieces", "rebuild_rows"]
 
 #: ``(prefix, units, gaps)``: the text before the first unit, the unit strings, and the text
 #: after each unit up to the next one (the last gap runs to the end of the text).
@@ -87,3 +87,78 @@ def rebuild(units: TextUnits, present: np.ndarray, baseline: str) -> str:
     if len(keep) != len(units):
         raise ValueError(f"present has {len(keep)} entries; the text has {len(units)} units")
     return rebuild_pieces(pieces(units), keep, baseline)
+
+
+def _parts(cut: Pieces, baseline: str | None) -> tuple:
+    """:func:`joined` with the text before the first unit folded into the first part (a text
+    without units is one part, itself), so a rebuilt text is the join of its parts."""
+    prefix, unit_strings, _ = cut
+    if not unit_strings:
+        return (prefix,)
+    parts = joined(cut, baseline)
+    return (prefix + parts[0], *parts[1:])
+
+
+def rebuild_rows(cuts: Sequence[Pieces], starts: np.ndarray, record: np.ndarray, base: np.ndarray,
+                 baselines: Sequence[str], present: np.ndarray) -> np.ndarray:
+    """The texts of many synthetic rows at once, each as :func:`rebuild_pieces` gives it.
+
+    Parameters
+    ----------
+    cuts : sequence of Pieces
+        The cut text of each record.
+    starts : array of int (len(cuts),)
+        Column of ``present`` holding each record's first unit.
+    record, base : arrays of int (r,)
+        Per row, its record (index into ``cuts``) and its baseline string (index into
+        ``baselines``), which replaces the row's absent units.
+    baselines : sequence of str
+    present : array of bool (r, P)
+        Row ``i`` keeps unit ``j`` of its record where ``present[i, starts[record[i]] + j]``.
+
+    Returns
+    -------
+    ndarray of object (r,)
+        The text of each row.
+
+    Notes
+    -----
+    With a non-empty baseline every row is one ``"".join`` of its parts, picked for all rows by
+    one ``numpy.where`` over (rows x units) matrices of each record's kept and absent parts
+    (padded with ``""``). Rows whose baseline is empty follow the whitespace rule of
+    :func:`rebuild_pieces`, row by row.
+    """
+    n_rows = record.shape[0]
+    out = np.empty(n_rows, dtype=object)
+    lengths = np.fromiter((len(cut[1]) for cut in cuts), dtype=np.int64, count=len(cuts))
+    row_len = lengths[record]
+    dropped = np.fromiter((not b for b in baselines), dtype=bool, count=len(baselines))[base] & (row_len > 0)
+    picked = np.flatnonzero(~dropped)
+    if picked.shape[0]:
+        width = max(1, int(lengths.max(initial=0)))
+        used = np.unique(base[picked]).tolist()
+        kept = np.full((len(cuts), width), "", dtype=object)
+        absent = np.full((len(baselines), len(cuts), width), "", dtype=object)
+        for r, cut in enumerate(cuts):
+            parts = _parts(cut, None)
+            kept[r, :len(parts)] = parts
+            for k in used:
+                absent[k, r, :len(parts)] = _parts(cut, baselines[k]) if cut[1] else parts
+        rec = record[picked]
+        if present.shape[1]:
+            # past a record's last unit both parts are "": whatever flag is read there is moot
+            cols = np.minimum(starts[rec][:, None] + np.arange(width), present.shape[1] - 1)
+            keep = np.take_along_axis(present[picked], cols, axis=1)
+        else:
+            keep = np.zeros((picked.shape[0], width), dtype=bool)
+        rows = np.where(keep, kept[rec], absent[base[picked], rec])
+        out[picked] = list(map("".join, rows.tolist()))
+    rows_dropped = np.flatnonzero(dropped)
+    if rows_dropped.shape[0]:
+        by_record = rows_dropped[np.argsort(record[rows_dropped], kind="stable")]
+        bounds = np.flatnonzero(np.diff(record[by_record])) + 1
+        for idx in np.split(by_record, bounds):
+            i = int(record[idx[0]])
+            cut, lo = cuts[i], int(starts[i])
+            out[idx] = [rebuild_pieces(cut, p, "") for p in present[idx, lo:lo + int(lengths[i])].tolist()]
+    return out

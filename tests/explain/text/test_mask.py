@@ -61,21 +61,24 @@ def test_no_units_gives_the_text_back():
     assert rebuild(u, np.zeros(0, bool), "[MASK]") == "  "
 
 
-@settings(max_examples=60, deadline=None)
-@given(text=st.text(alphabet=st.sampled_from(list("ab c.\n é,")), min_size=0, max_size=30),
-       baseline=st.sampled_from(["", "[MASK]", "x"]), seed=st.integers(0, 2**16))
-def test_the_engine_rebuilds_a_group_of_rows_as_rebuild_does_one(text, baseline, seed):
-    """The engine's batched rebuild (all rows of one record and baseline row at once) gives,
-    row by row, the text :func:`rebuild` gives."""
-    from clarify_engine.explain.text._engine import _Scorer
-    from clarify_engine.explain.text._mask import pieces
+@settings(max_examples=80, deadline=None)
+@given(texts=st.lists(st.text(alphabet=st.sampled_from(list("ab c.\n é,")), min_size=0, max_size=30), min_size=1,
+                      max_size=4),
+       baselines=st.lists(st.sampled_from(["", "[MASK]", "x"]), min_size=1, max_size=3),
+       lead=st.integers(0, 2), seed=st.integers(0, 2**16))
+def test_rebuild_rows_gives_each_row_as_rebuild_does(texts, baselines, lead, seed):
+    """The engine's rebuild of all rows of a call at once (records of different unit counts,
+    several baseline strings, units after ``lead`` other columns) equals :func:`rebuild` row by row."""
+    from clarify_engine.explain.text._mask import pieces, rebuild_rows
 
-    u = _units(text)
-    keep = np.random.default_rng(seed).random((7, len(u))) < 0.5
-    scorer = _Scorer(None, None, None, [], [[pieces(u)]], [[0, len(u)]], [[baseline]], {})
-    got = scorer._rebuilt(0, 0, 0, keep)
-    expected = [rebuild(u, row, baseline) for row in keep]
-    if len(u) == 0:
-        assert got == text  # no unit: one string for every row
-    else:
-        assert got == expected
+    units = [_units(t) for t in texts]
+    starts = lead + np.cumsum([0] + [len(u) for u in units])[:-1]
+    rng = np.random.default_rng(seed)
+    n_rows = 12
+    record = rng.integers(0, len(units), n_rows)
+    base = rng.integers(0, len(baselines), n_rows)
+    present = rng.random((n_rows, lead + sum(len(u) for u in units))) < 0.5
+    got = rebuild_rows([pieces(u) for u in units], starts, record, base, baselines, present)
+    for r in range(n_rows):
+        u, lo = units[record[r]], starts[record[r]]
+        assert got[r] == rebuild(u, present[r, lo:lo + len(u)], baselines[base[r]])
