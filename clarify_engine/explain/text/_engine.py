@@ -52,6 +52,27 @@ def record_bytes_bound(units: TextUnits, baselines: list[str]) -> int:
     return text_bytes + extra
 
 
+def _first_appearance(label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of ``label`` numbered by first appearance: (the row where each first
+    appears, ascending; each row's number)."""
+    _, first, inverse = np.unique(label, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    return first[order], rank[inverse.reshape(-1)]
+
+
+def _row_labels(tab_codes: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
+    """One integer per synthetic row, equal for rows with equal tabular codes (bit for bit) and
+    equal texts: each text column is numbered by pandas' hash table (``pd.factorize``, string
+    equality), then the numbered columns are told apart together."""
+    parts = [pd.factorize(column)[0] for column in columns]
+    parts += [tab_codes.view(np.int64)[:, j] for j in range(tab_codes.shape[1])]
+    if len(parts) == 1:
+        return parts[0]
+    return np.unique(np.column_stack(parts), axis=0, return_inverse=True)[1].reshape(-1)
+
+
 class _Scorer:
     """The ``predict`` of one core call: coded synthetic rows -> frames -> ``score_fn``."""
 
@@ -75,36 +96,28 @@ class _Scorer:
         base_row = (-np.minimum(flags.min(axis=1, initial=0.0), -1.0) - 1.0).astype(np.int64)
         tab_codes = np.ascontiguousarray(rows[:, :n_tab])
         columns = self._texts(rid, base_row, present)
-        if n_tab:
-            keys = list(zip([b.tobytes() for b in tab_codes], *columns))
-        elif len(columns) == 1:
-            keys = columns[0].tolist()
-        else:
-            keys = list(zip(*columns))
+        label = _row_labels(tab_codes, columns)
         # rows where no unit is present (the baseline rows, every record's empty coalition, the
         # coalitions of tabular features only) recur across records and calls: kept for the job
         no_unit = np.flatnonzero(~present.any(axis=1)).tolist()
+        keys = {r: (tab_codes[r].tobytes(), *(column[r] for column in columns)) for r in no_unit}
         known = {r: self.cache[keys[r]] for r in no_unit if keys[r] in self.cache}
-        slots: dict = {}
+        send = None
         if known:
-            send = [r for r in range(n_rows) if r not in known]
-            inverse = [slots.setdefault(keys[r], len(slots)) for r in send]
-        else:
-            send = None
-            inverse = [slots.setdefault(key, len(slots)) for key in keys]
-        inv = np.asarray(inverse, dtype=np.int64)
-        # the first row of each distinct synthetic record, in row order
-        _, first = np.unique(inv, return_index=True)
+            send = np.array([r for r in range(n_rows) if r not in known], dtype=np.int64)
+            label = label[send]
+        # the first row of each distinct synthetic record, in row order, and each row's record
+        first, inv = _first_appearance(label)
         if send is not None:
-            first = np.asarray(send, dtype=np.int64)[first]
+            first = send[first]
         scores = self._score(tab_codes[first], [column[first] for column in columns]) if len(first) else None
         if not known:
             out = scores[inv]
         else:
             d = scores.shape[1] if scores is not None else next(iter(known.values())).shape[0]
             out = np.empty((n_rows, d))
-            if send:
-                out[np.asarray(send, dtype=np.int64)] = scores[inv]
+            if send.shape[0]:
+                out[send] = scores[inv]
             for r, value in known.items():
                 out[r] = value
         for r in no_unit:
@@ -295,7 +308,7 @@ def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
                 lo, hi = n_tab + offsets[i][c], n_tab + offsets[i][c + 1]
                 tu = units[c][i]
                 feats.append(FeatureExplanation(name, kind, values[lo:hi], ses[lo:hi], tuple(tu.units),
-                                                tuple(int(s) for s in tu.starts.tolist())))
+                                                tuple(tu.starts.tolist())))
             else:
                 j = tab.index(name)
                 feats.append(FeatureExplanation(name, kind, values[j:j + 1], ses[j:j + 1]))
