@@ -31,7 +31,7 @@ from clarify_engine.explain._baseline import encode_features
 from clarify_engine.explain._kernel_shap import kernel_shap
 from clarify_engine.explain.text._columns import check_text_values, data_type
 from clarify_engine.explain.text._languages import pipeline
-from clarify_engine.explain.text._mask import pieces, rebuild_rows
+from clarify_engine.explain.text._mask import rebuild_rows
 from clarify_engine.explain.text._result import FeatureExplanation, RecordExplanation, TextShapResult
 from clarify_engine.explain.text._spec import TextSpec
 from clarify_engine.explain.text._units import TextUnits, split_texts
@@ -76,12 +76,12 @@ def _row_labels(tab_codes: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
 class _Scorer:
     """The ``predict`` of one core call: coded synthetic rows -> frames -> ``score_fn``."""
 
-    def __init__(self, spec, score_fn, coder, tab, cuts, offsets, base_texts, cache):
+    def __init__(self, spec, score_fn, coder, tab, units, offsets, base_texts, cache):
         self.spec, self.score_fn, self.coder, self.tab = spec, score_fn, coder, tab
-        self.cuts, self.offsets, self.base_texts, self.cache = cuts, offsets, base_texts, cache
+        self.units, self.offsets, self.base_texts, self.cache = units, offsets, base_texts, cache
         self.n_tab = len(tab)
         # record i's units of text column c start at column starts[i, c] of the unit flags
-        self.starts = np.asarray(offsets, dtype=np.int64).reshape(len(offsets), len(cuts) + 1)
+        self.starts = np.asarray(offsets, dtype=np.int64).reshape(len(offsets), len(units) + 1)
         self.rows_sent = 0
         self.calls = 0
         self.seconds = 0.0
@@ -129,7 +129,7 @@ class _Scorer:
     def _texts(self, rid: np.ndarray, base_row: np.ndarray, present: np.ndarray) -> list[np.ndarray]:
         """Each text column of each synthetic row (object arrays), all rows of a call at once."""
         n_rows = rid.shape[0]
-        columns = [np.empty(n_rows, dtype=object) for _ in self.cuts]
+        columns = [np.empty(n_rows, dtype=object) for _ in self.units]
         on_base = rid < 0
         of_record = np.flatnonzero(~on_base)
         records, record = np.unique(rid[of_record], return_inverse=True)
@@ -138,7 +138,7 @@ class _Scorer:
             if on_base.any():
                 column[on_base] = np.array(baselines, dtype=object)[-rid[on_base] - 1]
             if records.shape[0]:
-                column[of_record] = rebuild_rows([self.cuts[c][i] for i in records.tolist()], self.starts[records, c],
+                column[of_record] = rebuild_rows([self.units[c][i] for i in records.tolist()], self.starts[records, c],
                                                  record.reshape(-1), base_row[of_record], baselines,
                                                  present[of_record])
         return columns
@@ -260,8 +260,7 @@ def explain_text(frame: pd.DataFrame, spec: TextSpec, score_fn: ScoreFn, *,
     offsets = np.hstack([np.zeros((n, 1), dtype=np.int64), np.cumsum(lengths, axis=1)]).tolist()
     weights = np.asarray(spec.baseline_weights, dtype=np.float64)
     cache: dict = {}
-    cuts = [[pieces(u) for u in column] for column in units]
-    scorer = _Scorer(spec, score_fn, coder, tab, cuts, offsets, base_texts, cache)
+    scorer = _Scorer(spec, score_fn, coder, tab, units, offsets, base_texts, cache)
     k_rows = len(spec.baseline)
     base_ids = -(np.arange(k_rows, dtype=np.float64) + 1.0)
     results: dict[int, tuple] = {}

@@ -89,28 +89,35 @@ def rebuild(units: TextUnits, present: np.ndarray, baseline: str) -> str:
     return rebuild_pieces(pieces(units), keep, baseline)
 
 
-def _parts(cut: Pieces, baseline: str | None) -> tuple:
-    """:func:`joined` with the text before the first unit folded into the first part (a text
-    without units is one part, itself), so a rebuilt text is the join of its parts."""
-    prefix, unit_strings, _ = cut
-    if not unit_strings:
-        return (prefix,)
-    parts = joined(cut, baseline)
-    return (prefix + parts[0], *parts[1:])
+def _parts(units: TextUnits, baseline: str | None) -> list[str]:
+    """The parts of a rebuilt text of ``units``: per unit, the unit (``baseline`` None) or
+    ``baseline`` followed by the text up to the next unit, the text before the first unit
+    folded into the first part; a text without units is one part, itself. A rebuilt text is
+    the join of its parts."""
+    text = units.text
+    starts, ends = units.starts.tolist(), units.ends.tolist()
+    if not starts:
+        return [text]
+    if baseline is None:  # the text cut at each unit's start (the first cut at 0)
+        cuts = [0, *starts[1:], len(text)]
+        return [text[a:b] for a, b in zip(cuts, cuts[1:])]
+    parts = [baseline + text[e:b] for e, b in zip(ends, [*starts[1:], len(text)])]
+    parts[0] = text[:starts[0]] + parts[0]
+    return parts
 
 
-def rebuild_rows(cuts: Sequence[Pieces], starts: np.ndarray, record: np.ndarray, base: np.ndarray,
+def rebuild_rows(texts: Sequence[TextUnits], starts: np.ndarray, record: np.ndarray, base: np.ndarray,
                  baselines: Sequence[str], present: np.ndarray) -> np.ndarray:
     """The texts of many synthetic rows at once, each as :func:`rebuild_pieces` gives it.
 
     Parameters
     ----------
-    cuts : sequence of Pieces
-        The cut text of each record.
-    starts : array of int (len(cuts),)
+    texts : sequence of TextUnits
+        The units of each record's text.
+    starts : array of int (len(texts),)
         Column of ``present`` holding each record's first unit.
     record, base : arrays of int (r,)
-        Per row, its record (index into ``cuts``) and its baseline string (index into
+        Per row, its record (index into ``texts``) and its baseline string (index into
         ``baselines``), which replaces the row's absent units.
     baselines : sequence of str
     present : array of bool (r, P)
@@ -130,20 +137,20 @@ def rebuild_rows(cuts: Sequence[Pieces], starts: np.ndarray, record: np.ndarray,
     """
     n_rows = record.shape[0]
     out = np.empty(n_rows, dtype=object)
-    lengths = np.fromiter((len(cut[1]) for cut in cuts), dtype=np.int64, count=len(cuts))
+    lengths = np.fromiter((len(u) for u in texts), dtype=np.int64, count=len(texts))
     row_len = lengths[record]
     dropped = np.fromiter((not b for b in baselines), dtype=bool, count=len(baselines))[base] & (row_len > 0)
     picked = np.flatnonzero(~dropped)
     if picked.shape[0]:
         width = max(1, int(lengths.max(initial=0)))
         used = np.unique(base[picked]).tolist()
-        kept = np.full((len(cuts), width), "", dtype=object)
-        absent = np.full((len(baselines), len(cuts), width), "", dtype=object)
-        for r, cut in enumerate(cuts):
-            parts = _parts(cut, None)
+        kept = np.full((len(texts), width), "", dtype=object)
+        absent = np.full((len(baselines), len(texts), width), "", dtype=object)
+        for r, u in enumerate(texts):
+            parts = _parts(u, None)
             kept[r, :len(parts)] = parts
             for k in used:
-                absent[k, r, :len(parts)] = _parts(cut, baselines[k]) if cut[1] else parts
+                absent[k, r, :len(parts)] = _parts(u, baselines[k]) if len(u) else parts
         rec = record[picked]
         if present.shape[1]:
             # past a record's last unit both parts are "": whatever flag is read there is moot
@@ -159,6 +166,6 @@ def rebuild_rows(cuts: Sequence[Pieces], starts: np.ndarray, record: np.ndarray,
         bounds = np.flatnonzero(np.diff(record[by_record])) + 1
         for idx in np.split(by_record, bounds):
             i = int(record[idx[0]])
-            cut, lo = cuts[i], int(starts[i])
+            cut, lo = pieces(texts[i]), int(starts[i])
             out[idx] = [rebuild_pieces(cut, p, "") for p in present[idx, lo:lo + int(lengths[i])].tolist()]
     return out

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["sentence_spans", "spacy_sentence_spans"]
+__all__ = ["sentence_arrays", "sentence_spans", "spacy_sentence_spans"]
 
 
 def spacy_sentence_spans(texts: Sequence[str], nlp) -> list[list[tuple[int, int]]]:
@@ -52,23 +52,33 @@ def sentence_spans(texts: Sequence[str], nlp) -> list[list[tuple[int, int]]]:
         excluded, leading whitespace tokens included, as in spaCy); no span for a text without
         tokens.
     """
+    starts, ends, counts = sentence_arrays(texts, nlp)
+    out, pos = [], 0
+    for k in counts:
+        out.append(list(zip(starts[pos:pos + k], ends[pos:pos + k])))
+        pos += k
+    return out
+
+
+def sentence_arrays(texts: Sequence[str], nlp) -> tuple[list[int], list[int], list[int]]:
+    """:func:`sentence_spans` flat: the start and end offsets of every sentence of every text,
+    in text order, and the number of sentences of each text."""
     if list(nlp.pipe_names) != ["sentencizer"]:
-        return spacy_sentence_spans(texts, nlp)
+        return _flat(spacy_sentence_spans(texts, nlp))
     from spacy.strings import hash_string
 
     attrs = _attrs()
     tokenizer = nlp.tokenizer
     arrays = [tokenizer(t).to_array(attrs) for t in texts]
     n_tokens = np.fromiter((a.shape[0] for a in arrays), dtype=np.int64, count=len(arrays))
-    out: list[list[tuple[int, int]]] = [[] for _ in texts]
     if not n_tokens.sum():
-        return out
+        return [], [], [0] * len(texts)
     tokens = np.concatenate([a for a in arrays if a.shape[0]]).view(np.uint64)
     doc_start = np.cumsum(n_tokens) - n_tokens
     first = np.zeros(tokens.shape[0], dtype=bool)
     first[doc_start[n_tokens > 0]] = True
     if np.any(tokens[~first, 4]):  # the tokenizer set sentence starts of its own: spaCy decides
-        return spacy_sentence_spans(texts, nlp)
+        return _flat(spacy_sentence_spans(texts, nlp))
     punct_ids = np.array(sorted(hash_string(c) for c in nlp.get_pipe("sentencizer").punct_chars), dtype=np.uint64)
     is_char = np.isin(tokens[:, 3], punct_ids)
     ordinary = ~(is_char | tokens[:, 2].astype(bool))
@@ -84,11 +94,10 @@ def sentence_spans(texts: Sequence[str], nlp) -> list[list[tuple[int, int]]]:
     s_tok = np.flatnonzero(start)
     e_tok = np.append(s_tok[1:], tokens.shape[0]) - 1
     offset = tokens[:, 0].astype(np.int64)
-    s_char = offset[s_tok].tolist()
-    e_char = (offset[e_tok] + tokens[e_tok, 1].astype(np.int64)).tolist()
-    per_doc = np.bincount(np.searchsorted(doc_start, s_tok, side="right") - 1, minlength=len(texts)).tolist()
-    pos = 0
-    for i, k in enumerate(per_doc):
-        out[i] = list(zip(s_char[pos:pos + k], e_char[pos:pos + k]))
-        pos += k
-    return out
+    per_doc = np.bincount(np.searchsorted(doc_start, s_tok, side="right") - 1, minlength=len(texts))
+    return (offset[s_tok].tolist(), (offset[e_tok] + tokens[e_tok, 1].astype(np.int64)).tolist(),
+            per_doc.tolist())
+
+
+def _flat(spans: list[list[tuple[int, int]]]) -> tuple[list[int], list[int], list[int]]:
+    return [s for doc in spans for s, _ in doc], [e for doc in spans for _, e in doc], [len(doc) for doc in spans]

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from clarify_engine.explain.text._sentences import sentence_spans
+from clarify_engine.explain.text._sentences import sentence_arrays
 
 __all__ = ["GRANULARITIES", "TextUnits", "paragraph_spans", "split_texts"]
 
@@ -111,4 +111,26 @@ def split_texts(texts: Sequence[str], granularity: str, nlp) -> list[TextUnits]:
         return [_token_units(doc) for doc in nlp.tokenizer.pipe(texts)]
     # spaCy's sentencizer rule on the tokenizer's arrays (._sentences): the same spans as
     # nlp.pipe + doc.sents, without a Python-level walk over every token of every text
-    return [_make(t, [_stripped(t, s, e) for s, e in spans]) for t, spans in zip(texts, sentence_spans(texts, nlp))]
+    return _sentence_units(texts, *sentence_arrays(texts, nlp))
+
+
+def _sentence_units(texts: Sequence[str], starts: list[int], ends: list[int], counts: list[int]) -> list[TextUnits]:
+    """Each text's sentences without the whitespace at their ends, empty ones dropped."""
+    keep = []
+    pos = 0
+    for text, k in zip(texts, counts):
+        for q in range(pos, pos + k):
+            s, e = starts[q], ends[q]
+            if text[s].isspace() or text[e - 1].isspace():
+                s, e = starts[q], ends[q] = _stripped(text, s, e)
+            keep.append(e > s)
+        pos += k
+    kept = np.asarray(keep, dtype=bool)
+    s_arr = np.asarray(starts, dtype=np.int64)[kept]
+    e_arr = np.asarray(ends, dtype=np.int64)[kept]
+    per_text = np.bincount(np.repeat(np.arange(len(texts)), counts)[kept], minlength=len(texts))
+    out, lo = [], 0
+    for text, hi in zip(texts, np.cumsum(per_text).tolist()):
+        out.append(TextUnits(text=text, starts=s_arr[lo:hi], ends=e_arr[lo:hi]))
+        lo = hi
+    return out

@@ -69,7 +69,7 @@ def test_no_units_gives_the_text_back():
 def test_rebuild_rows_gives_each_row_as_rebuild_does(texts, baselines, lead, seed):
     """The engine's rebuild of all rows of a call at once (records of different unit counts,
     several baseline strings, units after ``lead`` other columns) equals :func:`rebuild` row by row."""
-    from clarify_engine.explain.text._mask import pieces, rebuild_rows
+    from clarify_engine.explain.text._mask import rebuild_rows
 
     units = [_units(t) for t in texts]
     starts = lead + np.cumsum([0] + [len(u) for u in units])[:-1]
@@ -78,7 +78,7 @@ def test_rebuild_rows_gives_each_row_as_rebuild_does(texts, baselines, lead, see
     record = rng.integers(0, len(units), n_rows)
     base = rng.integers(0, len(baselines), n_rows)
     present = rng.random((n_rows, lead + sum(len(u) for u in units))) < 0.5
-    got = rebuild_rows([pieces(u) for u in units], starts, record, base, baselines, present)
+    got = rebuild_rows(units, starts, record, base, baselines, present)
     for r in range(n_rows):
         u, lo = units[record[r]], starts[record[r]]
         assert got[r] == rebuild(u, present[r, lo:lo + len(u)], baselines[base[r]])

@@ -67,6 +67,19 @@ def test_a_pipeline_with_more_components_goes_through_spacy():
     assert sentence_spans(["one two. three"], nlp) == [[(0, 3), (4, 7), (7, 8), (9, 14)]]
 
 
+@settings(max_examples=100, deadline=None)
+@given(batch=texts)
+def test_sentence_units_are_spacys_sentences_stripped(batch):
+    """split_texts' sentence units: each spaCy sentence without the whitespace at its ends, the
+    empty ones dropped, whatever whitespace the sentences begin or end with."""
+    nlp = pipeline("en")
+    got = split_texts(batch, "sentence", nlp)
+    for text, units, spans in zip(batch, got, spacy_sentence_spans(batch, nlp)):
+        expected = [text[s:e].strip() for s, e in spans if text[s:e].strip()]
+        assert units.units == expected
+        assert all(text[s:e] == u for s, e, u in zip(units.starts.tolist(), units.ends.tolist(), units.units))
+
+
 def test_split_texts_units_unchanged_for_sentences():
     nlp = pipeline("en")
     (u,) = split_texts(["  First one.   Second one!\n\n\nThird?  "], "sentence", nlp)
