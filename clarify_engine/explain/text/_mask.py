@@ -159,7 +159,8 @@ def rebuild_rows(texts: Sequence[TextUnits], starts: np.ndarray, record: np.ndar
         else:
             keep = np.zeros((picked.shape[0], width), dtype=bool)
         rows = np.where(keep, kept[rec], absent[base[picked], rec])
-        out[picked] = list(map("".join, rows.tolist()))
+        # fromiter keeps the strings as objects (a list would go through a fixed-width unicode array)
+        out[picked] = np.fromiter(map("".join, rows.tolist()), dtype=object, count=picked.shape[0])
     rows_dropped = np.flatnonzero(dropped)
     if rows_dropped.shape[0]:
         by_record = rows_dropped[np.argsort(record[rows_dropped], kind="stable")]
@@ -167,5 +168,6 @@ def rebuild_rows(texts: Sequence[TextUnits], starts: np.ndarray, record: np.ndar
         for idx in np.split(by_record, bounds):
             i = int(record[idx[0]])
             cut, lo = pieces(texts[i]), int(starts[i])
-            out[idx] = [rebuild_pieces(cut, p, "") for p in present[idx, lo:lo + int(lengths[i])].tolist()]
+            out[idx] = np.fromiter((rebuild_pieces(cut, p, "") for p in present[idx, lo:lo + int(lengths[i])].tolist()),
+                                   dtype=object, count=idx.shape[0])
     return out
