@@ -144,21 +144,27 @@ def rebuild_rows(texts: Sequence[TextUnits], starts: np.ndarray, record: np.ndar
     if picked.shape[0]:
         width = max(1, int(lengths.max(initial=0)))
         used = np.unique(base[picked]).tolist()
-        kept = np.full((len(texts), width), "", dtype=object)
-        absent = np.full((len(baselines), len(texts), width), "", dtype=object)
+        # one table of parts: block 0 the kept parts of each record, block 1 + k the absent parts
+        # with baseline k, each record's row padded with "" to the widest record
+        n_text = len(texts)
+        table = [""] * ((1 + len(baselines)) * n_text * width)
         for r, u in enumerate(texts):
             parts = _parts(u, None)
-            kept[r, :len(parts)] = parts
+            table[r * width:r * width + len(parts)] = parts
             for k in used:
-                absent[k, r, :len(parts)] = _parts(u, baselines[k]) if len(u) else parts
+                lo = ((1 + k) * n_text + r) * width
+                table[lo:lo + len(parts)] = _parts(u, baselines[k]) if len(u) else parts
         rec = record[picked]
+        j = np.arange(width)
         if present.shape[1]:
             # past a record's last unit both parts are "": whatever flag is read there is moot
-            cols = np.minimum(starts[rec][:, None] + np.arange(width), present.shape[1] - 1)
+            cols = np.minimum(starts[rec][:, None] + j, present.shape[1] - 1)
             keep = np.take_along_axis(present[picked], cols, axis=1)
         else:
             keep = np.zeros((picked.shape[0], width), dtype=bool)
-        rows = np.where(keep, kept[rec], absent[base[picked], rec])
+        at = rec[:, None] * width + j
+        rows = np.fromiter(table, dtype=object, count=len(table))[
+            np.where(keep, at, at + (1 + base[picked])[:, None] * (n_text * width))]
         # fromiter keeps the strings as objects (a list would go through a fixed-width unicode array)
         out[picked] = np.fromiter(map("".join, rows.tolist()), dtype=object, count=picked.shape[0])
     rows_dropped = np.flatnonzero(dropped)
