@@ -89,6 +89,10 @@ def rebuild(units: TextUnits, present: np.ndarray, baseline: str) -> str:
     return rebuild_pieces(pieces(units), keep, baseline)
 
 
+#: Rows rebuilt together by :func:`rebuild_rows`.
+_CHUNK = 512
+
+
 def _parts(units: TextUnits, baseline: str | None) -> list[str]:
     """The parts of a rebuilt text of ``units``: per unit, the unit (``baseline`` None) or
     ``baseline`` followed by the text up to the next unit, the text before the first unit
@@ -154,19 +158,23 @@ def rebuild_rows(texts: Sequence[TextUnits], starts: np.ndarray, record: np.ndar
             for k in used:
                 lo = ((1 + k) * n_text + r) * width
                 table[lo:lo + len(parts)] = _parts(u, baselines[k]) if len(u) else parts
-        rec = record[picked]
+        tab = np.fromiter(table, dtype=object, count=len(table))
         j = np.arange(width)
-        if present.shape[1]:
-            # past a record's last unit both parts are "": whatever flag is read there is moot
-            cols = np.minimum(starts[rec][:, None] + j, present.shape[1] - 1)
-            keep = np.take_along_axis(present[picked], cols, axis=1)
-        else:
-            keep = np.zeros((picked.shape[0], width), dtype=bool)
-        at = rec[:, None] * width + j
-        rows = np.fromiter(table, dtype=object, count=len(table))[
-            np.where(keep, at, at + (1 + base[picked])[:, None] * (n_text * width))]
-        # fromiter keeps the strings as objects (a list would go through a fixed-width unicode array)
-        out[picked] = np.fromiter(map("".join, rows.tolist()), dtype=object, count=picked.shape[0])
+        # in chunks of rows: the index, flag and part matrices of a chunk stay in the CPU cache
+        # (one pass over all rows of a call was 2x slower for tokens)
+        for lo in range(0, picked.shape[0], _CHUNK):
+            rows = picked[lo:lo + _CHUNK]
+            rec = record[rows]
+            at = rec[:, None] * width + j
+            if present.shape[1]:
+                # past a record's last unit both parts are "": whatever flag is read there is moot
+                cols = np.minimum(starts[rec][:, None] + j, present.shape[1] - 1)
+                keep = np.take_along_axis(present[rows], cols, axis=1)
+                at = np.where(keep, at, at + (1 + base[rows])[:, None] * (n_text * width))
+            else:
+                at = at + (1 + base[rows])[:, None] * (n_text * width)
+            # fromiter keeps the strings as objects (a list would go through a fixed-width unicode array)
+            out[rows] = np.fromiter(map("".join, tab[at].tolist()), dtype=object, count=rows.shape[0])
     rows_dropped = np.flatnonzero(dropped)
     if rows_dropped.shape[0]:
         by_record = rows_dropped[np.argsort(record[rows_dropped], kind="stable")]
