@@ -63,14 +63,17 @@ def _first_appearance(label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _row_labels(tab_codes: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
-    """One integer per synthetic row, equal for rows with equal tabular codes (bit for bit) and
-    equal texts: each text column is numbered by pandas' hash table (``pd.factorize``, string
-    equality), then the numbered columns are told apart together."""
-    parts = [pd.factorize(column)[0] for column in columns]
-    parts += [tab_codes.view(np.int64)[:, j] for j in range(tab_codes.shape[1])]
-    if len(parts) == 1:
-        return parts[0]
-    return np.unique(np.column_stack(parts), axis=0, return_inverse=True)[1].reshape(-1)
+    """One integer per synthetic row, numbered by first appearance, equal for rows with equal
+    tabular codes (bit for bit) and equal texts (a dict over the texts, or over tuples with the
+    codes' bytes; measured faster than ``pd.factorize`` on these object arrays)."""
+    if tab_codes.shape[1]:
+        keys = list(zip([b.tobytes() for b in tab_codes], *columns))
+    elif len(columns) == 1:
+        keys = columns[0].tolist()
+    else:
+        keys = list(zip(*columns))
+    slots: dict = {}
+    return np.asarray([slots.setdefault(key, len(slots)) for key in keys], dtype=np.int64)
 
 
 class _Scorer:
