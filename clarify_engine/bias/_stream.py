@@ -114,10 +114,9 @@ class StreamedBias:
         self.data, self.query_rows = data, query_rows
         self.gather_rows = GATHER_ROWS if gather_rows is None else gather_rows
         self.compressor = Compressor(_role_columns(specs), reducible_cuts(specs), max_rows)
-        self.chunks = 0
-        for chunk in data:
-            self.compressor.add(chunk)
-            self.chunks += 1
+        for piece in data.arrow_pieces():  # Arrow pieces when the reader gives them: no pandas frame per chunk
+            self.compressor.add_piece(piece)
+        self.chunks = data.stats.chunks
         self.compressed = self.compressor.result()
         log.info("Bias: %d rows in %d chunk(s) reduced to %d distinct rows of the label, facet and group columns",
                  self.compressed.rows, self.chunks, len(self.compressed.frame))

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +18,7 @@ from clarify_engine import _warnings
 from clarify_engine.bias import BiasSpec, FacetSpec, bias_report
 from clarify_engine.bias._compress import Compressor, reducible_cuts
 from clarify_engine.bias._stream import stream_reports
-from clarify_engine.data import DataSpec, iter_chunks
+from clarify_engine.data import DataSpec, iter_chunks, load_dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError
 from clarify_engine.report._bias_json import bias_json
 
@@ -168,3 +172,25 @@ def test_missing_columns_are_refused_on_the_schema():
     with pytest.raises(ClarifyError) as found:
         bias_report(_chunked(frame, 1), spec)
     assert str(found.value) == str(expected.value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cases(), st.sampled_from(["text/csv", "application/x-parquet"]), st.integers(1, 40))
+def test_a_file_streamed_as_arrow_pieces_gives_the_in_memory_report(case, kind, group_rows):
+    # CSV record batches and Parquet row groups are coded from their Arrow arrays (no pandas
+    # frame per chunk): the report, warnings and errors are those of the loaded frame
+    frame, spec, chunk_rows = case
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "data"
+        if kind == "text/csv":
+            frame.to_csv(path, index=False)
+        else:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=group_rows)
+        data_spec = DataSpec(dataset_type=kind, dataset_uri=str(path), headers=tuple(frame.columns), label="y")
+        loaded = load_dataset(data_spec).frame
+        chunked = iter_chunks(data_spec, chunk_rows=chunk_rows)
+        pieces = list(chunked.arrow_pieces())
+        assert all(isinstance(p, (pa.Table, pa.RecordBatch)) for p in pieces)
+        assert chunked.stats.rows == len(frame) and chunked.stats.chunks == -(-len(frame) // chunk_rows)
+        expected = _outcome(lambda: bias_report(loaded, spec))
+        assert _outcome(lambda: bias_report(chunked, spec)) == expected
