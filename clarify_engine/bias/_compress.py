@@ -141,15 +141,29 @@ def _distinct_rows(keys: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     integer per row and that integer coded again, which gives each distinct row's first row
     and count; ``groupby(sort=False, dropna=False).size()`` gives the same, three times slower.
     """
-    n = len(keys)
+    def coded(column: str) -> tuple[np.ndarray, int]:
+        found = code_column(keys[column])
+        return found.codes, len(found.uniques) + 1
+
+    distinct = _first_rows(len(keys), (coded(c) for c in columns))
+    if distinct is None:
+        return keys.groupby(columns, sort=False, dropna=False).size().rename(_WEIGHT).reset_index()
+    firsts, counts = distinct
+    rows = keys.iloc[firsts].reset_index(drop=True)
+    rows[_WEIGHT] = counts
+    return rows
+
+
+def _first_rows(n: int, columns) -> tuple[np.ndarray, np.ndarray] | None:
+    """First row and count of each distinct row, in order of first appearance, from each column's
+    ``(codes, radix)`` (codes from -1, radix = number of codes + 1); None when the combined code
+    would not fit 62 bits."""
     combined = np.zeros(n, dtype=np.int64)
     radix = 1
-    for column in columns:
-        coded = code_column(keys[column])
-        size = len(coded.uniques) + 1
+    for codes, size in columns:
         if radix * size >= 1 << 62:
-            return keys.groupby(columns, sort=False, dropna=False).size().rename(_WEIGHT).reset_index()
-        combined = combined * size + (coded.codes + 1)
+            return None
+        combined = combined * size + (codes + 1)
         radix *= size
     if n and int(combined.max()) < SMALL_RANGE:
         codes, firsts = _kernels._code_small_ints(combined, 0, int(combined.max()) + 1)
@@ -157,10 +171,7 @@ def _distinct_rows(keys: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         codes, _ = pd.factorize(combined, sort=False)
         codes = np.asarray(codes, dtype=np.int64)
         codes, firsts = _kernels._code_small_ints(codes, 0, int(codes.max()) + 1 if n else 1)
-    counts = np.bincount(codes, minlength=len(firsts)).astype(np.int64)
-    rows = keys.iloc[firsts].reset_index(drop=True)
-    rows[_WEIGHT] = counts
-    return rows
+    return firsts, np.bincount(codes, minlength=len(firsts)).astype(np.int64)
 
 
 def _arrow_codable(kind) -> bool:
@@ -325,28 +336,19 @@ class Compressor:
                     kept = self.combos[column].to_numpy(dtype=np.float64, na_value=np.nan)
                     self.combos[column] = self.bins[column].codes(kept)
                     self.combos = self._merge([self.combos])
-        n = table.num_rows
-        combined = np.zeros(n, dtype=np.int64)
-        radix = 1
+        coded = []
         for column, values in zip(self.columns, columns):
             if column in self.bins:
-                codes = self.bins[column].codes(_arrow_floats(values))
-                arrays[column] = codes
-                size = len(self.bins[column].lo) + 1
+                arrays[column] = self.bins[column].codes(_arrow_floats(values))
+                coded.append((arrays[column], len(self.bins[column].lo) + 1))
             else:
-                codes, size = _arrow_codes(values)
-            if radix * size >= 1 << 62:
-                self.add(table.to_pandas())  # pragma: no cover - billions of combinations: the frame's fallback
-                return
-            combined = combined * size + (codes + 1)
-            radix *= size
-        if n and int(combined.max()) < SMALL_RANGE:
-            codes, firsts = _kernels._code_small_ints(combined, 0, int(combined.max()) + 1)
-        else:
-            codes, _ = pd.factorize(combined, sort=False)
-            codes = np.asarray(codes, dtype=np.int64)
-            codes, firsts = _kernels._code_small_ints(codes, 0, int(codes.max()) + 1 if n else 1)
-        counts = np.bincount(codes, minlength=len(firsts)).astype(np.int64)
+                coded.append(_arrow_codes(values))
+        distinct = _first_rows(table.num_rows, coded)
+        if distinct is None:  # pragma: no cover - billions of combinations: the frame's fallback
+            self.rows -= table.num_rows
+            self.add(table.to_pandas())
+            return
+        firsts, counts = distinct
         rows = table.take(firsts).to_pandas()
         for column, codes in arrays.items():
             rows[column] = codes[firsts]
