@@ -38,7 +38,7 @@ from clarify_engine.bias._columns import SMALL_RANGE, code_column
 from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.errors import NotSupportedError
 
-__all__ = ["Compressed", "Compressor", "reducible_cuts"]
+__all__ = ["Compressed", "Compressor", "compress_part", "reducible_cuts"]
 
 #: Distinct rows of the role columns kept at most (about 100 bytes each).
 MAX_DISTINCT_ROWS = 1 << 22
@@ -356,6 +356,30 @@ class Compressor:
         self.combos = self._merge([rows] if self.combos is None else [self.combos, rows])
         self._check_size()
 
+    def merge(self, other: Compressor) -> None:
+        """Count in the rows ``other`` counted, as if they had been added after this one's rows
+        (``other`` has the same columns and cuts; it is left unchanged)."""
+        if other.combos is None:
+            return
+        for column in other.bins:
+            if column not in self.bins:  # as when add() first meets a fraction: rows kept so far go into bins
+                self.bins[column] = _Bins.new(self.cuts[column])
+                if self.combos is not None:
+                    kept = self.combos[column].to_numpy(dtype=np.float64, na_value=np.nan)
+                    self.combos[column] = self.bins[column].codes(kept)
+                    self.combos = self._merge([self.combos])
+        theirs = other.combos.copy()
+        for column, bins in self.bins.items():
+            if column in other.bins:
+                found = other.bins[column]
+                bins.lo, bins.hi = np.minimum(bins.lo, found.lo), np.maximum(bins.hi, found.hi)
+                bins.fraction = np.where(np.isnan(bins.fraction), found.fraction, bins.fraction)
+            else:
+                theirs[column] = bins.codes(theirs[column].to_numpy(dtype=np.float64, na_value=np.nan))
+        self.rows += other.rows
+        self.combos = self._merge([theirs] if self.combos is None else [self.combos, theirs])
+        self._check_size()
+
     def _merge(self, parts: list[pd.DataFrame]) -> pd.DataFrame:
         whole = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         merged = whole.groupby(self.columns, sort=False, dropna=False)[_WEIGHT].sum().reset_index()
@@ -402,3 +426,12 @@ class Compressor:
             codes[np.isnan(values)] = -1
             keys[column] = codes
         return keys
+
+
+def compress_part(frame: pd.DataFrame, columns: Sequence[str], cuts: dict[str, tuple[float, ...]],
+                  max_rows: int = MAX_DISTINCT_ROWS) -> Compressor:
+    """A :class:`Compressor` of ``columns`` that has counted ``frame`` (a task of the Dask executor:
+    each partition's compressor is merged on the client in row order, :meth:`Compressor.merge`)."""
+    compressor = Compressor(columns, cuts, max_rows)
+    compressor.add(frame)
+    return compressor

@@ -26,8 +26,10 @@ import logging
 from typing import Iterator, Sequence
 
 import numpy as np
+import pandas as pd
+
 from clarify_engine.bias._compress import MAX_DISTINCT_ROWS, Compressor, reducible_cuts
-from clarify_engine.bias._flip import FT_NEIGHBORS, FT_SMALL_GROUP, TIE_RTOL, feature_matrix, flip_groups
+from clarify_engine.bias._flip import FT, FT_NEIGHBORS, FT_SMALL_GROUP, TIE_RTOL, feature_matrix, flip_groups
 from clarify_engine.bias._knn import build_tree, merge_best, query_tree
 from clarify_engine.bias._metrics import divide
 from clarify_engine.bias._report import weighted_report
@@ -36,7 +38,7 @@ from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.data._stream import ChunkedDataset
 from clarify_engine.errors import DataError, MetricError
 
-__all__ = ["StreamedBias", "StreamedFlip", "stream_reports"]
+__all__ = ["StreamedBias", "StreamedFlip", "merged_report", "stream_reports"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ QUERY_ROWS = 1 << 20
 GATHER_ROWS = 1 << 23
 
 
-def _role_columns(specs: Sequence[BiasSpec]) -> list[str]:
+def role_columns(specs: Sequence[BiasSpec]) -> list[str]:
     columns: list[str] = []
     for spec in specs:
         columns.append(spec.label)
@@ -113,7 +115,7 @@ class StreamedBias:
             _require(data, spec)
         self.data, self.query_rows = data, query_rows
         self.gather_rows = GATHER_ROWS if gather_rows is None else gather_rows
-        self.compressor = Compressor(_role_columns(specs), reducible_cuts(specs), max_rows)
+        self.compressor = Compressor(role_columns(specs), reducible_cuts(specs), max_rows)
         for piece in data.arrow_pieces():  # Arrow pieces when the reader gives them: no pandas frame per chunk
             self.compressor.add_piece(piece)
         self.chunks = data.stats.chunks
@@ -273,3 +275,35 @@ def _decide(dist: np.ndarray, labels: np.ndarray, k: int, n_a: int) -> np.ndarra
             "FT does not guess. Compute FT with the dataset in memory (no --chunk-rows) to let scikit-learn pick."
         )
     return votes
+
+
+def merged_report(frame: pd.DataFrame, spec: BiasSpec, parts: Sequence[Compressor]) -> BiasReport:
+    """:func:`~clarify_engine.bias.bias_report` of ``frame`` from the compressors of its
+    contiguous row partitions, in row order (:func:`~clarify_engine.bias._compress.compress_part`,
+    counted on the workers of a Dask cluster); FT reads ``frame``'s feature rows.
+
+    The same report as ``bias_report(frame, spec)``: the partitions' distinct rows merged in row
+    order are the distinct rows of the whole frame (:meth:`Compressor.merge`).
+    """
+    merged = Compressor(parts[0].columns, parts[0].cuts, parts[0].max_rows)
+    for part in parts:
+        merged.merge(part)
+    compressed = merged.result()
+    return weighted_report(compressed.frame, spec, compressed.weights,
+                           flip_rows=_FrameFlip(frame, merged, len(compressed.weights), spec))
+
+
+class _FrameFlip:
+    """FT of one facet entry from the rows of an in-memory frame whose role columns were compressed."""
+
+    def __init__(self, frame: pd.DataFrame, compressor: Compressor, n: int, spec: BiasSpec):
+        self.frame, self.compressor, self.n, self.spec = frame, compressor, n, spec
+
+    def __call__(self, facet: str, positions: np.ndarray, sensitive: np.ndarray, predicted: np.ndarray) -> float:
+        where = self.compressor.positions(self.frame)
+        marks = np.zeros((3, self.n), dtype=bool)
+        marks[0, positions], marks[1, positions], marks[2, positions] = True, sensitive, predicted
+        taking = marks[0][where]
+        drop = {facet, self.spec.label, self.spec.predicted_label}
+        features = self.frame.loc[taking, [c for c in self.frame.columns if c not in drop]]
+        return FT(lambda: feature_matrix(features), marks[1][where][taking], marks[2][where][taking])

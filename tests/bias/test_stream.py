@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from clarify_engine import _warnings
 from clarify_engine.bias import BiasSpec, FacetSpec, bias_report
-from clarify_engine.bias._compress import Compressor, reducible_cuts
-from clarify_engine.bias._stream import stream_reports
+from clarify_engine.bias._compress import Compressor, compress_part, reducible_cuts
+from clarify_engine.bias._stream import merged_report, role_columns, stream_reports
 from clarify_engine.data import DataSpec, iter_chunks, load_dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError
 from clarify_engine.report._bias_json import bias_json
@@ -194,3 +194,25 @@ def test_a_file_streamed_as_arrow_pieces_gives_the_in_memory_report(case, kind, 
         assert chunked.stats.rows == len(frame) and chunked.stats.chunks == -(-len(frame) // chunk_rows)
         expected = _outcome(lambda: bias_report(loaded, spec))
         assert _outcome(lambda: bias_report(chunked, spec)) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases(), st.lists(st.floats(0, 1), max_size=3))
+def test_partition_compressors_merged_in_row_order_give_the_in_memory_report(case, cut_points):
+    # what the Dask executor does: each contiguous partition reduced on its own, merged on the client
+    frame, spec, _ = case
+    cuts = sorted({int(c * len(frame)) for c in cut_points} - {0, len(frame)})
+    parts = [frame.iloc[a:b] for a, b in zip([0, *cuts], [*cuts, len(frame)])]
+    columns = [c for c in role_columns([spec]) if c is not None]
+    compressors = [compress_part(part, columns, reducible_cuts([spec])) for part in parts]
+    sequential = Compressor(columns, reducible_cuts([spec]))
+    for part in parts:
+        sequential.add(part)
+    merged = Compressor(columns, reducible_cuts([spec]))
+    for part in compressors:
+        merged.merge(part)
+    want, got = sequential.result(), merged.result()
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    assert got.weights.tolist() == want.weights.tolist() and got.rows == want.rows == len(frame)
+    expected = _outcome(lambda: bias_report(frame, spec))
+    assert _outcome(lambda: merged_report(frame, spec, compressors)) == expected
