@@ -124,22 +124,37 @@ class ChunkedDataset:
         self.stats.passes += 1
 
     def arrow_pieces(self) -> Iterator[Any]:
-        """One pass over the rows as the reader gives them, without pandas: pyarrow Tables or
-        RecordBatches of any size with the columns ``columns`` (in that order), rows in file
-        order. For readers that do not read Arrow (JSON, in-memory tables), and for a dataset
+        """One pass over the rows without pandas: pyarrow Tables of at least ``chunk_rows`` rows
+        (but the last, and where a CSV column was widened) with the columns ``columns`` (in that
+        order), rows in file order, made of the reader's pieces (CSV record batches, Parquet row
+        groups) without copying. For readers that do not read Arrow (JSON, in-memory tables), and for a dataset
         without rows, the pass gives pandas frames (the chunks of iterating). The stats count
         the chunks of ``chunk_rows`` rows the pass stands for.
         """
         if self.tables is None:
             yield from self
             return
+        import pyarrow as pa
+
         report: dict = {}
-        rows = 0
+        rows = held_rows = 0
         names = list(self.columns)
-        for table in self.tables(report, self.columns):
+        held: list = []
+        for piece in self.tables(report, self.columns):
+            table = pa.Table.from_batches([piece]) if isinstance(piece, pa.RecordBatch) else piece
+            table = table.select(names)
+            if held and table.schema != held[0].schema:  # a column widened: pieces of one type at a time
+                yield pa.concat_tables(held)
+                held, held_rows = [], 0
+            held.append(table)
+            held_rows += table.num_rows
             rows += table.num_rows
-            yield table.select(names)
+            if held_rows >= self.chunk_rows:  # at least a chunk per piece: fewer, larger pieces to code
+                yield pa.concat_tables(held)
+                held, held_rows = [], 0
             _stop.check()
+        if held:
+            yield pa.concat_tables(held)
         if rows == 0:
             yield pd.DataFrame({name: pd.Series(dtype=object) for name in names})
         self.stats.chunks, self.stats.rows, self.stats.read_report = max(1, -(-rows // self.chunk_rows)), rows, report

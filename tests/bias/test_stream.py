@@ -190,7 +190,8 @@ def test_a_file_streamed_as_arrow_pieces_gives_the_in_memory_report(case, kind, 
         loaded = load_dataset(data_spec).frame
         chunked = iter_chunks(data_spec, chunk_rows=chunk_rows)
         pieces = list(chunked.arrow_pieces())
-        assert all(isinstance(p, (pa.Table, pa.RecordBatch)) for p in pieces)
+        assert all(isinstance(p, pa.Table) for p in pieces)
+        assert all(p.num_rows >= chunk_rows for p in pieces[:-1])
         assert chunked.stats.rows == len(frame) and chunked.stats.chunks == -(-len(frame) // chunk_rows)
         expected = _outcome(lambda: bias_report(loaded, spec))
         assert _outcome(lambda: bias_report(chunked, spec)) == expected
@@ -216,3 +217,23 @@ def test_partition_compressors_merged_in_row_order_give_the_in_memory_report(cas
     assert got.weights.tolist() == want.weights.tolist() and got.rows == want.rows == len(frame)
     expected = _outcome(lambda: bias_report(frame, spec))
     assert _outcome(lambda: merged_report(frame, spec, compressors)) == expected
+
+
+def test_arrow_pieces_of_a_csv_column_widened_mid_file_give_the_in_memory_report(tmp_path):
+    # whole numbers in the first blocks, then a fraction: the reader widens the column and reads
+    # the file again; the pieces before and after keep their own types and are coded apart
+    rng = np.random.default_rng(2)
+    n = 3000
+    facet = rng.integers(30, 50, n).astype(object)
+    facet[2500:] = rng.normal(40, 10, n - 2500).round(2)
+    frame = pd.DataFrame({"y": rng.integers(0, 2, n), "f": facet, "g": rng.integers(0, 3, n)})
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    data_spec = DataSpec(dataset_type="text/csv", dataset_uri=str(path), headers=("y", "f", "g"), label="y")
+    chunked = iter_chunks(data_spec, chunk_rows=100)
+    types = {str(p.schema.field("f").type) for p in chunked.arrow_pieces()}
+    assert types == {"int64", "double"}
+    spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("f", [40])], stage="pre_training",
+                            group_variable="g")
+    expected = _outcome(lambda: bias_report(load_dataset(data_spec).frame, spec))
+    assert _outcome(lambda: bias_report(chunked, spec)) == expected
