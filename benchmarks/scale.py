@@ -3,15 +3,15 @@
 For each size, a seeded synthetic dataset (binary label and prediction, an integer facet
 ``race``, a continuous facet ``age``, a group variable and three numeric features; the data
 of ``bias_throughput.py``) is written once to Parquet and to CSV in a temporary folder (about
-90 bytes per row for CSV and 45 for Parquet: some 7 GB at 50M rows). Then, each in its own
+85 bytes per row for CSV and 34 for Parquet: about 6 GB at 50M rows). Then, each in its own
 child process so that its peak RSS is its own (``os.wait4``'s ``ru_maxrss``):
 
 * ``pyarrow read``: ``pyarrow.parquet.read_table`` / ``pyarrow.csv.read_csv`` of the file (the
   floor of the reading step);
 * ``stream, no FT``: ``clarify_engine.analyze(config, data=file, chunk_rows=N, output_dir=...)``
   with every pre-training metric and every post-training metric but FT for both facets;
-* ``stream, FT``: the same with FT (``--ft-max`` rows at most: the exact streamed FT makes one
-  pass per ``QUERY_ROWS`` sensitive rows).
+* ``stream, FT``: the same with FT (``--ft-max`` rows at most: the streamed FT reads the data
+  once more per facet entry and runs the in-memory kNN on the gathered rows, which dominates).
 
 Usage::
 

@@ -38,7 +38,7 @@ from clarify_engine.bias._columns import SMALL_RANGE, code_column
 from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.errors import NotSupportedError
 
-__all__ = ["Compressed", "Compressor", "reducible_cuts"]
+__all__ = ["Compressed", "Compressor", "compress_part", "reducible_cuts"]
 
 #: Distinct rows of the role columns kept at most (about 100 bytes each).
 MAX_DISTINCT_ROWS = 1 << 22
@@ -141,15 +141,29 @@ def _distinct_rows(keys: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     integer per row and that integer coded again, which gives each distinct row's first row
     and count; ``groupby(sort=False, dropna=False).size()`` gives the same, three times slower.
     """
-    n = len(keys)
+    def coded(column: str) -> tuple[np.ndarray, int]:
+        found = code_column(keys[column])
+        return found.codes, len(found.uniques) + 1
+
+    distinct = _first_rows(len(keys), (coded(c) for c in columns))
+    if distinct is None:
+        return keys.groupby(columns, sort=False, dropna=False).size().rename(_WEIGHT).reset_index()
+    firsts, counts = distinct
+    rows = keys.iloc[firsts].reset_index(drop=True)
+    rows[_WEIGHT] = counts
+    return rows
+
+
+def _first_rows(n: int, columns) -> tuple[np.ndarray, np.ndarray] | None:
+    """First row and count of each distinct row, in order of first appearance, from each column's
+    ``(codes, radix)`` (codes from -1, radix = number of codes + 1); None when the combined code
+    would not fit 62 bits."""
     combined = np.zeros(n, dtype=np.int64)
     radix = 1
-    for column in columns:
-        coded = code_column(keys[column])
-        size = len(coded.uniques) + 1
+    for codes, size in columns:
         if radix * size >= 1 << 62:
-            return keys.groupby(columns, sort=False, dropna=False).size().rename(_WEIGHT).reset_index()
-        combined = combined * size + (coded.codes + 1)
+            return None
+        combined = combined * size + (codes + 1)
         radix *= size
     if n and int(combined.max()) < SMALL_RANGE:
         codes, firsts = _kernels._code_small_ints(combined, 0, int(combined.max()) + 1)
@@ -157,10 +171,63 @@ def _distinct_rows(keys: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         codes, _ = pd.factorize(combined, sort=False)
         codes = np.asarray(codes, dtype=np.int64)
         codes, firsts = _kernels._code_small_ints(codes, 0, int(codes.max()) + 1 if n else 1)
-    counts = np.bincount(codes, minlength=len(firsts)).astype(np.int64)
-    rows = keys.iloc[firsts].reset_index(drop=True)
-    rows[_WEIGHT] = counts
-    return rows
+    return firsts, np.bincount(codes, minlength=len(firsts)).astype(np.int64)
+
+
+def _arrow_codable(kind) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+                or pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _arrow_numeric(kind) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+
+
+def _arrow_floats(values) -> np.ndarray:
+    """A numeric Arrow column as float64, missing cells NaN."""
+    import pyarrow as pa
+
+    return np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _arrow_has_fraction(values) -> bool:
+    """Whether a float Arrow column holds a finite value with a fractional part (:func:`_has_fraction`)."""
+    import pyarrow as pa
+
+    if not pa.types.is_floating(values.type):
+        return False
+    floats = _arrow_floats(values)
+    finite = floats[np.isfinite(floats)]
+    return bool((finite != np.round(finite)).any())
+
+
+def _arrow_codes(values) -> tuple[np.ndarray, int]:
+    """Codes of an Arrow column (equal values, equal codes; missing -1) and the number of codes
+    plus one (the radix of ``code + 1``).
+
+    Integers and booleans without missing cells in a small range: the numba kernel; anything
+    else: Arrow's hash (``dictionary_encode``). A float NaN and a null get different codes: the
+    rows merge again in :meth:`Compressor._merge`, where pandas reads both as missing.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values.null_count == 0 and (pa.types.is_integer(values.type) or pa.types.is_boolean(values.type)):
+        numbers = np.asarray(values.to_numpy(zero_copy_only=False))
+        if numbers.dtype == np.bool_:
+            numbers = numbers.view(np.uint8)
+        if len(numbers):
+            lo, hi = int(numbers.min()), int(numbers.max())
+            if hi - lo < SMALL_RANGE:
+                codes, firsts = _kernels._code_small_ints(numbers.astype(np.int64, copy=False), lo, hi - lo + 1)
+                return codes, len(firsts) + 1
+    encoded = pc.dictionary_encode(values)
+    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return np.asarray(indices, dtype=np.int64), len(encoded.dictionary) + 1
 
 
 @dataclass(frozen=True)
@@ -231,6 +298,10 @@ class Compressor:
         keys = self._keys(chunk)
         counted = _distinct_rows(keys, self.columns)
         self.combos = self._merge([counted] if self.combos is None else [self.combos, counted])
+        self._check_size()
+
+    def _check_size(self) -> None:
+        assert self.combos is not None
         if len(self.combos) > self.max_rows:
             distinct = {c: int(self.combos[c].nunique(dropna=False)) for c in self.columns}
             raise NotSupportedError(
@@ -239,6 +310,75 @@ class Compressor:
                 "distinct values, which the streamed job keeps only up to that bound. Run the job with the dataset "
                 "in memory (no --chunk-rows), or bin the column with many values before the job."
             )
+
+    def add_piece(self, piece) -> None:
+        """Count in one piece of a pass: a pandas frame (:meth:`add`) or a pyarrow Table or
+        RecordBatch, whose role columns are coded from the Arrow arrays; only its distinct rows
+        become a pandas frame (the rows the frame of the whole piece would give)."""
+        if isinstance(piece, pd.DataFrame):
+            self.add(piece)
+            return
+        import pyarrow as pa
+
+        table = piece.select(self.columns)
+        columns = [table.column(i) for i in range(len(self.columns))]
+        columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+        if not all(_arrow_codable(c.type) for c in columns) or any(
+                c in self.bins and not _arrow_numeric(col.type) for c, col in zip(self.columns, columns)):
+            self.add(table.to_pandas())  # other types, or a reduced column that changed type: the frame's rules
+            return
+        self.rows += table.num_rows
+        arrays = {}
+        for column, values in zip(self.columns, columns):
+            if column in self.cuts and column not in self.bins and _arrow_has_fraction(values):
+                self.bins[column] = _Bins.new(self.cuts[column])
+                if self.combos is not None:  # rows kept so far: their values go into bins too
+                    kept = self.combos[column].to_numpy(dtype=np.float64, na_value=np.nan)
+                    self.combos[column] = self.bins[column].codes(kept)
+                    self.combos = self._merge([self.combos])
+        coded = []
+        for column, values in zip(self.columns, columns):
+            if column in self.bins:
+                arrays[column] = self.bins[column].codes(_arrow_floats(values))
+                coded.append((arrays[column], len(self.bins[column].lo) + 1))
+            else:
+                coded.append(_arrow_codes(values))
+        distinct = _first_rows(table.num_rows, coded)
+        if distinct is None:  # pragma: no cover - billions of combinations: the frame's fallback
+            self.rows -= table.num_rows
+            self.add(table.to_pandas())
+            return
+        firsts, counts = distinct
+        rows = table.take(firsts).to_pandas()
+        for column, codes in arrays.items():
+            rows[column] = codes[firsts]
+        rows[_WEIGHT] = counts
+        self.combos = self._merge([rows] if self.combos is None else [self.combos, rows])
+        self._check_size()
+
+    def merge(self, other: Compressor) -> None:
+        """Count in the rows ``other`` counted, as if they had been added after this one's rows
+        (``other`` has the same columns and cuts; it is left unchanged)."""
+        if other.combos is None:
+            return
+        for column in other.bins:
+            if column not in self.bins:  # as when add() first meets a fraction: rows kept so far go into bins
+                self.bins[column] = _Bins.new(self.cuts[column])
+                if self.combos is not None:
+                    kept = self.combos[column].to_numpy(dtype=np.float64, na_value=np.nan)
+                    self.combos[column] = self.bins[column].codes(kept)
+                    self.combos = self._merge([self.combos])
+        theirs = other.combos.copy()
+        for column, bins in self.bins.items():
+            if column in other.bins:
+                found = other.bins[column]
+                bins.lo, bins.hi = np.minimum(bins.lo, found.lo), np.maximum(bins.hi, found.hi)
+                bins.fraction = np.where(np.isnan(bins.fraction), found.fraction, bins.fraction)
+            else:
+                theirs[column] = bins.codes(theirs[column].to_numpy(dtype=np.float64, na_value=np.nan))
+        self.rows += other.rows
+        self.combos = self._merge([theirs] if self.combos is None else [self.combos, theirs])
+        self._check_size()
 
     def _merge(self, parts: list[pd.DataFrame]) -> pd.DataFrame:
         whole = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
@@ -286,3 +426,12 @@ class Compressor:
             codes[np.isnan(values)] = -1
             keys[column] = codes
         return keys
+
+
+def compress_part(frame: pd.DataFrame, columns: Sequence[str], cuts: dict[str, tuple[float, ...]],
+                  max_rows: int = MAX_DISTINCT_ROWS) -> Compressor:
+    """A :class:`Compressor` of ``columns`` that has counted ``frame`` (a task of the Dask executor:
+    each partition's compressor is merged on the client in row order, :meth:`Compressor.merge`)."""
+    compressor = Compressor(columns, cuts, max_rows)
+    compressor.add(frame)
+    return compressor

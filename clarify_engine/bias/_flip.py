@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import KNeighborsClassifier
-
-from clarify_engine.bias._knn import kneighbors
+from clarify_engine.bias._knn import build_tree, query_tree
 from clarify_engine.bias._metrics import divide
 from clarify_engine.errors import MetricError
 
@@ -17,6 +15,8 @@ FT_SMALL_GROUP = 9
 FAST_MIN_ROWS = 2000
 #: Relative gap under which the k-th and (k+1)-th neighbour distances count as tied.
 TIE_RTOL = 1e-9
+#: Sensitive rows queried at once (bounds the neighbour lists held: rows x (k + 1) x 16 bytes).
+VOTE_ROWS = 1 << 20
 
 
 def feature_matrix(features: pd.DataFrame) -> np.ndarray:
@@ -76,11 +76,22 @@ def FT(features, sensitive: np.ndarray, pred_pos: np.ndarray, n_jobs: int | None
         raise MetricError("Negated Facet set is empty")
     if callable(features):
         features = features()
+    return flip_groups(features[~sensitive], pred_pos[~sensitive], features[sensitive], pred_pos[sensitive], n_jobs)
+
+
+def flip_groups(x_a: np.ndarray, y_a: np.ndarray, x_d: np.ndarray, y_model: np.ndarray,
+                n_jobs: int | None = None) -> float:
+    """:func:`FT` from the two groups' rows, each in row order (both non-empty).
+
+    ``x_a``, ``y_a``: the advantaged rows' features and predicted labels; ``x_d``, ``y_model``:
+    the sensitive rows'. The streamed FT gathers them chunk by chunk (``bias/_stream.py``).
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+
+    n_a, n_d = len(x_a), len(x_d)
     k = FT_NEIGHBORS if n_a > FT_SMALL_GROUP else 1
     knn = KNeighborsClassifier(n_neighbors=k, weights="uniform", algorithm="auto", leaf_size=30, p=2, n_jobs=n_jobs)
-    x_a, x_d = features[~sensitive], features[sensitive]
-    y_a, y_model = pred_pos[~sensitive], pred_pos[sensitive]
-    fast = n_a >= FAST_MIN_ROWS and features.shape[1] > 0 and np.isfinite(features).all()
+    fast = n_a >= FAST_MIN_ROWS and x_a.shape[1] > 0 and np.isfinite(x_a).all() and np.isfinite(x_d).all()
     if fast:
         y_knn, tied = _vote(x_a, y_a, x_d, k)
         if tied.any():  # neighbour order decides: ask the same estimator Clarify uses
@@ -102,10 +113,15 @@ def _vote(x_a, y_a, x_d, k):
         :data:`TIE_RTOL`, so the k-neighbour set is not unique.
     """
     m = min(k + 1, len(x_a))
-    dist, idx = kneighbors(x_a, x_d, m)
-    votes = 2 * y_a[idx[:, :k]].sum(axis=1) > k
-    if m == k:
-        return votes, np.zeros(len(x_d), dtype=bool)
-    gap = dist[:, k] - dist[:, k - 1]
-    tied = gap <= TIE_RTOL * np.maximum(dist[:, k], np.finfo(float).tiny)
+    votes = np.empty(len(x_d), dtype=bool)
+    tied = np.zeros(len(x_d), dtype=bool)
+    x_a = np.ascontiguousarray(x_a, dtype=np.float64)
+    tree = build_tree(x_a)
+    for start in range(0, len(x_d), VOTE_ROWS):  # one tree, queries in batches: memory bounded by the batch
+        part = slice(start, start + VOTE_ROWS)
+        dist, idx = query_tree(x_a, tree, x_d[part], m)
+        votes[part] = 2 * y_a[idx[:, :k]].sum(axis=1) > k
+        if m > k:
+            gap = dist[:, k] - dist[:, k - 1]
+            tied[part] = gap <= TIE_RTOL * np.maximum(dist[:, k], np.finfo(float).tiny)
     return votes, tied

@@ -182,3 +182,66 @@ def kneighbors(x: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, 
     out_d, out_i = np.empty_like(dist), np.empty_like(ind)
     out_d[order], out_i[order] = dist, ind
     return out_d, out_i
+
+
+def build_tree(x: np.ndarray) -> tuple:
+    """A KD-tree over the rows of ``x`` (n, m), to query many times with :func:`query_tree`."""
+    return _build(np.ascontiguousarray(x, dtype=np.float64), LEAF_SIZE)
+
+
+def query_tree(x: np.ndarray, tree: tuple, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`kneighbors` against a tree :func:`build_tree` made of ``x`` (the same ``x``, unchanged)."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    queries = np.ascontiguousarray(queries, dtype=np.float64)
+    order = _build(queries, LEAF_SIZE)[0]  # spatial order of the queries, as in kneighbors
+    dist, ind = _query(x, tree, queries[order], k)
+    out_d, out_i = np.empty_like(dist), np.empty_like(ind)
+    out_d[order], out_i[order] = dist, ind
+    return out_d, out_i
+
+
+@jit(parallel=True)
+def _merge_best(best_d, best_y, dist, labels):
+    """Each row's ``keep`` smallest of two ascending lists: the kept ``(best_d, best_y)`` and the
+    new candidates ``(dist, labels)``; among equal distances the kept entries come first.
+
+    Returns new ``(best_d, best_y)`` arrays of the shape of ``best_d``. Plain form: a stable sort
+    of the concatenated row by distance, cut at ``keep``.
+    """
+    nq, keep = best_d.shape
+    m = dist.shape[1]
+    out_d = np.empty_like(best_d)
+    out_y = np.empty_like(best_y)
+    for r in prange(nq):
+        i = 0
+        j = 0
+        for s in range(keep):
+            if i < keep and (j >= m or best_d[r, i] <= dist[r, j]):
+                out_d[r, s] = best_d[r, i]
+                out_y[r, s] = best_y[r, i]
+                i += 1
+            else:
+                out_d[r, s] = dist[r, j]
+                out_y[r, s] = labels[r, j]
+                j += 1
+    return out_d, out_y
+
+
+def merge_best(best_d: np.ndarray, best_y: np.ndarray, dist: np.ndarray,
+               labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``keep = best_d.shape[1]`` nearest of each query from its kept list and new candidates.
+
+    Parameters
+    ----------
+    best_d, best_y : arrays of shape (n_q, keep)
+        Kept distances (ascending per row; ``inf`` for empty slots) and their neighbours' labels.
+    dist, labels : arrays of shape (n_q, m)
+        New candidates, ascending per row (as :func:`query_tree` gives them).
+
+    Returns
+    -------
+    (best_d, best_y) : arrays of shape (n_q, keep)
+        Ascending; among equal distances the entries kept before come first.
+    """
+    return _merge_best(np.ascontiguousarray(best_d, dtype=np.float64), np.ascontiguousarray(best_y, dtype=np.bool_),
+                       np.ascontiguousarray(dist, dtype=np.float64), np.ascontiguousarray(labels, dtype=np.bool_))

@@ -23,14 +23,14 @@ one to gather the queries plus one per ``query_rows`` queries.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from clarify_engine.bias._compress import MAX_DISTINCT_ROWS, Compressor, reducible_cuts
-from clarify_engine.bias._flip import FT, FT_NEIGHBORS, FT_SMALL_GROUP, TIE_RTOL, feature_matrix
-from clarify_engine.bias._knn import kneighbors
+from clarify_engine.bias._flip import FT, FT_NEIGHBORS, FT_SMALL_GROUP, TIE_RTOL, feature_matrix, flip_groups
+from clarify_engine.bias._knn import build_tree, merge_best, query_tree
 from clarify_engine.bias._metrics import divide
 from clarify_engine.bias._report import weighted_report
 from clarify_engine.bias._results import BiasReport
@@ -38,7 +38,7 @@ from clarify_engine.bias._spec import BiasSpec
 from clarify_engine.data._stream import ChunkedDataset
 from clarify_engine.errors import DataError, MetricError
 
-__all__ = ["StreamedBias", "StreamedFlip", "stream_reports"]
+__all__ = ["StreamedBias", "StreamedFlip", "merged_report", "stream_reports"]
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,11 @@ log = logging.getLogger(__name__)
 EXTRA = 4
 #: Sensitive rows queried per pass of the streamed FT.
 QUERY_ROWS = 1 << 20
+#: Advantaged rows FT holds in memory at most (one KD-tree over them all; more: blocks of this many).
+GATHER_ROWS = 1 << 23
 
 
-def _role_columns(specs: Sequence[BiasSpec]) -> list[str]:
+def role_columns(specs: Sequence[BiasSpec]) -> list[str]:
     columns: list[str] = []
     for spec in specs:
         columns.append(spec.label)
@@ -112,12 +114,11 @@ class StreamedBias:
         for spec in specs:
             _require(data, spec)
         self.data, self.query_rows = data, query_rows
-        self.gather_rows = data.chunk_rows if gather_rows is None else gather_rows
-        self.compressor = Compressor(_role_columns(specs), reducible_cuts(specs), max_rows)
-        self.chunks = 0
-        for chunk in data:
-            self.compressor.add(chunk)
-            self.chunks += 1
+        self.gather_rows = GATHER_ROWS if gather_rows is None else gather_rows
+        self.compressor = Compressor(role_columns(specs), reducible_cuts(specs), max_rows)
+        for piece in data.arrow_pieces():  # Arrow pieces when the reader gives them: no pandas frame per chunk
+            self.compressor.add_piece(piece)
+        self.chunks = data.stats.chunks
         self.compressed = self.compressor.result()
         log.info("Bias: %d rows in %d chunk(s) reduced to %d distinct rows of the label, facet and group columns",
                  self.compressed.rows, self.chunks, len(self.compressed.frame))
@@ -153,83 +154,91 @@ class StreamedFlip:
             raise MetricError("Negated Facet set is empty")
         drop = {facet, self.spec.label, self.spec.predicted_label}
         self.features = [c for c in self.data.columns if c not in drop]
-        if n_d + n_a <= self.gather_rows:
-            return self._gathered()
-        return self._streamed(n_d, n_a)
+        gather_a = n_a <= self.gather_rows
+        x_a, y_a, x_d, y_d = self._gather(n_a, n_d, gather_a)
+        if gather_a:  # every row at hand, in row order: the in-memory FT itself
+            return flip_groups(x_a, y_a, x_d, y_d)
+        self._refuse_like_scikit_learn(x_d, n_a)
+        votes = np.empty(n_d, dtype=bool)
+        for start in range(0, n_d, self.query_rows):
+            stop = min(n_d, start + self.query_rows)
+            votes[start:stop] = self._votes(x_d[start:stop], n_a)
+        flips_pos = int(np.count_nonzero(y_d & ~votes))
+        flips_neg = int(np.count_nonzero(~y_d & votes))
+        return float(divide(flips_pos - flips_neg, n_d))
 
-    def _gathered(self) -> float:
-        """The rows taking part, gathered in row order, through the in-memory FT."""
-        parts, sensitive, predicted = [], [], []
-        for chunk in self.data:
-            where = self.compressor.positions(chunk)
-            taking = self.taking[where]
-            parts.append(chunk.loc[taking, self.features])
-            sensitive.append(self.sensitive[where][taking])
-            predicted.append(self.predicted[where][taking])
-        frame = pd.concat(parts, ignore_index=True)
-        return FT(lambda: feature_matrix(frame), np.concatenate(sensitive), np.concatenate(predicted))
-
-    def _streamed(self, n_d: int, n_a: int) -> float:
-        from sklearn.neighbors import KNeighborsClassifier
-
-        k = FT_NEIGHBORS if n_a > FT_SMALL_GROUP else 1
-        width = len(self.features)
-        queries, y_model = [], []
-        a_bad = d_bad = None  # a non-finite row of each side, for scikit-learn's own message
+    def _rows(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per chunk: its feature matrix, which rows are advantaged, which sensitive, their predictions."""
         for chunk in self.data:
             where = self.compressor.positions(chunk)
             taking = self.taking[where]
             sens = self.sensitive[where] & taking
             x = feature_matrix(chunk.loc[:, self.features])
-            finite = np.isfinite(x).all(axis=1)
-            if a_bad is None and not finite[taking & ~sens].all():
-                a_bad = x[np.flatnonzero(taking & ~sens & ~finite)[:1]]
-            if d_bad is None and not finite[sens].all():
-                d_bad = x[np.flatnonzero(sens & ~finite)[:1]]
-            queries.append(x[sens])
-            y_model.append(self.predicted[where][sens])
+            yield x, taking & ~sens, sens, self.predicted[where]
+
+    def _gather(self, n_a: int, n_d: int, gather_a: bool):
+        """One pass: the sensitive rows' features and predictions (and the advantaged rows', when
+        ``gather_a``), each in row order; the advantaged ones also note a non-finite row."""
+        width = len(self.features)
+        x_d, y_d = np.empty((n_d, width)), np.empty(n_d, dtype=bool)
+        x_a = np.empty((n_a if gather_a else 0, width))
+        y_a = np.empty(n_a if gather_a else 0, dtype=bool)
+        self.a_bad = None  # a non-finite advantaged row, for scikit-learn's own message
+        at_a = at_d = 0
+        for x, adv, sens, predicted in self._rows():
+            d = int(np.count_nonzero(sens))
+            x_d[at_d:at_d + d], y_d[at_d:at_d + d] = x[sens], predicted[sens]
+            at_d += d
+            if gather_a:
+                a = int(np.count_nonzero(adv))
+                x_a[at_a:at_a + a], y_a[at_a:at_a + a] = x[adv], predicted[adv]
+                at_a += a
+            elif self.a_bad is None and not np.isfinite(x[adv]).all():
+                rows = x[adv]
+                self.a_bad = rows[~np.isfinite(rows).all(axis=1)][:1]
+        return x_a, y_a, x_d, y_d
+
+    def _refuse_like_scikit_learn(self, x_d: np.ndarray, n_a: int) -> None:
+        """scikit-learn's messages for no features or non-finite ones, as the in-memory FT gives them."""
+        from sklearn.neighbors import KNeighborsClassifier
+
+        width = len(self.features)
         knn = KNeighborsClassifier(n_neighbors=1)
         if width == 0:
             knn.fit(np.empty((n_a, 0)), np.zeros(n_a, dtype=bool))  # raises scikit-learn's message
-        if a_bad is not None:
-            knn.fit(np.repeat(a_bad, 2, axis=0), [False, True])  # raises scikit-learn's message
-        if d_bad is not None:
-            knn.fit(np.zeros((2, width)), [False, True]).predict(d_bad)  # raises scikit-learn's message
-        x_d = np.concatenate(queries)
-        y_d = np.concatenate(y_model)
-        del queries
-        votes = np.empty(n_d, dtype=bool)
-        for start in range(0, n_d, self.query_rows):
-            stop = min(n_d, start + self.query_rows)
-            votes[start:stop] = self._votes(x_d[start:stop], k, n_a)
-        flips_pos = int(np.count_nonzero(y_d & ~votes))
-        flips_neg = int(np.count_nonzero(~y_d & votes))
-        return float(divide(flips_pos - flips_neg, n_d))
+        if self.a_bad is not None:
+            knn.fit(np.repeat(self.a_bad, 2, axis=0), [False, True])  # raises scikit-learn's message
+        finite = np.isfinite(x_d).all(axis=1)
+        if not finite.all():
+            knn.fit(np.zeros((2, width)), [False, True]).predict(x_d[~finite][:1])  # raises scikit-learn's message
 
-    def _votes(self, x_q: np.ndarray, k: int, n_a: int) -> np.ndarray:
-        """k-NN votes of ``x_q`` against every advantaged row, read chunk by chunk."""
+    def _blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The advantaged rows in blocks of consecutive chunks, each of at least ``gather_rows``
+        rows (but the last) and at most one chunk more."""
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        held = 0
+        for x, adv, _, predicted in self._rows():
+            if adv.any():
+                xs.append(x[adv])
+                ys.append(predicted[adv])
+                held += len(xs[-1])
+            if held and held >= self.gather_rows:
+                yield np.concatenate(xs), np.concatenate(ys)
+                xs, ys, held = [], [], 0
+        if held:
+            yield np.concatenate(xs), np.concatenate(ys)
+
+    def _votes(self, x_q: np.ndarray, n_a: int) -> np.ndarray:
+        """k-NN votes of ``x_q`` against every advantaged row: one pass, one tree per block."""
+        k = FT_NEIGHBORS if n_a > FT_SMALL_GROUP else 1
         keep = min(k + EXTRA, n_a)
         best_d = np.full((len(x_q), keep), np.inf)
         best_y = np.zeros((len(x_q), keep), dtype=bool)
-        best_i = np.full((len(x_q), keep), np.iinfo(np.int64).max, dtype=np.int64)
-        offset = 0
-        for chunk in self.data:
-            where = self.compressor.positions(chunk)
-            a = self.taking[where] & ~self.sensitive[where]
-            if not a.any():
-                continue
-            x_a = feature_matrix(chunk.loc[a, self.features])
-            y_a = self.predicted[where][a]
+        for x_a, y_a in self._blocks():
             m = min(keep, len(x_a))
-            dist, idx = kneighbors(x_a, x_q, m)
-            all_d = np.concatenate([best_d, dist], axis=1)
-            all_y = np.concatenate([best_y, y_a[idx]], axis=1)
-            all_i = np.concatenate([best_i, idx + offset], axis=1)
-            order = np.lexsort((all_i, all_d), axis=1)[:, :keep]
-            best_d = np.take_along_axis(all_d, order, axis=1)
-            best_y = np.take_along_axis(all_y, order, axis=1)
-            best_i = np.take_along_axis(all_i, order, axis=1)
-            offset += len(x_a)
+            dist, idx = query_tree(x_a, build_tree(x_a), x_q, m)
+            best_d, best_y = merge_best(best_d, best_y, dist, y_a[idx])
         return _decide(best_d, best_y, k, n_a)
 
 
@@ -266,3 +275,35 @@ def _decide(dist: np.ndarray, labels: np.ndarray, k: int, n_a: int) -> np.ndarra
             "FT does not guess. Compute FT with the dataset in memory (no --chunk-rows) to let scikit-learn pick."
         )
     return votes
+
+
+def merged_report(frame: pd.DataFrame, spec: BiasSpec, parts: Sequence[Compressor]) -> BiasReport:
+    """:func:`~clarify_engine.bias.bias_report` of ``frame`` from the compressors of its
+    contiguous row partitions, in row order (:func:`~clarify_engine.bias._compress.compress_part`,
+    counted on the workers of a Dask cluster); FT reads ``frame``'s feature rows.
+
+    The same report as ``bias_report(frame, spec)``: the partitions' distinct rows merged in row
+    order are the distinct rows of the whole frame (:meth:`Compressor.merge`).
+    """
+    merged = Compressor(parts[0].columns, parts[0].cuts, parts[0].max_rows)
+    for part in parts:
+        merged.merge(part)
+    compressed = merged.result()
+    return weighted_report(compressed.frame, spec, compressed.weights,
+                           flip_rows=_FrameFlip(frame, merged, len(compressed.weights), spec))
+
+
+class _FrameFlip:
+    """FT of one facet entry from the rows of an in-memory frame whose role columns were compressed."""
+
+    def __init__(self, frame: pd.DataFrame, compressor: Compressor, n: int, spec: BiasSpec):
+        self.frame, self.compressor, self.n, self.spec = frame, compressor, n, spec
+
+    def __call__(self, facet: str, positions: np.ndarray, sensitive: np.ndarray, predicted: np.ndarray) -> float:
+        where = self.compressor.positions(self.frame)
+        marks = np.zeros((3, self.n), dtype=bool)
+        marks[0, positions], marks[1, positions], marks[2, positions] = True, sensitive, predicted
+        taking = marks[0][where]
+        drop = {facet, self.spec.label, self.spec.predicted_label}
+        features = self.frame.loc[taking, [c for c in self.frame.columns if c not in drop]]
+        return FT(lambda: feature_matrix(features), marks[1][where][taking], marks[2][where][taking])

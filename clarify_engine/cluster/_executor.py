@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine import _stop
+from clarify_engine.bias import BiasReport, BiasSpec
 from clarify_engine.cluster import _worker
 from clarify_engine.cluster._partitions import aligned_bounds, partition_bounds, partition_count
 from clarify_engine.errors import NotSupportedError
@@ -231,6 +232,39 @@ class DaskExecutor:
             self._count(calls)
             outputs.append(output)
         return concatenate_outputs(outputs, n)
+
+    def bias_report(self, frame: pd.DataFrame, spec: BiasSpec) -> BiasReport:
+        """:func:`~clarify_engine.bias.bias_report` of ``frame``, its count tables on the workers.
+
+        The label, predicted-label, facet and group columns are cut into contiguous partitions;
+        each worker reduces its partition to distinct rows with counts
+        (:func:`~clarify_engine.bias._compress.compress_part`), and the client merges them in row
+        order and reads the report from them (:func:`~clarify_engine.bias._stream.merged_report`;
+        FT from ``frame``'s feature rows on the client). The same report as in one process. A
+        frame whose role columns hold more distinct rows than the bound kept, or that lacks a
+        role column, is reported on the client (``bias_report``'s own messages).
+        """
+        from clarify_engine.bias import bias_report
+        from clarify_engine.bias._compress import MAX_DISTINCT_ROWS, compress_part, reducible_cuts
+        from clarify_engine.bias._stream import merged_report, role_columns
+
+        columns = [c for c in role_columns([spec]) if c is not None]
+        if len(frame) == 0 or any(c not in frame.columns for c in columns):
+            return bias_report(frame, spec)
+        keys = frame.loc[:, columns]
+        cuts = reducible_cuts([spec])
+        bounds = partition_bounds(len(keys), partition_count(len(keys), self.settings.rows_per_partition,
+                                                             self._max_partitions()))
+        futures = [self.client.submit(compress_part, keys.iloc[a:b], columns, cuts, MAX_DISTINCT_ROWS, pure=False,
+                                      key=f"{self.key}-bias-{uuid.uuid4().hex[:8]}-{i}")
+                   for i, (a, b) in enumerate(bounds)]
+        try:
+            report = merged_report(frame, spec, self._gather(futures))
+        except NotSupportedError as exc:  # more distinct rows than kept: the whole frame on the client
+            log.info("Bias count tables computed on the client: %s", exc)
+            return bias_report(frame, spec)
+        self.partitions.setdefault("bias_tables", []).append(len(bounds))  # counted on the workers
+        return report
 
     def kernel(self, scorer: Any) -> Callable[..., KernelShapResult]:
         """The Kernel SHAP core for :func:`clarify_engine.explain.run_shap`, on the workers.

@@ -96,6 +96,7 @@ class ChunkedDataset:
     chunk_rows: int
     pieces: Callable[[dict, tuple[str, ...]], Iterator[pd.DataFrame]] = field(repr=False, compare=False)
     stats: ReadStats = field(default_factory=ReadStats, compare=False)
+    tables: Callable[[dict, tuple[str, ...]], Iterator[Any]] | None = field(default=None, repr=False, compare=False)
 
     def schema_dataset(self) -> Dataset:
         """A :class:`~clarify_engine.data.Dataset` with these roles and an empty frame of these
@@ -120,6 +121,43 @@ class ChunkedDataset:
             rows += len(chunk)
             yield chunk
         self.stats.chunks, self.stats.rows, self.stats.read_report = chunks, rows, report
+        self.stats.passes += 1
+
+    def arrow_pieces(self) -> Iterator[Any]:
+        """One pass over the rows without pandas: pyarrow Tables of at least ``chunk_rows`` rows
+        (but the last, and where a CSV column was widened) with the columns ``columns`` (in that
+        order), rows in file order, made of the reader's pieces (CSV record batches, Parquet row
+        groups) without copying. For readers that do not read Arrow (JSON, in-memory tables), and for a dataset
+        without rows, the pass gives pandas frames (the chunks of iterating). The stats count
+        the chunks of ``chunk_rows`` rows the pass stands for.
+        """
+        if self.tables is None:
+            yield from self
+            return
+        import pyarrow as pa
+
+        report: dict = {}
+        rows = held_rows = 0
+        names = list(self.columns)
+        held: list = []
+        for piece in self.tables(report, self.columns):
+            table = pa.Table.from_batches([piece]) if isinstance(piece, pa.RecordBatch) else piece
+            table = table.select(names)
+            if held and table.schema != held[0].schema:  # a column widened: pieces of one type at a time
+                yield pa.concat_tables(held)
+                held, held_rows = [], 0
+            held.append(table)
+            held_rows += table.num_rows
+            rows += table.num_rows
+            if held_rows >= self.chunk_rows:  # at least a chunk per piece: fewer, larger pieces to code
+                yield pa.concat_tables(held)
+                held, held_rows = [], 0
+            _stop.check()
+        if held:
+            yield pa.concat_tables(held)
+        if rows == 0:
+            yield pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+        self.stats.chunks, self.stats.rows, self.stats.read_report = max(1, -(-rows // self.chunk_rows)), rows, report
         self.stats.passes += 1
 
 
@@ -168,15 +206,20 @@ def iter_chunks(spec: DataSpec, source: Any = None, *, chunk_rows: int, base_dir
     predicted_label = main_predicted_label(spec, columns, json_roles)
     roles = other_roles(spec, columns, columns, None, label, predicted_label, joinsource)
 
-    def pieces(report: dict, wanted: tuple[str, ...]) -> Iterator[pd.DataFrame]:
-        log = ReadLog("dataset")
-        for entry in skipped:
-            log.skip(entry["file"], entry["reason"])
-        yield from reader.pieces(log, wanted)
-        report["dataset"] = log.to_dict()
+    def read(method: Callable[[ReadLog, tuple[str, ...]], Iterator[Any]]):
+        def pieces(report: dict, wanted: tuple[str, ...]) -> Iterator[Any]:
+            log = ReadLog("dataset")
+            for entry in skipped:
+                log.skip(entry["file"], entry["reason"])
+            yield from method(log, wanted)
+            report["dataset"] = log.to_dict()
 
+        return pieces
+
+    tables = getattr(reader, "tables", None)
     return ChunkedDataset(tuple(columns), label, predicted_label, roles["features"], roles["facets"],
-                          roles["group_variable"], joinsource, list(files), chunk_rows, pieces)
+                          roles["group_variable"], joinsource, list(files), chunk_rows, read(reader.pieces),
+                          tables=None if tables is None else read(tables))
 
 
 def _location(spec: DataSpec, source, base_dir) -> str:
@@ -300,6 +343,10 @@ class _CsvReader:
         raise DataError(f"{self.what} is empty: no rows in {', '.join(self.files)}.")
 
     def pieces(self, log: ReadLog, wanted: tuple[str, ...]) -> Iterator[pd.DataFrame]:
+        return self.tables(log, wanted, lambda batch: batch.to_pandas())
+
+    def tables(self, log: ReadLog, wanted: tuple[str, ...], convert: Callable = lambda batch: batch) -> Iterator[Any]:
+        """The files' record batches (only the columns in ``wanted``), each through ``convert``."""
         columns: list | None = None
         first_file = ""
         for location in self.files:
@@ -314,9 +361,9 @@ class _CsvReader:
             else:
                 _same_columns(self.what, location, names, first_file, columns)
             rows = 0
-            for frame in self._file(location, names, has_header, [n for n in names if n in set(wanted)]):
-                rows += len(frame)
-                yield frame
+            for batch in self._file(location, names, has_header, [n for n in names if n in set(wanted)], convert):
+                rows += len(batch)
+                yield batch
             log.read(location, rows)
 
     def _open(self, stream, names, has_header, types, include):
@@ -331,8 +378,9 @@ class _CsvReader:
                                               strings_can_be_null=True, true_values=_TRUE, false_values=_FALSE),
         )
 
-    def _file(self, location: str, names: list[str], has_header: bool, include: list[str]) -> Iterator[pd.DataFrame]:
-        """One file's rows as frames; a column widened on a conversion error restarts the file,
+    def _file(self, location: str, names: list[str], has_header: bool, include: list[str],
+              convert: Callable) -> Iterator[Any]:
+        """One file's rows as record batches; a column widened on a conversion error restarts the file,
         skipping the rows already given."""
         import pyarrow as pa
 
@@ -353,7 +401,7 @@ class _CsvReader:
                         done += batch.num_rows
                         if skip < batch.num_rows:
                             given += batch.num_rows - skip
-                            yield (batch.slice(skip) if skip else batch).to_pandas()
+                            yield convert(batch.slice(skip) if skip else batch)
                 return
             except pa.ArrowInvalid as exc:
                 if "straddle" in str(exc) and self.block_bytes < 1 << 30:
@@ -457,6 +505,11 @@ class _ParquetReader:
         return list(frame_from_table(empty, self.headers, self.what).columns), None
 
     def pieces(self, log: ReadLog, wanted: tuple[str, ...]) -> Iterator[pd.DataFrame]:
+        return self.tables(log, wanted, lambda table: table.to_pandas())
+
+    def tables(self, log: ReadLog, wanted: tuple[str, ...], convert: Callable = lambda table: table) -> Iterator[Any]:
+        """The files' row groups as tables of at most ``chunk_rows`` rows (only the columns in
+        ``wanted``), each through ``convert``."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -480,7 +533,7 @@ class _ParquetReader:
                         rows += table.num_rows
                         table = table.rename_columns([final[i] for i in keep])
                         for start in range(0, max(table.num_rows, 1), self.chunk_rows):
-                            yield table.slice(start, self.chunk_rows).to_pandas()
+                            yield convert(table.slice(start, self.chunk_rows))
                 except (pa.ArrowException, OSError) as exc:
                     raise DataError(f"Cannot read Parquet file {location}: {exc}") from exc
             log.read(location, rows)

@@ -361,7 +361,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             t0 = time.perf_counter()
             log.info("Computing %s metrics (%s) for facets %s", spec.stage.replace("_", "-"), list(spec.methods),
                      [f.name for f in spec.facets])
-            report = bias_report(bias_frame, spec)
+            report = bias_report(bias_frame, spec) if executor is None else executor.bias_report(bias_frame, spec)
             results.setdefault("bias", {})[spec.stage] = report
             analysis[key] = bias_json(report)
             timings[key] = time.perf_counter() - t0

@@ -167,3 +167,16 @@ def bin_codes(values, cuts, lo, hi, fraction):
         if math.isnan(fraction[b]) and math.isfinite(v) and v != round(v):
             fraction[b] = v
     return np.array(codes, dtype=np.int64)
+
+
+def merge_best(best_d, best_y, dist, labels):
+    """Twin of ``_knn._merge_best``: per row, the kept entries then the new ones, stably sorted by
+    distance, cut at the kept list's width."""
+    keep = np.shape(best_d)[1]
+    out_d, out_y = [], []
+    for kd, ky, nd, ny in zip(best_d, best_y, dist, labels):
+        pairs = sorted(zip(list(kd) + list(nd), list(ky) + list(ny)), key=lambda p: p[0])[:keep]
+        out_d.append([d for d, _ in pairs])
+        out_y.append([y for _, y in pairs])
+    return np.array(out_d, dtype=np.float64).reshape(len(best_d), keep), np.array(out_y, dtype=bool).reshape(
+        len(best_d), keep)

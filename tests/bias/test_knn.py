@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from sklearn.neighbors import KNeighborsClassifier
 
 from clarify_engine.bias import _flip
-from clarify_engine.bias._knn import kneighbors
+from clarify_engine.bias._knn import build_tree, kneighbors, merge_best, query_tree
+from tests.bias import naive
 
 
 def brute(x, q, k):
@@ -56,3 +57,28 @@ def test_fast_flip_test_equals_scikit_learn(integer_features, monkeypatch):
     y_knn = knn.predict(x[sensitive])
     expected = (np.sum(pred[sensitive] & ~y_knn) - np.sum(~pred[sensitive] & y_knn)) / sensitive.sum()
     assert fast == pytest.approx(expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 30), st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**32 - 1))
+def test_merge_best_equals_its_plain_twin(nq, keep, m, seed):
+    rng = np.random.default_rng(seed)
+    # few distinct distances, so equal distances (kept entries first) are common; inf = empty slot
+    best_d = np.sort(rng.choice([0.0, 1.0, 2.0, np.inf], size=(nq, keep)), axis=1)
+    dist = np.sort(rng.choice([0.0, 1.0, 2.0, 3.0], size=(nq, m)), axis=1)
+    best_y, labels = rng.random((nq, keep)) < 0.5, rng.random((nq, m)) < 0.5
+    got_d, got_y = merge_best(best_d, best_y, dist, labels)
+    want_d, want_y = naive.merge_best(best_d, best_y, dist, labels)
+    np.testing.assert_array_equal(got_d, want_d)
+    np.testing.assert_array_equal(got_y, want_y)
+
+
+def test_query_tree_reuses_one_tree_for_many_batches():
+    rng = np.random.default_rng(5)
+    x, q = rng.normal(size=(3000, 3)), rng.normal(size=(500, 3))
+    tree = build_tree(x)
+    for part in (slice(0, 200), slice(200, 500)):
+        dist, idx = query_tree(x, tree, q[part], 6)
+        want_d, want_i = kneighbors(x, q[part], 6)
+        np.testing.assert_array_equal(dist, want_d)
+        np.testing.assert_array_equal(idx, want_i)

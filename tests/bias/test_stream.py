@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clarify_engine import _warnings
 from clarify_engine.bias import BiasSpec, FacetSpec, bias_report
-from clarify_engine.bias._compress import Compressor, reducible_cuts
-from clarify_engine.bias._stream import stream_reports
-from clarify_engine.data import DataSpec, iter_chunks
+from clarify_engine.bias._compress import Compressor, compress_part, reducible_cuts
+from clarify_engine.bias._stream import merged_report, role_columns, stream_reports
+from clarify_engine.data import DataSpec, iter_chunks, load_dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError
 from clarify_engine.report._bias_json import bias_json
 
@@ -87,16 +91,33 @@ def _ft_frame(n: int, seed: int, sensitive_share: float = 0.3) -> pd.DataFrame:
     return pd.DataFrame({"y": y, "f": facet, "p": p, "x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2]})
 
 
-@pytest.mark.parametrize("n, chunk_rows, query_rows", [(4000, 700, 1 << 20), (4000, 1000, 333), (300, 37, 50),
-                                                       (60, 7, 4)])
-def test_streamed_flip_test_equals_in_memory(n, chunk_rows, query_rows):
+@pytest.mark.parametrize("n, chunk_rows, query_rows, gather_rows", [
+    (4000, 700, 1 << 20, 0), (4000, 1000, 333, 0), (300, 37, 50, 0), (60, 7, 4, 0),
+    (4000, 300, 1000, 1000), (300, 37, 50, 100),  # trees over blocks of several chunks
+    (4000, 300, 1 << 20, None),  # the advantaged rows gathered: one tree, the in-memory FT
+])
+def test_streamed_flip_test_equals_in_memory(n, chunk_rows, query_rows, gather_rows):
     frame = _ft_frame(n, seed=n)
     spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("f", None)], stage="post_training",
                             methods=["FT", "DPPL"], predicted_label="p")
     expected = json.dumps(bias_json(bias_report(frame, spec)), sort_keys=True)
-    (report,) = stream_reports(_chunked(frame, chunk_rows), [spec], gather_rows=0, query_rows=query_rows)
+    (report,) = stream_reports(_chunked(frame, chunk_rows), [spec], gather_rows=gather_rows, query_rows=query_rows)
     assert json.dumps(bias_json(report), sort_keys=True) == expected
     assert "FT" in expected and '"value": null' not in expected
+
+
+def test_streamed_flip_test_gathers_in_one_pass_and_decides_ties_as_in_memory():
+    # the tie the block path refuses (next test): with the advantaged rows gathered, scikit-learn
+    # picks among the tied rows exactly as in memory; counts and FT take one pass each
+    frame = pd.DataFrame({"y": [1, 0, 1, 1], "f": [1, 0, 0, 0], "p": [1, 1, 0, 1], "x0": [0.0, 1.0, -1.0, 5.0]})
+    spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("f", [1])], stage="post_training",
+                            methods=["FT"], predicted_label="p", column_typing="intent")
+    data = _chunked(frame, 2)
+    (report,) = stream_reports(data, [spec])
+    assert json.dumps(bias_json(report), sort_keys=True) == json.dumps(bias_json(bias_report(frame, spec)),
+                                                                        sort_keys=True)
+    assert report.facets[0].entries[0].metrics[0].value is not None
+    assert data.stats.passes == 2
 
 
 def test_streamed_flip_test_refuses_a_tie_it_cannot_decide():
@@ -151,3 +172,68 @@ def test_missing_columns_are_refused_on_the_schema():
     with pytest.raises(ClarifyError) as found:
         bias_report(_chunked(frame, 1), spec)
     assert str(found.value) == str(expected.value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cases(), st.sampled_from(["text/csv", "application/x-parquet"]), st.integers(1, 40))
+def test_a_file_streamed_as_arrow_pieces_gives_the_in_memory_report(case, kind, group_rows):
+    # CSV record batches and Parquet row groups are coded from their Arrow arrays (no pandas
+    # frame per chunk): the report, warnings and errors are those of the loaded frame
+    frame, spec, chunk_rows = case
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "data"
+        if kind == "text/csv":
+            frame.to_csv(path, index=False)
+        else:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=group_rows)
+        data_spec = DataSpec(dataset_type=kind, dataset_uri=str(path), headers=tuple(frame.columns), label="y")
+        loaded = load_dataset(data_spec).frame
+        chunked = iter_chunks(data_spec, chunk_rows=chunk_rows)
+        pieces = list(chunked.arrow_pieces())
+        assert all(isinstance(p, pa.Table) for p in pieces)
+        assert all(p.num_rows >= chunk_rows for p in pieces[:-1])
+        assert chunked.stats.rows == len(frame) and chunked.stats.chunks == -(-len(frame) // chunk_rows)
+        expected = _outcome(lambda: bias_report(loaded, spec))
+        assert _outcome(lambda: bias_report(chunked, spec)) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases(), st.lists(st.floats(0, 1), max_size=3))
+def test_partition_compressors_merged_in_row_order_give_the_in_memory_report(case, cut_points):
+    # what the Dask executor does: each contiguous partition reduced on its own, merged on the client
+    frame, spec, _ = case
+    cuts = sorted({int(c * len(frame)) for c in cut_points} - {0, len(frame)})
+    parts = [frame.iloc[a:b] for a, b in zip([0, *cuts], [*cuts, len(frame)])]
+    columns = [c for c in role_columns([spec]) if c is not None]
+    compressors = [compress_part(part, columns, reducible_cuts([spec])) for part in parts]
+    sequential = Compressor(columns, reducible_cuts([spec]))
+    for part in parts:
+        sequential.add(part)
+    merged = Compressor(columns, reducible_cuts([spec]))
+    for part in compressors:
+        merged.merge(part)
+    want, got = sequential.result(), merged.result()
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    assert got.weights.tolist() == want.weights.tolist() and got.rows == want.rows == len(frame)
+    expected = _outcome(lambda: bias_report(frame, spec))
+    assert _outcome(lambda: merged_report(frame, spec, compressors)) == expected
+
+
+def test_arrow_pieces_of_a_csv_column_widened_mid_file_give_the_in_memory_report(tmp_path):
+    # whole numbers in the first blocks, then a fraction: the reader widens the column and reads
+    # the file again; the pieces before and after keep their own types and are coded apart
+    rng = np.random.default_rng(2)
+    n = 3000
+    facet = rng.integers(30, 50, n).astype(object)
+    facet[2500:] = rng.normal(40, 10, n - 2500).round(2)
+    frame = pd.DataFrame({"y": rng.integers(0, 2, n), "f": facet, "g": rng.integers(0, 3, n)})
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    data_spec = DataSpec(dataset_type="text/csv", dataset_uri=str(path), headers=("y", "f", "g"), label="y")
+    chunked = iter_chunks(data_spec, chunk_rows=100)
+    types = {str(p.schema.field("f").type) for p in chunked.arrow_pieces()}
+    assert types == {"int64", "double"}
+    spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("f", [40])], stage="pre_training",
+                            group_variable="g")
+    expected = _outcome(lambda: bias_report(load_dataset(data_spec).frame, spec))
+    assert _outcome(lambda: bias_report(chunked, spec)) == expected

@@ -41,6 +41,7 @@ def test_http_model_on_the_cluster_gives_the_single_process_bytes(tmp_path, dask
     shards = info["partitions"]["kernel_shap"][0]
     assert shards == (2 if per_worker == 1 else 3)  # 480 records in blocks of 198: 3 blocks
     assert info["partitions"]["predictions"] == [2 * per_worker]
+    assert info["partitions"]["bias_tables"] == [2 * per_worker, 2 * per_worker]  # count tables of both stages
     # the workers' meters, summed, are the model calls of the manifest's stages; each shard
     # predicts the 12 baseline rows once, as one process does once
     calls = result.manifest["model"]["calls"]
@@ -129,3 +130,27 @@ def test_text_jobs_and_shadow_endpoints_are_refused_with_the_fix(dask_client, tm
 def test_cluster_settings_must_be_positive_integers(field, value):
     with pytest.raises(ValueError, match=rf"Cluster\.{field} must be a positive integer; found {value!r}"):
         Cluster("tcp://127.0.0.1:8786", **{field: value})
+
+
+def test_bias_count_tables_on_the_workers_equal_one_process_and_keep_its_messages(dask_client):
+    import numpy as np
+    import pandas as pd
+
+    from clarify_engine.bias import BiasSpec, FacetSpec, bias_report
+    from clarify_engine.cluster._executor import DaskExecutor
+    from clarify_engine.report._bias_json import bias_json
+
+    rng = np.random.default_rng(4)
+    n = 600  # a float facet with fractions in the later partitions only: bins merged across workers
+    frame = pd.DataFrame({"y": rng.integers(0, 2, n), "p": rng.integers(0, 2, n), "g": rng.integers(0, 3, n),
+                          "f": np.where(np.arange(n) < 250, rng.integers(30, 50, n), rng.normal(40, 10, n)),
+                          "x": rng.normal(size=n)})
+    spec = BiasSpec.resolve(label="y", label_values=[1], facets=[FacetSpec("f", [40])], stage="post_training",
+                            methods="all", predicted_label="p", group_variable="g")
+    executor = DaskExecutor(dask_client, Cluster(dask_client, partitions_per_worker=3, rows_per_partition=10))
+    found = executor.bias_report(frame, spec)
+    assert json.dumps(bias_json(found), sort_keys=True) == json.dumps(bias_json(bias_report(frame, spec)),
+                                                                       sort_keys=True)
+    assert executor.partitions["bias_tables"] == [6]
+    with pytest.raises(clarify_engine.errors.DataError, match="label column 'y' is not in the dataset"):
+        executor.bias_report(frame.drop(columns="y"), spec)
