@@ -88,12 +88,23 @@ def _count_table(facet_codes, n_facet, group_codes, n_group, label_pos, pred_pos
 def _interval_mask(values, left, right):
     """``left < values <= right`` as uint8 (missing values are never inside)."""
     n = values.shape[0]
-    out = np.zeros(n, dtype=np.uint8)
-    for i in range(n):
+    out = np.empty(n, dtype=np.uint8)
+    for i in range(n):  # branch-free: random membership costs no mispredictions (NaN compares False)
         v = values[i]
-        if v > left and v <= right:
-            out[i] = 1
+        out[i] = (v > left) & (v <= right)
     return out
+
+
+@jit
+def _min_max(values):
+    """``(values.min(), values.max())`` of a non-empty integer array in one pass."""
+    lo = values[0]
+    hi = values[0]
+    for i in range(1, values.shape[0]):
+        v = values[i]
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return lo, hi
 
 
 @jit

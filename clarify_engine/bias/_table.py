@@ -185,7 +185,13 @@ def _as_codes(codes, n_codes: int, name: str, check: bool = True) -> np.ndarray:
         raise ValueError(f"{name} must be a 1-d integer array; found {codes.dtype} with shape {codes.shape}")
     if check and codes.size and (codes.min() < -1 or codes.max() >= n_codes):
         raise ValueError(f"{name} must lie in [-1, {n_codes}); found [{codes.min()}, {codes.max()}]")
+    if codes.dtype in _NARROW_CODES:  # counted as they are: widening would copy every code
+        return codes
     return codes.astype(np.int64, copy=False)
+
+
+#: Code dtypes the kernels read without widening to int64 (0/1 interval codes are uint8).
+_NARROW_CODES = frozenset(map(np.dtype, (np.uint8, np.int8, np.int32)))
 
 
 def _as_flag(flags, n: int, name: str) -> np.ndarray:

@@ -133,6 +133,12 @@ def test_code_small_ints_equals_naive(values):
     np.testing.assert_array_equal(firsts, want_firsts)
 
 
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(st.sampled_from([np.int64, np.int8, np.uint8, np.int32]), st.integers(1, 200)))
+def test_min_max_equals_naive(values):
+    assert _kernels._min_max(values) == naive.min_max(values.tolist())
+
+
 @settings(max_examples=80, deadline=None)
 @given(hnp.arrays(np.float64, st.integers(0, 200), elements=st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, 1.0, 2.5, -3.0])),
        st.lists(st.floats(-10, 10), max_size=4))
