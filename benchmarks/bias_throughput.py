@@ -10,7 +10,14 @@ Usage::
 
     python benchmarks/bias_throughput.py [--sizes 100000 1000000 10000000]
                                          [--smclarify-max 1000000] [--no-smclarify] [--no-ft]
-                                         [--segments] [--n-boot 200]
+                                         [--segments] [--n-boot 200] [--analyze]
+
+``--analyze`` times the whole in-memory job instead: ``clarify_engine.analyze(config, data=frame)``
+with a realistic config (pre-training "all", post-training every metric but FT, the categorical
+facet ``race`` [1] and the continuous facet ``age`` [40], group variable ``group``, predicted labels
+in the data: :data:`ANALYZE_CONFIG`), best of ``--repeats`` without ``output_dir`` and, in the same
+loop, with it (``analysis.json`` and ``run_manifest.json`` written); smclarify runs the same four
+``bias_report`` calls (pre and post for each facet) on the same data.
 
 ``--segments`` also times, per size, the plain run (pre + post, all but FT, categorical facet)
 against per-segment bias on 5 segments of ``age`` (4 intervals + ``__default__``) and against
@@ -95,6 +102,54 @@ def run_ours(df: pd.DataFrame, facet: str, values, with_ft: bool, repeats: int) 
     return best
 
 
+#: The ``--analyze`` job: both stages, all metrics but FT, a categorical and a continuous facet, a group variable.
+ANALYZE_CONFIG = {
+    "dataset_type": "application/x-parquet", "label": "label", "label_values_or_threshold": [1],
+    "predicted_label": "pred", "group_variable": "group",
+    "facet": [{"name_or_index": "race", "value_or_threshold": [1]}, {"name_or_index": "age", "value_or_threshold": [40]}],
+    "methods": {"pre_training_bias": {"methods": "all"}, "post_training_bias": {"methods": POST_NO_FT}},
+}  # fmt: skip
+
+
+def run_analyze(df: pd.DataFrame, repeats: int, output_dir: str) -> dict:
+    """Best seconds of ``analyze(ANALYZE_CONFIG, data=df)`` without and with ``output_dir``, alternating."""
+    from clarify_engine import analyze
+
+    best = {}
+    for _ in range(repeats):
+        for key, out in (("memory", None), ("files", output_dir)):
+            t0 = time.perf_counter()
+            result = analyze(ANALYZE_CONFIG, data=df, output_dir=out)
+            best[key] = min(best.get(key, np.inf), time.perf_counter() - t0)
+            assert not result.failed and "post_training_bias_metrics" in result.analysis, result.failed
+    return best
+
+
+def analyze_table(sizes: list[int], repeats: int, sm_python: str | None, smclarify_max: int, tmp: str) -> None:
+    """The ``--analyze`` table: the whole job against smclarify's four ``bias_report`` calls."""
+    run_analyze(make_frame(1000), 1, os.path.join(tmp, "warm"))  # numba kernels loaded
+    header = (f"{'rows':>10} {'ours s':>9} {'ours rows/s':>13} {'ours+files s':>13} {'smclarify s':>12} "
+              f"{'(cat + cont)':>16} {'speed-up':>9} {'w/ files':>9}")
+    print(header)
+    print("-" * len(header))
+    for n in sizes:
+        df = make_frame(n)
+        sm = None
+        if sm_python is not None and n <= smclarify_max:
+            path = os.path.join(tmp, f"analyze_{n}.parquet")
+            df.to_parquet(path)
+            sm = run_smclarify(sm_python, path, with_ft=False)
+        ours = run_analyze(df, repeats, os.path.join(tmp, f"out_{n}"))
+        if sm is None:
+            cols = f"{'-':>12} {'-':>16} {'-':>9} {'-':>9}"
+        else:
+            cat, cont = sm["categorical/all_but_ft"], sm["continuous/all_but_ft"]
+            total = cat + cont
+            cols = (f"{total:12.3f} {f'{cat:.2f} + {cont:.2f}':>16} {total / ours['memory']:8.0f}x "
+                    f"{total / ours['files']:8.0f}x")
+        print(f"{n:>10} {ours['memory']:9.4f} {n / ours['memory']:13,.0f} {ours['files']:13.4f} {cols}", flush=True)
+
+
 #: The 5 segments of the ``--segments`` run: four age bands and the rest (__default__).
 AGE_BANDS = ("[18, 30)", "[30, 45)", "[45, 60)", "[60, 75)")
 
@@ -154,6 +209,8 @@ def main(argv=None) -> int:
     ap.add_argument("--segments", action="store_true",
                     help="also time 5 segments and bootstrap intervals against the plain run")
     ap.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates of --segments (default: 200)")
+    ap.add_argument("--analyze", action="store_true",
+                    help="time analyze(config, data=frame) (both stages, two facets, all but FT) instead")
     args = ap.parse_args(argv)
 
     python = os.environ.get("SMCLARIFY_PYTHON", str(REPO / ".smclarify-venv" / "bin" / "python"))
@@ -162,6 +219,11 @@ def main(argv=None) -> int:
         print(f"note: smclarify interpreter {python} not found; running clarify-engine only "
               "(set SMCLARIFY_PYTHON)")  # fmt: skip
         use_sm = False
+
+    if args.analyze:
+        with tempfile.TemporaryDirectory() as tmp:
+            analyze_table(args.sizes, args.repeats, python if use_sm else None, args.smclarify_max, tmp)
+        return 0
 
     # numba: compile time in a fresh process with an empty cache, then the warm-up here
     with tempfile.TemporaryDirectory() as cache:
