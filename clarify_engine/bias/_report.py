@@ -17,7 +17,7 @@ from clarify_engine.bias._memo import ColumnMemo
 from clarify_engine.bias._predicted import labels_from_scores
 from clarify_engine.bias._results import BiasReport, FacetEntry, FacetReport
 from clarify_engine.bias._spec import BiasSpec, FacetSpec
-from clarify_engine.bias._table import count_table
+from clarify_engine.bias._table import Outcomes, count_outcomes, count_table, outcome_codes
 from clarify_engine.data._stream import ChunkedDataset
 from clarify_engine.errors import DataError
 from clarify_engine.report._bias_json import bias_json
@@ -146,9 +146,12 @@ def weighted_report(frame: pd.DataFrame, spec: BiasSpec, weights: np.ndarray | N
         n_group = len(coded.uniques) + 1  # last slot: missing group value (code -1)
         group_codes = coded.codes
 
+    # the group, label and predicted-label axes as one code per row, counted against each facet
+    outcomes = None if weights is not None else outcome_codes(label_bin.positive, pred_pos, group_codes, n_group)
+
     entries: dict[str, list[FacetEntry]] = {}  # a facet configured twice: one report, both entries
     for facet in spec.facets:
-        rows = _Rows(frame, label_bin.positive, pred_pos, group_codes, positions, weights)
+        rows = _Rows(frame, label_bin.positive, pred_pos, group_codes, positions, weights, outcomes)
         if column_typing == C.INTENT_TYPING:
             rows = _facet_rows(rows, facet.name, stage)
         flip = None
@@ -224,6 +227,7 @@ class _Rows:
     group_codes: np.ndarray | None
     positions: np.ndarray | None  # None: every row of the frame, in order
     weights: np.ndarray | None
+    outcomes: Outcomes | None = None  # without weights
 
     def take(self, keep: np.ndarray) -> _Rows:
         def cut(array):
@@ -231,7 +235,7 @@ class _Rows:
 
         positions = np.flatnonzero(keep) if self.positions is None else self.positions[keep]
         return _Rows(self.frame.loc[keep], self.label_pos[keep], cut(self.pred_pos), cut(self.group_codes),
-                     positions, cut(self.weights))
+                     positions, cut(self.weights), None if self.outcomes is None else self.outcomes.take(keep))
 
 
 def _facet_rows(rows: _Rows, facet: str, stage: str) -> _Rows:
@@ -308,7 +312,10 @@ def _facet_entries(rows: _Rows, spec, names, n_group, drop, typing, flip_rows, k
     elif values:
         W.warn_absent(W.absent_values(series, facet.coded, values), values, facet.coded, where, "value_or_threshold")
         W.check_missing_facet(series, values, typing, where, weights)
-    table = count_table(row_codes, n_codes, label_pos, pred_pos, group_codes, n_group, check=False, weights=weights)
+    if rows.outcomes is not None:
+        table = count_outcomes(row_codes, n_codes, rows.outcomes)
+    else:
+        table = count_table(row_codes, n_codes, label_pos, pred_pos, group_codes, n_group, check=False, weights=weights)
 
     features = _Features(frame, [spec.name, *[c for c in drop if c is not None]])
     out = []
