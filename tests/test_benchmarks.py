@@ -34,7 +34,7 @@ def test_bias_throughput_analyze_runs_the_whole_job():
     out = run("bias_throughput.py", "--sizes", "2000", "--no-smclarify", "--repeats", "1", "--analyze")
     assert "ours+files s" in out
     row = next(line for line in out.splitlines() if line.split()[:1] == ["2000"])
-    assert len(row.split()) == 8 and row.split()[-1] == "-"
+    assert len(row.split()) == 11 and row.split()[-1] == "-"
 
 
 def test_bias_throughput_segments_and_intervals():
