@@ -17,7 +17,9 @@ with a realistic config (pre-training "all", post-training every metric but FT, 
 facet ``race`` [1] and the continuous facet ``age`` [40], group variable ``group``, predicted labels
 in the data: :data:`ANALYZE_CONFIG`), best of ``--repeats`` without ``output_dir`` and, in the same
 loop, with it (``analysis.json`` and ``run_manifest.json`` written); smclarify runs the same four
-``bias_report`` calls (pre and post for each facet) on the same data.
+``bias_report`` calls (pre and post for each facet) on the same data. ``--facet-kinds categorical``
+keeps only the categorical facet on both sides (smclarify's continuous facet is by far its slowest
+part, so this is the harder comparison).
 
 ``--segments`` also times, per size, the plain run (pre + post, all but FT, categorical facet)
 against per-segment bias on 5 segments of ``age`` (4 intervals + ``__default__``) and against
@@ -112,7 +114,13 @@ ANALYZE_CONFIG = {
 }  # fmt: skip
 
 
-def run_analyze(df: pd.DataFrame, repeats: int, output_dir: str) -> dict:
+def analyze_config(kinds) -> dict:
+    """:data:`ANALYZE_CONFIG` with the facets of ``kinds`` (``"categorical"``, ``"continuous"``) only."""
+    names = {FACETS[kind][0] for kind in kinds}
+    return {**ANALYZE_CONFIG, "facet": [f for f in ANALYZE_CONFIG["facet"] if f["name_or_index"] in names]}
+
+
+def run_analyze(df: pd.DataFrame, repeats: int, output_dir: str, config: dict = ANALYZE_CONFIG) -> dict:
     """Best seconds of ``analyze(ANALYZE_CONFIG, data=df)`` without and with ``output_dir``, alternating
     (wall clock, and the process's CPU time under ``cpu/``)."""
     from clarify_engine import analyze
@@ -121,18 +129,22 @@ def run_analyze(df: pd.DataFrame, repeats: int, output_dir: str) -> dict:
     for _ in range(repeats):
         for key, out in (("memory", None), ("files", output_dir)):
             t0, c0 = time.perf_counter(), time.process_time()
-            result = analyze(ANALYZE_CONFIG, data=df, output_dir=out)
+            result = analyze(config, data=df, output_dir=out)
             best[key] = min(best.get(key, np.inf), time.perf_counter() - t0)
             best["cpu/" + key] = min(best.get("cpu/" + key, np.inf), time.process_time() - c0)
             assert not result.failed and "post_training_bias_metrics" in result.analysis, result.failed
     return best
 
 
-def analyze_table(sizes: list[int], repeats: int, sm_python: str | None, smclarify_max: int, tmp: str) -> None:
-    """The ``--analyze`` table: the whole job against smclarify's four ``bias_report`` calls."""
-    run_analyze(make_frame(1000), 1, os.path.join(tmp, "warm"))  # numba kernels loaded
+def analyze_table(sizes: list[int], repeats: int, sm_python: str | None, smclarify_max: int, tmp: str,
+                  kinds=tuple(FACETS)) -> None:
+    """The ``--analyze`` table: the whole job against smclarify's ``bias_report`` calls (pre and
+    post per facet of ``kinds``)."""
+    config = analyze_config(kinds)
+    run_analyze(make_frame(1000), 1, os.path.join(tmp, "warm"), config)  # numba kernels loaded
+    parts = " + ".join({"categorical": "cat", "continuous": "cont"}[kind] for kind in kinds)
     header = (f"{'rows':>10} {'ours s':>9} {'ours rows/s':>13} {'ours+files s':>13} {'smclarify s':>12} "
-              f"{'(cat + cont)':>16} {'speed-up':>9} {'w/ files':>9} {'ours CPU s':>11} {'smcl. CPU s':>12} "
+              f"{f'({parts})':>16} {'speed-up':>9} {'w/ files':>9} {'ours CPU s':>11} {'smcl. CPU s':>12} "
               f"{'CPU ratio':>10}")
     print(header)
     print("-" * len(header))
@@ -142,15 +154,16 @@ def analyze_table(sizes: list[int], repeats: int, sm_python: str | None, smclari
         if sm_python is not None and n <= smclarify_max:
             path = os.path.join(tmp, f"analyze_{n}.parquet")
             df.to_parquet(path)
-            sm = run_smclarify(sm_python, path, with_ft=False)
-        ours = run_analyze(df, repeats, os.path.join(tmp, f"out_{n}"))
+            sm = run_smclarify(sm_python, path, with_ft=False, kinds=kinds)
+        ours = run_analyze(df, repeats, os.path.join(tmp, f"out_{n}"), config)
         cpu = ours["cpu/memory"]
         if sm is None:
             cols = f"{'-':>12} {'-':>16} {'-':>9} {'-':>9} {cpu:11.4f} {'-':>12} {'-':>10}"
         else:
-            cat, cont = sm["categorical/all_but_ft"], sm["continuous/all_but_ft"]
-            total, sm_cpu = cat + cont, sm["cpu/categorical/all_but_ft"] + sm["cpu/continuous/all_but_ft"]
-            cols = (f"{total:12.3f} {f'{cat:.2f} + {cont:.2f}':>16} {total / ours['memory']:8.0f}x "
+            walls = [sm[f"{kind}/all_but_ft"] for kind in kinds]
+            total, sm_cpu = sum(walls), sum(sm[f"cpu/{kind}/all_but_ft"] for kind in kinds)
+            split = " + ".join(f"{w:.2f}" for w in walls)
+            cols = (f"{total:12.3f} {split:>16} {total / ours['memory']:8.0f}x "
                     f"{total / ours['files']:8.0f}x {cpu:11.4f} {sm_cpu:12.3f} {sm_cpu / cpu:9.0f}x")
         print(f"{n:>10} {ours['memory']:9.4f} {n / ours['memory']:13,.0f} {ours['files']:13.4f} {cols}", flush=True)
 
@@ -190,9 +203,11 @@ def run_extensions(df: pd.DataFrame, n_boot: int, repeats: int) -> dict:
     return best
 
 
-def run_smclarify(python: str, path: str, with_ft: bool) -> dict:
+def run_smclarify(python: str, path: str, with_ft: bool, kinds=tuple(FACETS)) -> dict:
     jobs = []
     for kind, (facet, values) in FACETS.items():
+        if kind not in kinds:
+            continue
         jobs.append([f"{kind}/all_but_ft", facet, values, "pre"])
         jobs.append([f"{kind}/all_but_ft", facet, values, POST_NO_FT])
         if with_ft:
@@ -216,6 +231,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates of --segments (default: 200)")
     ap.add_argument("--analyze", action="store_true",
                     help="time analyze(config, data=frame) (both stages, two facets, all but FT) instead")
+    ap.add_argument("--facet-kinds", nargs="+", choices=list(FACETS), default=list(FACETS),
+                    help="--analyze: the facets of the job (default: categorical continuous)")
     args = ap.parse_args(argv)
 
     python = os.environ.get("SMCLARIFY_PYTHON", str(REPO / ".smclarify-venv" / "bin" / "python"))
@@ -227,7 +244,8 @@ def main(argv=None) -> int:
 
     if args.analyze:
         with tempfile.TemporaryDirectory() as tmp:
-            analyze_table(args.sizes, args.repeats, python if use_sm else None, args.smclarify_max, tmp)
+            analyze_table(args.sizes, args.repeats, python if use_sm else None, args.smclarify_max, tmp,
+                          tuple(args.facet_kinds))
         return 0
 
     # numba: compile time in a fresh process with an empty cache, then the warm-up here

@@ -35,6 +35,9 @@ def test_bias_throughput_analyze_runs_the_whole_job():
     assert "ours+files s" in out
     row = next(line for line in out.splitlines() if line.split()[:1] == ["2000"])
     assert len(row.split()) == 11 and row.split()[-1] == "-"
+    out = run("bias_throughput.py", "--sizes", "2000", "--no-smclarify", "--repeats", "1", "--analyze",
+              "--facet-kinds", "categorical")
+    assert "(cat)" in out and "(cat + cont)" not in out
 
 
 def test_bias_throughput_segments_and_intervals():
