@@ -10,7 +10,7 @@ Usage::
 
     python benchmarks/bias_throughput.py [--sizes 100000 1000000 10000000]
                                          [--smclarify-max 1000000] [--no-smclarify] [--no-ft]
-                                         [--segments] [--n-boot 200] [--analyze]
+                                         [--segments] [--n-boot 200] [--analyze] [--only-ft]
 
 ``--analyze`` times the whole in-memory job instead: ``clarify_engine.analyze(config, data=frame)``
 with a realistic config (pre-training "all", post-training every metric but FT, the categorical
@@ -85,18 +85,18 @@ def make_frame(n: int, seed: int = 0) -> pd.DataFrame:
                          "x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2]})  # fmt: skip
 
 
-def run_ours(df: pd.DataFrame, facet: str, values, with_ft: bool, repeats: int) -> dict:
+def run_ours(df: pd.DataFrame, facet: str, values, with_ft: bool, repeats: int, only_ft: bool = False) -> dict:
     from clarify_engine.bias import FacetSpec, bias_section
 
     spec = [FacetSpec(facet, values)]
     common = dict(label="label", label_values=[1], facets=spec, group_variable="group")
     best = {}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        bias_section(df, stage="pre_training", methods="all", **common)
-        bias_section(df, stage="post_training", methods=POST_NO_FT, predicted_label="pred", **common)
-        t1 = time.perf_counter()
-        best["all_but_ft"] = min(best.get("all_but_ft", np.inf), t1 - t0)
+        if not only_ft:
+            t0 = time.perf_counter()
+            bias_section(df, stage="pre_training", methods="all", **common)
+            bias_section(df, stage="post_training", methods=POST_NO_FT, predicted_label="pred", **common)
+            best["all_but_ft"] = min(best.get("all_but_ft", np.inf), time.perf_counter() - t0)
         if with_ft:
             t0 = time.perf_counter()
             out = bias_section(df, stage="post_training", methods=["FT"], predicted_label="pred", **common)
@@ -203,13 +203,14 @@ def run_extensions(df: pd.DataFrame, n_boot: int, repeats: int) -> dict:
     return best
 
 
-def run_smclarify(python: str, path: str, with_ft: bool, kinds=tuple(FACETS)) -> dict:
+def run_smclarify(python: str, path: str, with_ft: bool, kinds=tuple(FACETS), only_ft: bool = False) -> dict:
     jobs = []
     for kind, (facet, values) in FACETS.items():
         if kind not in kinds:
             continue
-        jobs.append([f"{kind}/all_but_ft", facet, values, "pre"])
-        jobs.append([f"{kind}/all_but_ft", facet, values, POST_NO_FT])
+        if not only_ft:
+            jobs.append([f"{kind}/all_but_ft", facet, values, "pre"])
+            jobs.append([f"{kind}/all_but_ft", facet, values, POST_NO_FT])
         if with_ft:
             jobs.append([f"{kind}/ft", facet, values, ["FT"]])
     res = subprocess.run([python, "-c", SMCLARIFY_SCRIPT, path, json.dumps(jobs)], capture_output=True, text=True)
@@ -225,6 +226,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-smclarify", action="store_true")
     ap.add_argument("--no-ft", action="store_true", help="skip the Flip Test")
     ap.add_argument("--ft-max", type=int, default=1_000_000, help="largest size FT is run on")
+    ap.add_argument("--only-ft", action="store_true", help="time the Flip Test alone (not the other metrics)")
+    ap.add_argument("--no-compile-time", action="store_true", help="skip the empty-cache compile measurement")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--segments", action="store_true",
                     help="also time 5 segments and bootstrap intervals against the plain run")
@@ -250,20 +253,23 @@ def main(argv=None) -> int:
 
     # numba: compile time in a fresh process with an empty cache, then the warm-up here
     with tempfile.TemporaryDirectory() as cache:
+        if args.no_compile_time:
+            cache = ""
         code = ("import time; t0 = time.perf_counter(); import sys; sys.path.insert(0, %r); "
                 "from bias_throughput import make_frame, run_ours; t1 = time.perf_counter(); "
                 "run_ours(make_frame(5000), 'race', [1], True, 1); run_ours(make_frame(5000), 'age', [40], True, 1); "
                 "print(time.perf_counter() - t1)") % str(Path(__file__).parent)  # fmt: skip
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        res = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, env=env)
-        if res.returncode == 0:
+        res = None if not cache else subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                                                    text=True, env=env)
+        if res is not None and res.returncode == 0:
             print(f"numba compile, empty cache (every kernel, first calls): {float(res.stdout.split()[-1]):.2f} s")
     t0 = time.perf_counter()
     run_ours(make_frame(1000), "race", [1], with_ft=False, repeats=1)
     print(f"numba first call (compile or cache load) + warm-up: {time.perf_counter() - t0:.2f} s")
     from clarify_engine.bias import _kernels
 
-    sig = {k: len(getattr(_kernels, k).signatures) for k in ("_count_table_serial", "_count_table", "_interval_mask", "_lookup", "_code_small_ints")}
+    sig = {k: len(getattr(_kernels, k).signatures) for k in ("_count_outcomes", "_outcome_codes", "_interval_mask", "_lookup", "_code_small_ints")}
     print(f"compiled kernel signatures: {sig}")
 
     header = f"{'rows':>10} {'facet':<12} {'metrics':<12} {'ours s':>9} {'ours rows/s':>13} {'smclarify s':>12} {'speed-up':>9}"
@@ -277,9 +283,9 @@ def main(argv=None) -> int:
             if use_sm and n <= args.smclarify_max:
                 path = os.path.join(tmp, f"bias_{n}.parquet")
                 df.to_parquet(path)
-                sm = run_smclarify(python, path, with_ft)
+                sm = run_smclarify(python, path, with_ft, only_ft=args.only_ft)
             for kind, (facet, values) in FACETS.items():
-                ours = run_ours(df, facet, values, with_ft, args.repeats)
+                ours = run_ours(df, facet, values, with_ft, args.repeats, only_ft=args.only_ft)
                 for part in ("all_but_ft", "ft"):
                     if part not in ours:
                         continue
