@@ -269,7 +269,8 @@ def main(argv=None) -> int:
     print(f"numba first call (compile or cache load) + warm-up: {time.perf_counter() - t0:.2f} s")
     from clarify_engine.bias import _kernels
 
-    sig = {k: len(getattr(_kernels, k).signatures) for k in ("_count_outcomes", "_outcome_codes", "_interval_mask", "_lookup", "_code_small_ints")}
+    names = ("_count_outcomes", "_outcome_codes", "_interval_mask", "_lookup", "_code_small_ints")
+    sig = {k: len(getattr(_kernels, k).signatures) for k in names if hasattr(_kernels, k)}  # older versions lack some
     print(f"compiled kernel signatures: {sig}")
 
     header = f"{'rows':>10} {'facet':<12} {'metrics':<12} {'ours s':>9} {'ours rows/s':>13} {'smclarify s':>12} {'speed-up':>9}"

@@ -25,7 +25,6 @@ from clarify_engine._lazy import lazy_exports
 if TYPE_CHECKING:
     from clarify_engine.bias._arrays import bias_metrics
     from clarify_engine.bias._flip import FT
-    from clarify_engine.bias._memo import ColumnMemo
     from clarify_engine.bias._metrics import (
         AD, CDDL, CDDPL, CI, DAR, DCA, DCR, DI, DPL, DPPL, DRR, GE, JS, KL, KS, LP, RD, SD, TE, TVD,
     )  # fmt: skip
@@ -58,7 +57,6 @@ _LAZY = {
     "FacetEntry": "clarify_engine.bias._results",
     "FacetReport": "clarify_engine.bias._results",
     "MetricResult": "clarify_engine.bias._results",
-    "ColumnMemo": "clarify_engine.bias._memo",
     "CountTable": "clarify_engine.bias._table",
     "FacetCounts": "clarify_engine.bias._table",
     "count_table": "clarify_engine.bias._table",
@@ -66,7 +64,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "AD", "BiasReport", "BiasSpec", "CDDL", "CDDPL", "CI", "ColumnMemo", "CountTable", "DAR", "DCA", "DCR", "DI", "DPL", "DPPL",
+    "AD", "BiasReport", "BiasSpec", "CDDL", "CDDPL", "CI", "CountTable", "DAR", "DCA", "DCR", "DI", "DPL", "DPPL",
     "DRR", "FT", "FacetCounts", "FacetEntry", "FacetReport", "FacetSpec", "GE", "JS", "KL", "KS", "LP", "METRICS",
     "Metric", "MetricError", "MetricResult", "POSTTRAINING_METRICS", "PRETRAINING_METRICS", "RD", "SD", "TE",
     "TVD", "bias_metrics", "bias_report", "bias_section", "count_table",

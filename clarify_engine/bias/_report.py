@@ -22,7 +22,7 @@ from clarify_engine.data._stream import ChunkedDataset
 from clarify_engine.errors import DataError
 from clarify_engine.report._bias_json import bias_json
 
-__all__ = ["BiasSpec", "ColumnMemo", "FacetSpec", "bias_report", "bias_section", "weighted_report"]
+__all__ = ["BiasSpec", "FacetSpec", "bias_report", "bias_section", "weighted_report"]
 
 #: FT from the rows a frame of distinct rows stands for: (facet, row positions, sensitive, predicted) -> FT.
 FlipRows = Callable[[str, np.ndarray, np.ndarray, np.ndarray], float]

@@ -26,7 +26,8 @@ from clarify_engine import _stop, _warnings
 from clarify_engine._methods import NotRun
 from clarify_engine._progress import Progress
 from clarify_engine._version import __version__
-from clarify_engine.bias import BiasReport, BiasSpec, ColumnMemo, bias_report
+from clarify_engine.bias import BiasReport, BiasSpec, bias_report
+from clarify_engine.bias._memo import ColumnMemo
 from clarify_engine.data import Dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError, PartialFailure
 from clarify_engine.explain import PdpResult, PdpSpec, ShapResult, ShapSpec, run_pdp, run_shap

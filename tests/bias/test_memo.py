@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from clarify_engine.bias import BiasSpec, ColumnMemo, FacetSpec, bias_report
+from clarify_engine.bias import BiasSpec, FacetSpec, bias_report
+from clarify_engine.bias._memo import ColumnMemo
 from clarify_engine.data import Dataset
 from clarify_engine.job._run import _bias_frame
 
