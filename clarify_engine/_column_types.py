@@ -121,6 +121,22 @@ def as_numbers(series: pd.Series) -> pd.Series | None:
     return None
 
 
+#: Rows :func:`_fraction_in_head` looks at.
+HEAD_ROWS = 1024
+
+
+def _fraction_in_head(series: pd.Series) -> bool:
+    """Whether a float column's first :data:`HEAD_ROWS` rows hold a value that is not a whole
+    number (a fraction or ±inf; missing cells are skipped): then :func:`whole_numbers` of the
+    column is False, known without reading the rest."""
+    if not (isinstance(series.dtype, np.dtype) and series.dtype.kind == "f"):
+        return False
+    head = series.to_numpy()[:HEAD_ROWS]
+    head = head[~np.isnan(head)]
+    with np.errstate(invalid="ignore"):
+        return bool(np.any(~np.isfinite(head) | (head != np.round(head))))
+
+
 def whole_numbers(numbers: pd.Series) -> bool:
     """Whether every value is a whole number (``1.0`` is, ``1.5`` is not)."""
     if is_int(numbers.dtype):
@@ -194,6 +210,8 @@ def intent_bias_kind(series: pd.Series, values, weights: np.ndarray | None = Non
     """
     if isinstance(series.dtype, pd.CategoricalDtype) or (isinstance(values, list) and len(values) > 1):
         return CATEGORICAL
+    if _fraction_in_head(series):  # most float columns: decided by their first rows
+        return CONTINUOUS
     numbers = as_numbers(series)
     if numbers is None:
         return CATEGORICAL

@@ -30,6 +30,23 @@ def test_bias_throughput():
         assert f"2000 {row}" in out
 
 
+def test_bias_throughput_only_ft():
+    out = run("bias_throughput.py", "--sizes", "2500", "--no-smclarify", "--repeats", "1", "--only-ft",
+              "--no-compile-time")
+    assert "2500 categorical  FT" in out and "2500 continuous   FT" in out
+    assert "all but FT" not in out and "empty cache" not in out
+
+
+def test_bias_throughput_analyze_runs_the_whole_job():
+    out = run("bias_throughput.py", "--sizes", "2000", "--no-smclarify", "--repeats", "1", "--analyze")
+    assert "ours+files s" in out
+    row = next(line for line in out.splitlines() if line.split()[:1] == ["2000"])
+    assert len(row.split()) == 11 and row.split()[-1] == "-"
+    out = run("bias_throughput.py", "--sizes", "2000", "--no-smclarify", "--repeats", "1", "--analyze",
+              "--facet-kinds", "categorical")
+    assert "(cat)" in out and "(cat + cont)" not in out
+
+
 def test_bias_throughput_segments_and_intervals():
     out = run("bias_throughput.py", "--sizes", "2000", "--no-smclarify", "--no-ft", "--repeats", "1", "--segments",
               "--n-boot", "20")

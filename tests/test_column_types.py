@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clarify_engine import _column_types as T
 
@@ -86,3 +88,25 @@ def test_one_threshold_and_one_text_test():
         assert T.is_text(pd.Series(["a"], dtype=dtype).dtype), dtype
     for dtype in ("int64", "Int64", "float64", "bool", "category", "datetime64[ns]"):
         assert not T.is_text(pd.Series([1], dtype=dtype).dtype), dtype
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.0, 2.0, -3.0, 0.5, 7.25, np.nan, np.inf, -np.inf]), min_size=1, max_size=30),
+       st.sampled_from([None, [1], [1.0], [0.5], [9]]), st.integers(1, 8))
+def test_intent_bias_kind_decided_by_the_head_equals_the_whole_column(values, given, head_rows):
+    series = pd.Series(values, dtype=np.float64)
+    previous = T.HEAD_ROWS
+    try:
+        T.HEAD_ROWS = 0  # no shortcut: the whole column is read
+        whole = T.intent_bias_kind(series, given)
+        T.HEAD_ROWS = head_rows
+        assert T.intent_bias_kind(series, given) == whole
+    finally:
+        T.HEAD_ROWS = previous
+
+
+def test_fraction_in_head_reads_only_the_head():
+    late = pd.Series(np.r_[np.zeros(T.HEAD_ROWS), 0.5])  # the fraction is after the head
+    assert not T._fraction_in_head(late) and T.intent_bias_kind(late, None) == T.CONTINUOUS
+    assert T._fraction_in_head(pd.Series([np.nan, 2.0, 0.5])) and T._fraction_in_head(pd.Series([1.0, np.inf]))
+    assert not T._fraction_in_head(pd.Series([1.0, np.nan, -2.0])) and not T._fraction_in_head(pd.Series([1, 2]))

@@ -66,7 +66,7 @@ def code_column(series: pd.Series) -> Coded:
         values = series.to_numpy()
         if dtype.kind == "b":
             values = values.view(np.uint8)
-        lo, hi = int(values.min()), int(values.max())
+        lo, hi = map(int, _kernels._min_max(values))
         if hi - lo < SMALL_RANGE:
             codes, firsts = _kernels._code_small_ints(values.astype(np.int64, copy=False), lo, hi - lo + 1)
             uniques = [_py(u) for u in series.to_numpy()[firsts]]

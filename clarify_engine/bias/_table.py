@@ -17,7 +17,7 @@ import numpy as np
 
 from clarify_engine.bias import _kernels
 
-__all__ = ["CountTable", "FacetCounts", "count_table"]
+__all__ = ["CountTable", "FacetCounts", "Outcomes", "count_outcomes", "count_table", "outcome_codes"]
 
 NEG, POS = 0, 1
 
@@ -179,13 +179,70 @@ def count_table(facet_codes, n_facet, label_pos, pred_pos=None, group_codes=None
     return CountTable(counts, has_groups)
 
 
+@dataclass(frozen=True)
+class Outcomes:
+    """The group, observed-label and predicted-label axes of a count table, one code per row
+    (:func:`outcome_codes`), computed once and counted against each facet (:func:`count_outcomes`).
+
+    Attributes
+    ----------
+    codes : numpy.ndarray of uint8 or int32, shape (n,)
+        ``(group * 2 + label) * 2 + predicted label``.
+    n_group : int
+        Group slots (1 without a group variable).
+    has_groups : bool
+        Whether a group variable was given.
+    """
+
+    codes: np.ndarray
+    n_group: int
+    has_groups: bool
+
+    def take(self, keep: np.ndarray) -> "Outcomes":
+        """The outcomes of the rows selected by ``keep`` (a mask or positions)."""
+        return Outcomes(self.codes[keep], self.n_group, self.has_groups)
+
+
+def outcome_codes(label_pos, pred_pos=None, group_codes=None, n_group=None) -> Outcomes:
+    """:class:`Outcomes` of every row; arguments as for :func:`count_table` (codes are not range-checked)."""
+    label_pos = _as_flag(label_pos, len(label_pos), "label_pos")
+    n = label_pos.shape[0]
+    pred_pos = np.zeros(n, dtype=np.uint8) if pred_pos is None else _as_flag(pred_pos, n, "pred_pos")
+    has_groups = group_codes is not None
+    if group_codes is None:
+        n_group, group_codes = 1, np.zeros(n, dtype=np.int8)
+    elif n_group is None:
+        raise ValueError("n_group is required with group_codes")
+    out = np.empty(n, dtype=np.uint8 if 4 * n_group <= 256 else np.int32)
+    _kernels._outcome_codes(_as_codes(group_codes, n_group, "group_codes", False), int(n_group), label_pos, pred_pos,
+                            out)
+    return Outcomes(out, int(n_group), has_groups)
+
+
+def count_outcomes(facet_codes, n_facet: int, outcomes: Outcomes) -> CountTable:
+    """The :func:`count_table` of ``facet_codes`` (not range-checked) and the rows' ``outcomes``."""
+    facet_codes = _as_codes(facet_codes, n_facet, "facet_codes", False)
+    if facet_codes.shape != outcomes.codes.shape:
+        raise ValueError(f"facet_codes has {facet_codes.shape[0]} rows; the outcomes {outcomes.codes.shape[0]}")
+    # one chunk: no thread pool (its start-up costs more than counting)
+    kernel = _kernels._count_outcomes if facet_codes.shape[0] <= _kernels.CHUNK_ROWS else _kernels._count_outcomes_parallel
+    counts = kernel(facet_codes, int(n_facet), outcomes.codes, 4 * outcomes.n_group)
+    return CountTable(counts.reshape(int(n_facet), outcomes.n_group, 2, 2), outcomes.has_groups)
+
+
 def _as_codes(codes, n_codes: int, name: str, check: bool = True) -> np.ndarray:
     codes = np.asarray(codes)
     if codes.ndim != 1 or not np.issubdtype(codes.dtype, np.integer):
         raise ValueError(f"{name} must be a 1-d integer array; found {codes.dtype} with shape {codes.shape}")
     if check and codes.size and (codes.min() < -1 or codes.max() >= n_codes):
         raise ValueError(f"{name} must lie in [-1, {n_codes}); found [{codes.min()}, {codes.max()}]")
+    if codes.dtype in _NARROW_CODES:  # counted as they are: widening would copy every code
+        return codes
     return codes.astype(np.int64, copy=False)
+
+
+#: Code dtypes the kernels read without widening to int64 (0/1 interval codes are uint8).
+_NARROW_CODES = frozenset(map(np.dtype, (np.uint8, np.int8, np.int16, np.int32)))
 
 
 def _as_flag(flags, n: int, name: str) -> np.ndarray:

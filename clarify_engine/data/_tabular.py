@@ -27,6 +27,10 @@ __all__ = ["csv_layout", "default_names", "first_rows", "frame_from_table", "rea
 
 HEADER_MISMATCH = "Headers in config do not match with the number of columns in the dataset."
 
+#: Whether pandas copies a column only when it is written (always from pandas 3): then a
+#: shallow copy of a caller's frame is as safe as a deep one and costs nothing.
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True
+
 #: Rows after the first that the header-row check looks at.
 SAMPLE_ROWS = 50
 
@@ -389,7 +393,9 @@ def frame_from_table(table, headers: Sequence[str] | None, what: str = "Dataset"
     of ``headers``, so a reordered DataFrame is never renamed by position.
     """
     if isinstance(table, pd.DataFrame):
-        frame = table.copy()  # copy-on-write: cheap, and our renames never touch the caller's frame
+        # a new frame over the caller's columns (no data copied): our renames never touch the
+        # caller's frame, and under copy-on-write (pandas 3) nothing written to it either
+        frame = table.copy(deep=not _COPY_ON_WRITE)
     else:
         frame = table.to_pandas()
     frame = frame.reset_index(drop=True)

@@ -11,6 +11,7 @@ renders them as ``analysis.json``, ``explanations_shap/`` and the run manifest.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import platform
@@ -19,11 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from clarify_engine import _stop, _warnings
 from clarify_engine._methods import NotRun
 from clarify_engine._progress import Progress
 from clarify_engine._version import __version__
 from clarify_engine.bias import BiasReport, BiasSpec, bias_report
+from clarify_engine.bias._memo import ColumnMemo
 from clarify_engine.data import Dataset
 from clarify_engine.errors import ClarifyError, NotSupportedError, PartialFailure
 from clarify_engine.explain import PdpResult, PdpSpec, ShapResult, ShapSpec, run_pdp, run_shap
@@ -232,8 +236,10 @@ def _bias_frame(dataset: Dataset):
     for extra in (dataset.group_variable, dataset.label, dataset.predicted_label):
         if extra is not None:
             names.append(extra)
-    unique = list(dict.fromkeys(names))
-    return dataset.frame.loc[:, unique]
+    frame = dataset.frame
+    # a frame over the dataset's own columns, in this order: nothing copied (``.loc`` would copy
+    # every column to reorder them)
+    return pd.DataFrame({name: frame[name] for name in dict.fromkeys(names)}, copy=False)
 
 
 def _unused_name(columns, name: str) -> str:
@@ -315,8 +321,13 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
     extra_manifest: dict[str, Any] = {}
     failures = _Failures()
     results: dict[str, Any] = {}
-    state: dict[str, Any] = {"bias_frame": None, "predicted_label": dataset.predicted_label}
-    records = dataset.frame.loc[:, list(dataset.features)]
+    # one memo for the job: the stages type and code the same label, facet and group columns
+    state: dict[str, Any] = {"bias_frame": None, "predicted_label": dataset.predicted_label, "memo": ColumnMemo()}
+    @functools.cache
+    def records() -> pd.DataFrame:
+        """The feature columns the model sees, selected (copied) once, when a method needs them."""
+        return dataset.frame.loc[:, list(dataset.features)]
+
     meter: ModelMeter | None = None
     with contextlib.ExitStack() as stack:
         found = stack.enter_context(_warnings.collect())
@@ -347,10 +358,10 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             predicted_label = state["predicted_label"]
             if spec.stage == "post_training" and predicted_label is None:
                 t0 = time.perf_counter()
-                log.info("Getting predictions for %d rows (%d features) from %s", len(records), records.shape[1],
-                         use_model().predictor.description)
+                log.info("Getting predictions for %d rows (%d features) from %s", len(records()),
+                         records().shape[1], use_model().predictor.description)
                 with _stage(executor, "predictions"):
-                    labels = use_model().predicted_labels(records)
+                    labels = use_model().predicted_labels(records())
                 predicted_label = _unused_name(bias_frame.columns, "predicted_label")
                 bias_frame = bias_frame.assign(**{predicted_label: labels})
                 state["bias_frame"], state["predicted_label"] = bias_frame, predicted_label  # for the report
@@ -361,7 +372,8 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             t0 = time.perf_counter()
             log.info("Computing %s metrics (%s) for facets %s", spec.stage.replace("_", "-"), list(spec.methods),
                      [f.name for f in spec.facets])
-            report = bias_report(bias_frame, spec) if executor is None else executor.bias_report(bias_frame, spec)
+            report = (bias_report(bias_frame, spec, memo=state["memo"]) if executor is None
+                      else executor.bias_report(bias_frame, spec))
             results.setdefault("bias", {})[spec.stage] = report
             analysis[key] = bias_json(report)
             timings[key] = time.perf_counter() - t0
@@ -371,7 +383,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             t0 = time.perf_counter()
             scorer = use_model().scorer("kernel_shap")
             ids = dataset.frame[spec.joinsource] if spec.joinsource is not None else None
-            result = run_shap(records, spec, scorer, workers=workers, base_dir=base_dir, record_ids=ids,
+            result = run_shap(records(), spec, scorer, workers=workers, base_dir=base_dir, record_ids=ids,
                               model=use_model().predictor, kernel=None if executor is None else executor.kernel(scorer))
             results["shap"] = result
             explanations = analysis.setdefault("explanations", {})
@@ -391,7 +403,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             # a remote model has a payload limit: a record whose synthetic texts may exceed it is
             # not explained (the others are); an in-process model has none
             limit = None if meter.predictor.batcher is None else (options or ClientOptions()).max_payload_bytes
-            result = run_text_shap(records, spec, scorer, record_ids=ids, base_dir=base_dir,
+            result = run_text_shap(records(), spec, scorer, record_ids=ids, base_dir=base_dir,
                                    max_record_bytes=limit, workers=workers)
             results["text"] = result
             labels = scorer.labels(result.n_outputs)
@@ -411,7 +423,7 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
             t0 = time.perf_counter()
             scorer = use_model().scorer("pdp")
             with _stage(executor, "pdp"):
-                result = run_pdp(records, spec, scorer, ranking=results.get("shap"))
+                result = run_pdp(records(), spec, scorer, ranking=results.get("shap"))
             results["pdp"] = result
             analysis.setdefault("explanations", {})["pdp"] = pdp_entries(result)
             extra_manifest["pdp"] = pdp_manifest(result, scorer.calls)

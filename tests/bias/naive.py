@@ -34,6 +34,14 @@ def code_ints(values):
     return np.array(codes, dtype=np.int64), np.array(firsts, dtype=np.int64)
 
 
+def min_max(values):
+    """Twin of ``_kernels._min_max``: the smallest and largest value, by one loop."""
+    lo = hi = values[0]
+    for v in values:
+        lo, hi = (v if v < lo else lo), (v if v > hi else hi)
+    return lo, hi
+
+
 def interval_mask(values, left, right):
     """Twin of ``_kernels._interval_mask``."""
     return np.array([1 if (v == v and left < v <= right) else 0 for v in values], dtype=np.uint8)

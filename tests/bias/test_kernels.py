@@ -10,6 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 from clarify_engine.bias import CountTable, count_table
 from clarify_engine.bias import _kernels
+from clarify_engine.bias._table import count_outcomes, outcome_codes
 from tests.bias import naive
 
 
@@ -133,6 +134,12 @@ def test_code_small_ints_equals_naive(values):
     np.testing.assert_array_equal(firsts, want_firsts)
 
 
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(st.sampled_from([np.int64, np.int8, np.uint8, np.int32]), st.integers(1, 200)))
+def test_min_max_equals_naive(values):
+    assert _kernels._min_max(values) == naive.min_max(values.tolist())
+
+
 @settings(max_examples=80, deadline=None)
 @given(hnp.arrays(np.float64, st.integers(0, 200), elements=st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, 1.0, 2.5, -3.0])),
        st.lists(st.floats(-10, 10), max_size=4))
@@ -144,3 +151,35 @@ def test_bin_codes_equals_naive(values, cuts):
     np.testing.assert_array_equal(codes, naive.bin_codes(values, cuts, *twin))
     for found, expected in zip(state, twin):
         np.testing.assert_array_equal(found, expected)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 5), st.integers(1, 70), st.booleans(), st.booleans(),
+       st.sampled_from(["int64", "int8", "uint8"]), st.integers(0, 2**32 - 1))
+def test_outcome_counts_equal_naive(n, n_facet, n_group, grouped, post, facet_dtype, seed):
+    rng = np.random.default_rng(seed)
+    facets = rng.integers(-1, n_facet, n)
+    facets = (facets.clip(0) if facet_dtype == "uint8" else facets).astype(facet_dtype)  # uint8: no missing code
+    groups = rng.integers(-1, n_group, n) if grouped else None
+    y = rng.integers(0, 2, n).astype(bool)
+    p = rng.integers(0, 2, n).astype(bool) if post else None
+    outcomes = outcome_codes(y, p, groups, n_group if grouped else None)
+    assert outcomes.codes.dtype == (np.uint8 if 4 * (n_group if grouped else 1) <= 256 else np.int32)
+    table = count_outcomes(facets, n_facet, outcomes)
+    expected = naive.count_table(facets, n_facet, y, np.zeros(n, bool) if p is None else p,
+                                 np.zeros(n, np.int64) if groups is None else groups, n_group if grouped else 1)
+    np.testing.assert_array_equal(table.counts, expected)
+    assert table.has_groups == grouped
+    keep = rng.integers(0, 2, n).astype(bool)  # the rows a facet keeps (intent typing)
+    np.testing.assert_array_equal(count_outcomes(facets[keep], n_facet, outcomes.take(keep)).counts,
+                                  count_table(facets[keep], n_facet, y[keep], None if p is None else p[keep],
+                                              None if groups is None else groups[keep], n_group if grouped else None).counts)
+
+
+def test_outcome_counts_span_several_chunks():
+    rng = np.random.default_rng(3)
+    n = 2 * _kernels.CHUNK_ROWS + 17
+    facets, groups = rng.integers(-1, 3, n), rng.integers(-1, 4, n)
+    y, p = rng.random(n) < 0.3, rng.random(n) < 0.6
+    table = count_outcomes(facets, 3, outcome_codes(y, p, groups, 4))
+    np.testing.assert_array_equal(table.counts, count_table(facets, 3, y, p, groups, 4).counts)

@@ -82,3 +82,17 @@ def test_query_tree_reuses_one_tree_for_many_batches():
         want_d, want_i = kneighbors(x, q[part], 6)
         np.testing.assert_array_equal(dist, want_d)
         np.testing.assert_array_equal(idx, want_i)
+
+def test_kneighbors_large_tree_many_query_blocks_equal_scikit_learn():
+    # deep tree (boxes cut from the parent's, then shrunk bottom-up), more queries than blocks,
+    # integer dimensions with many ties next to continuous ones
+    from sklearn.neighbors import KDTree
+
+    rng = np.random.default_rng(7)
+    x = np.column_stack([rng.normal(size=20000), rng.integers(0, 10, 20000), rng.uniform(18, 90, 20000)])
+    q = np.column_stack([rng.normal(size=2500), rng.integers(0, 10, 2500), rng.uniform(18, 90, 2500)])
+    dist, idx = kneighbors(x, q, 6)
+    want, _ = KDTree(x).query(q, k=6)
+    np.testing.assert_allclose(np.sqrt(dist), want, rtol=1e-12, atol=0)
+    assert (np.diff(dist, axis=1) >= 0).all()  # each row sorted by distance
+    np.testing.assert_array_equal(((q[:, None, :] - x[idx]) ** 2).sum(-1), dist)

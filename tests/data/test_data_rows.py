@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -205,3 +206,13 @@ def test_short_row_check_agrees_with_a_plain_csv_reader(tmp_path, quoted, ending
         reader = csv.reader(f)
         want = next(reader.line_num for row in reader if row and len(row) < 3)
     assert f"line {want} has 2 cells" in str(info.value)
+
+
+def test_dataframe_in_order_is_used_without_copying_and_stays_untouched():
+    frame = pd.DataFrame({"Target": [1, 0, 1], "Age": [30.5, 40.0, 50.0], "Gender": [0, 1, 1]})
+    ds = load_dataset(CONFIG, frame)
+    for column in frame.columns:  # the dataset reads the caller's columns, no copy
+        assert np.shares_memory(ds.frame[column].to_numpy(), frame[column].to_numpy())
+    ds.frame.columns = ["a", "b", "c"]
+    ds.frame.loc[0, "b"] = -1.0  # written through the dataset: the caller's frame is unchanged
+    assert list(frame.columns) == ["Target", "Age", "Gender"] and frame["Age"].tolist() == [30.5, 40.0, 50.0]
