@@ -24,6 +24,7 @@ import pandas as pd
 from clarify_engine import _stop
 from clarify_engine._progress import Progress
 from clarify_engine.errors import ConfigError
+from clarify_engine.explain._aggregate import ordered_sum
 from clarify_engine.explain._pdp_grid import column_grid, data_type
 from clarify_engine.explain._results import PdpCurve, PdpResult, ShapResult
 from clarify_engine.explain._scoring import Scorer, as_scorer
@@ -67,9 +68,9 @@ def top_k_by_shap(shap: ShapResult, features: Sequence[str], k: int) -> tuple[li
 def _chunks(g: int, n: int, max_rows: int) -> list[tuple[int, int]]:
     """Row ranges ``[start, stop)`` of the virtual (g·n)-row table, at most ``max_rows`` each.
 
-    When a grid value's n rows fit in a call, chunks hold whole grid values (each grid
-    value's average is then one numpy mean over its rows, as scikit-learn computes it);
-    otherwise each grid value is cut into equal pieces.
+    When a grid value's n rows fit in a call, chunks hold whole grid values; otherwise each
+    grid value is cut into equal pieces. Either way a grid value's average is the sum of its
+    scores in record order (:func:`~clarify_engine.explain._aggregate.ordered_sum`) over n.
     """
     if n <= max_rows:
         per = max(max_rows // n, 1)
@@ -122,7 +123,7 @@ def partial_dependence(records: pd.DataFrame, feature: str, grid: pd.Series, sco
     base = records.reset_index(drop=True)
     sums: np.ndarray | None = None
     individual: np.ndarray | None = None
-    means: dict[int, np.ndarray] = {}
+    summed = np.zeros(g, dtype=bool)
     for start, stop in _chunks(g, n, max_rows_per_call):
         _stop.check()
         rows = np.arange(start, stop)
@@ -136,17 +137,14 @@ def partial_dependence(records: pd.DataFrame, feature: str, grid: pd.Series, sco
                 individual = np.empty((n, scores.shape[1], g))
         if keep:
             individual[record, :, point] = scores
-        if start % n == 0 and stop - start >= n and (stop - start) % n == 0:
-            # whole grid values: a plain mean over each value's n rows
-            first = start // n
-            blocks = scores.reshape((stop - start) // n, n, scores.shape[1])
-            for j, block in enumerate(blocks):
-                means[first + j] = block.mean(axis=0)
-        else:  # a piece of one grid value (n > max_rows_per_call)
-            sums[point[0]] += scores.sum(axis=0)
+        # each grid value's scores summed in record order, one addition at a time (ordered_sum), so
+        # the streamed PDP, which adds one chunk of records at a time, gets the same bits
+        for j in range(int(point[0]), int(point[-1]) + 1):
+            lo, hi = max(start, j * n) - start, min(stop, (j + 1) * n) - start
+            sums[j] = ordered_sum(scores[lo:hi], sums[j] if summed[j] else None)
+            summed[j] = True
+    assert sums is not None
     out = sums / n
-    for j, mean in means.items():
-        out[j] = mean
     if kind == "average":
         return out.T
     if kind == "individual":
