@@ -56,11 +56,13 @@ def analyze(
         (tree ensembles, linear models) would compute the values without it; the same as
         ``methods.shap.exact: false``.
     chunk_rows : int, optional
-        Read the dataset in chunks of this many rows and compute the bias metrics from the
-        chunks, never holding the dataset (``docs/scale.md``, "Streaming"). Only jobs whose
-        methods can run from chunks stream (bias metrics with predicted labels in the data, no
-        SHAP, PDP, segments or report); others load the dataset as usual, and the manifest's
-        ``"streaming"`` entry says which happened and why.
+        Read the dataset in chunks of this many rows and compute the bias metrics, Kernel SHAP
+        and PDP from the chunks, never holding the dataset (``docs/scale.md``, "Streaming" and
+        "Streamed explanations"); predicted labels the data lacks are asked from the model chunk
+        by chunk, and local SHAP values are written to ``output_dir`` as each shard finishes.
+        Jobs with text or image explanations, segments, a report or ``agg_method: median``
+        load the dataset as usual, and the manifest's ``"streaming"`` entry says which
+        happened and why.
     cluster : str, distributed.Client or clarify_engine.cluster.Cluster, optional
         Run the stages that call the model on a Dask cluster: a scheduler address
         (``"tcp://host:port"``), a connected ``distributed.Client``, or a
@@ -100,7 +102,8 @@ def analyze(
         job = plan(cfg, chunks.schema_dataset(), model, kernel_shap_only=kernel_shap_only)
         refusal = streaming_refusal(job)
         if refusal is None:
-            return _finish(lambda: run_streamed(job, chunks), output_dir)
+            return _finish(lambda: run_streamed(job, chunks, model, options, base_dir=base_dir, output_dir=output_dir),
+                           output_dir)
         log.warning("Not streaming (--chunk-rows %d): %s; loading the dataset", chunk_rows, refusal)
     dataset = _data.load_dataset(plan_data(cfg), data, base_dir=base_dir)
     job = plan(cfg, dataset, model, kernel_shap_only=kernel_shap_only)
