@@ -7,7 +7,8 @@ regression is the one a job holding every record makes, whatever ``chunk_rows`` 
 shard's local values go to a sink (``explanations_shap/out.csv``, appended in row order) and
 are dropped; the global values are running sums in row order
 (:func:`~clarify_engine.explain._aggregate.ordered_sum`), so they have the bits of the
-in-memory aggregation. ``median`` needs every value at once and is not streamed.
+in-memory aggregation. ``median`` keeps the local values in a temporary file and selects the
+middle ones exactly (:mod:`._stream_median`).
 
 The baseline is the config's (typed by the first chunk's columns) or a k-means / k-prototypes
 baseline fitted on a bounded sample: :func:`reservoir_sample` keeps ``SAMPLE_ROWS`` rows
@@ -18,6 +19,7 @@ sample's rows, not the dataset's (``docs/scale.md``, "Streamed explanations").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from clarify_engine import _stop
-from clarify_engine.errors import DataError, NotSupportedError
+from clarify_engine.errors import DataError
 from clarify_engine.explain._aggregate import ordered_sum
 from clarify_engine.explain._baseline import FIT_ROWS, cluster_baseline, given_baseline
 from clarify_engine.explain._coalitions import coalition_plan, determining_budget
@@ -36,6 +38,7 @@ from clarify_engine.explain._results import feature_ranking
 from clarify_engine.explain._scoring import Scorer, as_scorer
 from clarify_engine.explain._shap_job import _is_categorical_frame, explain_records
 from clarify_engine.explain._spec import ShapSpec
+from clarify_engine.explain._stream_median import MedianSpill
 
 __all__ = ["SAMPLE_ROWS", "LocalSink", "StreamedShap", "reservoir_sample", "shard_rows", "stream_shap"]
 
@@ -44,9 +47,6 @@ log = logging.getLogger(__name__)
 #: Rows the streamed k-means baseline is fitted on: the in-memory fit's own sample size, so a
 #: dataset the in-memory job would fit whole is sampled whole.
 SAMPLE_ROWS = FIT_ROWS
-#: Why ``agg_method: median`` does not stream.
-MEDIAN_REASON = ("methods.shap.agg_method 'median' needs every local value at once, which a streamed job does not "
-                 "hold; use agg_method 'mean_abs' or 'mean_sq', or run without --chunk-rows (chunk_rows=None)")
 
 
 class LocalSink(Protocol):
@@ -197,12 +197,13 @@ class _Sums:
         self.most: np.ndarray | None = None
 
     def add(self, values: np.ndarray, se: np.ndarray) -> None:
-        if self.method == "mean_abs":
-            v, e = np.abs(values), np.square(se)
-        else:
-            v, e = np.square(values), np.square(2.0 * values * se)
-        self.values = ordered_sum(v, self.values)
-        self.errors = ordered_sum(e, self.errors)
+        if self.method != "median":  # the median is selected from the spill file (MedianSpill)
+            if self.method == "mean_abs":
+                v, e = np.abs(values), np.square(se)
+            else:
+                v, e = np.square(values), np.square(2.0 * values * se)
+            self.values = ordered_sum(v, self.values)
+            self.errors = ordered_sum(e, self.errors)
         self.local_errors = ordered_sum(se, self.local_errors)
         top = se.max(axis=0)
         self.most = top if self.most is None else np.maximum(self.most, top)
@@ -249,7 +250,7 @@ def stream_shap(data: Callable[[], Iterable[pd.DataFrame]], spec: ShapSpec, scor
         ``data()`` starts a pass: an iterable of frames holding ``spec.features`` (and
         ``id_column``), in row order.
     spec : ShapSpec
-        As for :func:`~clarify_engine.explain.run_shap`; ``agg_method`` ``mean_abs`` or ``mean_sq``.
+        As for :func:`~clarify_engine.explain.run_shap`.
     scorer : Scorer or callable
     chunk_rows : int
         Rows per chunk of ``data``: a shard holds the largest whole number of blocks within it.
@@ -268,13 +269,9 @@ def stream_shap(data: Callable[[], Iterable[pd.DataFrame]], spec: ShapSpec, scor
 
     Raises
     ------
-    NotSupportedError
-        ``agg_method`` ``median`` (an order statistic over every value).
     ConfigError, DataError, ModelError
         As :func:`~clarify_engine.explain.run_shap`.
     """
-    if spec.agg_method == "median":
-        raise NotSupportedError(MEDIAN_REASON)
     scorer = as_scorer(scorer)
     features = list(spec.features)
     started = time.perf_counter()
@@ -301,36 +298,45 @@ def stream_shap(data: Callable[[], Iterable[pd.DataFrame]], spec: ShapSpec, scor
     size = shard_rows(chunk_rows, block)
     log.info("Streamed SHAP: shards of %d records (%d block(s) of %d)", size, size // block, block)
     note = None
-    for shard in _shards(data(), size, block):
-        _stop.check()
-        core, reason, shard_note = explain_records(shard.loc[:, features], baseline, weights, spec, scorer,
-                                                   source=source, model=model, workers=workers,
-                                                   max_rows_per_call=max_rows_per_call, kernel=None,
-                                                   announce=shards == 0)
-        if shards == 0:
-            first = (core, reason)
-            note = shard_note
-            labels = tuple(scorer.labels(core.values.shape[2]))
-        determined = determined and bool(core.determined)
-        sums.add(core.values, core.standard_errors)
-        if sink is not None:
-            ids = None if id_column is None else shard[id_column].reset_index(drop=True)
-            sink.append(core.values, core.standard_errors, tuple(spec.explained), labels, ids)
-        shards += 1
-        log.info("Streamed SHAP: %d records explained (%d shard(s))", sums.n, shards)
+    stack = contextlib.ExitStack()
+    spill = stack.enter_context(MedianSpill()) if spec.agg_method == "median" else None
+    with stack:
+        for shard in _shards(data(), size, block):
+            _stop.check()
+            core, reason, shard_note = explain_records(shard.loc[:, features], baseline, weights, spec, scorer,
+                                                       source=source, model=model, workers=workers,
+                                                       max_rows_per_call=max_rows_per_call, kernel=None,
+                                                       announce=shards == 0)
+            if shards == 0:
+                first = (core, reason)
+                note = shard_note
+                labels = tuple(scorer.labels(core.values.shape[2]))
+            determined = determined and bool(core.determined)
+            sums.add(core.values, core.standard_errors)
+            if spill is not None:
+                spill.append(core.values, core.standard_errors)
+            if sink is not None:
+                ids = None if id_column is None else shard[id_column].reset_index(drop=True)
+                sink.append(core.values, core.standard_errors, tuple(spec.explained), labels, ids)
+            shards += 1
+            log.info("Streamed SHAP: %d records explained (%d shard(s))", sums.n, shards)
+        if first is None:
+            raise DataError("methods.shap: the dataset has no records to explain")
+        if spill is not None:
+            global_values, global_errors = spill.median()
+        else:
+            assert sums.values is not None and sums.errors is not None
+            global_values, global_errors = sums.values / sums.n, np.sqrt(sums.errors) / sums.n
     shap_seconds = time.perf_counter() - started
-    if first is None:
-        raise DataError("methods.shap: the dataset has no records to explain")
     core, reason = first
     n = sums.n
-    assert sums.values is not None and sums.errors is not None and sums.local_errors is not None
-    assert sums.most is not None
+    assert sums.local_errors is not None and sums.most is not None
     summary = CoreSummary(method=core.method, n_coalitions=int(core.n_coalitions), exact=bool(core.exact),
                           regression_adjusted=bool(core.regression_adjusted), determined=determined,
                           expected_value=core.expected_value)
     return StreamedShap(
         features=tuple(spec.explained), labels=labels, core=summary,
-        global_values=sums.values / n, global_standard_errors=np.sqrt(sums.errors) / n,
+        global_values=global_values, global_standard_errors=global_errors,
         mean_local_standard_error=sums.local_errors / n, max_local_standard_error=sums.most,
         agg_method=spec.agg_method, link=spec.link, seed=spec.seed,
         num_samples=spec.num_samples if spec.num_samples is not None else default_budget, budget_note=note,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clarify_engine.errors import NotSupportedError
 from clarify_engine.explain import BaselineSpec, ShapSpec, run_shap
-from clarify_engine.explain._aggregate import ordered_sum
+from clarify_engine.explain._aggregate import aggregate, aggregate_standard_error, ordered_sum
 from clarify_engine.explain._baseline import cluster_baseline
-from clarify_engine.explain._stream import MEDIAN_REASON, reservoir_sample, shard_rows, stream_shap
+from clarify_engine.explain._stream import reservoir_sample, shard_rows, stream_shap
+from clarify_engine.explain._stream_median import MedianSpill
 from clarify_engine.report._explanations import (shap_local_frame, shap_section, shap_standard_error_frame,
                                                  shap_standard_error_section)
 from clarify_engine.report._shap_outputs import StreamedLocalValues, write_shap_outputs
@@ -142,11 +144,37 @@ def test_a_given_baseline_and_the_sample_bound():
     assert found.sample_rows == 120 and found.baseline_weights.sum() == 120
 
 
-def test_median_is_refused_with_the_fix():
-    with pytest.raises(NotSupportedError) as info:
-        stream_shap(_chunks(_frame(10), 5), _spec(agg_method="median"), _model(1), chunk_rows=5)
-    assert str(info.value) == MEDIAN_REASON
-    assert "use agg_method 'mean_abs' or 'mean_sq', or run without --chunk-rows" in MEDIAN_REASON
+@pytest.mark.parametrize("n, chunk_rows", [(101, 9), (100, 9), (100, 100)])
+def test_the_streamed_median_is_the_in_memory_median(n, chunk_rows):
+    frame = _frame(n, seed=6)
+    spec = _spec(agg_method="median")
+    score = _model(3)
+    expected = run_shap(frame.loc[:, FEATURES], spec, score, max_rows_per_call=14 * 3 * 4)
+    found = stream_shap(_chunks(frame, chunk_rows), spec, score, chunk_rows=chunk_rows, max_rows_per_call=14 * 3 * 4)
+    assert found.shards > 1 or chunk_rows == n
+    assert shap_section(found) == shap_section(expected)
+    assert shap_standard_error_section(found) == shap_standard_error_section(expected)
+
+
+@given(st.integers(1, 70), st.integers(1, 3), st.integers(1, 2), st.integers(1, 9), st.booleans(),
+       st.integers(0, 10**6))
+@settings(max_examples=80, deadline=None)
+def test_median_spill_selects_numpys_median_exactly(n, m, d, shard, ties, seed):
+    rng = np.random.default_rng(seed)
+    if ties:  # repeated values, zeros of both signs: the stable order decides the standard error
+        values = rng.integers(-2, 3, size=(n, m, d)).astype(float)
+        values[values == 0] = rng.choice([0.0, -0.0], size=int((values == 0).sum()))
+    else:
+        values = rng.normal(size=(n, m, d)) * 10.0 ** rng.integers(-300, 300, size=(n, m, d))
+    errors = rng.uniform(0, 1, size=(n, m, d))
+    with MedianSpill() as spill:
+        for i in range(0, n, shard):
+            spill.append(values[i:i + shard], errors[i:i + shard])
+        median, error = spill.median()
+        path = spill.path
+    assert np.array_equal(median, aggregate(values, "median"))
+    assert np.array_equal(error, aggregate_standard_error(values, errors, "median"))
+    assert not os.path.exists(path)
 
 
 @pytest.mark.parametrize("chunk_rows", [7, 200])
