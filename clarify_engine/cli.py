@@ -196,7 +196,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--chunk-rows", type=int, default=None, metavar="N",
                    help="read the dataset N rows at a time and compute bias metrics, predicted labels, Kernel "
                         "SHAP and PDP from the chunks, never holding the dataset (jobs with text or image "
-                        "explanations, segments, a report or agg_method median load it as usual; docs/scale.md)")
+                        "explanations, segments or a report are refused; docs/scale.md)")
     p.add_argument("--cluster", default=None, metavar="ADDRESS",
                    help="run the model calls (predicted labels, Kernel SHAP shards, PDP) on the Dask cluster whose "
                         "scheduler is at ADDRESS (tcp://host:8786); the results are those of one process, byte for "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from clarify_engine.explain._results import PdpCurve, PdpResult, ShapResult
 from clarify_engine.explain._scoring import Scorer, as_scorer
 from clarify_engine.explain._spec import PdpSpec
 
-__all__ = ["partial_dependence", "run_pdp", "top_k_by_shap"]
+__all__ = ["choose_features", "partial_dependence", "run_pdp", "top_k_by_shap"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,27 @@ def top_k_by_shap(shap: ShapResult, features: Sequence[str], k: int) -> tuple[li
     position = {name: i for i, name in enumerate(features)}
     ranked = sorted(scores, key=lambda name: (-scores[name], position[name]))
     return ranked[:k], scores
+
+
+def choose_features(spec: PdpSpec, features: list[str], ranking: Any = None) -> tuple[list[str], dict[str, Any]]:
+    """The features to plot (``spec.features``, or the top ``top_k_features`` of ``ranking``, a
+    SHAP result with ``ranking(features)``) and the manifest's ``selection`` entry.
+
+    Raises
+    ------
+    ConfigError
+        Neither ``spec.features`` nor a ranking.
+    """
+    if spec.features is not None:
+        return list(spec.features), {"source": "methods.pdp.features"}
+    if ranking is None:
+        raise ConfigError("methods.pdp.features",
+                          "required when no SHAP results are available to pick the top features from; "
+                          "list the features to plot or request methods.shap")
+    chosen, shap_scores = top_k_by_shap(ranking, features, spec.top_k_features)
+    return chosen, {"source": "top_k_features by global SHAP", "top_k_features": spec.top_k_features,
+                    "ranking": "sum over labels of |global SHAP value|",
+                    "scores": {name: shap_scores[name] for name in chosen}}
 
 
 def _chunks(g: int, n: int, max_rows: int) -> list[tuple[int, int]]:
@@ -185,19 +206,7 @@ def run_pdp(records: pd.DataFrame, spec: PdpSpec, scorer: Scorer, *, ranking: Sh
     """
     scorer = as_scorer(scorer)
     started = time.perf_counter()
-    features = list(records.columns)
-    if spec.features is not None:
-        chosen = list(spec.features)
-        selection = {"source": "methods.pdp.features"}
-    elif ranking is not None:
-        chosen, shap_scores = top_k_by_shap(ranking, features, spec.top_k_features)
-        selection = {"source": "top_k_features by global SHAP", "top_k_features": spec.top_k_features,
-                     "ranking": "sum over labels of |global SHAP value|",
-                     "scores": {name: shap_scores[name] for name in chosen}}
-    else:
-        raise ConfigError("methods.pdp.features",
-                          "required when no SHAP results are available to pick the top features from; "
-                          "list the features to plot or request methods.shap")
+    chosen, selection = choose_features(spec, list(records.columns), ranking)
 
     n = len(records)
     grids, failed = {}, {}

@@ -33,9 +33,9 @@ import pandas as pd
 
 from clarify_engine import _stop
 from clarify_engine._column_types import UNIQUENESS_THRESHOLD, is_float, is_int, is_text
-from clarify_engine.errors import ConfigError, NotSupportedError
+from clarify_engine.errors import NotSupportedError
 from clarify_engine.explain._aggregate import ordered_sum
-from clarify_engine.explain._pdp import partial_dependence, top_k_by_shap
+from clarify_engine.explain._pdp import choose_features, partial_dependence
 from clarify_engine.explain._pdp_grid import (
     CATEGORICAL, FREE_TEXT, NUMERICAL, UNSUPPORTED_MESSAGE, Grid, _json_scalar, _sort_key,
 )
@@ -227,18 +227,7 @@ def stream_pdp(data: Callable[[], Iterable[pd.DataFrame]], features: list[str], 
     """
     scorer = as_scorer(scorer)
     started = time.perf_counter()
-    if spec.features is not None:
-        chosen = list(spec.features)
-        selection: dict[str, Any] = {"source": "methods.pdp.features"}
-    elif ranking is not None:
-        chosen, shap_scores = top_k_by_shap(ranking, features, spec.top_k_features)
-        selection = {"source": "top_k_features by global SHAP", "top_k_features": spec.top_k_features,
-                     "ranking": "sum over labels of |global SHAP value|",
-                     "scores": {name: shap_scores[name] for name in chosen}}
-    else:
-        raise ConfigError("methods.pdp.features",
-                          "required when no SHAP results are available to pick the top features from; "
-                          "list the features to plot or request methods.shap")
+    chosen, selection = choose_features(spec, features, ranking)
     profiles = {name: _Profile(name, max_categories) for name in chosen}
     n = 0
     for chunk in data():

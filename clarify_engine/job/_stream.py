@@ -8,8 +8,7 @@ chunk when the data has none (:mod:`._stream_labels`); Kernel SHAP in shards
 (:func:`~clarify_engine.explain._stream.stream_shap`, local values appended to
 ``explanations_shap/out.csv`` as each shard finishes); PDP from two passes
 (:func:`~clarify_engine.explain._pdp_stream.stream_pdp`). What holds rows (text and image
-explanations, segments, the report's charts, the ``median`` aggregation) makes the job load
-the dataset as usual; :func:`streaming_refusal` says why, and the manifest keeps it.
+explanations, segments, the report's charts) is refused before any work: :func:`streaming_refusal` says why and what to do.
 """
 
 from __future__ import annotations
@@ -27,32 +26,47 @@ from clarify_engine.data import ChunkedDataset
 from clarify_engine.errors import NotSupportedError
 from clarify_engine.explain._pdp_stream import stream_pdp
 from clarify_engine.explain._spec import PdpSpec, ShapSpec
-from clarify_engine.explain._stream import MEDIAN_REASON, stream_shap
+from clarify_engine.explain._stream import stream_shap
 from clarify_engine.job._meter import ModelMeter
-from clarify_engine.job._run import PDP_NEEDS_SHAP, AnalysisResult, _Failures, _reason, _unused_name, manifest_head
+from clarify_engine.job._run import PDP_NEEDS_SHAP, AnalysisResult, _Failures, _unused_name, manifest_head, open_model
 from clarify_engine.job._specs import Job
 from clarify_engine.job._stream_labels import PredictedLabels
-from clarify_engine.predict import ClientOptions, make_predictor
+from clarify_engine.predict import ClientOptions
 from clarify_engine.report._bias_json import bias_json
 from clarify_engine.report._explanations import (SE_SECTION_KEY, pdp_entries, pdp_manifest, shap_manifest,
                                                  shap_section, shap_standard_error_section)
 from clarify_engine.report._shap_outputs import StreamedLocalValues, write_shap_outputs
 
-__all__ = ["run_streamed", "streaming_refusal"]
+__all__ = ["TEXT_REFUSAL", "run_streamed", "streaming_refusal"]
 
 log = logging.getLogger(__name__)
 
 
+#: The fix every streaming refusal names.
+RUN_IN_MEMORY = "run without --chunk-rows (chunk_rows=None) to load the dataset"
+
+
+#: Why a text job does not stream (its plan reads the text columns' rows, so the API refuses it
+#: from the config, before planning).
+TEXT_REFUSAL = ("methods.shap.text_config: text explanations are not streamed (each record's text units are "
+                f"explained whole); {RUN_IN_MEMORY}")
+
+
 def streaming_refusal(job: Job) -> str | None:
-    """Why ``job`` cannot run from chunks (None when it can)."""
-    holding = [name for name, part in (("shap", job.text), ("shap", job.image), ("report", job.report),
-                                       ("segments", job.segments)) if part is not None]
-    if holding:
-        return f"{', '.join(dict.fromkeys(holding))} read(s) rows of the dataset, which streaming does not hold"
-    if job.shap is not None and job.shap.agg_method == "median":
-        return MEDIAN_REASON
+    """Why ``job`` cannot run from chunks, and the fix (None when it can)."""
+    if job.text is not None:
+        return TEXT_REFUSAL
+    if job.image is not None:
+        return f"methods.shap.image_config: image explanations are not streamed; {RUN_IN_MEMORY}"
+    if job.report is not None:
+        return (f"methods.report: the report's tables and charts read every row of the dataset (bias frame, "
+                f"local SHAP values for the beeswarm), which a streamed job does not hold; {RUN_IN_MEMORY}, "
+                "or remove methods.report")
+    if job.segments is not None:
+        return (f"segments, bootstrap intervals and intersectional facets read the rows of every segment, which "
+                f"a streamed job does not hold; {RUN_IN_MEMORY}, or remove them from the config")
     if not job.bias and job.shap is None and job.pdp is None:
-        return "the job computes no bias metrics and no explanations"
+        return f"the job computes no bias metrics and no explanations, so there is nothing to stream; {RUN_IN_MEMORY}"
     return None
 
 
@@ -101,27 +115,13 @@ def run_streamed(job: Job, data: ChunkedDataset, model: Any = None, options: Cli
     failures = _Failures()
     reports: dict = {}
     results: dict[str, Any] = {}
-    meter: ModelMeter | None = None
     features = list(data.features)
     with contextlib.ExitStack() as stack:
         found = stack.enter_context(_warnings.collect())
-        if job.model is not None:
-            try:
-                predictor = stack.enter_context(make_predictor(job.model, features, model, options))
-            except Exception as exc:  # every method that needs the model fails with this reason
-                _stop.check()
-                failures.model_error = exc
-                log.error("The model cannot be used: %s", _reason(exc))
-            else:
-                meter = ModelMeter(predictor, job.model)
-                log.info("Model: %s", predictor.description)
+        meter = open_model(stack, job, features, model, options, failures)
 
         def use_model() -> ModelMeter:
-            if failures.model_error is not None:
-                raise failures.model_error
-            if meter is None:  # the plan said no method needs the model
-                raise RuntimeError("no model in this job's plan")
-            return meter
+            return failures.model(meter)
 
         bias_specs = list(job.bias)
         needs_labels = any(spec.post_training and spec.predicted_label is None for spec in bias_specs)

@@ -14,8 +14,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from clarify_engine import analyze
-from clarify_engine.explain._stream import MEDIAN_REASON
-from tests.helpers import ServerProcess, run_cli
+from tests.helpers import MEMORY_CAP_CODE, ServerProcess, run_cli
 
 FEATURES = ["a", "b", "c", "d"]
 
@@ -87,12 +86,31 @@ def test_top_k_pdp_from_streamed_shap_and_a_given_baseline(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out" / "explanations_shap").iterdir()) == ["baseline.csv"]
 
 
-def test_what_does_not_stream_says_why(tmp_path):
+def test_a_median_job_streams_to_the_in_memory_bytes(tmp_path):
+    frame = _frame(300, seed=4)
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    model = _model(frame)
+    config = _config({"agg_method": "median"})
+    analyze(config, data=str(path), model=model, output_dir=tmp_path / "memory")
+    analyze(config, data=str(path), model=model, chunk_rows=40, output_dir=tmp_path / "stream")
+    assert _files(tmp_path / "stream") == _files(tmp_path / "memory")
+
+
+def test_cli_refusal_names_the_fix(tmp_path):
     frame = _frame(100)
     path = tmp_path / "data.csv"
     frame.to_csv(path, index=False)
-    result = analyze(_config({"agg_method": "median"}), data=str(path), model=_model(frame), chunk_rows=40)
-    assert result.manifest["streaming"] == {"chunk_rows": 40, "chunks": 0, "not_streamed": MEDIAN_REASON}
+    config = _config()
+    config["methods"]["shap"]["text_config"] = {"granularity": "token", "language": "english"}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    joblib.dump(_model(frame), tmp_path / "model.joblib")
+    done = run_cli("analyze", "--config", str(tmp_path / "config.json"), "--data", str(path), "--output",
+                   str(tmp_path / "out"), "--model", str(tmp_path / "model.joblib"), "--chunk-rows", "10")
+    assert done.returncode != 0
+    assert ("--chunk-rows 10: this job cannot stream: methods.shap.text_config: text explanations are not streamed "
+            "(each record's text units are explained whole); run without --chunk-rows (chunk_rows=None) to load "
+            "the dataset") in done.stderr
 
 
 def test_cli_chunk_rows_with_a_model_server(tmp_path):
@@ -114,26 +132,12 @@ def test_cli_chunk_rows_with_a_model_server(tmp_path):
     assert manifest["streaming"]["chunks"] == 8 and "shap" in manifest["streaming"]["streamed"]
 
 
-CAPPED = textwrap.dedent("""
-    import json, resource, sys
+CAPPED = MEMORY_CAP_CODE + textwrap.dedent("""
+    import json, sys
     from clarify_engine import analyze
-    from clarify_engine.data import load_dataset
-    from clarify_engine.job import plan_data
-    from clarify_engine.config import load_config
     config, small, big, url, out = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[6]
     analyze(config, data=small, model=url, chunk_rows=500)  # warm up: compile kernels, start thread pools
-    def vm():
-        for line in open("/proc/self/status"):
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    cap = vm() + int(sys.argv[5])
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    try:
-        load_dataset(plan_data(load_config(config)), big)
-    except MemoryError:
-        held = False
-    else:
-        held = True
+    held = cap_and_load(config, big, int(sys.argv[5]))
     result = analyze(config, data=big, model=url, chunk_rows=1000, output_dir=out)
     print(json.dumps({"held": held, "analysis": result.analysis, "manifest": result.manifest}))
 """)
