@@ -114,8 +114,8 @@ def shard_rows(chunk_rows: int, block: int) -> int:
     return max(block, chunk_rows // block * block)
 
 
-def _shards(chunks: Iterable[pd.DataFrame], size: int, block: int) -> Iterator[pd.DataFrame]:
-    """The chunks' rows regrouped in shards of ``size`` rows (a multiple of ``block``), the last shorter."""
+def _shards(chunks: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+    """The chunks' rows regrouped in shards of ``size`` rows (the last one shorter)."""
     held: list[pd.DataFrame] = []
     count = 0
     for chunk in chunks:
@@ -226,7 +226,7 @@ def _first(data: Callable[[], Iterable[pd.DataFrame]]) -> pd.DataFrame:
 def _baseline(spec: ShapSpec, data: Callable[[], Iterable[pd.DataFrame]], features: list[str], base_dir: Any,
               sample_rows: int) -> tuple[pd.DataFrame | None, np.ndarray | None, str, int | None]:
     """(baseline, weights, source, rows sampled) when it is computed before the SHAP pass; a given
-    baseline is typed on the first shard (None here)."""
+    baseline is typed on the first chunk later (None here)."""
     if spec.baseline.given is not None or spec.baseline.location is not None:
         return None, None, spec.baseline.source, None
     sample, rows = reservoir_sample((chunk.loc[:, features] for chunk in data()), sample_rows, spec.seed)
@@ -301,7 +301,7 @@ def stream_shap(data: Callable[[], Iterable[pd.DataFrame]], spec: ShapSpec, scor
     stack = contextlib.ExitStack()
     spill = stack.enter_context(MedianSpill()) if spec.agg_method == "median" else None
     with stack:
-        for shard in _shards(data(), size, block):
+        for shard in _shards(data(), size):  # size: a whole number of blocks
             _stop.check()
             core, reason, shard_note = explain_records(shard.loc[:, features], baseline, weights, spec, scorer,
                                                        source=source, model=model, workers=workers,

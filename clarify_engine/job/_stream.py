@@ -63,8 +63,8 @@ def streaming_refusal(job: Job) -> str | None:
                 f"local SHAP values for the beeswarm), which a streamed job does not hold; {RUN_IN_MEMORY}, "
                 "or remove methods.report")
     if job.segments is not None:
-        return (f"segments, bootstrap intervals and intersectional facets read the rows of every segment, which "
-                f"a streamed job does not hold; {RUN_IN_MEMORY}, or remove them from the config")
+        return (f"segment_config, bias_confidence_intervals and intersectional_facets read the rows of every "
+                f"segment, which a streamed job does not hold; {RUN_IN_MEMORY}, or remove them from the config")
     if not job.bias and job.shap is None and job.pdp is None:
         return f"the job computes no bias metrics and no explanations, so there is nothing to stream; {RUN_IN_MEMORY}"
     return None

@@ -14,6 +14,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from clarify_engine import analyze
+from clarify_engine.job import Job
+from clarify_engine.job._plan_segments import SegmentsPlan
+from clarify_engine.job._stream import streaming_refusal
 from tests.helpers import MEMORY_CAP_CODE, ServerProcess, run_cli
 
 FEATURES = ["a", "b", "c", "d"]
@@ -95,6 +98,16 @@ def test_a_median_job_streams_to_the_in_memory_bytes(tmp_path):
     analyze(config, data=str(path), model=model, output_dir=tmp_path / "memory")
     analyze(config, data=str(path), model=model, chunk_rows=40, output_dir=tmp_path / "stream")
     assert _files(tmp_path / "stream") == _files(tmp_path / "memory")
+
+
+def test_streaming_refusals_name_the_key_and_the_fix():
+    assert streaming_refusal(Job(runnable=("pre_training_bias",), segments=SegmentsPlan())) == (
+        "segment_config, bias_confidence_intervals and intersectional_facets read the rows of every segment, which "
+        "a streamed job does not hold; run without --chunk-rows (chunk_rows=None) to load the dataset, or remove "
+        "them from the config")
+    assert streaming_refusal(Job(runnable=())) == (
+        "the job computes no bias metrics and no explanations, so there is nothing to stream; run without "
+        "--chunk-rows (chunk_rows=None) to load the dataset")
 
 
 def test_cli_refusal_names_the_fix(tmp_path):
