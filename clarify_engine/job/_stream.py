@@ -132,10 +132,15 @@ def run_streamed(job: Job, data: ChunkedDataset, model: Any = None, options: Cli
             bias_specs = [spec.with_predicted_label(name) if spec.post_training else spec for spec in bias_specs]
         counted = [spec for spec in bias_specs if not (spec.post_training and spec.predicted_label is None)]
         streamed = None
+        pass_error: Exception | None = None
         if counted:
             t0 = time.perf_counter()
             selected = bias_data.select(_columns(bias_data))
-            streamed = StreamedBias(selected, counted)  # reading: a failure here fails the job, as loading does
+            try:  # one pass for every bias stage: its failure (the data, or the model's labels) is theirs
+                streamed = StreamedBias(selected, counted)
+            except Exception as exc:
+                _stop.check()
+                pass_error = exc
             timings["bias_count_pass"] = time.perf_counter() - t0
             if needs_labels and meter is not None:
                 timings["predictions"] = meter.stages["predictions"].seconds
@@ -143,6 +148,8 @@ def run_streamed(job: Job, data: ChunkedDataset, model: Any = None, options: Cli
         def stage(spec: BiasSpec) -> None:
             if spec.post_training and spec.predicted_label is None:
                 use_model()  # the model's error is this stage's
+            if pass_error is not None:
+                raise pass_error
             assert streamed is not None
             key = f"{spec.stage}_bias_metrics"
             t0 = time.perf_counter()

@@ -14,6 +14,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from clarify_engine import analyze
+from clarify_engine.errors import PartialFailure
 from clarify_engine.job import Job
 from clarify_engine.job._plan_segments import SegmentsPlan
 from clarify_engine.job._stream import streaming_refusal
@@ -73,6 +74,31 @@ def test_a_shap_pdp_and_predicted_label_job_streams_to_the_in_memory_bytes(tmp_p
     assert manifest["model"]["calls"]["predictions"]["calls"] == streaming["chunks"]
     assert manifest["kernel_shap"]["streaming"] == {"shards": 1, "baseline_sample_rows": 600}
     assert result.manifest["methods_run"] == ["post_training_bias", "shap", "pdp"]
+
+
+def test_a_model_failing_in_the_bias_pass_fails_the_bias_stages_and_shap_still_runs(tmp_path):
+    frame = _frame(200, seed=3)
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    fitted = _model(frame)
+    chunks_asked = []
+
+    def model(rows: pd.DataFrame) -> np.ndarray:  # a callable model: fails on the second chunk's labels
+        if len(rows) == 37:
+            chunks_asked.append(len(rows))
+            if len(chunks_asked) == 2:
+                raise RuntimeError("the model fell over on chunk 2")
+        return fitted.predict_proba(rows)[:, 1]
+
+    config = _config({"baseline": [[0.0, 0.0, 10, 0.5]]})
+    del config["methods"]["pdp"]
+    with pytest.raises(PartialFailure) as info:
+        analyze(config, data=str(path), model=model, chunk_rows=37, output_dir=tmp_path / "out")
+    result = info.value.result
+    assert [item.method for item in result.failed] == ["post_training_bias"]
+    assert "the model fell over on chunk 2" in result.failed[0].reason
+    assert result.manifest["methods_run"] == ["shap"] and "kernel_shap" in result.analysis["explanations"]
+    assert (tmp_path / "out" / "explanations_shap" / "out.csv").exists()
 
 
 def test_top_k_pdp_from_streamed_shap_and_a_given_baseline(tmp_path):
