@@ -10,7 +10,7 @@ from typing import Any
 
 from clarify_engine import data as _data
 from clarify_engine.config import AnalysisConfig, config_folder, load_config
-from clarify_engine.errors import PartialFailure
+from clarify_engine.errors import NotSupportedError, PartialFailure
 from clarify_engine.job import AnalysisResult, plan, plan_data, run_job
 from clarify_engine.predict import ClientOptions
 
@@ -56,11 +56,13 @@ def analyze(
         (tree ensembles, linear models) would compute the values without it; the same as
         ``methods.shap.exact: false``.
     chunk_rows : int, optional
-        Read the dataset in chunks of this many rows and compute the bias metrics from the
-        chunks, never holding the dataset (``docs/scale.md``, "Streaming"). Only jobs whose
-        methods can run from chunks stream (bias metrics with predicted labels in the data, no
-        SHAP, PDP, segments or report); others load the dataset as usual, and the manifest's
-        ``"streaming"`` entry says which happened and why.
+        Read the dataset in chunks of this many rows and compute the bias metrics, Kernel SHAP
+        and PDP from the chunks, never holding the dataset (``docs/scale.md``, "Streaming" and
+        "Streamed explanations"); predicted labels the data lacks are asked from the model chunk
+        by chunk, and local SHAP values are written to ``output_dir`` as each shard finishes.
+        The manifest's ``"streaming"`` entry says what streamed. Jobs with text or image
+        explanations, segments or a report are refused before any work
+        (``NotSupportedError`` naming the reason and the fix).
     cluster : str, distributed.Client or clarify_engine.cluster.Cluster, optional
         Run the stages that call the model on a Dask cluster: a scheduler address
         (``"tcp://host:port"``), a connected ``distributed.Client``, or a
@@ -84,6 +86,8 @@ def analyze(
         with ``output_dir`` its files were written before the error was raised.
     ClarifyError
         The config, the data or the model is unusable, or every method failed.
+    NotSupportedError
+        With ``chunk_rows``: a method that cannot stream (the message says which and why).
 
     Examples
     --------
@@ -92,27 +96,25 @@ def analyze(
     """
     cfg, config_dir = _config(config)
     base_dir = config_dir if base_dir is None else base_dir
-    refusal = None
     if chunk_rows is not None:
-        from clarify_engine.job._stream import run_streamed, streaming_refusal
+        from clarify_engine.job._stream import TEXT_REFUSAL, run_streamed, streaming_refusal
 
+        if cfg.methods.shap is not None and cfg.methods.shap.text_config is not None:
+            raise NotSupportedError(f"--chunk-rows {chunk_rows}: this job cannot stream: {TEXT_REFUSAL}")
         chunks = _data.iter_chunks(plan_data(cfg), data, chunk_rows=chunk_rows, base_dir=base_dir)
         job = plan(cfg, chunks.schema_dataset(), model, kernel_shap_only=kernel_shap_only)
         refusal = streaming_refusal(job)
-        if refusal is None:
-            return _finish(lambda: run_streamed(job, chunks), output_dir)
-        log.warning("Not streaming (--chunk-rows %d): %s; loading the dataset", chunk_rows, refusal)
+        if refusal is not None:
+            raise NotSupportedError(f"--chunk-rows {chunk_rows}: this job cannot stream: {refusal}")
+        return _finish(lambda: run_streamed(job, chunks, model, options, base_dir=base_dir, output_dir=output_dir),
+                       output_dir)
     dataset = _data.load_dataset(plan_data(cfg), data, base_dir=base_dir)
     job = plan(cfg, dataset, model, kernel_shap_only=kernel_shap_only)
 
     def run() -> AnalysisResult:
         if cluster is None:
-            result = run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir)
-        else:
-            result = _run_on_cluster(cluster, job, dataset, model, options, base_dir, output_dir)
-        if refusal is not None:
-            result.manifest["streaming"] = {"chunk_rows": chunk_rows, "chunks": 0, "not_streamed": refusal}
-        return result
+            return run_job(job, dataset, model=model, options=options, base_dir=base_dir, output_dir=output_dir)
+        return _run_on_cluster(cluster, job, dataset, model, options, base_dir, output_dir)
 
     return _finish(run, output_dir)
 

@@ -194,9 +194,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    help="explain with Kernel SHAP even when an exact path applies (an in-process tree ensemble or "
                         "linear model); the same as methods.shap.exact: false")
     p.add_argument("--chunk-rows", type=int, default=None, metavar="N",
-                   help="read the dataset N rows at a time and compute the bias metrics from the chunks, never "
-                        "holding the dataset (jobs with SHAP, PDP, segments, a report or model-predicted labels "
-                        "load it as usual; docs/scale.md)")
+                   help="read the dataset N rows at a time and compute bias metrics, predicted labels, Kernel "
+                        "SHAP and PDP from the chunks, never holding the dataset (jobs with text or image "
+                        "explanations, segments or a report are refused; docs/scale.md)")
     p.add_argument("--cluster", default=None, metavar="ADDRESS",
                    help="run the model calls (predicted labels, Kernel SHAP shards, PDP) on the Dask cluster whose "
                         "scheduler is at ADDRESS (tcp://host:8786); the results are those of one process, byte for "

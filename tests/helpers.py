@@ -7,12 +7,33 @@ import os
 import subprocess
 import threading
 import sys
+import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 #: analysis_config.json files written by the real SageMaker SDK (copied into the repository,
 #: so the tests need nothing beside it; see tests/fixtures/sdk_configs/README.md).
 SDK_CONFIGS = REPO / "tests" / "fixtures" / "sdk_configs"
+
+#: Python source for a child process: ``cap_and_load(config, path, extra_bytes)`` caps the
+#: address space (``RLIMIT_AS``) at what the process uses now plus ``extra_bytes``, then tries
+#: to load the dataset at ``path`` whole; it returns whether the dataset fitted.
+MEMORY_CAP_CODE = textwrap.dedent("""
+    import resource
+    from clarify_engine.config import load_config
+    from clarify_engine.data import load_dataset
+    from clarify_engine.job import plan_data
+
+    def cap_and_load(config, path, extra_bytes):
+        with open("/proc/self/status") as status:
+            used = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+        resource.setrlimit(resource.RLIMIT_AS, (used + extra_bytes, used + extra_bytes))
+        try:
+            load_dataset(plan_data(load_config(config)), path)
+        except MemoryError:
+            return False
+        return True
+""")
 
 
 def sdk_config_files() -> list[Path]:

@@ -5,6 +5,9 @@ Notes
 Clarify's definitions (Developer Guide, "Configure an analysis", ``agg_method``):
 ``mean_abs`` is the mean of absolute local values, ``median`` the median of the (signed)
 local values, ``mean_sq`` the mean of squared local values.
+
+Sums are taken in row order (:func:`ordered_sum`), so the streamed job, which adds the local
+values of one shard at a time, gives the same bits as a job holding every record.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import numpy as np
 
 from clarify_engine.errors import ConfigError
 
-__all__ = ["AGG_METHODS", "aggregate", "aggregate_standard_error"]
+__all__ = ["AGG_METHODS", "aggregate", "aggregate_standard_error", "ordered_sum"]
 
 AGG_METHODS = ("mean_abs", "median", "mean_sq")
 
@@ -22,6 +25,31 @@ def _check(method: str) -> str:
     if method not in AGG_METHODS:
         raise ConfigError("methods.shap.agg_method", f"expected one of {', '.join(AGG_METHODS)}, found {method!r}")
     return method
+
+
+def ordered_sum(values: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """Sum over axis 0 in row order: ``((start + v[0]) + v[1]) + ...``, one float addition at a time.
+
+    The order is fixed (never numpy's pairwise summation), so a sum taken shard by shard, each
+    shard's sum started from the previous total, has the bits of the sum over all rows at once,
+    whatever the shard sizes (the streamed job relies on it, ``docs/scale.md``).
+
+    Parameters
+    ----------
+    values : numpy.ndarray of float64, shape (n, ...)
+    start : numpy.ndarray of float64, shape (...), optional
+        The running total to continue from (None: the sum starts with ``values[0]``).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (...)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if start is not None:
+        values = np.concatenate([np.asarray(start, dtype=np.float64)[None], values])
+    if values.shape[0] == 0:
+        return np.zeros(values.shape[1:])
+    return np.cumsum(values, axis=0)[-1]  # an accumulation is always sequential
 
 
 def aggregate(values: np.ndarray, method: str = "mean_abs") -> np.ndarray:
@@ -42,9 +70,9 @@ def aggregate(values: np.ndarray, method: str = "mean_abs") -> np.ndarray:
     if values.shape[0] == 0:
         raise ValueError("cannot aggregate SHAP values over zero records")
     if method == "mean_abs":
-        return np.abs(values).mean(axis=0)  # mean_i |phi_i|
+        return ordered_sum(np.abs(values)) / values.shape[0]  # mean_i |phi_i|, summed in row order
     if method == "mean_sq":
-        return np.square(values).mean(axis=0)  # mean_i phi_i^2
+        return ordered_sum(np.square(values)) / values.shape[0]  # mean_i phi_i^2
     return np.median(values, axis=0)
 
 
@@ -70,9 +98,9 @@ def aggregate_standard_error(values: np.ndarray, standard_errors: np.ndarray, me
     se = np.asarray(standard_errors, dtype=np.float64)
     n = values.shape[0]
     if method == "mean_abs":
-        return np.sqrt(np.square(se).sum(axis=0)) / n
+        return np.sqrt(ordered_sum(np.square(se))) / n
     if method == "mean_sq":
-        return np.sqrt(np.square(2.0 * values * se).sum(axis=0)) / n
+        return np.sqrt(ordered_sum(np.square(2.0 * values * se))) / n
     order = np.argsort(values, axis=0, kind="stable")
     sorted_se = np.take_along_axis(se, order, axis=0)
     if n % 2:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,12 +24,13 @@ import pandas as pd
 from clarify_engine import _stop
 from clarify_engine._progress import Progress
 from clarify_engine.errors import ConfigError
+from clarify_engine.explain._aggregate import ordered_sum
 from clarify_engine.explain._pdp_grid import column_grid, data_type
 from clarify_engine.explain._results import PdpCurve, PdpResult, ShapResult
 from clarify_engine.explain._scoring import Scorer, as_scorer
 from clarify_engine.explain._spec import PdpSpec
 
-__all__ = ["partial_dependence", "run_pdp", "top_k_by_shap"]
+__all__ = ["choose_features", "partial_dependence", "run_pdp", "top_k_by_shap"]
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +65,33 @@ def top_k_by_shap(shap: ShapResult, features: Sequence[str], k: int) -> tuple[li
     return ranked[:k], scores
 
 
+def choose_features(spec: PdpSpec, features: list[str], ranking: Any = None) -> tuple[list[str], dict[str, Any]]:
+    """The features to plot (``spec.features``, or the top ``top_k_features`` of ``ranking``, a
+    SHAP result with ``ranking(features)``) and the manifest's ``selection`` entry.
+
+    Raises
+    ------
+    ConfigError
+        Neither ``spec.features`` nor a ranking.
+    """
+    if spec.features is not None:
+        return list(spec.features), {"source": "methods.pdp.features"}
+    if ranking is None:
+        raise ConfigError("methods.pdp.features",
+                          "required when no SHAP results are available to pick the top features from; "
+                          "list the features to plot or request methods.shap")
+    chosen, shap_scores = top_k_by_shap(ranking, features, spec.top_k_features)
+    return chosen, {"source": "top_k_features by global SHAP", "top_k_features": spec.top_k_features,
+                    "ranking": "sum over labels of |global SHAP value|",
+                    "scores": {name: shap_scores[name] for name in chosen}}
+
+
 def _chunks(g: int, n: int, max_rows: int) -> list[tuple[int, int]]:
     """Row ranges ``[start, stop)`` of the virtual (g·n)-row table, at most ``max_rows`` each.
 
-    When a grid value's n rows fit in a call, chunks hold whole grid values (each grid
-    value's average is then one numpy mean over its rows, as scikit-learn computes it);
-    otherwise each grid value is cut into equal pieces.
+    When a grid value's n rows fit in a call, chunks hold whole grid values; otherwise each
+    grid value is cut into equal pieces. Either way a grid value's average is the sum of its
+    scores in record order (:func:`~clarify_engine.explain._aggregate.ordered_sum`) over n.
     """
     if n <= max_rows:
         per = max(max_rows // n, 1)
@@ -122,7 +144,7 @@ def partial_dependence(records: pd.DataFrame, feature: str, grid: pd.Series, sco
     base = records.reset_index(drop=True)
     sums: np.ndarray | None = None
     individual: np.ndarray | None = None
-    means: dict[int, np.ndarray] = {}
+    summed = np.zeros(g, dtype=bool)
     for start, stop in _chunks(g, n, max_rows_per_call):
         _stop.check()
         rows = np.arange(start, stop)
@@ -136,17 +158,14 @@ def partial_dependence(records: pd.DataFrame, feature: str, grid: pd.Series, sco
                 individual = np.empty((n, scores.shape[1], g))
         if keep:
             individual[record, :, point] = scores
-        if start % n == 0 and stop - start >= n and (stop - start) % n == 0:
-            # whole grid values: a plain mean over each value's n rows
-            first = start // n
-            blocks = scores.reshape((stop - start) // n, n, scores.shape[1])
-            for j, block in enumerate(blocks):
-                means[first + j] = block.mean(axis=0)
-        else:  # a piece of one grid value (n > max_rows_per_call)
-            sums[point[0]] += scores.sum(axis=0)
+        # each grid value's scores summed in record order, one addition at a time (ordered_sum), so
+        # the streamed PDP, which adds one chunk of records at a time, gets the same bits
+        for j in range(int(point[0]), int(point[-1]) + 1):
+            lo, hi = max(start, j * n) - start, min(stop, (j + 1) * n) - start
+            sums[j] = ordered_sum(scores[lo:hi], sums[j] if summed[j] else None)
+            summed[j] = True
+    assert sums is not None
     out = sums / n
-    for j, mean in means.items():
-        out[j] = mean
     if kind == "average":
         return out.T
     if kind == "individual":
@@ -187,19 +206,7 @@ def run_pdp(records: pd.DataFrame, spec: PdpSpec, scorer: Scorer, *, ranking: Sh
     """
     scorer = as_scorer(scorer)
     started = time.perf_counter()
-    features = list(records.columns)
-    if spec.features is not None:
-        chosen = list(spec.features)
-        selection = {"source": "methods.pdp.features"}
-    elif ranking is not None:
-        chosen, shap_scores = top_k_by_shap(ranking, features, spec.top_k_features)
-        selection = {"source": "top_k_features by global SHAP", "top_k_features": spec.top_k_features,
-                     "ranking": "sum over labels of |global SHAP value|",
-                     "scores": {name: shap_scores[name] for name in chosen}}
-    else:
-        raise ConfigError("methods.pdp.features",
-                          "required when no SHAP results are available to pick the top features from; "
-                          "list the features to plot or request methods.shap")
+    chosen, selection = choose_features(spec, list(records.columns), ranking)
 
     n = len(records)
     grids, failed = {}, {}

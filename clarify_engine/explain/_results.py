@@ -15,7 +15,7 @@ import pandas as pd
 
 from clarify_engine.explain._kernel_shap import KernelShapResult
 
-__all__ = ["PdpCurve", "PdpResult", "ShapResult"]
+__all__ = ["PdpCurve", "PdpResult", "ShapResult", "feature_ranking"]
 
 
 @dataclass(frozen=True)
@@ -87,18 +87,28 @@ class ShapResult:
         """Clarify's ``expected_value`` per label, shape (D,)."""
         return self.core.expected_value
 
+    @property
+    def records(self) -> int:
+        """Records explained."""
+        return int(self.core.values.shape[0])
+
     def ranking(self, among: list[str]) -> dict[str, float]:
         """Each feature of ``among`` that was explained, scored by the sum over labels of
         ``|global SHAP value|`` (non-finite values are left out)."""
-        scores: dict[str, float] = {}
-        for j, name in enumerate(self.features):
-            if name not in among:
-                continue
-            values = self.global_values[j]
-            finite = values[np.isfinite(values)]
-            if len(finite):
-                scores[name] = float(np.abs(finite).sum())
-        return scores
+        return feature_ranking(self.features, self.global_values, among)
+
+
+def feature_ranking(features, global_values: np.ndarray, among: list[str]) -> dict[str, float]:
+    """:meth:`ShapResult.ranking` from the explained ``features`` and their global values (M, D)."""
+    scores: dict[str, float] = {}
+    for j, name in enumerate(features):
+        if name not in among:
+            continue
+        values = global_values[j]
+        finite = values[np.isfinite(values)]
+        if len(finite):
+            scores[name] = float(np.abs(finite).sum())
+    return scores
 
 
 @dataclass(frozen=True)

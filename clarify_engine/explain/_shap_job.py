@@ -99,29 +99,11 @@ def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: 
         source = "k-prototypes" if _is_categorical_frame(records) else "k-means"
     baseline_seconds = time.perf_counter() - started
 
-    X, coder = encode_features(records, baseline)
-    B = coder.encode(baseline, "baseline")
     m = len(explain)
     default_budget = default_num_samples(m) if m >= 2 else None
     started = time.perf_counter()
-    core, reason, note = None, None, None
-    if model is not None and m >= 1:
-        core, reason = _exact_or_reason(model, spec, X, B, weights, explain, coder, workers)
-    if core is None:
-        note = _announce_kernel_shap(spec, m, len(features), X, B, source, default_budget)
-
-        adjusted = _regression_adjusted(spec.regression_adjusted, model)
-        if kernel is not None:
-            core = kernel(X, B, coder, weights=weights, explain=explain, num_samples=spec.num_samples,
-                          seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call,
-                          regression_adjusted=adjusted)
-        else:
-            def predict(rows: np.ndarray) -> np.ndarray:
-                return scorer(coder(rows))
-
-            core = kernel_shap(predict, X, B, weights=weights, explain=explain, num_samples=spec.num_samples,
-                               seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call, workers=workers,
-                               regression_adjusted=adjusted)
+    core, reason, note = explain_records(records, baseline, weights, spec, scorer, source=source, model=model,
+                                         workers=workers, max_rows_per_call=max_rows_per_call, kernel=kernel)
     shap_seconds = time.perf_counter() - started
     if core.method == KERNEL_SHAP:
         log.info("Kernel SHAP: %d coalitions per record%s, in %.1f s", core.n_coalitions,
@@ -146,6 +128,52 @@ def run_shap(records: pd.DataFrame, spec: ShapSpec, scorer: Scorer, *, workers: 
         seconds={"baseline": round(baseline_seconds, 3), "kernel_shap": round(shap_seconds, 3)},
         method_reason=reason,
     )
+
+
+def explain_records(records: pd.DataFrame, baseline: pd.DataFrame, weights: np.ndarray, spec: ShapSpec,
+                    scorer: Scorer, *, source: str, model: Any = None, workers: int = 1,
+                    max_rows_per_call: int = 100_000, kernel: Callable[..., KernelShapResult] | None = None,
+                    announce: bool = True) -> tuple[KernelShapResult, str | None, str | None]:
+    """The local values of ``records`` (feature columns, model order) against ``baseline``.
+
+    The part of :func:`run_shap` after the baseline: codes the records and the baseline, then
+    runs an exact path when one applies, else Kernel SHAP. The streamed job calls it once per
+    shard of records (``clarify_engine.explain._stream``).
+
+    Returns
+    -------
+    core : KernelShapResult
+    reason : str or None
+        Why this method ran (None when no exact path was considered).
+    note : str or None
+        The small-budget note of Kernel SHAP.
+    """
+    explain = np.asarray(spec.explain, dtype=np.int64)
+    X, coder = encode_features(records, baseline)
+    B = coder.encode(baseline, "baseline")
+    m = len(explain)
+    default_budget = default_num_samples(m) if m >= 2 else None
+    core, reason, note = None, None, None
+    if model is not None and m >= 1:
+        core, reason = _exact_or_reason(model, spec, X, B, weights, explain, coder, workers)
+    if core is None:
+        if announce:
+            note = _announce_kernel_shap(spec, m, len(spec.features), X, B, source, default_budget)
+        else:
+            note = budget_note(m, spec.num_samples)
+        adjusted = _regression_adjusted(spec.regression_adjusted, model)
+        if kernel is not None:
+            core = kernel(X, B, coder, weights=weights, explain=explain, num_samples=spec.num_samples,
+                          seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call,
+                          regression_adjusted=adjusted)
+        else:
+            def predict(rows: np.ndarray) -> np.ndarray:
+                return scorer(coder(rows))
+
+            core = kernel_shap(predict, X, B, weights=weights, explain=explain, num_samples=spec.num_samples,
+                               seed=spec.seed, link=spec.link, max_rows_per_call=max_rows_per_call, workers=workers,
+                               regression_adjusted=adjusted)
+    return core, reason, note
 
 
 def _announce_kernel_shap(spec, m, n_features, X, B, source, default_budget):

@@ -114,6 +114,14 @@ class _Failures:
             result,
         ) from self.errors[0]
 
+    def model(self, meter: ModelMeter | None) -> ModelMeter:
+        """The job's model for a method that needs it; else the error that made it unusable."""
+        if self.model_error is not None:
+            raise self.model_error
+        if meter is None:  # the plan said no method needs the model
+            raise RuntimeError("no model in this job's plan")
+        return meter
+
     def failed(self, method: str) -> bool:
         return any(item.method == method for item in self.items)
 
@@ -134,6 +142,26 @@ class _Failures:
                 log.error("Failed: %s: %s", method, _reason(exc))
             else:
                 log.error("Failed: %s: %s", method, _reason(exc), exc_info=exc)
+
+
+def open_model(stack: contextlib.ExitStack, job: Job, features: Any, model: Any, options: ClientOptions | None,
+               failures: _Failures, executor: Any = None) -> ModelMeter | None:
+    """The job's predictor, entered on ``stack`` and metered; None when the plan needs no model
+    or it cannot be used (then ``failures.model_error`` says why, and every method that needs
+    it fails with that reason)."""
+    if job.model is None:
+        return None
+    try:
+        predictor = stack.enter_context(make_predictor(job.model, features, model, options))
+    except Exception as exc:  # every method that needs the model fails with this reason
+        _stop.check()
+        failures.model_error = exc
+        log.error("The model cannot be used: %s", _reason(exc))
+        return None
+    if executor is not None:
+        predictor = executor.predictor(predictor, job.model, features, model, options)
+    log.info("Model: %s", predictor.description)
+    return ModelMeter(predictor, job.model)
 
 
 @dataclass
@@ -323,33 +351,18 @@ def run_job(job: Job, dataset: Dataset, model: Any = None, options: ClientOption
     results: dict[str, Any] = {}
     # one memo for the job: the stages type and code the same label, facet and group columns
     state: dict[str, Any] = {"bias_frame": None, "predicted_label": dataset.predicted_label, "memo": ColumnMemo()}
+
     @functools.cache
     def records() -> pd.DataFrame:
         """The feature columns the model sees, selected (copied) once, when a method needs them."""
         return dataset.frame.loc[:, list(dataset.features)]
 
-    meter: ModelMeter | None = None
     with contextlib.ExitStack() as stack:
         found = stack.enter_context(_warnings.collect())
-        if job.model is not None:
-            try:
-                predictor = stack.enter_context(make_predictor(job.model, dataset.features, model, options))
-            except Exception as exc:  # every method that needs the model fails with this reason
-                _stop.check()
-                failures.model_error = exc
-                log.error("The model cannot be used: %s", _reason(exc))
-            else:
-                if executor is not None:
-                    predictor = executor.predictor(predictor, job.model, dataset.features, model, options)
-                meter = ModelMeter(predictor, job.model)
-                log.info("Model: %s", predictor.description)
+        meter = open_model(stack, job, dataset.features, model, options, failures, executor)
 
         def use_model() -> ModelMeter:
-            if failures.model_error is not None:
-                raise failures.model_error
-            if meter is None:  # the plan said no method needs the model
-                raise RuntimeError("no model in this job's plan")
-            return meter
+            return failures.model(meter)
 
         def bias_stage(spec: BiasSpec) -> None:
             if state["bias_frame"] is None:

@@ -15,7 +15,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["SE_SECTION_KEY", "local_columns", "pdp_entries", "pdp_manifest", "shap_local_frame", "shap_manifest",
+from clarify_engine.explain._aggregate import ordered_sum
+
+__all__ = ["SE_SECTION_KEY", "local_columns", "local_frame", "pdp_entries", "pdp_manifest", "shap_local_frame", "shap_manifest",
            "shap_section", "shap_standard_error_frame", "shap_standard_error_section"]
 
 #: Key, under ``explanations`` in analysis.json, of the standard errors (an extension: the
@@ -28,7 +30,8 @@ def local_columns(features: Sequence[str], labels: Sequence[str]) -> list[str]:
     return [f"{feature}_{label}" for label in labels for feature in features]
 
 
-def _local_frame(values: np.ndarray, features, labels, record_ids: pd.Series | None) -> pd.DataFrame:
+def local_frame(values: np.ndarray, features, labels, record_ids: pd.Series | None) -> pd.DataFrame:
+    """Local values (n, M, D) as the rows of ``out.csv``, the join key first when there is one."""
     n, m, d = values.shape
     # (n, M, D) -> (n, D, M) -> (n, D*M): label-major column blocks
     flat = np.transpose(values, (0, 2, 1)).reshape(n, d * m)
@@ -40,12 +43,12 @@ def _local_frame(values: np.ndarray, features, labels, record_ids: pd.Series | N
 
 def shap_local_frame(result) -> pd.DataFrame:
     """``explanations_shap/out.csv``: shape (n, [1 +] D*M), the join key first when there is one."""
-    return _local_frame(result.values, result.features, result.labels, result.record_ids)
+    return local_frame(result.values, result.features, result.labels, result.record_ids)
 
 
 def shap_standard_error_frame(result) -> pd.DataFrame:
     """``explanations_shap/out_standard_errors.csv``: laid out as :func:`shap_local_frame`."""
-    return _local_frame(result.standard_errors, result.features, result.labels, result.record_ids)
+    return local_frame(result.standard_errors, result.features, result.labels, result.record_ids)
 
 
 def _json_error(value) -> float | None:
@@ -63,13 +66,23 @@ def shap_section(result) -> dict[str, Any]:
 
 
 def shap_standard_error_section(result) -> dict[str, Any]:
-    """``explanations.kernel_shap_standard_errors`` (extension): global and local standard errors."""
-    se = result.standard_errors
+    """``explanations.kernel_shap_standard_errors`` (extension): global and local standard errors.
+
+    ``result`` is a :class:`~clarify_engine.explain.ShapResult` (the local standard errors are
+    summarised here, summed in row order) or a streamed summary with ``mean_local_standard_error``
+    and ``max_local_standard_error`` arrays of shape (M, D).
+    """
+    if hasattr(result, "mean_local_standard_error"):
+        mean, most = result.mean_local_standard_error, result.max_local_standard_error
+    else:
+        se = result.standard_errors
+        mean = ordered_sum(se) / se.shape[0]
+        most = se.max(axis=0)
     features = result.features
     return {label: {
         "global_shap_values": {f: _json_error(result.global_standard_errors[j, k]) for j, f in enumerate(features)},
-        "mean_local_standard_error": {f: _json_error(se[:, j, k].mean()) for j, f in enumerate(features)},
-        "max_local_standard_error": {f: _json_error(se[:, j, k].max()) for j, f in enumerate(features)},
+        "mean_local_standard_error": {f: _json_error(mean[j, k]) for j, f in enumerate(features)},
+        "max_local_standard_error": {f: _json_error(most[j, k]) for j, f in enumerate(features)},
     } for k, label in enumerate(result.labels)}
 
 
@@ -77,7 +90,7 @@ def shap_manifest(result, calls) -> dict[str, Any]:
     """The run manifest's ``kernel_shap`` entry; ``calls`` counts the model calls of the stage."""
     core = result.core
     return {
-        "records": int(core.values.shape[0]),
+        "records": int(result.records),
         "features_explained": list(result.features),
         "labels": list(result.labels),
         "agg_method": result.agg_method,

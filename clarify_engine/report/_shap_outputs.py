@@ -24,7 +24,7 @@ import pandas as pd
 
 from clarify_engine._io import atomic_write
 
-__all__ = ["BASELINE_CSV", "LOCAL_CSV", "SHAP_DIR", "STANDARD_ERRORS_CSV", "write_shap_outputs"]
+__all__ = ["BASELINE_CSV", "LOCAL_CSV", "SHAP_DIR", "STANDARD_ERRORS_CSV", "StreamedLocalValues", "write_shap_outputs"]
 
 SHAP_DIR = "explanations_shap"
 LOCAL_CSV = "out.csv"
@@ -67,3 +67,63 @@ def write_shap_outputs(output_dir, local: pd.DataFrame | None = None, standard_e
     if baseline is not None:
         written.append(_write_csv(baseline, folder / BASELINE_CSV))
     return written
+
+
+class StreamedLocalValues:
+    """``out.csv`` and ``out_standard_errors.csv`` written shard by shard (the streamed SHAP job).
+
+    Each shard's rows are appended, in row order, to a temporary file next to its target
+    (a random name created with ``O_EXCL``); :meth:`commit` renames both into place, so a
+    reader sees the complete files or none, as with :func:`~clarify_engine._io.atomic_write`.
+    The bytes are those :func:`write_shap_outputs` writes for the same values: the header
+    row once, then each row as ``DataFrame.to_csv`` writes it.
+
+    Parameters
+    ----------
+    output_dir : str or path-like
+        The job's output folder; ``explanations_shap/`` is created in it.
+    """
+
+    def __init__(self, output_dir):
+        import tempfile
+
+        self.folder = Path(output_dir) / SHAP_DIR
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._files = {}
+        for name in (LOCAL_CSV, STANDARD_ERRORS_CSV):
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.folder)
+            self._files[name] = (open(fd, "w", encoding="utf-8", newline=""), Path(tmp))
+        self.rows = 0
+
+    def append(self, values, standard_errors, features, labels, record_ids) -> None:
+        """Append one shard: local values and standard errors (r, M, D), the shard's join keys."""
+        from clarify_engine.report._explanations import local_frame
+
+        for name, array in ((LOCAL_CSV, values), (STANDARD_ERRORS_CSV, standard_errors)):
+            frame = local_frame(array, features, labels, record_ids)
+            self._files[name][0].write(frame.to_csv(index=False, header=self.rows == 0, lineterminator="\n"))
+        self.rows += values.shape[0]
+
+    def commit(self) -> list[Path]:
+        """Flush, fsync and rename the files into place; the paths written."""
+        import os
+
+        written = []
+        for name, (handle, tmp) in self._files.items():
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            os.replace(tmp, self.folder / name)
+            written.append(self.folder / name)
+        self._files = {}
+        return written
+
+    def abort(self) -> None:
+        """Close and remove the temporary files (a failed or stopped stage leaves nothing)."""
+        import contextlib
+
+        for handle, tmp in self._files.values():
+            handle.close()
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        self._files = {}

@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from clarify_engine import analyze
-from tests.helpers import run_cli
+from clarify_engine.errors import NotSupportedError
+from tests.helpers import MEMORY_CAP_CODE, run_cli
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:
@@ -63,14 +64,17 @@ def test_streamed_job_writes_the_in_memory_analysis(tmp_path, kind, chunk_rows):
                                                                                 "post_training_bias"]
 
 
-def test_a_job_that_holds_rows_is_not_streamed_and_says_why(tmp_path):
+def test_a_job_that_holds_rows_is_refused_before_work_with_the_reason_and_the_fix(tmp_path):
     path = tmp_path / "data.csv"
     _frame(200).to_csv(path, index=False)
     config = _config({"pre_training_bias": {"methods": "all"}, "report": {"name": "report"}})
-    result = analyze(config, data=str(path), chunk_rows=50)
-    assert result.manifest["streaming"] == {"chunk_rows": 50, "chunks": 0,
-                                            "not_streamed": "report read(s) rows of the dataset, which streaming "
-                                                            "does not hold"}
+    with pytest.raises(NotSupportedError) as info:
+        analyze(config, data=str(path), chunk_rows=50, output_dir=tmp_path / "out")
+    assert str(info.value) == (
+        "--chunk-rows 50: this job cannot stream: methods.report: the report's tables and charts read every row "
+        "of the dataset (bias frame, local SHAP values for the beeswarm), which a streamed job does not hold; run "
+        "without --chunk-rows (chunk_rows=None) to load the dataset, or remove methods.report")
+    assert not (tmp_path / "out").exists()
 
 
 def test_cli_chunk_rows(tmp_path):
@@ -85,26 +89,12 @@ def test_cli_chunk_rows(tmp_path):
     assert json.loads((tmp_path / "stream" / "run_manifest.json").read_text())["streaming"]["chunks"] == 8
 
 
-CAPPED = textwrap.dedent("""
-    import json, resource, sys
+CAPPED = MEMORY_CAP_CODE + textwrap.dedent("""
+    import json, sys
     from clarify_engine import analyze
-    from clarify_engine.data import load_dataset
-    from clarify_engine.job import plan_data
-    from clarify_engine.config import load_config
     config, small, big = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
     analyze(config, data=small, chunk_rows=5000)  # warm up: compile kernels, start thread pools
-    def vm():
-        for line in open("/proc/self/status"):
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    cap = vm() + int(sys.argv[4])
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    try:
-        load_dataset(plan_data(load_config(config)), big)
-    except MemoryError:
-        held = False
-    else:
-        held = True
+    held = cap_and_load(config, big, int(sys.argv[4]))
     result = analyze(config, data=big, chunk_rows=100_000)
     print(json.dumps({"held": held, "analysis": result.analysis, "streaming": result.manifest["streaming"]}))
 """)
