@@ -16,11 +16,18 @@ Speed, with a small convolutional classifier in NumPy (3x3 convolution to 8 chan
 * **shap**: ``shap.KernelExplainer`` over the same superpixels (the masking function of shap's
   superpixel example) with ``nsamples`` = the same budget.
 
-Accuracy, with a model whose Shapley values over the segments are known in closed form:
-``f = L1 + L2 L3 L4`` (``Li`` fixed linear functionals of the pixels; third-order interactions,
-which paired sampling does not cancel). For each budget and seed, ours and shap explain the same
-image with the same segments, the same gray baseline and the same model; the error is measured
-against the exact Shapley values of that game (:meth:`Cubic.exact`, no reference estimate).
+Accuracy, with two models whose Shapley values over the segments are known exactly:
+
+* **cubic**: ``f = L1 + L2 L3 L4`` (``Li`` fixed linear functionals of the pixels; third-order
+  interactions, which paired sampling does not cancel), values in closed form (:meth:`Cubic.exact`);
+* **smooth**: a small network, ``f = sigmoid(v . tanh(L) + b)`` with 16 hidden units ``L`` linear
+  in the pixels: not a polynomial, interactions of every order; values by enumerating all
+  ``2^M`` coalitions (:meth:`Smooth.exact`, ``M <= 15`` here).
+
+For each budget and seed, ours (the default: regression-adjusted where it applies,
+``docs/images.md``) and shap explain the same image with the same segments, the same gray
+baseline and the same model; the error is measured against the exact Shapley values of that game
+(no reference estimate).
 The columns are the RMS error over segments and seeds, the model calls (images) each made, and
 the ratio ours / shap of the RMS errors with its standard error over the seeds (delta method).
 
@@ -33,6 +40,7 @@ values, so it is not compared here.
 Run::
 
     python benchmarks/image_shap.py                # full: 4 images at 128 px, budgets 100..2088, 20 seeds
+    python benchmarks/image_shap.py --tables smooth --names astronaut,rocket   # a part of it
     python benchmarks/image_shap.py --quick        # one 40 px image, small budgets
 """
 
@@ -53,12 +61,12 @@ from clarify_engine.explain.image import ImageSpec
 NAMES = ("chelsea", "coffee", "astronaut", "rocket")
 
 
-def load_images(size: int, count: int) -> list[np.ndarray]:
+def load_images(size: int, names) -> list[np.ndarray]:
     from PIL import Image
     from skimage import data
 
     out = []
-    for name in NAMES[:count]:
+    for name in names:
         img = getattr(data, name)()
         out.append(np.asarray(Image.fromarray(img).convert("RGB").resize((size, size), Image.Resampling.BILINEAR)))
     return out
@@ -220,7 +228,7 @@ def speed(images, args):
         callable_score_fn(TinyCNN(24), False))
     print("| image | M | images sent | ours s | floor s | ours/floor | shap s |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name, image in zip(NAMES, images):
+    for name, image in zip(args.names, images):
         baseline = np.full_like(image, 128)
         model = TinyCNN(image.shape[0])
         spec = ImageSpec(model_type="IMAGE_CLASSIFICATION", num_segments=20, compactness=args.compactness,
@@ -256,7 +264,7 @@ def accuracy(images, args, kind):
           f"{args.seeds} seeds)\n")
     print("| image | M | budget | ours RMS | ours images | shap RMS | shap images | ours/shap |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, image in zip(NAMES, images):
+    for name, image in zip(args.names, images):
         baseline = np.full_like(image, 128)
         segments = segment_image(image, 20, args.compactness)
         m = int(segments.max()) + 1
@@ -291,6 +299,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--names", type=lambda s: s.split(","), default=None,
+                        help="these images only, comma-separated (default: the first --images of " + ", ".join(NAMES) + ")")
     parser.add_argument("--budgets", type=lambda s: [int(v) for v in s.split(",")], default=[100, 300, 1000, 2088])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--compactness", type=float, default=30.0)
@@ -305,7 +315,11 @@ def main(argv=None) -> None:
         args.size, args.images, args.budgets, args.seeds, args.speed_budget = 40, 1, [40], 2, 100
     logging.getLogger("clarify_engine").setLevel(logging.WARNING)
     logging.getLogger("shap").setLevel(logging.WARNING)
-    images = load_images(args.size, args.images)
+    names = args.names = args.names or list(NAMES[:args.images])
+    unknown = sorted(set(names) - set(NAMES))
+    if unknown:
+        parser.error(f"--names: unknown image(s) {', '.join(unknown)}; choose among {', '.join(NAMES)}")
+    images = load_images(args.size, names)
     if "speed" in args.tables:
         speed(images, args)
     for kind in ("cubic", "smooth"):
