@@ -367,7 +367,9 @@ class ShapConfig(Section):
         doc="Extension (not in Clarify): Kernel SHAP's regression adjustment, a tree surrogate of each record's "
             "game used as control variate (about half the error at equal model calls, no extra model call, CPU "
             "time per record for the fit). \"auto\" uses it when the model is called remotely (an endpoint or "
-            "model server), true always, false never (plain Kernel SHAP). The run manifest says whether it ran.")
+            "model server), true always, false never (plain Kernel SHAP). The run manifest says whether it ran. "
+            "Image jobs: \"auto\" and true adjust with a cubic surrogate of the superpixel game, false does not "
+            "(docs/images.md).")
 
     @property
     def exact_or_default(self) -> str:

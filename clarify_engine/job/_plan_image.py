@@ -99,4 +99,6 @@ def plan_image(config) -> ImageSpec:
         sample_from=debug.sample_from if debug is not None else None,
         sample_to=debug.sample_to if debug is not None else None,
         save_local_values=shap.save_local_shap_values_or_default,
+        # image models are always called per masked image: "auto" adjusts (docs/images.md)
+        regression_adjusted=shap.regression_adjusted_or_default != "off",
     )

@@ -7,7 +7,9 @@ plan of :mod:`._plan` (stratified paired sampling without replacement) and the c
 regression of the tabular core (:class:`clarify_engine.explain._kernel_shap._Solver`), so its
 minimum-norm fallback, standard errors and exactness carry over: with every coalition in the
 budget the values are the exact Shapley values, and they always add up to
-``f(image) - f(baseline)`` (through the link).
+``f(image) - f(baseline)`` (through the link). With ``spec.regression_adjusted`` (the default)
+a sampled plan of enough coalitions is regression-adjusted by a cubic surrogate of the game
+(:mod:`._adjust`): no extra model call, less error per model call.
 
 A segment that cannot change a masked image (the image equals the baseline on it, or it lies
 outside an object's context window) gets exactly 0 and is left out of the coalitions, so no
@@ -27,6 +29,7 @@ from clarify_engine import _stop
 from clarify_engine.errors import ModelError
 from clarify_engine.explain._coalitions import default_num_samples
 from clarify_engine.explain._kernel_shap import _apply_link, _one_blas_thread, _Solver
+from clarify_engine.explain.image._adjust import adjustable, solve_adjusted
 from clarify_engine.explain.image._detect import Detection, matched_scores, select_detections
 from clarify_engine.explain.image._masking import Masker, context_window
 from clarify_engine.explain.image._plan import image_plan
@@ -101,6 +104,8 @@ class ImageExplanation:
         True when every coalition was evaluated (exact Shapley values).
     detections : ndarray (K, 6) or None
         The detector's whole answer on the unmasked image (object detection).
+    regression_adjusted : bool
+        True when the values of at least one target are regression-adjusted (``._adjust``).
     """
 
     name: str
@@ -110,6 +115,7 @@ class ImageExplanation:
     n_coalitions: int
     exact: bool
     detections: np.ndarray | None = field(default=None, repr=False)
+    regression_adjusted: bool = False
 
 
 def _scores(score_fn: ScoreFn, images: np.ndarray, detection: bool) -> np.ndarray:
@@ -149,6 +155,7 @@ class _Estimate:
     n_coalitions: int
     exact: bool
     images_sent: int
+    regression_adjusted: bool = False
 
 
 def _run(masker: Masker, score_fn: ScoreFn, value, spec: ImageSpec, full_value, detection: bool) -> _Estimate:
@@ -191,10 +198,16 @@ def _run(masker: Masker, score_fn: ScoreFn, value, spec: ImageSpec, full_value, 
     present = np.zeros((plan.masks.shape[0], m), dtype=bool)
     present[:, active] = plan.masks.astype(bool)
     y = _apply_link(evaluate(present), link) - expected[None, :]
+    adjusted = False
     with _one_blas_thread():
-        phi, se = _Solver(plan).solve(y, fx - expected)
+        solver = _Solver(plan)
+        if spec.regression_adjusted and adjustable(solver, k):
+            phi, se, which = solve_adjusted(solver, y, fx - expected)
+            adjusted = bool(which.any())
+        else:
+            phi, se = solver.solve(y, fx - expected)
     values[active], errors[active] = phi, se
-    return _Estimate(values, errors, expected, fx, plan.masks.shape[0], plan.exact, sent)
+    return _Estimate(values, errors, expected, fx, plan.masks.shape[0], plan.exact, sent, adjusted)
 
 
 def _classify(name, image, baseline, segments, spec: ImageSpec, score_fn: ScoreFn) -> ImageExplanation:
@@ -216,7 +229,8 @@ def _classify(name, image, baseline, segments, spec: ImageSpec, score_fn: ScoreF
     log.info("Image %s: %d segments, %d masked images sent, class %s explained.", name, masker.n_segments,
              sent, ", ".join(t.label for t in targets))
     return ImageExplanation(name=name, segments=segments, n_segments=masker.n_segments, targets=targets,
-                            n_coalitions=result.n_coalitions, exact=result.exact)
+                            n_coalitions=result.n_coalitions, exact=result.exact,
+                            regression_adjusted=result.regression_adjusted)
 
 
 def _target(spec: ImageSpec, obj: Detection, result: _Estimate, d: int) -> ImageTarget:
@@ -241,14 +255,14 @@ def _detect(name, image, baseline, segments, spec: ImageSpec, score_fn: ScoreFn)
     def value(objs):
         return lambda d: matched_scores(d, objs, spec.iou_threshold)
 
-    targets, n_coal, exact, sent = [], 0, True, 0
+    targets, n_coal, exact, sent, adjusted = [], 0, True, 0, False
     if spec.context >= 1.0:  # one masked image serves every object: one run, one output per object
         masker = Masker(image, baseline, segments)
         full_value = matched_scores(dets[None], objects, spec.iou_threshold)[0]
         result = _run(masker, score_fn, value(objects), spec, full_value, True)
         sent = result.images_sent
         targets = [_target(spec, obj, result, d) for d, obj in enumerate(objects)]
-        n_coal, exact = result.n_coalitions, result.exact
+        n_coal, exact, adjusted = result.n_coalitions, result.exact, result.regression_adjusted
     else:  # each object has its own context window, so its own masked images
         h, w = segments.shape
         for obj in objects:
@@ -256,9 +270,10 @@ def _detect(name, image, baseline, segments, spec: ImageSpec, score_fn: ScoreFn)
             result = _run(masker, score_fn, value([obj]), spec, None, True)
             targets.append(_target(spec, obj, result, 0))
             n_coal, exact, sent = max(n_coal, result.n_coalitions), exact and result.exact, sent + result.images_sent
+            adjusted = adjusted or result.regression_adjusted
     log.info("Image %s: %d segments, %d object(s) explained, %d masked images sent.", name, m, len(targets), sent)
     return ImageExplanation(name=name, segments=segments, n_segments=m, targets=tuple(targets),
-                            n_coalitions=n_coal, exact=exact, detections=dets)
+                            n_coalitions=n_coal, exact=exact, detections=dets, regression_adjusted=adjusted)
 
 
 def explain_image(name: str, image: np.ndarray, baseline: np.ndarray, spec: ImageSpec,

@@ -45,6 +45,9 @@ class ImageSpec:
         ``debug.sample_from`` / ``sample_to``: a slice of the sorted image list (both ends included).
     save_local_values : bool
         Write the per-image local-values files.
+    regression_adjusted : bool
+        Regression-adjust sampled values with a cubic surrogate of the superpixel game
+        (``explain/image/_adjust.py``; ``methods.shap.regression_adjusted``, on unless false).
     """
 
     model_type: str
@@ -64,6 +67,7 @@ class ImageSpec:
     sample_from: int | None = None
     sample_to: int | None = None
     save_local_values: bool = True
+    regression_adjusted: bool = True
 
     @property
     def detection(self) -> bool:
