@@ -87,7 +87,8 @@ def analyze(
     ClarifyError
         The config, the data or the model is unusable, or every method failed.
     NotSupportedError
-        With ``chunk_rows``: a method that cannot stream (the message says which and why).
+        With ``chunk_rows``: a method that cannot stream (the message says which and why), or
+        ``cluster`` given too (the two do not combine yet).
 
     Examples
     --------
@@ -96,6 +97,12 @@ def analyze(
     """
     cfg, config_dir = _config(config)
     base_dir = config_dir if base_dir is None else base_dir
+    if chunk_rows is not None and cluster is not None:
+        raise NotSupportedError(
+            f"--chunk-rows {chunk_rows} with --cluster: a streamed job runs in this process, chunk by chunk, "
+            "and a cluster job loads the dataset here and sends the model's work to the workers; the two do not "
+            "combine yet. Pass --chunk-rows alone for a dataset larger than memory, or --cluster alone to spread "
+            "the model calls over the cluster's workers.")
     if chunk_rows is not None:
         from clarify_engine.job._stream import TEXT_REFUSAL, run_streamed, streaming_refusal
 

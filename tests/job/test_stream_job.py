@@ -77,6 +77,16 @@ def test_a_job_that_holds_rows_is_refused_before_work_with_the_reason_and_the_fi
     assert not (tmp_path / "out").exists()
 
 
+def test_chunk_rows_with_a_cluster_is_refused_before_work_naming_both_and_the_fix(tmp_path):
+    path = tmp_path / "data.csv"
+    _frame(200).to_csv(path, index=False)
+    with pytest.raises(NotSupportedError) as info:  # refused before any connection: the address is never dialled
+        analyze(_config(), data=str(path), chunk_rows=50, cluster="tcp://127.0.0.1:1", output_dir=tmp_path / "out")
+    assert str(info.value).startswith("--chunk-rows 50 with --cluster: a streamed job runs in this process")
+    assert "Pass --chunk-rows alone for a dataset larger than memory, or --cluster alone" in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_chunk_rows(tmp_path):
     path = tmp_path / "data.csv"
     _frame(500).to_csv(path, index=False)
