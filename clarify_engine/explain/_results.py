@@ -15,11 +15,43 @@ import pandas as pd
 
 from clarify_engine.explain._kernel_shap import KernelShapResult
 
-__all__ = ["PdpCurve", "PdpResult", "ShapResult", "feature_ranking"]
+__all__ = ["PdpCurve", "PdpResult", "ShapResult", "ShapSummary", "feature_ranking"]
 
 
 @dataclass(frozen=True)
-class ShapResult:
+class ShapSummary:
+    """What every SHAP stage result carries, in memory or streamed: the global values and what
+    they were computed from (the fields :class:`ShapResult` documents). ``core`` is the Kernel
+    SHAP result, or a streamed stage's summary of its shards."""
+
+    features: tuple[str, ...]
+    labels: tuple[str, ...]
+    core: Any
+    global_values: np.ndarray
+    global_standard_errors: np.ndarray
+    agg_method: str
+    link: str
+    seed: int | None
+    num_samples: int | None
+    budget_note: str | None
+    budget_to_determine_every_value: int
+    baseline: pd.DataFrame
+    baseline_weights: np.ndarray
+    baseline_source: str
+
+    @property
+    def expected_value(self) -> np.ndarray:
+        """Clarify's ``expected_value`` per label, shape (D,)."""
+        return self.core.expected_value
+
+    def ranking(self, among: list[str]) -> dict[str, float]:
+        """Each feature of ``among`` that was explained, scored by the sum over labels of
+        ``|global SHAP value|`` (non-finite values are left out)."""
+        return feature_ranking(self.features, self.global_values, among)
+
+
+@dataclass(frozen=True)
+class ShapResult(ShapSummary):
     """Kernel SHAP values of every record, with what they were computed from.
 
     Attributes
@@ -54,20 +86,7 @@ class ShapResult:
         instead of one (None when no exact path was considered: no in-process model).
     """
 
-    features: tuple[str, ...]
-    labels: tuple[str, ...]
     core: KernelShapResult
-    global_values: np.ndarray
-    global_standard_errors: np.ndarray
-    agg_method: str
-    link: str
-    seed: int | None
-    num_samples: int | None
-    budget_note: str | None
-    budget_to_determine_every_value: int
-    baseline: pd.DataFrame
-    baseline_weights: np.ndarray
-    baseline_source: str
     record_ids: pd.Series | None = None
     seconds: dict = field(default_factory=dict)
     method_reason: str | None = None
@@ -83,19 +102,9 @@ class ShapResult:
         return self.core.standard_errors
 
     @property
-    def expected_value(self) -> np.ndarray:
-        """Clarify's ``expected_value`` per label, shape (D,)."""
-        return self.core.expected_value
-
-    @property
     def records(self) -> int:
         """Records explained."""
         return int(self.core.values.shape[0])
-
-    def ranking(self, among: list[str]) -> dict[str, float]:
-        """Each feature of ``among`` that was explained, scored by the sum over labels of
-        ``|global SHAP value|`` (non-finite values are left out)."""
-        return feature_ranking(self.features, self.global_values, among)
 
 
 def feature_ranking(features, global_values: np.ndarray, among: list[str]) -> dict[str, float]:

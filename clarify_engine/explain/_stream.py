@@ -34,7 +34,7 @@ from clarify_engine.explain._aggregate import ordered_sum
 from clarify_engine.explain._baseline import FIT_ROWS, cluster_baseline, given_baseline
 from clarify_engine.explain._coalitions import coalition_plan, determining_budget
 from clarify_engine.explain._kernel_shap import block_records, default_num_samples
-from clarify_engine.explain._results import feature_ranking
+from clarify_engine.explain._results import ShapSummary
 from clarify_engine.explain._scoring import Scorer, as_scorer
 from clarify_engine.explain._shap_job import _is_categorical_frame, explain_records
 from clarify_engine.explain._spec import ShapSpec
@@ -145,7 +145,7 @@ class CoreSummary:
 
 
 @dataclass(frozen=True)
-class StreamedShap:
+class StreamedShap(ShapSummary):
     """The global result of a streamed SHAP stage (the local values went to the sink).
 
     Has the attributes the writers of :class:`~clarify_engine.explain.ShapResult` read
@@ -153,36 +153,14 @@ class StreamedShap:
     ``baseline``...), plus the summaries of the local standard errors (M, D).
     """
 
-    features: tuple[str, ...]
-    labels: tuple[str, ...]
     core: CoreSummary
-    global_values: np.ndarray
-    global_standard_errors: np.ndarray
     mean_local_standard_error: np.ndarray
     max_local_standard_error: np.ndarray
-    agg_method: str
-    link: str
-    seed: int | None
-    num_samples: int | None
-    budget_note: str | None
-    budget_to_determine_every_value: int
-    baseline: pd.DataFrame
-    baseline_weights: np.ndarray
-    baseline_source: str
     records: int
     shards: int
     sample_rows: int | None
     seconds: dict = field(default_factory=dict)
     method_reason: str | None = None
-
-    @property
-    def expected_value(self) -> np.ndarray:
-        """Clarify's ``expected_value`` per label, shape (D,)."""
-        return self.core.expected_value
-
-    def ranking(self, among: list[str]) -> dict[str, float]:
-        """As :meth:`clarify_engine.explain.ShapResult.ranking`."""
-        return feature_ranking(self.features, self.global_values, among)
 
 
 class _Sums:

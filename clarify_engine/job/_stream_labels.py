@@ -47,7 +47,8 @@ class PredictedLabels:
         self._folder = tempfile.TemporaryDirectory(prefix="clarify-predicted-labels-")
         data = self.source
         return dataclasses.replace(data, columns=(*data.columns, self.name), predicted_label=self.name,
-                                   pieces=self._pieces, stats=data.stats)
+                                   pieces=self._pieces, tables=None, stats=data.stats)  # no Arrow pass: the
+        # labels are added to pandas chunks, so a pass over Arrow pieces would read the file without them
 
     def __exit__(self, *exc) -> None:
         if self._folder is not None:
