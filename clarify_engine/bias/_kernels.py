@@ -67,9 +67,11 @@ def _outcome_codes(group_codes, n_group, label_pos, pred_pos, out):
     Plain form: ``(np.where(group_codes < 0, n_group - 1, group_codes) * 2 + label_pos) * 2 + pred_pos``.
     """
     for i in range(group_codes.shape[0]):
-        g = group_codes[i]
+        g = np.int64(group_codes[i])
         if g < 0:
-            g = n_group - 1
+            g = np.int64(n_group - 1)
+        # int64 throughout: numba widens small ints itself, plain numpy keeps a Python int + uint8 in
+        # uint8 and wraps above 255 (the NUMBA_DISABLE_JIT twin run)
         out[i] = (g * 2 + label_pos[i]) * 2 + pred_pos[i]
 
 
