@@ -48,15 +48,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
-from clarify_engine.explain._coalitions import default_num_samples
-from clarify_engine.explain.image import Masker, callable_score_fn, explain_image, segment_image
-from clarify_engine.explain.image import ImageSpec
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.explain.naive's oracle
+
+from clarify_engine.explain._coalitions import default_num_samples  # noqa: E402
+from clarify_engine.explain.image import Masker, callable_score_fn, explain_image, segment_image  # noqa: E402
+from clarify_engine.explain.image import ImageSpec  # noqa: E402
+from tests.explain.naive import game_shapley  # noqa: E402
 
 NAMES = ("chelsea", "coffee", "astronaut", "rocket")
 
@@ -120,21 +124,6 @@ def _coefficients(w, image, baseline, segments):
     return np.einsum("hwc,khwc->k", baseline.astype(np.float64) / 255.0, w), c
 
 
-def enumerated_shapley(game, m):
-    """Exact Shapley values of ``game`` (coalition rows (n, m) -> values (n,)) over all ``2^m``
-    coalitions: ``phi_i = sum_{S not containing i} |S|! (m - |S| - 1)! / m! (v(S + i) - v(S))``."""
-    index = np.arange(2 ** m)
-    z = ((index[:, None] >> np.arange(m)[None, :]) & 1).astype(np.uint8)
-    v = game(z)
-    size = z.sum(axis=1)
-    weight = np.array([math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) for s in range(m)])
-    phi = np.empty(m)
-    for i in range(m):
-        out = z[:, i] == 0
-        phi[i] = np.sum(weight[size[out]] * (v[index[out] | (1 << i)] - v[index[out]]))
-    return phi
-
-
 class Smooth:
     """A small network on the pixels: ``f = sigmoid(v . tanh(L) + b)``, ``L`` 16 linear functionals
     of the pixels (a hidden layer). Smooth, not a polynomial: interactions of every order between
@@ -157,7 +146,7 @@ class Smooth:
 
     def exact(self, image, baseline, segments):
         base, c = _coefficients(self.w, image, baseline, segments)
-        return enumerated_shapley(lambda z: self._out(base[None, :] + z @ c.T), c.shape[1])
+        return game_shapley(lambda z: self._out(base[None, :] + z @ c.T), c.shape[1])
 
 
 MODELS = {"cubic": "f = L1 + L2 L3 L4", "smooth": "f = sigmoid(v . tanh(L) + b), 16 hidden units"}

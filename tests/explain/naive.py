@@ -197,3 +197,19 @@ def boost_binary(z, target, n_trees, learning_rate, min_leaf, depth=3):
             pred[i] += value[t, node[i]]
             resid[i] -= value[t, node[i]]
     return feature, value, np.array(pred)
+
+
+def game_shapley(game, m):
+    """Exact Shapley values of ``game`` (coalition rows (n, m) of 0/1 -> values (n,)) from all
+    ``2^m`` coalitions (coalition ``k`` holds player ``j`` when bit ``j`` of ``k`` is set):
+    ``phi_j = sum over S without j of |S|! (m - |S| - 1)! / m! (v(S + j) - v(S))``."""
+    index = np.arange(2 ** m)
+    z = ((index[:, None] >> np.arange(m)[None, :]) & 1).astype(np.uint8)
+    v = game(z)
+    size = z.sum(axis=1)
+    weight = np.array([factorial(s) * factorial(m - s - 1) / factorial(m) for s in range(m)])
+    phi = np.zeros(m)
+    for j in range(m):
+        out = z[:, j] == 0
+        phi[j] = np.sum(weight[size[out]] * (v[index[out] | (1 << j)] - v[index[out]]))
+    return phi

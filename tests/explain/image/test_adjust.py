@@ -18,23 +18,9 @@ from clarify_engine.explain.image import ImageSpec, callable_score_fn, explain_i
 from clarify_engine.explain.image._adjust import MAX_SEGMENTS, adjustable, solve_adjusted
 from clarify_engine.explain.image._plan import image_plan
 from clarify_engine.job._plan_image import plan_image
+from tests.explain.naive import game_shapley
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures"
-
-
-def enumerate_shapley(game, m):
-    """Shapley values of ``game`` (rows (n, m) of 0/1 -> (n,)) from every coalition: coalition
-    ``k`` holds player ``j`` when bit ``j`` of ``k`` is set."""
-    index = np.arange(2 ** m)
-    z = ((index[:, None] >> np.arange(m)[None, :]) & 1).astype(np.uint8)
-    v = game(z)
-    size = z.sum(axis=1)
-    weight = np.array([math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) for s in range(m)])
-    phi = np.zeros(m)
-    for j in range(m):
-        out = z[:, j] == 0
-        phi[j] = np.sum(weight[size[out]] * (v[index[out] | (1 << j)] - v[index[out]]))
-    return phi
 
 
 def smooth_game(m, seed):
@@ -72,7 +58,7 @@ def test_a_game_of_order_three_is_recovered_almost_exactly_where_plain_kernel_sh
         z = z.astype(np.float64)
         return z @ a + np.einsum("ci,ij,cj->c", z, pair, z) + sum(
             k * z[:, list(t)].prod(axis=1) for k, t in zip(coef, triples))
-    truth = enumerate_shapley(game, m)
+    truth = game_shapley(game, m)
     plain, _, _ = estimate(game, m, 400, 0, adjust=False)
     adjusted, _, used = estimate(game, m, 400, 0)
     assert used
@@ -86,7 +72,7 @@ def test_on_a_smooth_network_the_error_drops_and_the_standard_errors_stay_calibr
     plain_sq, adj_sq, z_scores = [], [], []
     for seed in range(8):
         game = smooth_game(m, seed)
-        truth = enumerate_shapley(game, m)
+        truth = game_shapley(game, m)
         plain, _, _ = estimate(game, m, budget, seed, adjust=False)
         adjusted, se, used = estimate(game, m, budget, seed)
         assert used and adjusted.sum() == pytest.approx(truth.sum(), abs=1e-12)
