@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 ROOT_ENV = "CLARIFY_PROCESSING_ROOT"
 #: Set to 1 to let the container read dataset and baseline locations outside its inputs.
 ALLOW_ANY_URI_ENV = "CLARIFY_ALLOW_ANY_URI"
+#: Stream the dataset in chunks of this many rows (``analyze(chunk_rows=)``, ``--chunk-rows``):
+#: a processing job's way to run a dataset larger than the instance's memory (``docs/scale.md``).
+CHUNK_ROWS_ENV = "CLARIFY_CHUNK_ROWS"
 #: SageMaker keeps the first 1 KB of the message file.
 MESSAGE_LIMIT = 1024
 SCHEMA_ERROR = "Analysis configuration schema validation error."
@@ -199,6 +202,23 @@ def run(layout: ProcessingLayout) -> None:
         run_worker(roles, settings)
 
 
+def chunk_rows_from_env() -> int | None:
+    """``CLARIFY_CHUNK_ROWS`` as a positive integer, or None when unset or empty."""
+    text = os.environ.get(CHUNK_ROWS_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        # not the config's fault: a ClarifyError of its own, so the message file does not blame the schema
+        raise ClarifyError(f"The environment variable {CHUNK_ROWS_ENV}={text!r} is not a positive number of rows; "
+                           "set it to the rows per chunk (e.g. 1000000) to stream the dataset, or leave it unset "
+                           "to load the dataset whole")
+    return value
+
+
 def _analyze(layout: ProcessingLayout, cluster, hosts: int) -> None:
     """The job itself: the config, its locations, ``analyze``, then the part-file layout if asked."""
     from clarify_engine._api import analyze
@@ -214,11 +234,19 @@ def _analyze(layout: ProcessingLayout, cluster, hosts: int) -> None:
     else:
         source = layout.data_dir
         log.info("Dataset: %s", source)
+    chunk_rows = chunk_rows_from_env()
+    if chunk_rows is not None:
+        log.info("Streaming the dataset in chunks of %d rows (%s)", chunk_rows, CHUNK_ROWS_ENV)
+        if cluster is not None:
+            log.warning("A streamed job runs on one host: the leader streams the dataset alone and the other %d "
+                        "host(s) wait for it (unset %s to load the dataset and spread the model calls over "
+                        "every host)", hosts - 1, CHUNK_ROWS_ENV)
     try:
         try:
-            analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir, cluster=cluster)
+            analyze(config, source, output_dir=layout.output_dir, base_dir=layout.data_dir,
+                    cluster=cluster if chunk_rows is None else None, chunk_rows=chunk_rows)
         except NotSupportedError as exc:
-            if cluster is None:
+            if cluster is None or chunk_rows is not None:
                 raise
             # refused before any work (text, image, shadow endpoints): the leader runs it as one host would
             log.warning("This job does not run on the Dask cluster (%s); the leader runs it alone and the other "

@@ -290,3 +290,40 @@ def test_text_explanations_on_a_dataset_without_text_name_every_column():
     with pytest.raises(clarify_engine.DataError) as info:
         clarify_engine.analyze(config, data=DEMO_DATA, model=DEMO_MODEL)
     assert "no feature column holds free text ('Age' is numerical;" in str(info.value)
+
+
+def test_container_streams_the_dataset_when_clarify_chunk_rows_is_set(tmp_path):
+    """A processing job streams through the environment (what an SDK processor's ``env`` sets):
+    the same analysis.json as the loaded run, and the manifest says it streamed."""
+    frame = pd.read_csv(DEMO_DATA)
+    import joblib
+
+    model = joblib.load(DEMO_MODEL)
+    frame["Predicted"] = model.predict(frame.drop(columns=["Target"]).to_numpy(dtype=float))
+    config = _demo_config()
+    config["headers"] = list(frame.columns)
+    config["predicted_label"] = "Predicted"
+    del config["predictor"], config["methods"]["shap"], config["methods"]["pdp"]
+    config["methods"].pop("report", None)
+    data = tmp_path / "loans.csv"
+    frame.to_csv(data, index=False)
+    outputs = {}
+    for name, extra in (("loaded", {}), ("streamed", {"CLARIFY_CHUNK_ROWS": "700"})):
+        root = _layout(tmp_path / name, config, {"loans.csv": data})
+        proc = run_cli("container", env={"CLARIFY_PROCESSING_ROOT": str(root), **extra})
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        outputs[name] = root / "opt/ml/processing/output"
+    assert (outputs["streamed"] / "analysis.json").read_text() == (outputs["loaded"] / "analysis.json").read_text()
+    streaming = json.loads((outputs["streamed"] / "run_manifest.json").read_text())["streaming"]
+    assert streaming["chunk_rows"] == 700 and streaming["chunks"] == -(-len(frame) // 700)
+    assert "streaming" not in json.loads((outputs["loaded"] / "run_manifest.json").read_text())
+
+
+def test_container_names_a_bad_clarify_chunk_rows_and_the_fix(tmp_path):
+    root = _layout(tmp_path, _demo_config(), {"loans.csv": DEMO_DATA})
+    proc = run_cli("container", env={"CLARIFY_PROCESSING_ROOT": str(root), "CLARIFY_CHUNK_ROWS": "many"})
+    assert proc.returncode == 1
+    assert (root / "opt/ml/output/message").read_text() == (
+        "The environment variable CLARIFY_CHUNK_ROWS='many' is not a positive number of rows; set it to the rows "
+        "per chunk (e.g. 1000000) to stream the dataset, or leave it unset to load the dataset whole")
+    assert not (root / "opt/ml/processing/output/analysis.json").exists()
