@@ -28,6 +28,7 @@ generic Processing container contract (BYOC metadata page).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -237,6 +238,14 @@ def _analyze(layout: ProcessingLayout, cluster, hosts: int) -> None:
     chunk_rows = chunk_rows_from_env()
     if chunk_rows is not None:
         log.info("Streaming the dataset in chunks of %d rows (%s)", chunk_rows, CHUNK_ROWS_ENV)
+        if config.methods.report is not None:
+            # the SDK's processors write methods.report into every analysis config, and a streamed job
+            # cannot draw it (it reads every row): the variable the user set asks for streaming, so the
+            # report is the part left out, said here, rather than a refusal no SDK user could avoid
+            log.warning("%s is set: the report (methods.report) is not written, because its tables and charts "
+                        "read every row of the dataset; analysis.json and the other outputs are. Unset %s to "
+                        "load the dataset whole and get the report", CHUNK_ROWS_ENV, CHUNK_ROWS_ENV)
+            config = dataclasses.replace(config, methods=dataclasses.replace(config.methods, report=None))
         if cluster is not None:
             log.warning("A streamed job runs on one host: the leader streams the dataset alone and the other %d "
                         "host(s) wait for it (unset %s to load the dataset and spread the model calls over "

@@ -301,3 +301,27 @@ def test_clarify_processor_runs_pre_training_bias_locally(tmp_path, session):
     assert list(analysis["pre_training_bias_metrics"]["facets"]) == ["Gender"]
     written = json.loads((tmp_path / "out" / "analysis_config.json").read_text())
     assert written["methods"]["pre_training_bias"] == {"methods": "all"}
+
+
+def test_clarify_processor_streams_a_job_through_its_env(tmp_path, session):
+    """The SDK's way to set a container variable (``env=``) turns streaming on for a Clarify job:
+    same analysis as the loaded job, and the run manifest says it streamed."""
+    import clarify_engine.client._clarify as clarify
+    import clarify_engine.client._clarify_config as config
+    headers = ["Target", "Age", "Gender", "Income", "Occupation", "YearsEmployed", "CreditScore"]
+    bias_config = config.BiasConfig(label_values_or_threshold=[1], facet_name="Gender", facet_values_or_threshold=[0])
+    for name, env in (("loaded", None), ("streamed", {"CLARIFY_CHUNK_ROWS": "4000"})):
+        data_config = config.DataConfig(s3_data_input_path=str(DEMO / "loans.csv"),
+                                        s3_output_path=str(tmp_path / name), label="Target", headers=headers,
+                                        dataset_type="text/csv")
+        processor = clarify.SageMakerClarifyProcessor(instance_count=1, instance_type="local",
+                                                      sagemaker_session=session, env=env)
+        processor.run_pre_training_bias(data_config, bias_config, logs=False)
+        assert processor.latest_job.describe()["ProcessingJobStatus"] == "Completed"
+    assert (tmp_path / "streamed" / "analysis.json").read_text() == (tmp_path / "loaded" / "analysis.json").read_text()
+    manifest = json.loads((tmp_path / "streamed" / "run_manifest.json").read_text())
+    assert manifest["streaming"]["chunk_rows"] == 4000 and manifest["streaming"]["chunks"] > 1
+    # the SDK asks every job for a report, which reads every row: the streamed job says it left it out
+    assert (tmp_path / "loaded" / "report.html").is_file() and not (tmp_path / "streamed" / "report.html").exists()
+    log = "\n".join(session._job(processor.latest_job.job_name).log_lines())
+    assert "CLARIFY_CHUNK_ROWS is set: the report (methods.report) is not written" in log
