@@ -87,8 +87,9 @@ def test_python_api_matches_cli_and_container(tmp_path, demo_server):
     assert first[:4].isdigit() and "T" in first[:20], first
 
 
-def test_predicted_labels_in_data_need_no_model(tmp_path):
-    """The same post-training metrics from a predicted-label column as from the model itself."""
+def _labelled_demo():
+    """The demo data with the demo model's predicted labels as a column, and a bias-only config
+    that reads them (no predictor), with the demo model."""
     import joblib
 
     frame = pd.read_csv(DEMO_DATA)
@@ -98,6 +99,12 @@ def test_predicted_labels_in_data_need_no_model(tmp_path):
     config["headers"] = list(frame.columns)
     config["predicted_label"] = "Predicted"
     del config["predictor"], config["methods"]["shap"], config["methods"]["pdp"]
+    return frame, config, model
+
+
+def test_predicted_labels_in_data_need_no_model(tmp_path):
+    """The same post-training metrics from a predicted-label column as from the model itself."""
+    frame, config, model = _labelled_demo()
     from_column = clarify_engine.analyze(config, data=frame).to_dict()
     from_model = clarify_engine.analyze(_demo_config(), data=DEMO_DATA, model=model).to_dict()
     assert from_column["post_training_bias_metrics"]["facets"] == from_model["post_training_bias_metrics"]["facets"]
@@ -295,15 +302,7 @@ def test_text_explanations_on_a_dataset_without_text_name_every_column():
 def test_container_streams_the_dataset_when_clarify_chunk_rows_is_set(tmp_path):
     """A processing job streams through the environment (what an SDK processor's ``env`` sets):
     the same analysis.json as the loaded run, and the manifest says it streamed."""
-    frame = pd.read_csv(DEMO_DATA)
-    import joblib
-
-    model = joblib.load(DEMO_MODEL)
-    frame["Predicted"] = model.predict(frame.drop(columns=["Target"]).to_numpy(dtype=float))
-    config = _demo_config()
-    config["headers"] = list(frame.columns)
-    config["predicted_label"] = "Predicted"
-    del config["predictor"], config["methods"]["shap"], config["methods"]["pdp"]
+    frame, config, _ = _labelled_demo()
     config["methods"].pop("report", None)
     data = tmp_path / "loans.csv"
     frame.to_csv(data, index=False)
